@@ -1,0 +1,643 @@
+//! The configuration: one TOML file, parsed once into typed values.
+//!
+//! Sections: `[pipeline]`, `[defaults]`, `[[sink]]`, `[[feed]]` and
+//! `[server]`. Every table rejects unknown keys. Durations are human
+//! (`"15m"`, `"30s"`), sizes too (`"16MiB"`). Errors name the file, the line
+//! and column, and the key path (`feed[3].interval`).
+//!
+//! [`parse`] turns text into a [`Config`] and runs [`Config::validate`]; the
+//! per-feed settings with defaults applied come from [`Config::feeds`].
+//! Reading the file is the caller's business: this module does no I/O.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+use url::Url;
+
+/// A configuration error, naming where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The config file, as given.
+    pub file: String,
+    /// 1-based line and column, when the error points into the file.
+    pub position: Option<(usize, usize)>,
+    /// The key path (`feed[2].interval`), when known.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": {key}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A duration written as `"15m"`, `"30s"`, `"1h 30m"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(text.trim()).map(HumanDuration).map_err(|e| {
+            serde::de::Error::custom(format!("invalid duration \"{text}\" ({e}): write a number and a unit, like \"15m\" or \"30s\""))
+        })
+    }
+}
+
+/// A size in bytes written as `"16MiB"`, `"512KB"`, or a plain integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => Ok(ByteSize(n)),
+            Raw::Text(text) => text.trim().parse::<bytesize::ByteSize>().map(|b| ByteSize(b.as_u64())).map_err(|e| {
+                serde::de::Error::custom(format!("invalid size \"{text}\" ({e}): write a number and a unit, like \"16MiB\""))
+            }),
+        }
+    }
+}
+
+/// When to fetch the article page instead of using the feed's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FullArticle {
+    /// Use the feed's text only.
+    #[default]
+    Never,
+    /// Always fetch the page.
+    Always,
+    /// Fetch the page when the feed's text looks like a teaser.
+    Auto,
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[pipeline]`: how the pipeline runs.
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    /// `[defaults]`: per-feed settings used where a feed sets none.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// `[[sink]]`: where records go. None written means one SQLite sink.
+    #[serde(default, rename = "sink")]
+    pub sinks: Vec<SinkConfig>,
+    /// `[[feed]]`: the feeds to poll.
+    #[serde(default, rename = "feed")]
+    pub feeds: Vec<FeedConfig>,
+    /// `[server]`: the status server; absent means no listener.
+    #[serde(default)]
+    pub server: Option<ServerConfig>,
+    /// Directory of the config file, against which relative paths in
+    /// `file:` URLs are resolved. Set by [`parse`].
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[pipeline]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Feeds fetched at once. Default 32.
+    pub concurrency: NonZeroUsize,
+    /// Capacity, in batches, of each channel between stages. Default 16.
+    pub channel_capacity: NonZeroUsize,
+    /// Threads cleaning at once; 0 means one per core. Default 0.
+    pub clean_workers: usize,
+    /// User-Agent header; say how to reach you. Default
+    /// "newswire/VERSION (+https://github.com/newswire/newswire)".
+    pub user_agent: String,
+    /// Where the default SQLite database and JSONL files live. Default "data".
+    pub data_dir: PathBuf,
+    /// How long a graceful stop may take before in-flight work is abandoned.
+    /// Default "30s".
+    pub shutdown_grace: HumanDuration,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            concurrency: NonZeroUsize::new(32).expect("32 is not zero"),
+            channel_capacity: NonZeroUsize::new(16).expect("16 is not zero"),
+            clean_workers: 0,
+            user_agent: format!("newswire/{} (+https://github.com/newswire/newswire)", env!("CARGO_PKG_VERSION")),
+            data_dir: PathBuf::from("data"),
+            shutdown_grace: HumanDuration(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// `[defaults]`: settings each feed inherits unless it sets its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Defaults {
+    /// How often to poll. Default "15m".
+    pub interval: HumanDuration,
+    /// Total time for one request, body included. Default "30s".
+    pub timeout: HumanDuration,
+    /// Time to establish a connection. Default "10s".
+    pub connect_timeout: HumanDuration,
+    /// Cap on a body after decompression. Default "16MiB".
+    pub max_body: ByteSize,
+    /// Cap on the items read from one document. Default 10000.
+    pub max_items: NonZeroUsize,
+    /// When to fetch full article pages. Default "never".
+    pub full_article: FullArticle,
+    /// Whether feeds may resolve to private, loopback and link-local
+    /// addresses. Default false.
+    pub allow_private: bool,
+    /// Whether the cleaner runs on feed content. Default true.
+    pub clean: bool,
+    /// Built-in cleaner rules to turn off for every feed, by name.
+    pub clean_disable: Vec<String>,
+    /// Extra cleaner rules for every feed (`[[defaults.clean_rule]]`).
+    #[serde(rename = "clean_rule")]
+    pub clean_rules: Vec<CleanRuleConfig>,
+}
+
+/// Where in an article a cleaner rule may match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RulePosition {
+    /// Any paragraph.
+    #[default]
+    Any,
+    /// Only among the first paragraphs of the article.
+    Start,
+    /// Only among the last paragraphs of the article.
+    End,
+}
+
+/// A cleaner rule written in the config: paragraphs matching `pattern` (a
+/// regular expression) are removed and recorded under `kind`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanRuleConfig {
+    /// Name, for `removed` audit and for errors.
+    pub name: String,
+    /// Class of what the rule removes. Default "custom".
+    #[serde(default = "custom_kind")]
+    pub kind: crate::record::RemovedKind,
+    /// Regular expression matched against each paragraph.
+    pub pattern: String,
+    /// Where the rule may match. Default "any".
+    #[serde(default, rename = "where")]
+    pub position: RulePosition,
+}
+
+fn custom_kind() -> crate::record::RemovedKind {
+    crate::record::RemovedKind::Custom
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            interval: HumanDuration(Duration::from_secs(15 * 60)),
+            timeout: HumanDuration(Duration::from_secs(30)),
+            connect_timeout: HumanDuration(Duration::from_secs(10)),
+            max_body: ByteSize(16 * 1024 * 1024),
+            max_items: NonZeroUsize::new(10_000).expect("10000 is not zero"),
+            full_article: FullArticle::Never,
+            allow_private: false,
+            clean: true,
+            clean_disable: Vec::new(),
+            clean_rules: Vec::new(),
+        }
+    }
+}
+
+/// `[[sink]]`: one destination for records, chosen by `kind`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SinkConfig {
+    /// The embedded default: records and feed state in one SQLite file.
+    Sqlite {
+        /// Database file. Default `<data_dir>/newswire.db`.
+        #[serde(default)]
+        path: Option<PathBuf>,
+    },
+    /// JSON Lines files, one per day, fsynced before the checkpoint.
+    Jsonl {
+        /// Directory of the files. Default `<data_dir>/jsonl`.
+        #[serde(default)]
+        dir: Option<PathBuf>,
+    },
+}
+
+impl SinkConfig {
+    /// The sink's kind, as written in the config.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SinkConfig::Sqlite { .. } => "sqlite",
+            SinkConfig::Jsonl { .. } => "jsonl",
+        }
+    }
+}
+
+/// `[[feed]]`: one feed as written. Unset options come from `[defaults]`;
+/// [`Config::feeds`] gives the merged [`FeedSpec`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Unique name; it appears in every record and log line of the feed.
+    pub name: Spanned<String>,
+    /// `http://`, `https://` or `file://` URL. `file:` followed by a relative
+    /// path is resolved against the config file's directory.
+    pub url: Spanned<String>,
+    /// Whether to poll the feed at all. Default true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Tags, for grouping and export.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Overrides `[defaults] interval`.
+    pub interval: Option<HumanDuration>,
+    /// Overrides `[defaults] timeout`.
+    pub timeout: Option<HumanDuration>,
+    /// Overrides `[defaults] connect_timeout`.
+    pub connect_timeout: Option<HumanDuration>,
+    /// Overrides `[defaults] max_body`.
+    pub max_body: Option<ByteSize>,
+    /// Overrides `[defaults] max_items`.
+    pub max_items: Option<NonZeroUsize>,
+    /// Overrides `[defaults] full_article`.
+    pub full_article: Option<FullArticle>,
+    /// Overrides `[defaults] allow_private`.
+    pub allow_private: Option<bool>,
+    /// Overrides `[defaults] clean`.
+    pub clean: Option<bool>,
+    /// Built-in cleaner rules to turn off for this feed, added to
+    /// `[defaults] clean_disable`.
+    #[serde(default)]
+    pub clean_disable: Vec<String>,
+    /// Extra cleaner rules for this feed (`[[feed.clean_rule]]`), added to
+    /// the defaults' rules.
+    #[serde(default, rename = "clean_rule")]
+    pub clean_rules: Vec<CleanRuleConfig>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[server]`: the status server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on, like "127.0.0.1:9090".
+    pub listen: std::net::SocketAddr,
+}
+
+/// One feed with the defaults applied and its URL resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedSpec {
+    /// Unique name.
+    pub name: String,
+    /// Resolved URL.
+    pub url: Url,
+    /// Whether to poll it.
+    pub enabled: bool,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Poll interval.
+    pub interval: Duration,
+    /// Total request timeout.
+    pub timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Body cap after decompression, in bytes.
+    pub max_body: u64,
+    /// Items read per document at most.
+    pub max_items: usize,
+    /// Full-article mode.
+    pub full_article: FullArticle,
+    /// Whether private addresses may be reached.
+    pub allow_private: bool,
+    /// Whether `file://` may be read: true only for URLs written in the
+    /// config itself, never for redirects or discovered links.
+    pub allow_file: bool,
+    /// Whether the cleaner runs.
+    pub clean: bool,
+    /// Built-in cleaner rules turned off (defaults' and the feed's).
+    pub clean_disable: Vec<String>,
+    /// Extra cleaner rules (defaults' then the feed's).
+    pub clean_rules: Vec<CleanRuleConfig>,
+}
+
+impl Config {
+    /// The feeds with defaults applied. URLs were checked by [`parse`].
+    pub fn feeds(&self) -> Vec<FeedSpec> {
+        let d = &self.defaults;
+        let mut out = Vec::with_capacity(self.feeds.len());
+        for f in &self.feeds {
+            let Ok(url) = resolve_feed_url(f.url.get_ref(), &self.base_dir) else {
+                // parse() rejected configs with unresolvable URLs; a Config
+                // built by hand with a bad URL just loses that feed.
+                continue;
+            };
+            out.push(FeedSpec {
+                name: f.name.get_ref().clone(),
+                allow_file: url.scheme() == "file",
+                url,
+                enabled: f.enabled,
+                tags: f.tags.clone(),
+                interval: f.interval.unwrap_or(d.interval).0,
+                timeout: f.timeout.unwrap_or(d.timeout).0,
+                connect_timeout: f.connect_timeout.unwrap_or(d.connect_timeout).0,
+                max_body: f.max_body.unwrap_or(d.max_body).0,
+                max_items: f.max_items.unwrap_or(d.max_items).get(),
+                full_article: f.full_article.unwrap_or(d.full_article),
+                allow_private: f.allow_private.unwrap_or(d.allow_private),
+                clean: f.clean.unwrap_or(d.clean),
+                clean_disable: d.clean_disable.iter().chain(&f.clean_disable).cloned().collect(),
+                clean_rules: d.clean_rules.iter().chain(&f.clean_rules).cloned().collect(),
+            });
+        }
+        out
+    }
+
+    /// The sinks, or the default SQLite sink when none is configured.
+    pub fn sinks(&self) -> Vec<SinkConfig> {
+        if self.sinks.is_empty() { vec![SinkConfig::Sqlite { path: None }] } else { self.sinks.clone() }
+    }
+
+    /// Path of the SQLite database: the sqlite sink's, or the default one
+    /// under `data_dir` (where feed state lives when no sqlite sink is set).
+    pub fn sqlite_path(&self) -> PathBuf {
+        for sink in &self.sinks {
+            if let SinkConfig::Sqlite { path: Some(p) } = sink {
+                return p.clone();
+            }
+        }
+        self.pipeline.data_dir.join("newswire.db")
+    }
+
+    /// Cross-field checks. Returns every problem as (span, key, message).
+    fn problems(&self) -> Vec<(Option<std::ops::Range<usize>>, String, String)> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        for (i, f) in self.feeds.iter().enumerate() {
+            let name = f.name.get_ref();
+            if name.trim().is_empty() {
+                out.push((Some(f.name.span()), format!("feed[{i}].name"), "feed name is empty".to_string()));
+            } else if let Some(first) = seen.insert(name.clone(), i) {
+                out.push((
+                    Some(f.name.span()),
+                    format!("feed[{i}].name"),
+                    format!("duplicate feed name \"{name}\" (first used by feed[{first}])"),
+                ));
+            }
+            if let Err(msg) = resolve_feed_url(f.url.get_ref(), &self.base_dir) {
+                out.push((Some(f.url.span()), format!("feed[{i}].url"), msg));
+            }
+            if let Some(iv) = f.interval
+                && iv.0 < Duration::from_secs(1)
+            {
+                out.push((Some(f.url.span()), format!("feed[{i}].interval"), "interval must be at least 1s".into()));
+            }
+        }
+        let rule_sets = std::iter::once(("defaults".to_string(), &self.defaults.clean_rules))
+            .chain(self.feeds.iter().enumerate().map(|(i, f)| (format!("feed[{i}]"), &f.clean_rules)));
+        for (owner, rules) in rule_sets {
+            for (j, rule) in rules.iter().enumerate() {
+                let key = format!("{owner}.clean_rule[{j}]");
+                if rule.name.trim().is_empty() {
+                    out.push((None, key, "rule name is empty".into()));
+                } else if let Err(e) = regex::Regex::new(&rule.pattern) {
+                    out.push((None, key, format!("rule \"{}\": invalid pattern: {e}", rule.name)));
+                }
+            }
+        }
+        if self.defaults.interval.0 < Duration::from_secs(1) {
+            out.push((None, "defaults.interval".into(), "interval must be at least 1s".into()));
+        }
+        if self.sinks.iter().filter(|s| matches!(s, SinkConfig::Sqlite { .. })).count() > 1 {
+            out.push((None, "sink".into(), "at most one sqlite sink".into()));
+        }
+        out
+    }
+}
+
+/// Resolve a feed URL as written in the config. `file:relative/path` is
+/// taken relative to `base_dir`.
+pub fn resolve_feed_url(text: &str, base_dir: &Path) -> Result<Url, String> {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix("file:")
+        && !rest.starts_with('/')
+    {
+        let path = base_dir.join(rest);
+        let abs = if path.is_absolute() {
+            path
+        } else {
+            std::env::current_dir().map_err(|e| format!("cannot resolve \"{text}\": {e}"))?.join(path)
+        };
+        return Url::from_file_path(&abs).map_err(|()| format!("cannot turn \"{text}\" into a file URL"));
+    }
+    let url = Url::parse(text).map_err(|e| format!("invalid URL \"{}\": {e}", crate::canon::redact(text)))?;
+    match url.scheme() {
+        "http" | "https" => {
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err(format!("URL \"{}\" has no host", crate::canon::redact(text)));
+            }
+            Ok(url)
+        }
+        "file" => Ok(url),
+        other => Err(format!("unsupported scheme \"{other}\" in \"{}\": use http, https or file", crate::canon::redact(text))),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
+    (line, col)
+}
+
+/// Parse and validate a configuration. `file` names the file in errors and
+/// its directory anchors relative `file:` URLs.
+pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+    let file_name = file.display().to_string();
+    let err = |span: Option<std::ops::Range<usize>>, key: Option<String>, message: String| ConfigError {
+        file: file_name.clone(),
+        position: span.map(|s| line_col(text, s.start)),
+        key,
+        message,
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| err(e.span(), None, e.message().trim().to_string()))?;
+    let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        err(inner.span(), (key != ".").then_some(key), inner.message().trim().to_string())
+    })?;
+    config.base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    if let Some((span, key, message)) = config.problems().into_iter().next() {
+        return Err(err(span, Some(key), message));
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        parse(text, Path::new("conf/test.toml"))
+    }
+
+    const GOOD: &str = r#"
+[pipeline]
+concurrency = 8
+data_dir = "var"
+
+[defaults]
+interval = "10m"
+max_body = "2MiB"
+
+[[sink]]
+kind = "sqlite"
+
+[[sink]]
+kind = "jsonl"
+dir = "out"
+
+[[feed]]
+name = "world"
+url = "https://example.com/world.xml"
+interval = "5m"
+tags = ["news"]
+
+[[feed]]
+name = "local"
+url = "file:fixtures/local.xml"
+allow_private = true
+
+[server]
+listen = "127.0.0.1:9090"
+"#;
+
+    #[test]
+    fn parses_every_section_and_applies_defaults() {
+        let c = load(GOOD).expect("good config parses");
+        assert_eq!(c.pipeline.concurrency.get(), 8);
+        assert_eq!(c.sinks().len(), 2);
+        let feeds = c.feeds();
+        assert_eq!(feeds.len(), 2);
+        assert_eq!(feeds[0].interval, Duration::from_secs(300));
+        assert_eq!(feeds[0].max_body, 2 * 1024 * 1024);
+        assert_eq!(feeds[1].interval, Duration::from_secs(600));
+        assert!(!feeds[0].allow_file);
+        assert!(feeds[1].allow_file);
+        assert!(feeds[1].url.path().ends_with("/conf/fixtures/local.xml"), "{}", feeds[1].url);
+        assert_eq!(c.sqlite_path(), PathBuf::from("var/newswire.db"));
+        assert_eq!(c.server.expect("server set").listen.port(), 9090);
+    }
+
+    #[test]
+    fn no_sinks_means_sqlite() {
+        let c = load("").expect("empty config parses");
+        assert_eq!(c.sinks(), vec![SinkConfig::Sqlite { path: None }]);
+        assert_eq!(c.sqlite_path(), PathBuf::from("data/newswire.db"));
+    }
+
+    fn error_of(text: &str) -> String {
+        load(text).expect_err("config must be rejected").to_string()
+    }
+
+    #[test]
+    fn typo_in_each_section_names_file_line_and_key() {
+        let e = error_of("[pipeline]\nconcurency = 3\n");
+        assert!(e.starts_with("conf/test.toml:2:1"), "{e}");
+        assert!(e.contains("concurency"), "{e}");
+
+        let e = error_of("[defaults]\ninterval = \"5m\"\nintervl = \"5m\"\n");
+        assert!(e.starts_with("conf/test.toml:3:"), "{e}");
+        assert!(e.contains("intervl"), "{e}");
+
+        let e = error_of("[[sink]]\nkind = \"jsonl\"\ndirr = \"x\"\n");
+        assert!(e.starts_with("conf/test.toml:"), "{e}");
+        assert!(e.contains("dirr"), "{e}");
+
+        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n\n[[feed]]\nname = \"b\"\nurl = \"https://e.com/g\"\ninterval_ = \"5m\"\n");
+        assert!(e.starts_with("conf/test.toml:8:"), "{e}");
+        assert!(e.contains("interval_"), "{e}");
+
+        let e = error_of("[server]\nlisten = \"127.0.0.1:1\"\nport = 3\n");
+        assert!(e.starts_with("conf/test.toml:3:"), "{e}");
+        assert!(e.contains("port"), "{e}");
+
+        let e = error_of("[nonsense]\n");
+        assert!(e.contains("nonsense"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\ninterval = \"15x\"\n");
+        assert!(e.starts_with("conf/test.toml:4:"), "{e}");
+        assert!(e.contains("feed[0].interval"), "{e}");
+        assert!(e.contains("invalid duration"), "{e}");
+
+        let e = error_of("[defaults]\nmax_body = \"lots\"\n");
+        assert!(e.contains("defaults.max_body"), "{e}");
+        assert!(e.contains("invalid size"), "{e}");
+
+        let e = error_of("[[sink]]\nkind = \"mongodb\"\n");
+        assert!(e.contains("mongodb"), "{e}");
+    }
+
+    #[test]
+    fn cross_field_problems_point_at_the_feed() {
+        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n[[feed]]\nname = \"a\"\nurl = \"https://e.com/g\"\n");
+        assert!(e.starts_with("conf/test.toml:5:"), "{e}");
+        assert!(e.contains("duplicate feed name \"a\""), "{e}");
+
+        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"ftp://e.com/f\"\n");
+        assert!(e.starts_with("conf/test.toml:3:"), "{e}");
+        assert!(e.contains("unsupported scheme \"ftp\""), "{e}");
+
+        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://user:secret@/f\"\n");
+        assert!(!e.contains("secret"), "{e}");
+
+        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n[[feed.clean_rule]]\nname = \"promo\"\npattern = \"(unclosed\"\n");
+        assert!(e.contains("feed[0].clean_rule[0]"), "{e}");
+        assert!(e.contains("rule \"promo\": invalid pattern"), "{e}");
+
+        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n[[feed.clean_rule]]\nname = \"promo\"\npattern = \"x\"\nkind = \"nonsense\"\n");
+        assert!(e.contains("feed[0].clean_rule[0].kind"), "{e}");
+    }
+
+    #[test]
+    fn clean_rules_merge_defaults_then_feed() {
+        let c = load("[defaults]\nclean_disable = [\"a\"]\n[[defaults.clean_rule]]\nname = \"d\"\npattern = \"^x\"\n[[feed]]\nname = \"f\"\nurl = \"https://e.com/f\"\nclean_disable = [\"b\"]\n[[feed.clean_rule]]\nname = \"r\"\npattern = \"^y\"\nwhere = \"end\"\nkind = \"call_to_action\"\n").expect("parses");
+        let f = &c.feeds()[0];
+        assert_eq!(f.clean_disable, ["a", "b"]);
+        let names: Vec<&str> = f.clean_rules.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["d", "r"]);
+        assert_eq!(f.clean_rules[1].position, RulePosition::End);
+        assert_eq!(f.clean_rules[1].kind, crate::record::RemovedKind::CallToAction);
+    }
+}

@@ -1,0 +1,35 @@
+//! newswire-core: the vocabulary every other newswire crate speaks.
+//!
+//! # Charter
+//!
+//! This crate holds the domain types and nothing that does I/O on its own:
+//!
+//! - [`record`]: the normalised article record (schema 1) that every sink
+//!   writes, with its embeds and the audit trail of what the cleaner removed.
+//! - [`config`]: the typed configuration, parsed once from TOML with errors
+//!   that name the file, line and key, and validated in a pure function.
+//! - [`id`]: stable record ids and content hashes.
+//! - [`canon`]: URL canonicalisation (tracking parameters removed) and
+//!   credential redaction for logs.
+//! - [`state`]: a feed's checkpoint: validators, poll times, error counts and
+//!   the content hashes of the items written.
+//! - [`sink`]: the [`Sink`](sink::Sink) and [`StateStore`](sink::StateStore)
+//!   traits the storer implements and the pipeline drives.
+//! - [`error`]: the closed [`ErrorKind`](error::ErrorKind) vocabulary used as
+//!   log field and metric label.
+//!
+//! It deliberately has no HTTP client, no database driver and no async
+//! runtime: the traits return boxed futures so any runtime can drive them.
+//! Dependencies point one way: every other crate depends on this one, and
+//! this one on none of them.
+
+pub mod canon;
+pub mod config;
+pub mod error;
+pub mod id;
+pub mod record;
+pub mod sink;
+pub mod state;
+
+pub use error::ErrorKind;
+pub use record::{Embed, Record, Removed, RemovedKind, Source};

@@ -1,0 +1,241 @@
+//! The normalised article record, schema 1.
+//!
+//! One [`Record`] per article: a JSON object in JSON Lines files, a row in
+//! SQL, a message on NATS. Field names are stable; [`SCHEMA_VERSION`] is
+//! bumped on any breaking change, and new fields are only ever added.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The record schema version written in every record's `schema` field.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One normalised article.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// Stable id: see [`crate::id`].
+    pub id: String,
+    /// Feed name from the config.
+    pub feed: String,
+    /// The feed's URL (credentials redacted).
+    pub feed_url: String,
+    /// The item's guid or id as published; null when the feed gave none.
+    pub guid: Option<String>,
+    /// Canonical article URL, tracking parameters removed.
+    pub url: Option<String>,
+    /// Plain-text title.
+    pub title: Option<String>,
+    /// Author names, as published, without invented placeholders.
+    pub authors: Vec<String>,
+    /// Publication time, RFC 3339 UTC; null when the feed gave none.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Last update time, RFC 3339 UTC; null when the feed gave none.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// When newswire fetched the document the record came from.
+    pub fetched_at: DateTime<Utc>,
+    /// BCP 47 language code detected from the body, or null.
+    pub language: Option<String>,
+    /// Plain-text summary, boilerplate removed.
+    pub summary: Option<String>,
+    /// Clean article text, paragraphs separated by "\n\n".
+    pub body: String,
+    /// Words in `body`.
+    pub word_count: u64,
+    /// Categories and tags of the item.
+    pub categories: Vec<String>,
+    /// Hash of `body`: equal hashes mean an unchanged article.
+    pub content_hash: String,
+    /// Where the body came from.
+    pub source: Source,
+    /// Social posts and media the article embedded, as data.
+    pub embeds: Vec<Embed>,
+    /// What the cleaner dropped, for audit.
+    pub removed: Vec<Removed>,
+}
+
+/// Where a record's body came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The feed item's own content or description.
+    Feed,
+    /// The article page, fetched because the feed carried only a summary.
+    Page,
+}
+
+impl Source {
+    /// The stable name, as written in the record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Feed => "feed",
+            Source::Page => "page",
+        }
+    }
+}
+
+/// A social post or media item the article embedded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Embed {
+    /// "twitter", "instagram", "facebook", "tiktok", "youtube", "vimeo",
+    /// "bluesky", "threads", "mastodon" or "media".
+    pub kind: String,
+    /// Link to the post or media, when known.
+    pub url: Option<String>,
+    /// Display name of the author, when known.
+    pub author: Option<String>,
+    /// The author's handle without the leading "@", when known.
+    pub handle: Option<String>,
+    /// The text of the post, when it had any.
+    pub text: Option<String>,
+    /// When it was posted, as published (a date string), when known.
+    pub posted_at: Option<String>,
+}
+
+/// A piece of text the cleaner removed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removed {
+    /// The class of boilerplate.
+    pub kind: RemovedKind,
+    /// The text removed (markup removed).
+    pub text: String,
+}
+
+/// Classes of removed content. A closed set: it is also a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovedKind {
+    /// A social post embedded in the article (markup or flattened text).
+    SocialEmbed,
+    /// A video or other media player embedded in the article.
+    MediaEmbed,
+    /// "This article has been adapted from its original source" and kin.
+    Syndication,
+    /// Wire and agency credits: "(Reporting by …; Editing by …)".
+    WireCredit,
+    /// Copyright and redistribution lines.
+    Copyright,
+    /// Newsletter sign-ups, "Follow us", "Read more", "Share this".
+    CallToAction,
+    /// Advertisement labels and slots.
+    Advertisement,
+    /// Image captions and photo credits.
+    Caption,
+    /// Share buttons, related-post lists and other page widgets.
+    Widget,
+    /// Feed truncation markers: "[…]", "Continue reading".
+    Truncation,
+    /// A rule the operator added in the config.
+    Custom,
+}
+
+impl RemovedKind {
+    /// Every kind, for metrics and docs.
+    pub const ALL: [RemovedKind; 11] = [
+        RemovedKind::SocialEmbed,
+        RemovedKind::MediaEmbed,
+        RemovedKind::Syndication,
+        RemovedKind::WireCredit,
+        RemovedKind::Copyright,
+        RemovedKind::CallToAction,
+        RemovedKind::Advertisement,
+        RemovedKind::Caption,
+        RemovedKind::Widget,
+        RemovedKind::Truncation,
+        RemovedKind::Custom,
+    ];
+
+    /// The stable snake_case name, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovedKind::SocialEmbed => "social_embed",
+            RemovedKind::MediaEmbed => "media_embed",
+            RemovedKind::Syndication => "syndication",
+            RemovedKind::WireCredit => "wire_credit",
+            RemovedKind::Copyright => "copyright",
+            RemovedKind::CallToAction => "call_to_action",
+            RemovedKind::Advertisement => "advertisement",
+            RemovedKind::Caption => "caption",
+            RemovedKind::Widget => "widget",
+            RemovedKind::Truncation => "truncation",
+            RemovedKind::Custom => "custom",
+        }
+    }
+
+    /// Parse a kind from its snake_case name.
+    pub fn from_name(name: &str) -> Option<RemovedKind> {
+        RemovedKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// Words in a text: runs of characters separated by whitespace.
+pub fn word_count(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn sample() -> Record {
+        Record {
+            schema: SCHEMA_VERSION,
+            id: "abc".into(),
+            feed: "f".into(),
+            feed_url: "https://example.com/feed".into(),
+            guid: None,
+            url: Some("https://example.com/a".into()),
+            title: Some("T".into()),
+            authors: vec![],
+            published_at: None,
+            updated_at: None,
+            fetched_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).single().expect("valid date"),
+            language: None,
+            summary: None,
+            body: "one two\n\nthree".into(),
+            word_count: 3,
+            categories: vec![],
+            content_hash: "h".into(),
+            source: Source::Feed,
+            embeds: vec![],
+            removed: vec![Removed { kind: RemovedKind::SocialEmbed, text: "x".into() }],
+        }
+    }
+
+    #[test]
+    fn serialises_every_field_with_stable_names() {
+        let value = serde_json::to_value(sample()).expect("record serialises");
+        let obj = value.as_object().expect("an object");
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "authors", "body", "categories", "content_hash", "embeds", "feed", "feed_url", "fetched_at", "guid",
+                "id", "language", "published_at", "removed", "schema", "source", "summary", "title", "updated_at",
+                "url", "word_count"
+            ]
+        );
+        assert_eq!(obj["fetched_at"], "2026-01-02T03:04:05Z");
+        assert_eq!(obj["published_at"], serde_json::Value::Null);
+        assert_eq!(obj["source"], "feed");
+        assert_eq!(obj["removed"][0]["kind"], "social_embed");
+    }
+
+    #[test]
+    fn removed_kind_names_round_trip() {
+        for kind in RemovedKind::ALL {
+            assert_eq!(RemovedKind::from_name(kind.as_str()), Some(kind));
+            let json = serde_json::to_string(&kind).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+    }
+
+    #[test]
+    fn counts_words() {
+        assert_eq!(word_count("one two\n\nthree  four"), 4);
+        assert_eq!(word_count(""), 0);
+    }
+}

@@ -1,0 +1,105 @@
+//! The storage boundary: [`Sink`] and [`StateStore`].
+//!
+//! The pipeline drives sinks through these traits and never knows which
+//! database is behind them. Methods return [`BoxFuture`]s so the traits are
+//! object safe (the pipeline holds `Box<dyn Sink>`) without tying this crate
+//! to an async runtime.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::error::ErrorKind;
+use crate::record::Record;
+use crate::state::{Checkpoint, FeedState};
+
+/// A boxed, sendable future, as returned by the storage traits.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{sink}: {message}")]
+pub struct StoreError {
+    /// Which sink or store failed ("sqlite", "jsonl", …).
+    pub sink: String,
+    /// What went wrong, naming the thing.
+    pub message: String,
+    /// Whether the same write may succeed later (connection lost, disk
+    /// momentarily full) rather than never (schema mismatch).
+    pub retryable: bool,
+}
+
+impl StoreError {
+    /// A failure that may go away if the write is tried again.
+    pub fn retryable(sink: impl Into<String>, message: impl Into<String>) -> Self {
+        StoreError { sink: sink.into(), message: message.into(), retryable: true }
+    }
+
+    /// A failure that trying again will not fix.
+    pub fn fatal(sink: impl Into<String>, message: impl Into<String>) -> Self {
+        StoreError { sink: sink.into(), message: message.into(), retryable: false }
+    }
+
+    /// Always [`ErrorKind::Storage`].
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::Storage
+    }
+}
+
+/// What a sink is asked to write: the records of one fetched feed (new and
+/// updated versions only) and the checkpoint that follows them.
+#[derive(Debug, Clone, Default)]
+pub struct SinkBatch {
+    /// Records to upsert by id.
+    pub records: Vec<Record>,
+    /// The feed's checkpoint after these records.
+    pub checkpoint: Checkpoint,
+}
+
+/// A destination for records.
+///
+/// Protocol: `open` once, then `write` any number of batches, then `close`.
+/// When `write` returns `Ok`, every record of the batch is durable (a crash
+/// after it loses none of them). Writes are idempotent by record id: writing
+/// a record again replaces the earlier version, so a batch replayed after a
+/// crash duplicates nothing.
+pub trait Sink: Send {
+    /// Short name for logs and metrics ("sqlite", "jsonl", …).
+    fn name(&self) -> &str;
+
+    /// Prepare the sink (create tables, files, streams).
+    fn open(&mut self) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Write a batch durably. A sink that [holds the state](Sink::holds_state)
+    /// also commits the batch's checkpoint, in the same transaction.
+    fn write<'a>(&'a mut self, batch: &'a SinkBatch) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Whether this sink commits checkpoints together with its records. The
+    /// pipeline writes such a sink last, so the checkpoint lands only after
+    /// every other sink has the records; when no sink holds the state the
+    /// pipeline commits through the [`StateStore`] instead.
+    fn holds_state(&self) -> bool {
+        false
+    }
+
+    /// Whether the sink can take writes now (for readiness checks).
+    fn check(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Flush and release resources.
+    fn close(&mut self) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// Where feed state lives between runs.
+pub trait StateStore: Send + Sync {
+    /// The state of every feed known to the store.
+    fn load_all(&self) -> BoxFuture<'_, Result<Vec<FeedState>, StoreError>>;
+
+    /// The content hashes last written for these record ids (ids never seen
+    /// are absent from the map).
+    fn known_hashes<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>, StoreError>>;
+
+    /// Commit a checkpoint on its own (used when no sink holds the state).
+    fn commit<'a>(&'a self, checkpoint: &'a Checkpoint) -> BoxFuture<'a, Result<(), StoreError>>;
+}

@@ -1,1 +1,58 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use newswire::cli::{Cli, Command};
+use newswire::{backfill, daemon, exit_code, inspect, logging, settings, signals};
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format, cli.log.as_deref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Run(c) => {
+            let settings = settings::load(&c.config)?;
+            let (shutdown, abort) = (CancellationToken::new(), CancellationToken::new());
+            signals::spawn(shutdown.clone(), abort.clone(), settings.config.pipeline.shutdown_grace.0)?;
+            daemon::run(&settings, shutdown, abort).await?;
+            Ok(0)
+        }
+        Command::Backfill { config, feeds } => {
+            let settings = settings::load(&config.config)?;
+            let (shutdown, abort) = (CancellationToken::new(), CancellationToken::new());
+            signals::spawn(shutdown.clone(), abort.clone(), settings.config.pipeline.shutdown_grace.0)?;
+            let summary = backfill::run(&settings, &feeds, shutdown, abort).await?;
+            for (feed, reason) in &summary.failures {
+                println!("failed: {feed}: {reason}");
+            }
+            println!("{}", summary.line());
+            Ok(if summary.feeds_failed > 0 { 1 } else { 0 })
+        }
+        Command::Check(c) => inspect::check(&c.config),
+        Command::Clean { html, text, json, input } => inspect::clean(&input, html, text, json),
+        Command::Parse { json, allow_private, input } => inspect::parse(&input, json, allow_private).await,
+    }
+}
+
+/// Output cut short by a closed pipe (`newswire check | head`) is not a
+/// failure of the command.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}

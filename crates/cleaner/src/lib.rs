@@ -238,3 +238,23 @@ mod tests {
         assert_eq!(err.to_string(), "rule \"no-such-rule\": no built-in rule has this name");
     }
 }
+
+impl Cleaner {
+    /// Structure only, for feeds with `clean = false`: HTML becomes
+    /// paragraphs (scripts and styles dropped, entities decoded), text lines
+    /// become paragraphs, and no boilerplate rule runs.
+    pub fn passthrough(input: Input<'_>) -> Cleaned {
+        match input {
+            Input::Html(html) => {
+                let mut c = html::to_paragraphs(html);
+                c.removed.clear();
+                c.embeds.clear();
+                c
+            }
+            Input::Text(text) => Cleaned {
+                paragraphs: text.lines().map(normalize_paragraph).filter(|p| !p.is_empty()).collect(),
+                ..Cleaned::default()
+            },
+        }
+    }
+}

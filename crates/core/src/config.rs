@@ -159,7 +159,8 @@ pub struct Defaults {
     pub interval: HumanDuration,
     /// Total time for one request, body included. Default "30s".
     pub timeout: HumanDuration,
-    /// Time to establish a connection. Default "10s".
+    /// Time to establish a connection (one setting for the shared client).
+    /// Default "10s".
     pub connect_timeout: HumanDuration,
     /// Cap on a body after decompression. Default "16MiB".
     pub max_body: ByteSize,
@@ -278,8 +279,6 @@ pub struct FeedConfig {
     pub interval: Option<HumanDuration>,
     /// Overrides `[defaults] timeout`.
     pub timeout: Option<HumanDuration>,
-    /// Overrides `[defaults] connect_timeout`.
-    pub connect_timeout: Option<HumanDuration>,
     /// Overrides `[defaults] max_body`.
     pub max_body: Option<ByteSize>,
     /// Overrides `[defaults] max_items`.
@@ -327,8 +326,6 @@ pub struct FeedSpec {
     pub interval: Duration,
     /// Total request timeout.
     pub timeout: Duration,
-    /// Connect timeout.
-    pub connect_timeout: Duration,
     /// Body cap after decompression, in bytes.
     pub max_body: u64,
     /// Items read per document at most.
@@ -367,7 +364,6 @@ impl Config {
                 tags: f.tags.clone(),
                 interval: f.interval.unwrap_or(d.interval).0,
                 timeout: f.timeout.unwrap_or(d.timeout).0,
-                connect_timeout: f.connect_timeout.unwrap_or(d.connect_timeout).0,
                 max_body: f.max_body.unwrap_or(d.max_body).0,
                 max_items: f.max_items.unwrap_or(d.max_items).get(),
                 full_article: f.full_article.unwrap_or(d.full_article),

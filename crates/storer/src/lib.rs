@@ -1,1 +1,18 @@
-//! placeholder
+//! newswire-storer: the sinks and the state store.
+//!
+//! - [`sqlite::SqliteStore`]: the embedded default. Records and feed state in
+//!   one SQLite database in WAL mode; as a sink it writes a batch's records
+//!   and its checkpoint in one transaction.
+//! - [`jsonl::JsonlSink`]: JSON Lines files rotated by day, fsynced before a
+//!   write returns.
+//!
+//! Both implement newswire-core's [`Sink`](newswire_core::sink::Sink); the
+//! SQLite store also implements [`StateStore`](newswire_core::sink::StateStore).
+//! SQLite calls are synchronous, so they run on tokio's blocking pool, never
+//! on the reactor threads.
+
+pub mod jsonl;
+pub mod sqlite;
+
+pub use jsonl::JsonlSink;
+pub use sqlite::{SqliteSink, SqliteStore};

@@ -1,0 +1,448 @@
+//! Fetching one document: HTTP(S) with conditional GET, or a local file.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use newswire_core::ErrorKind;
+use newswire_core::canon::redact;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Client, StatusCode};
+use url::Url;
+
+use crate::guard::{ForbiddenAddress, GuardedResolver, is_public};
+
+/// Settings shared by every request of a [`Fetcher`].
+#[derive(Debug, Clone)]
+pub struct FetcherOptions {
+    /// User-Agent header.
+    pub user_agent: String,
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Redirects followed at most per request.
+    pub max_redirects: usize,
+    /// Fixed name resolution, checked before DNS (for tests).
+    pub resolve: HashMap<String, Vec<SocketAddr>>,
+}
+
+impl Default for FetcherOptions {
+    fn default() -> Self {
+        FetcherOptions {
+            user_agent: format!("newswire/{}", env!("CARGO_PKG_VERSION")),
+            connect_timeout: Duration::from_secs(10),
+            max_redirects: 10,
+            resolve: HashMap::new(),
+        }
+    }
+}
+
+/// One request.
+#[derive(Debug, Clone)]
+pub struct FetchRequest<'a> {
+    /// What to fetch.
+    pub url: &'a Url,
+    /// Validator from the last 200, sent as If-None-Match.
+    pub etag: Option<&'a str>,
+    /// Validator from the last 200, sent as If-Modified-Since.
+    pub last_modified: Option<&'a str>,
+    /// Whether private addresses may be reached.
+    pub allow_private: bool,
+    /// Whether a `file://` URL may be read (only for URLs from the config).
+    pub allow_file: bool,
+    /// Total time for the request, redirects and body included.
+    pub timeout: Duration,
+    /// Cap on the body after decompression.
+    pub max_body: u64,
+}
+
+/// A fetched document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The body, decompressed.
+    pub body: Bytes,
+    /// The URL the body came from, after redirects.
+    pub final_url: Url,
+    /// HTTP status (200 for files).
+    pub status: u16,
+    /// ETag of the response.
+    pub etag: Option<String>,
+    /// Last-Modified of the response.
+    pub last_modified: Option<String>,
+    /// Content-Type of the response.
+    pub content_type: Option<String>,
+    /// Where the feed moved, when every redirect on the way was permanent
+    /// (301 or 308).
+    pub moved_to: Option<Url>,
+}
+
+/// The outcome of a successful request.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    /// 304: the document has not changed since the validators were issued.
+    NotModified,
+    /// A document.
+    Document(Document),
+}
+
+/// A failed request. The message names the URL (redacted) and the cause.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct FetchError {
+    /// Coarse kind, for metrics and retry decisions.
+    pub kind: ErrorKind,
+    /// HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// What went wrong, naming the URL.
+    pub message: String,
+    /// How long the server asked us to wait (429 and 503).
+    pub retry_after: Option<Duration>,
+}
+
+impl FetchError {
+    fn new(kind: ErrorKind, message: String) -> Self {
+        FetchError { kind, status: None, message, retry_after: None }
+    }
+
+    /// Whether the feed is gone for good (410) and should be disabled.
+    pub fn is_gone(&self) -> bool {
+        self.status == Some(410)
+    }
+}
+
+/// The HTTP clients and their settings. Cheap to clone; share one.
+#[derive(Clone)]
+pub struct Fetcher {
+    strict: Client,
+    open: Client,
+    max_redirects: usize,
+}
+
+static CRYPTO: Once = Once::new();
+
+fn build_client(opts: &FetcherOptions, allow_private: bool) -> Result<Client, FetchError> {
+    let resolver = GuardedResolver::new(allow_private, Arc::new(opts.resolve.clone()));
+    Client::builder()
+        .user_agent(&opts.user_agent)
+        .connect_timeout(opts.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .gzip(true)
+        .brotli(true)
+        .deflate(true)
+        .no_proxy()
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(4)
+        .dns_resolver(resolver)
+        .build()
+        .map_err(|e| FetchError::new(ErrorKind::Config, format!("cannot build the HTTP client: {e}")))
+}
+
+impl Fetcher {
+    /// Build the clients. Fails only if the TLS setup fails.
+    pub fn new(opts: &FetcherOptions) -> Result<Fetcher, FetchError> {
+        CRYPTO.call_once(|| {
+            // Fails only when another provider was installed first, which is
+            // just as good for us.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+        Ok(Fetcher {
+            strict: build_client(opts, false)?,
+            open: build_client(opts, true)?,
+            max_redirects: opts.max_redirects,
+        })
+    }
+
+    /// Fetch one document. The whole request, redirects and body included,
+    /// is bounded by `req.timeout`.
+    pub async fn fetch(&self, req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
+        if req.url.scheme() == "file" {
+            return fetch_file(req).await;
+        }
+        match tokio::time::timeout(req.timeout, self.fetch_http(req)).await {
+            Ok(result) => result,
+            Err(_) => Err(FetchError::new(
+                ErrorKind::Timeout,
+                format!("request to {} timed out after {}", redact(req.url.as_str()), humanize(req.timeout)),
+            )),
+        }
+    }
+
+    async fn fetch_http(&self, req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
+        let client = if req.allow_private { &self.open } else { &self.strict };
+        let mut url = req.url.clone();
+        let mut seen: Vec<Url> = Vec::new();
+        // Permanent while every hop so far was 301 or 308.
+        let mut permanent = true;
+        loop {
+            check_target(&url, req.allow_private)?;
+            let mut headers = HeaderMap::new();
+            // Validators apply to the URL they came from; on a redirect the
+            // target is asked unconditionally.
+            if seen.is_empty() {
+                if let Some(v) = req.etag.and_then(|v| HeaderValue::from_str(v).ok()) {
+                    headers.insert(header::IF_NONE_MATCH, v);
+                }
+                if let Some(v) = req.last_modified.and_then(|v| HeaderValue::from_str(v).ok()) {
+                    headers.insert(header::IF_MODIFIED_SINCE, v);
+                }
+            }
+            headers.insert(
+                header::ACCEPT,
+                HeaderValue::from_static(
+                    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5",
+                ),
+            );
+            let resp = client.get(url.clone()).headers(headers).send().await.map_err(|e| send_error(&url, &e))?;
+            let status = resp.status();
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let Some(location) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
+                    return Err(status_error(&url, status, None));
+                };
+                let next = url.join(location).map_err(|e| {
+                    FetchError::new(
+                        ErrorKind::Redirect,
+                        format!("{} redirected to an invalid location \"{location}\": {e}", redact(url.as_str())),
+                    )
+                })?;
+                if !matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT) {
+                    permanent = false;
+                }
+                seen.push(url);
+                if seen.contains(&next) {
+                    return Err(FetchError::new(
+                        ErrorKind::Redirect,
+                        format!("redirect loop at {} (via {})", redact(next.as_str()), redact(req.url.as_str())),
+                    ));
+                }
+                if seen.len() > self.max_redirects {
+                    return Err(FetchError::new(
+                        ErrorKind::Redirect,
+                        format!("more than {} redirects from {}", self.max_redirects, redact(req.url.as_str())),
+                    ));
+                }
+                url = next;
+                continue;
+            }
+            if status == StatusCode::NOT_MODIFIED {
+                return Ok(Fetched::NotModified);
+            }
+            if !status.is_success() {
+                let retry_after = resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+                return Err(status_error(&url, status, retry_after));
+            }
+            let header_str = |name| resp.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
+            let etag = header_str(header::ETAG);
+            let last_modified = header_str(header::LAST_MODIFIED);
+            let content_type = header_str(header::CONTENT_TYPE);
+            let body = read_capped(resp, &url, req.max_body).await?;
+            let moved_to = (permanent && !seen.is_empty()).then(|| url.clone());
+            return Ok(Fetched::Document(Document {
+                body,
+                final_url: url,
+                status: status.as_u16(),
+                etag,
+                last_modified,
+                content_type,
+                moved_to,
+            }));
+        }
+    }
+}
+
+/// Refuse schemes other than http(s) and literal non-public addresses.
+/// Names are checked by the resolver, after resolution.
+fn check_target(url: &Url, allow_private: bool) -> Result<(), FetchError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(FetchError::new(
+            ErrorKind::Forbidden,
+            format!("refused {}: only http and https may be fetched here", redact(url.as_str())),
+        ));
+    }
+    if allow_private {
+        return Ok(());
+    }
+    let ip: Option<IpAddr> = match url.host() {
+        Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+        Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+        _ => None,
+    };
+    if let Some(ip) = ip
+        && !is_public(ip)
+    {
+        return Err(FetchError::new(
+            ErrorKind::Forbidden,
+            format!("refused {}: {ip} is not a public address; set allow_private = true to allow it", redact(url.as_str())),
+        ));
+    }
+    Ok(())
+}
+
+fn send_error(url: &Url, err: &reqwest::Error) -> FetchError {
+    // The guard's refusal arrives wrapped in the connect error.
+    let mut source: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = source {
+        if let Some(forbidden) = e.downcast_ref::<ForbiddenAddress>() {
+            return FetchError::new(ErrorKind::Forbidden, format!("refused {}: {forbidden}", redact(url.as_str())));
+        }
+        source = e.source();
+    }
+    let kind = if err.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Connect };
+    FetchError::new(kind, format!("request to {} failed: {}", redact(url.as_str()), error_chain(err)))
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = e.source();
+    }
+    redact(&out)
+}
+
+fn status_error(url: &Url, status: StatusCode, retry_after: Option<Duration>) -> FetchError {
+    let reason = status.canonical_reason().unwrap_or("");
+    let mut message = format!("{} answered HTTP {} {reason}", redact(url.as_str()), status.as_u16());
+    if status == StatusCode::GONE {
+        message.push_str(": the feed is gone; it is disabled until its URL changes");
+    }
+    FetchError { kind: ErrorKind::Status, status: Some(status.as_u16()), message: message.trim_end().to_string(), retry_after }
+}
+
+/// Seconds, or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+async fn read_capped(mut resp: reqwest::Response, url: &Url, max: u64) -> Result<Bytes, FetchError> {
+    let too_large = || {
+        FetchError::new(ErrorKind::TooLarge, format!("body of {} is larger than the {} cap", redact(url.as_str()), human_bytes(max)))
+    };
+    // Content-Length describes the encoded body; a compressed body may still
+    // grow past the cap, which the loop below catches.
+    if resp.content_length().is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let mut buf = BytesMut::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if (buf.len() + chunk.len()) as u64 > max {
+                    return Err(too_large());
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(buf.freeze()),
+            Err(e) => {
+                let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Connect };
+                return Err(FetchError::new(kind, format!("reading the body of {} failed: {}", redact(url.as_str()), error_chain(&e))));
+            }
+        }
+    }
+}
+
+async fn fetch_file(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
+    let shown = redact(req.url.as_str());
+    if !req.allow_file {
+        return Err(FetchError::new(
+            ErrorKind::Forbidden,
+            format!("refused {shown}: file URLs are read only when written in the config"),
+        ));
+    }
+    let path = req
+        .url
+        .to_file_path()
+        .map_err(|()| FetchError::new(ErrorKind::Io, format!("{shown} is not a local file path")))?;
+    let meta = tokio::fs::metadata(&path).await.map_err(|e| FetchError::new(ErrorKind::Io, format!("cannot read {shown}: {e}")))?;
+    if !meta.is_file() {
+        return Err(FetchError::new(ErrorKind::Io, format!("cannot read {shown}: not a regular file")));
+    }
+    if meta.len() > req.max_body {
+        return Err(FetchError::new(ErrorKind::TooLarge, format!("{shown} is larger than the {} cap", human_bytes(req.max_body))));
+    }
+    let body = tokio::fs::read(&path).await.map_err(|e| FetchError::new(ErrorKind::Io, format!("cannot read {shown}: {e}")))?;
+    Ok(Fetched::Document(Document {
+        body: Bytes::from(body),
+        final_url: req.url.clone(),
+        status: 200,
+        etag: None,
+        last_modified: None,
+        content_type: None,
+        moved_to: None,
+    }))
+}
+
+fn humanize(d: Duration) -> String {
+    humantime_like(d)
+}
+
+/// "30s", "1m 30s", "250ms".
+fn humantime_like(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = d.as_secs();
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m {s}s"),
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    const KIB: u64 = 1024;
+    if n >= MIB && n % MIB == 0 {
+        format!("{} MiB", n / MIB)
+    } else if n >= KIB && n % KIB == 0 {
+        format!("{} KiB", n / KIB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn formats_durations_and_sizes() {
+        assert_eq!(humanize(Duration::from_secs(30)), "30s");
+        assert_eq!(humanize(Duration::from_secs(90)), "1m 30s");
+        assert_eq!(humanize(Duration::from_millis(250)), "250ms");
+        assert_eq!(human_bytes(16 * 1024 * 1024), "16 MiB");
+        assert_eq!(human_bytes(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn literal_private_addresses_are_refused_unless_allowed() {
+        let url = Url::parse("http://169.254.169.254/latest/meta-data").expect("url");
+        let err = check_target(&url, false).expect_err("metadata address refused");
+        assert_eq!(err.kind, ErrorKind::Forbidden);
+        assert!(err.message.contains("169.254.169.254 is not a public address"), "{}", err.message);
+        assert!(check_target(&url, true).is_ok());
+        let v6 = Url::parse("http://[::ffff:127.0.0.1]/").expect("url");
+        assert!(check_target(&v6, false).is_err());
+        let ftp = Url::parse("ftp://example.com/").expect("url");
+        assert!(check_target(&ftp, true).is_err());
+    }
+}

@@ -1,0 +1,400 @@
+//! The SQLite store: records and feed state in one database.
+//!
+//! One writer connection behind a mutex (SQLite allows one writer at a time
+//! anyway) and a separate reader connection for lookups, so reads from the
+//! pipeline never wait behind a long write transaction (WAL mode lets them
+//! run side by side).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use newswire_core::Record;
+use newswire_core::sink::{BoxFuture, Sink, SinkBatch, StateStore, StoreError};
+use newswire_core::state::{Checkpoint, FeedState};
+use rusqlite::{Connection, OptionalExtension, params};
+
+const NAME: &str = "sqlite";
+
+/// Schema, applied at open. Versioned through `PRAGMA user_version`.
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS records (
+    id            TEXT PRIMARY KEY,
+    schema        INTEGER NOT NULL,
+    feed          TEXT NOT NULL,
+    feed_url      TEXT NOT NULL,
+    guid          TEXT,
+    url           TEXT,
+    title         TEXT,
+    authors       TEXT NOT NULL,
+    published_at  TEXT,
+    updated_at    TEXT,
+    fetched_at    TEXT NOT NULL,
+    language      TEXT,
+    summary       TEXT,
+    body          TEXT NOT NULL,
+    word_count    INTEGER NOT NULL,
+    categories    TEXT NOT NULL,
+    content_hash  TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    embeds        TEXT NOT NULL,
+    removed       TEXT NOT NULL,
+    version       INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS records_feed_published ON records(feed, published_at);
+CREATE INDEX IF NOT EXISTS records_content_hash ON records(content_hash);
+
+CREATE TABLE IF NOT EXISTS feed_state (
+    feed   TEXT PRIMARY KEY,
+    state  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS item_state (
+    id            TEXT PRIMARY KEY,
+    feed          TEXT NOT NULL,
+    content_hash  TEXT NOT NULL
+);
+PRAGMA user_version = 1;
+"#;
+
+fn db_err(context: &str, e: rusqlite::Error) -> StoreError {
+    let retryable = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked | rusqlite::ErrorCode::DiskFull)
+    );
+    StoreError { sink: NAME.into(), message: format!("{context}: {e}"), retryable }
+}
+
+fn json_err(context: &str, e: serde_json::Error) -> StoreError {
+    StoreError::fatal(NAME, format!("{context}: {e}"))
+}
+
+/// The SQLite database: the state store, and the sink behind [`SqliteSink`].
+/// A cheap handle: clones share the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish()
+    }
+}
+
+fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(|e| db_err(&format!("cannot open {}", path.display()), e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(|e| db_err("cannot set busy timeout", e))?;
+    // WAL lets readers run beside the writer; NORMAL sync in WAL mode keeps
+    // every committed transaction across a process crash (power loss may
+    // lose the last ones, see docs/ARCHITECTURE.md).
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        .map_err(|e| db_err(&format!("cannot configure {}", path.display()), e))?;
+    Ok(conn)
+}
+
+fn lock<'a>(m: &'a Mutex<Connection>) -> std::sync::MutexGuard<'a, Connection> {
+    // A panic while holding the lock leaves the connection usable: SQLite
+    // rolls back the open transaction when the Transaction guard drops.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database at `path` and apply the schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::fatal(NAME, format!("cannot create directory {}: {e}", dir.display())))?;
+        }
+        let writer = open_conn(path)?;
+        writer.execute_batch(SCHEMA).map_err(|e| db_err(&format!("cannot create tables in {}", path.display()), e))?;
+        let reader = open_conn(path)?;
+        let inner = Inner { path: path.to_path_buf(), writer: Mutex::new(writer), reader: Mutex::new(reader) };
+        Ok(SqliteStore { inner: Arc::new(inner) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Write records and (optionally) a checkpoint in one transaction.
+    pub fn write_blocking(&self, records: &[Record], checkpoint: Option<&Checkpoint>) -> Result<(), StoreError> {
+        let mut conn = lock(&self.inner.writer);
+        let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO records (id, schema, feed, feed_url, guid, url, title, authors, published_at, updated_at,
+                        fetched_at, language, summary, body, word_count, categories, content_hash, source, embeds, removed)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                     ON CONFLICT(id) DO UPDATE SET
+                        schema = excluded.schema, feed = excluded.feed, feed_url = excluded.feed_url,
+                        guid = excluded.guid, url = excluded.url, title = excluded.title, authors = excluded.authors,
+                        published_at = excluded.published_at, updated_at = excluded.updated_at,
+                        fetched_at = excluded.fetched_at, language = excluded.language, summary = excluded.summary,
+                        body = excluded.body, word_count = excluded.word_count, categories = excluded.categories,
+                        content_hash = excluded.content_hash, source = excluded.source, embeds = excluded.embeds,
+                        removed = excluded.removed,
+                        version = records.version + (records.content_hash <> excluded.content_hash)",
+                )
+                .map_err(|e| db_err("cannot prepare record upsert", e))?;
+            for r in records {
+                upsert
+                    .execute(params![
+                        r.id,
+                        r.schema,
+                        r.feed,
+                        r.feed_url,
+                        r.guid,
+                        r.url,
+                        r.title,
+                        serde_json::to_string(&r.authors).map_err(|e| json_err("authors", e))?,
+                        r.published_at.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+                        r.updated_at.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+                        r.fetched_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                        r.language,
+                        r.summary,
+                        r.body,
+                        r.word_count as i64,
+                        serde_json::to_string(&r.categories).map_err(|e| json_err("categories", e))?,
+                        r.content_hash,
+                        r.source.as_str(),
+                        serde_json::to_string(&r.embeds).map_err(|e| json_err("embeds", e))?,
+                        serde_json::to_string(&r.removed).map_err(|e| json_err("removed", e))?,
+                    ])
+                    .map_err(|e| db_err(&format!("cannot write record {}", r.id), e))?;
+            }
+        }
+        if let Some(cp) = checkpoint {
+            commit_in(&tx, cp)?;
+        }
+        tx.commit().map_err(|e| db_err("cannot commit", e))
+    }
+
+    /// Every record, ordered by feed and id (for tests and tools).
+    pub fn count_records(&self) -> Result<u64, StoreError> {
+        let conn = lock(&self.inner.reader);
+        conn.query_row("SELECT COUNT(*) FROM records", [], |row| row.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| db_err("cannot count records", e))
+    }
+
+    fn load_all_blocking(&self) -> Result<Vec<FeedState>, StoreError> {
+        let conn = lock(&self.inner.reader);
+        let mut stmt = conn.prepare_cached("SELECT state FROM feed_state ORDER BY feed").map_err(|e| db_err("cannot read feed state", e))?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(0)).map_err(|e| db_err("cannot read feed state", e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let text = row.map_err(|e| db_err("cannot read feed state", e))?;
+            out.push(serde_json::from_str(&text).map_err(|e| json_err("corrupt feed state", e))?);
+        }
+        Ok(out)
+    }
+
+    fn known_hashes_blocking(&self, ids: &[String]) -> Result<HashMap<String, String>, StoreError> {
+        let conn = lock(&self.inner.reader);
+        let mut stmt = conn
+            .prepare_cached("SELECT content_hash FROM item_state WHERE id = ?1")
+            .map_err(|e| db_err("cannot read item state", e))?;
+        let mut out = HashMap::with_capacity(ids.len());
+        for id in ids {
+            let hash: Option<String> =
+                stmt.query_row([id], |row| row.get(0)).optional().map_err(|e| db_err("cannot read item state", e))?;
+            if let Some(hash) = hash {
+                out.insert(id.clone(), hash);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The state of one feed, if known.
+    pub fn feed_state(&self, feed: &str) -> Result<Option<FeedState>, StoreError> {
+        let conn = lock(&self.inner.reader);
+        let text: Option<String> = conn
+            .query_row("SELECT state FROM feed_state WHERE feed = ?1", [feed], |row| row.get(0))
+            .optional()
+            .map_err(|e| db_err("cannot read feed state", e))?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| json_err("corrupt feed state", e))).transpose()
+    }
+}
+
+fn commit_in(tx: &rusqlite::Transaction<'_>, cp: &Checkpoint) -> Result<(), StoreError> {
+    let state = serde_json::to_string(&cp.state).map_err(|e| json_err("feed state", e))?;
+    tx.prepare_cached("INSERT INTO feed_state (feed, state) VALUES (?1, ?2) ON CONFLICT(feed) DO UPDATE SET state = excluded.state")
+        .and_then(|mut s| s.execute(params![cp.state.feed, state]))
+        .map_err(|e| db_err(&format!("cannot write state of feed {}", cp.state.feed), e))?;
+    let mut mark = tx
+        .prepare_cached(
+            "INSERT INTO item_state (id, feed, content_hash) VALUES (?1, ?2, ?3)
+             ON CONFLICT(id) DO UPDATE SET feed = excluded.feed, content_hash = excluded.content_hash",
+        )
+        .map_err(|e| db_err("cannot prepare item state", e))?;
+    for item in &cp.items {
+        mark.execute(params![item.id, cp.state.feed, item.content_hash]).map_err(|e| db_err("cannot write item state", e))?;
+    }
+    Ok(())
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::fatal(NAME, format!("storage task failed: {e}")))?
+}
+
+impl StateStore for SqliteStore {
+    fn load_all(&self) -> BoxFuture<'_, Result<Vec<FeedState>, StoreError>> {
+        let me = self.clone();
+        Box::pin(blocking(move || me.load_all_blocking()))
+    }
+
+    fn known_hashes<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>, StoreError>> {
+        let me = self.clone();
+        let ids = ids.to_vec();
+        Box::pin(blocking(move || me.known_hashes_blocking(&ids)))
+    }
+
+    fn commit<'a>(&'a self, checkpoint: &'a Checkpoint) -> BoxFuture<'a, Result<(), StoreError>> {
+        let me = self.clone();
+        let cp = checkpoint.clone();
+        Box::pin(blocking(move || me.write_blocking(&[], Some(&cp))))
+    }
+}
+
+/// The SQLite store as a sink. When it holds the state (the usual case) it
+/// commits each batch's checkpoint with the batch's records.
+pub struct SqliteSink {
+    store: SqliteStore,
+    holds_state: bool,
+}
+
+impl SqliteSink {
+    /// A sink over `store`; `holds_state` when the store is also the
+    /// pipeline's state store.
+    pub fn new(store: SqliteStore, holds_state: bool) -> Self {
+        SqliteSink { store, holds_state }
+    }
+}
+
+impl Sink for SqliteSink {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn open(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn write<'a>(&'a mut self, batch: &'a SinkBatch) -> BoxFuture<'a, Result<(), StoreError>> {
+        let store = self.store.clone();
+        let records = batch.records.clone();
+        let checkpoint = self.holds_state.then(|| batch.checkpoint.clone());
+        Box::pin(blocking(move || store.write_blocking(&records, checkpoint.as_ref())))
+    }
+
+    fn holds_state(&self) -> bool {
+        self.holds_state
+    }
+
+    fn check(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+        let store = self.store.clone();
+        Box::pin(blocking(move || {
+            let conn = lock(&store.inner.reader);
+            conn.query_row("SELECT 1", [], |_| Ok(())).map_err(|e| db_err("database check failed", e))
+        }))
+    }
+
+    fn close(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+        let store = self.store.clone();
+        Box::pin(blocking(move || {
+            let conn = lock(&store.inner.writer);
+            // Fold the WAL back into the database so the file stands alone.
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(|e| db_err("cannot checkpoint the WAL", e))
+        }))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use chrono::Utc;
+    use newswire_core::state::ItemMark;
+    use newswire_core::{Source, record::SCHEMA_VERSION};
+
+    pub(crate) fn record(id: &str, body: &str) -> Record {
+        Record {
+            schema: SCHEMA_VERSION,
+            id: id.into(),
+            feed: "f".into(),
+            feed_url: "https://example.com/feed".into(),
+            guid: Some(id.into()),
+            url: Some(format!("https://example.com/{id}")),
+            title: Some("T".into()),
+            authors: vec!["A".into()],
+            published_at: None,
+            updated_at: None,
+            fetched_at: Utc::now(),
+            language: None,
+            summary: None,
+            body: body.into(),
+            word_count: 1,
+            categories: vec![],
+            content_hash: newswire_core::id::content_hash(body),
+            source: Source::Feed,
+            embeds: vec![],
+            removed: vec![],
+        }
+    }
+
+    fn checkpoint(items: &[&Record]) -> Checkpoint {
+        Checkpoint {
+            state: FeedState { feed: "f".into(), etag: Some("\"e1\"".into()), ..FeedState::default() },
+            items: items.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_records_and_checkpoint_together_and_upserts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("sub/n.db")).expect("opens");
+        let mut sink = SqliteSink::new(store.clone(), true);
+        let a = record("a", "one");
+        let b = record("b", "two");
+        sink.write(&SinkBatch { records: vec![a.clone(), b.clone()], checkpoint: checkpoint(&[&a, &b]) }).await.expect("write");
+        // The same batch again duplicates nothing.
+        sink.write(&SinkBatch { records: vec![a.clone(), b.clone()], checkpoint: checkpoint(&[&a, &b]) }).await.expect("rewrite");
+        assert_eq!(store.count_records().expect("count"), 2);
+        // A changed body updates in place and bumps the version.
+        let a2 = record("a", "one, revised");
+        sink.write(&SinkBatch { records: vec![a2.clone()], checkpoint: checkpoint(&[&a2]) }).await.expect("update");
+        assert_eq!(store.count_records().expect("count"), 2);
+        let conn = lock(&store.inner.reader);
+        let (body, version): (String, i64) =
+            conn.query_row("SELECT body, version FROM records WHERE id = 'a'", [], |r| Ok((r.get(0)?, r.get(1)?))).expect("row");
+        drop(conn);
+        assert_eq!((body.as_str(), version), ("one, revised", 2));
+        let known = store.known_hashes(&["a".into(), "b".into(), "zzz".into()]).await.expect("known");
+        assert_eq!(known.len(), 2);
+        assert_eq!(known["a"], a2.content_hash);
+        let states = store.load_all().await.expect("states");
+        assert_eq!(states.len(), 1);
+        assert_eq!(states[0].etag.as_deref(), Some("\"e1\""));
+    }
+
+    #[tokio::test]
+    async fn a_sink_that_does_not_hold_state_leaves_it_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("n.db")).expect("opens");
+        let mut sink = SqliteSink::new(store.clone(), false);
+        let a = record("a", "one");
+        sink.write(&SinkBatch { records: vec![a.clone()], checkpoint: checkpoint(&[&a]) }).await.expect("write");
+        assert!(store.load_all().await.expect("states").is_empty());
+        store.commit(&checkpoint(&[&a])).await.expect("commit");
+        assert_eq!(store.load_all().await.expect("states").len(), 1);
+        sink.close().await.expect("close");
+    }
+}

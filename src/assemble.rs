@@ -1,0 +1,138 @@
+//! From a feed's raw items to records: ids, canonical URLs, cleaned text.
+//!
+//! Pure and synchronous: the clean stage runs it on the blocking pool.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use newswire_cleaner::{Cleaner, Input, detect_language, html_to_text};
+use newswire_core::canon::{canonical_url, redact};
+use newswire_core::config::FeedSpec;
+use newswire_core::id;
+use newswire_core::record::{SCHEMA_VERSION, word_count};
+use newswire_core::{Record, Source};
+use newswire_fetcher::RawItem;
+use url::Url;
+
+/// The record for one item, or None when the item has nothing to identify
+/// it by (no link, no guid, no title).
+pub fn build_record(feed: &FeedSpec, cleaner: &Cleaner, item: RawItem, fetched_at: DateTime<Utc>) -> Option<Record> {
+    let url = item
+        .link
+        .as_deref()
+        .and_then(|l| Url::parse(l).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|u| canonical_url(&u).to_string());
+    let title = item.title.as_deref().map(html_to_text).filter(|t| !t.is_empty());
+    let record_id = match (&url, &item.guid, &title) {
+        (Some(u), _, _) => id::id_from_url(u),
+        (None, Some(guid), _) => id::id_from_guid(&feed.name, guid),
+        (None, None, Some(t)) => {
+            let date = item.published.or(item.updated).map(|d| d.to_rfc3339()).unwrap_or_default();
+            id::id_from_content(&feed.name, t, &date)
+        }
+        (None, None, None) => return None,
+    };
+
+    // The body comes from the fullest text the item carries.
+    let body_source = item.content.as_deref().or(item.summary.as_deref()).unwrap_or("");
+    let cleaned = if feed.clean { cleaner.clean(Input::detect(body_source)) } else { Cleaner::passthrough(Input::detect(body_source)) };
+    let body = cleaned.body();
+    let summary = item
+        .summary
+        .as_deref()
+        .map(|s| {
+            let c = if feed.clean { cleaner.clean(Input::detect(s)) } else { Cleaner::passthrough(Input::detect(s)) };
+            c.paragraphs.join("\n\n")
+        })
+        .filter(|s| !s.is_empty());
+
+    let mut seen = HashSet::new();
+    let authors = item.authors.iter().map(|a| html_to_text(a)).filter(|a| !a.is_empty() && seen.insert(a.clone())).collect();
+    let mut seen = HashSet::new();
+    let categories =
+        item.categories.iter().map(|c| html_to_text(c)).filter(|c| !c.is_empty() && seen.insert(c.clone())).collect();
+
+    Some(Record {
+        schema: SCHEMA_VERSION,
+        id: record_id,
+        feed: feed.name.clone(),
+        feed_url: redact(feed.url.as_str()),
+        guid: item.guid,
+        url,
+        title,
+        authors,
+        published_at: item.published,
+        updated_at: item.updated,
+        fetched_at,
+        language: detect_language(&body),
+        summary,
+        word_count: word_count(&body),
+        content_hash: id::content_hash(&body),
+        body,
+        categories,
+        source: Source::Feed,
+        embeds: cleaned.embeds,
+        removed: cleaned.removed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use newswire_core::config::Config;
+
+    fn spec() -> FeedSpec {
+        let config: Config = newswire_core::config::parse(
+            "[[feed]]\nname = \"wire\"\nurl = \"https://example.com/feed.xml\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .expect("config parses");
+        config.feeds().remove(0)
+    }
+
+    fn item() -> RawItem {
+        RawItem {
+            guid: Some("g-1".into()),
+            link: Some("https://Example.com/story?utm_source=rss#top".into()),
+            title: Some("Markets &amp; <i>more</i>".into()),
+            authors: vec!["Jane".into(), "Jane".into(), " ".into()],
+            summary: Some("<p>Short teaser.</p>".into()),
+            content: Some("<p>First paragraph.</p><script>x()</script><p>Second paragraph.</p>".into()),
+            categories: vec!["Business".into(), "Business".into()],
+            ..RawItem::default()
+        }
+    }
+
+    #[test]
+    fn builds_a_normalised_record() {
+        let now = Utc::now();
+        let r = build_record(&spec(), &Cleaner::default(), item(), now).expect("record");
+        assert_eq!(r.url.as_deref(), Some("https://example.com/story"));
+        assert_eq!(r.id, id::id_from_url("https://example.com/story"));
+        assert_eq!(r.title.as_deref(), Some("Markets & more"));
+        assert_eq!(r.authors, ["Jane"]);
+        assert_eq!(r.categories, ["Business"]);
+        assert_eq!(r.body, "First paragraph.\n\nSecond paragraph.");
+        assert_eq!(r.word_count, 4);
+        assert_eq!(r.summary.as_deref(), Some("Short teaser."));
+        assert_eq!(r.published_at, None);
+        assert_eq!(r.content_hash, id::content_hash(&r.body));
+        assert_eq!(r.fetched_at, now);
+        assert_eq!(r.source, Source::Feed);
+    }
+
+    #[test]
+    fn id_falls_back_to_guid_then_title() {
+        let mut i = item();
+        i.link = None;
+        let r = build_record(&spec(), &Cleaner::default(), i.clone(), Utc::now()).expect("record");
+        assert_eq!(r.id, id::id_from_guid("wire", "g-1"));
+        assert_eq!(r.url, None);
+        i.guid = None;
+        let r = build_record(&spec(), &Cleaner::default(), i.clone(), Utc::now()).expect("record");
+        assert_eq!(r.id, id::id_from_content("wire", "Markets & more", ""));
+        i.title = None;
+        assert!(build_record(&spec(), &Cleaner::default(), i, Utc::now()).is_none());
+    }
+}

@@ -1,0 +1,80 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// newswire: pull news feeds, clean the articles, write one record each.
+#[derive(Debug, Parser)]
+#[command(name = "newswire", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter, like RUST_LOG ("info", "newswire=debug"). Overrides RUST_LOG.
+    #[arg(long, global = true)]
+    pub log: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The config file option shared by commands.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Config file.
+    #[arg(short, long, value_name = "FILE", default_value = "config/newswire.toml")]
+    pub config: PathBuf,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: poll every feed on its interval until SIGINT or SIGTERM.
+    Run(ConfigArg),
+    /// Poll the feeds once, write what is new, print a summary, exit.
+    Backfill {
+        /// The config.
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only these feeds (repeatable).
+        #[arg(long = "feed", value_name = "NAME")]
+        feeds: Vec<String>,
+    },
+    /// Validate the config and list its feeds.
+    Check(ConfigArg),
+    /// Print the clean body of one input, one paragraph per line.
+    Clean {
+        /// Treat the input as HTML.
+        #[arg(long, conflicts_with = "text")]
+        html: bool,
+        /// Treat the input as plain text, one paragraph per line.
+        #[arg(long)]
+        text: bool,
+        /// Print paragraphs, embeds and what was removed as JSON.
+        #[arg(long)]
+        json: bool,
+        /// File to clean, or - for standard input.
+        input: String,
+    },
+    /// Print what the pipeline reads from one feed document.
+    Parse {
+        /// One JSON object per item.
+        #[arg(long)]
+        json: bool,
+        /// Allow a URL that resolves to a private or loopback address.
+        #[arg(long)]
+        allow_private: bool,
+        /// A feed file, or an http(s) URL.
+        input: String,
+    },
+}

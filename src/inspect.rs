@@ -1,0 +1,130 @@
+//! Commands that look at one thing: `check`, `clean`, `parse`.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use newswire_cleaner::{Cleaner, Input};
+use newswire_core::canon::redact;
+use newswire_fetcher::{FetchRequest, Fetched, FetcherOptions, parse_feed};
+use serde_json::json;
+use url::Url;
+
+use crate::UsageError;
+use crate::settings;
+
+/// `newswire check`: validate the config and list the feeds.
+pub fn check(path: &Path) -> anyhow::Result<u8> {
+    let settings = settings::load(path)?;
+    let mut out = std::io::stdout().lock();
+    let sinks: Vec<&str> = settings.config.sinks().iter().map(|s| s.kind()).collect();
+    writeln!(out, "{}: ok, {} feeds, sinks: {}", path.display(), settings.feeds.len(), sinks.join(", "))?;
+    for feed in &settings.feeds {
+        let spec = &feed.spec;
+        writeln!(
+            out,
+            "{}\t{}\t{}{}",
+            spec.name,
+            redact(spec.url.as_str()),
+            humantime::format_duration(spec.interval),
+            if spec.enabled { "" } else { "\tdisabled" }
+        )?;
+    }
+    Ok(0)
+}
+
+fn read_input(input: &str) -> anyhow::Result<String> {
+    if input == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+        return Ok(text);
+    }
+    let bytes = std::fs::read(input).map_err(|e| UsageError(format!("cannot read {input}: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `newswire clean`: print the clean body of one input.
+pub fn clean(input: &str, html: bool, text: bool, as_json: bool) -> anyhow::Result<u8> {
+    let content = read_input(input)?;
+    let lower = input.to_ascii_lowercase();
+    let kind = if html || (!text && (lower.ends_with(".html") || lower.ends_with(".htm"))) {
+        Input::Html(&content)
+    } else if text || lower.ends_with(".txt") {
+        Input::Text(&content)
+    } else {
+        Input::detect(&content)
+    };
+    let cleaned = Cleaner::default().clean(kind);
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let value = json!({
+            "paragraphs": cleaned.paragraphs,
+            "embeds": cleaned.embeds,
+            "removed": cleaned.removed,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        for p in &cleaned.paragraphs {
+            writeln!(out, "{p}")?;
+        }
+    }
+    Ok(0)
+}
+
+/// `newswire parse`: what the pipeline reads from one feed document.
+pub async fn parse(input: &str, as_json: bool, allow_private: bool) -> anyhow::Result<u8> {
+    let (bytes, base) = if input.starts_with("http://") || input.starts_with("https://") {
+        let url = Url::parse(input).map_err(|e| UsageError(format!("invalid URL {}: {e}", redact(input))))?;
+        let fetcher = newswire_fetcher::Fetcher::new(&FetcherOptions::default())?;
+        let request = FetchRequest {
+            url: &url,
+            etag: None,
+            last_modified: None,
+            allow_private,
+            allow_file: false,
+            timeout: Duration::from_secs(30),
+            max_body: 16 * 1024 * 1024,
+        };
+        match fetcher.fetch(&request).await? {
+            Fetched::Document(doc) => (doc.body.to_vec(), doc.final_url),
+            Fetched::NotModified => anyhow::bail!("{} answered 304 to an unconditional request", redact(input)),
+        }
+    } else {
+        let path = std::path::absolute(input).map_err(|e| UsageError(format!("cannot read {input}: {e}")))?;
+        let bytes = std::fs::read(&path).map_err(|e| UsageError(format!("cannot read {input}: {e}")))?;
+        let url = Url::from_file_path(&path).map_err(|()| UsageError(format!("cannot read {input}: not a file path")))?;
+        (bytes, url)
+    };
+    let feed = parse_feed(&bytes, &base, usize::MAX).with_context(|| format!("cannot parse {}", redact(input)))?;
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        for item in &feed.items {
+            let value = json!({
+                "id": item.guid,
+                "link": item.link,
+                "title": item.title,
+                "published": item.published,
+                "updated": item.updated,
+                "authors": item.authors,
+                "summary": item.summary,
+                "content": item.content,
+                "categories": item.categories,
+            });
+            writeln!(out, "{value}")?;
+        }
+    } else {
+        writeln!(out, "feed: {}", feed.title.as_deref().unwrap_or("(untitled)"))?;
+        writeln!(out, "link: {}", feed.link.as_deref().unwrap_or("(none)"))?;
+        writeln!(out, "items: {}", feed.items.len())?;
+        for item in &feed.items {
+            writeln!(out)?;
+            writeln!(out, "  title:     {}", item.title.as_deref().unwrap_or(""))?;
+            writeln!(out, "  id:        {}", item.guid.as_deref().unwrap_or(""))?;
+            writeln!(out, "  link:      {}", item.link.as_deref().unwrap_or(""))?;
+            writeln!(out, "  published: {}", item.published.map(|d| d.to_rfc3339()).unwrap_or_default())?;
+            writeln!(out, "  authors:   {}", item.authors.join(", "))?;
+        }
+    }
+    Ok(0)
+}

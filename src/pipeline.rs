@@ -1,0 +1,503 @@
+//! The pipeline: fetch → clean → store, joined by bounded channels.
+//!
+//! ```text
+//! jobs ──▶ fetch stage ──FetchedBatch──▶ clean stage ──CleanBatch──▶ store stage ──BatchReport──▶ reports
+//!          (async I/O,     mpsc(cap)      (blocking pool:  mpsc(cap)   (sinks, then
+//!           N at once)                     hash, parse,                 checkpoint)
+//!                                          clean)
+//! ```
+//!
+//! The unit that flows is one polled feed: its items plus its new state.
+//! Every channel is bounded, so a slow stage slows the one before it instead
+//! of growing memory. The daemon and the backfill run this same pipeline and
+//! differ only in the stream of jobs: endless from the scheduler, or a
+//! finite list that closes.
+//!
+//! Shutdown: whoever feeds `jobs` stops and drops its sender; each stage
+//! ends when its input closes and it has passed on what it holds, so every
+//! batch in flight reaches the sinks. The `abort` token stops every stage at
+//! once; what was not committed is fetched again next time.
+//!
+//! Delivery: a feed's checkpoint (validators, item hashes) is committed only
+//! after every sink has its records: sinks that do not hold the state are
+//! written first, the one that holds it writes records and checkpoint in one
+//! transaction last.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use newswire_cleaner::Cleaner;
+use newswire_core::ErrorKind;
+use newswire_core::Record;
+use newswire_core::canon::redact;
+use newswire_core::config::FeedSpec;
+use newswire_core::sink::{Sink, SinkBatch, StateStore, StoreError};
+use newswire_core::state::{Checkpoint, FeedState, ItemMark};
+use newswire_fetcher::{Document, FetchError, FetchRequest, Fetched, Fetcher};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::assemble::build_record;
+
+/// A feed as the pipeline sees it: its settings and its compiled cleaner.
+#[derive(Debug)]
+pub struct FeedContext {
+    /// Settings, defaults applied.
+    pub spec: FeedSpec,
+    /// Cleaner with the feed's rules.
+    pub cleaner: Cleaner,
+}
+
+/// One poll to make: the feed and what is remembered about it.
+#[derive(Debug, Clone)]
+pub struct FeedJob {
+    /// The feed.
+    pub feed: Arc<FeedContext>,
+    /// Its state before this poll.
+    pub state: FeedState,
+}
+
+/// What the fetch stage hands on.
+#[derive(Debug)]
+pub struct FetchedBatch {
+    job: FeedJob,
+    polled_at: DateTime<Utc>,
+    result: Result<Fetched, FetchError>,
+}
+
+/// How a poll ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A document was read; this many items were in it.
+    Items(usize),
+    /// The server answered 304.
+    NotModified,
+    /// The document was byte-for-byte the one parsed last time.
+    Unchanged,
+    /// The poll failed.
+    Failed {
+        /// Coarse kind.
+        kind: ErrorKind,
+        /// Message naming the feed's URL and the cause.
+        message: String,
+    },
+}
+
+/// What the clean stage hands on.
+#[derive(Debug)]
+pub struct CleanBatch {
+    feed: Arc<FeedContext>,
+    records: Vec<Record>,
+    state: FeedState,
+    outcome: Outcome,
+}
+
+/// What the store stage reports for each committed batch.
+#[derive(Debug, Clone)]
+pub struct BatchReport {
+    /// The feed.
+    pub feed: Arc<FeedContext>,
+    /// Its state as committed.
+    pub state: FeedState,
+    /// How the poll ended.
+    pub outcome: Outcome,
+    /// Records written for the first time.
+    pub new: usize,
+    /// Records written again because their content changed.
+    pub updated: usize,
+    /// Items seen before with the same content, not written.
+    pub unchanged: usize,
+}
+
+/// Knobs of one pipeline run.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineOptions {
+    /// Feeds fetched at once.
+    pub fetch_concurrency: usize,
+    /// Batches cleaned at once (threads of the blocking pool in use).
+    pub clean_workers: usize,
+    /// Capacity of each channel between stages.
+    pub channel_capacity: usize,
+}
+
+/// A failure that stops the pipeline (as opposed to a failed feed, which is
+/// data: it is reported and the others carry on).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A sink or the state store failed in a way retrying cannot fix.
+    #[error("storage failed")]
+    Storage(#[from] StoreError),
+}
+
+/// Storage: the sinks and the state store.
+pub struct Storage {
+    /// Sinks, those that hold the state last.
+    pub sinks: Vec<Box<dyn Sink>>,
+    /// Where feed state is read (and committed when no sink holds it).
+    pub state: Arc<dyn StateStore>,
+}
+
+impl Storage {
+    /// Order the sinks so that those holding the state are written last.
+    pub fn new(mut sinks: Vec<Box<dyn Sink>>, state: Arc<dyn StateStore>) -> Self {
+        sinks.sort_by_key(|s| s.holds_state());
+        Storage { sinks, state }
+    }
+}
+
+/// Run the three stages until `jobs` closes and everything in flight is
+/// stored, or until `abort`. Reports go to `reports` (dropped if it closes).
+pub async fn run(
+    options: PipelineOptions,
+    fetcher: Fetcher,
+    storage: Storage,
+    jobs: mpsc::Receiver<FeedJob>,
+    reports: mpsc::Sender<BatchReport>,
+    abort: CancellationToken,
+) -> Result<(), PipelineError> {
+    let capacity = options.channel_capacity.max(1);
+    // fetch → clean: fetched documents waiting for a CPU.
+    let (fetched_tx, fetched_rx) = mpsc::channel::<FetchedBatch>(capacity);
+    // clean → store: records waiting for the sinks.
+    let (clean_tx, clean_rx) = mpsc::channel::<CleanBatch>(capacity);
+
+    let mut stages = JoinSet::new();
+    stages.spawn(fetch_stage(jobs, fetcher, fetched_tx, options.fetch_concurrency.max(1), abort.clone()));
+    stages.spawn(clean_stage(fetched_rx, clean_tx, options.clean_workers.max(1), abort.clone()));
+    let store = tokio::spawn(store_stage(clean_rx, storage, reports, abort.clone()));
+    while let Some(joined) = stages.join_next().await {
+        if let Err(e) = joined
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+    match store.await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Ok(()),
+    }
+}
+
+async fn fetch_stage(
+    mut jobs: mpsc::Receiver<FeedJob>,
+    fetcher: Fetcher,
+    out: mpsc::Sender<FetchedBatch>,
+    concurrency: usize,
+    abort: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = JoinSet::new();
+    loop {
+        let job = tokio::select! {
+            _ = abort.cancelled() => break,
+            job = jobs.recv() => match job { Some(job) => job, None => break },
+        };
+        let permit = tokio::select! {
+            _ = abort.cancelled() => break,
+            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
+        let fetcher = fetcher.clone();
+        let out = out.clone();
+        let abort = abort.clone();
+        tasks.spawn(async move {
+            let _permit = permit;
+            let batch = tokio::select! {
+                _ = abort.cancelled() => return,
+                batch = fetch_one(&fetcher, job) => batch,
+            };
+            // Reserve first: a cancelled send() would lose the batch.
+            tokio::select! {
+                _ = abort.cancelled() => {}
+                slot = out.reserve() => if let Ok(slot) = slot { slot.send(batch) },
+            }
+        });
+        // Reap finished tasks so the set does not grow with the job count.
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Poll one feed.
+pub async fn fetch_one(fetcher: &Fetcher, job: FeedJob) -> FetchedBatch {
+    let spec = &job.feed.spec;
+    // Validators belong to the URL they came from: after a config change of
+    // URL, ask unconditionally.
+    let same_url = job.state.url == redact(spec.url.as_str());
+    let request = FetchRequest {
+        url: &spec.url,
+        etag: job.state.etag.as_deref().filter(|_| same_url),
+        last_modified: job.state.last_modified.as_deref().filter(|_| same_url),
+        allow_private: spec.allow_private,
+        allow_file: spec.allow_file,
+        timeout: spec.timeout,
+        max_body: spec.max_body,
+    };
+    let polled_at = Utc::now();
+    let result = fetcher.fetch(&request).await;
+    FetchedBatch { job, polled_at, result }
+}
+
+async fn clean_stage(
+    mut input: mpsc::Receiver<FetchedBatch>,
+    out: mpsc::Sender<CleanBatch>,
+    workers: usize,
+    abort: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(workers));
+    let mut tasks = JoinSet::new();
+    loop {
+        let batch = tokio::select! {
+            _ = abort.cancelled() => break,
+            batch = input.recv() => match batch { Some(b) => b, None => break },
+        };
+        let permit = tokio::select! {
+            _ = abort.cancelled() => break,
+            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
+        let out = out.clone();
+        let abort = abort.clone();
+        tasks.spawn(async move {
+            let cleaned = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                clean_one(batch)
+            })
+            .await;
+            let Ok(cleaned) = cleaned else {
+                // The blocking task panicked: the feed is fetched again on
+                // its next poll since nothing was committed.
+                warn!("clean task failed");
+                return;
+            };
+            tokio::select! {
+                _ = abort.cancelled() => {}
+                slot = out.reserve() => if let Ok(slot) = slot { slot.send(cleaned) },
+            }
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Turn a fetched document into records and the feed's next state. Pure
+/// CPU work: hashing, parsing, cleaning.
+pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
+    let FetchedBatch { job, polled_at, result } = batch;
+    let feed = job.feed;
+    let spec = &feed.spec;
+    let mut state = job.state;
+    let url_changed = state.url != redact(spec.url.as_str());
+    state.feed = spec.name.clone();
+    state.url = redact(spec.url.as_str());
+    state.last_polled_at = Some(polled_at);
+    if url_changed {
+        // A new URL gets a fresh start: a 410 or validators of the old URL
+        // say nothing about it.
+        state.disabled = false;
+        state.etag = None;
+        state.last_modified = None;
+        state.body_hash = None;
+        state.moved_to = None;
+    }
+    let fail = |mut state: FeedState, kind: ErrorKind, message: String, status: u16| {
+        state.last_status = status;
+        state.error_count += 1;
+        state.last_error = Some(message.clone());
+        CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::Failed { kind, message } }
+    };
+    let mut batch = match result {
+        Err(err) => {
+            if err.is_gone() {
+                state.disabled = true;
+            }
+            fail(state, err.kind, err.message, err.status.unwrap_or(0))
+        }
+        Ok(Fetched::NotModified) => {
+            state.last_status = 304;
+            state.last_success_at = Some(polled_at);
+            state.error_count = 0;
+            state.last_error = None;
+            CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::NotModified }
+        }
+        Ok(Fetched::Document(doc)) => {
+            let body_hash = newswire_core::id::bytes_hash(&doc.body);
+            let status = doc.status;
+            if state.body_hash.as_deref() == Some(body_hash.as_str()) {
+                accept_document(&mut state, &doc, body_hash, polled_at);
+                CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::Unchanged }
+            } else {
+                match newswire_fetcher::parse_feed(&doc.body, &doc.final_url, spec.max_items) {
+                    Ok(parsed) => build_batch(&feed, state, &doc, body_hash, parsed, polled_at),
+                    Err(e) => {
+                        let message = format!("{}: {}", redact(doc.final_url.as_str()), e.message);
+                        fail(state, e.kind(), message, status)
+                    }
+                }
+            }
+        }
+    };
+    let wait = crate::schedule::next_interval(spec.interval, batch.state.error_count);
+    batch.state.next_due_at = chrono::Duration::from_std(wait).ok().map(|w| polled_at + w);
+    batch
+}
+
+fn build_batch(
+    feed: &Arc<FeedContext>,
+    mut state: FeedState,
+    doc: &Document,
+    body_hash: String,
+    parsed: newswire_fetcher::ParsedFeed,
+    polled_at: DateTime<Utc>,
+) -> CleanBatch {
+    let spec = &feed.spec;
+    if parsed.dropped > 0 {
+        warn!(feed = %spec.name, kept = parsed.items.len(), dropped = parsed.dropped, "feed has more items than max_items");
+    }
+    if parsed.items.is_empty() {
+        warn!(feed = %spec.name, "feed document has no items");
+    }
+    let found = parsed.items.len();
+    let mut records = Vec::with_capacity(found);
+    let mut ids = HashSet::with_capacity(found);
+    for item in parsed.items {
+        if let Some(record) = build_record(spec, &feed.cleaner, item, polled_at)
+            // The first of two items with one id wins: feeds list
+            // the newest version first.
+            && ids.insert(record.id.clone())
+        {
+            records.push(record);
+        }
+    }
+    accept_document(&mut state, doc, body_hash, polled_at);
+    state.last_item_count = u32::try_from(found).unwrap_or(u32::MAX);
+    CleanBatch { feed: Arc::clone(feed), records, state, outcome: Outcome::Items(found) }
+}
+
+fn accept_document(state: &mut FeedState, doc: &Document, body_hash: String, polled_at: DateTime<Utc>) {
+    state.etag = doc.etag.clone();
+    state.last_modified = doc.last_modified.clone();
+    state.body_hash = Some(body_hash);
+    state.last_status = doc.status;
+    state.last_success_at = Some(polled_at);
+    state.error_count = 0;
+    state.last_error = None;
+    state.moved_to = doc.moved_to.as_ref().map(|u| redact(u.as_str()));
+}
+
+async fn store_stage(
+    mut input: mpsc::Receiver<CleanBatch>,
+    mut storage: Storage,
+    reports: mpsc::Sender<BatchReport>,
+    abort: CancellationToken,
+) -> Result<(), PipelineError> {
+    loop {
+        let batch = tokio::select! {
+            _ = abort.cancelled() => break,
+            batch = input.recv() => match batch { Some(b) => b, None => break },
+        };
+        let report = tokio::select! {
+            _ = abort.cancelled() => break,
+            report = store_one(&mut storage, batch) => report?,
+        };
+        log_report(&report);
+        // The consumer may be gone (a backfill that stopped listening):
+        // reports are information, the data is already committed.
+        let _ = reports.send(report).await;
+    }
+    for sink in &mut storage.sinks {
+        if let Err(e) = sink.close().await {
+            warn!(sink = sink.name(), error = %e, "closing sink failed");
+        }
+    }
+    Ok(())
+}
+
+fn log_report(r: &BatchReport) {
+    let feed = &r.feed.spec.name;
+    match &r.outcome {
+        Outcome::Failed { kind, message } => {
+            warn!(feed = %feed, kind = %kind, error = %message, errors = r.state.error_count, "feed poll failed")
+        }
+        Outcome::Items(n) => {
+            info!(feed = %feed, items = n, new = r.new, updated = r.updated, unchanged = r.unchanged, "feed polled")
+        }
+        Outcome::NotModified => debug!(feed = %feed, "feed not modified"),
+        Outcome::Unchanged => debug!(feed = %feed, "feed document unchanged"),
+    }
+    if let Some(moved) = &r.state.moved_to {
+        warn!(feed = %feed, moved_to = %moved, "feed moved permanently; update its url in the config");
+    }
+}
+
+/// How long to wait before retrying a failed write, doubling up to a minute.
+fn retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis(250u64.saturating_mul(1 << attempt.min(8))).min(Duration::from_secs(60))
+}
+
+/// Store one batch: decide what is new, write every sink, commit the
+/// checkpoint. Retryable failures are retried (with backoff) until they
+/// succeed, so nothing is dropped; a fatal one stops the pipeline.
+pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<BatchReport, StoreError> {
+    let CleanBatch { feed, records, state, outcome } = batch;
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let known = with_retry("state", || storage.state.known_hashes(&ids)).await?;
+    let (mut new, mut updated, mut unchanged) = (0, 0, 0);
+    let mut to_write = Vec::with_capacity(records.len());
+    for record in records {
+        match known.get(&record.id) {
+            None => new += 1,
+            Some(hash) if *hash != record.content_hash => updated += 1,
+            Some(_) => {
+                unchanged += 1;
+                continue;
+            }
+        }
+        to_write.push(record);
+    }
+    let items = to_write.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect();
+    let sink_batch = SinkBatch { records: to_write, checkpoint: Checkpoint { state, items } };
+    let mut committed = false;
+    for sink in &mut storage.sinks {
+        let name = sink.name().to_string();
+        let mut attempt = 0;
+        loop {
+            match sink.write(&sink_batch).await {
+                Ok(()) => break,
+                Err(e) if e.retryable => {
+                    warn!(sink = %name, feed = %feed.spec.name, error = %e, attempt, "sink write failed; retrying");
+                    tokio::time::sleep(retry_delay(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        committed |= sink.holds_state();
+    }
+    if !committed {
+        let cp = &sink_batch.checkpoint;
+        with_retry("state", || storage.state.commit(cp)).await?;
+    }
+    Ok(BatchReport { feed, state: sink_batch.checkpoint.state, outcome, new, updated, unchanged })
+}
+
+async fn with_retry<'a, T, F>(what: &str, mut op: impl FnMut() -> F) -> Result<T, StoreError>
+where
+    F: std::future::Future<Output = Result<T, StoreError>> + 'a,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.retryable => {
+                warn!(store = what, error = %e, attempt, "state store failed; retrying");
+                tokio::time::sleep(retry_delay(attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! When a feed is polled next.
+//!
+//! The configured interval, with ±10% jitter so feeds that share an interval
+//! drift apart instead of polling in lockstep, and after failures an
+//! exponential backoff: 2, 4, 8, then 16 intervals, where it stays (failing
+//! feeds keep being retried; they are never given up silently).
+
+use std::time::Duration;
+
+use rand::Rng;
+
+/// Most intervals a failing feed waits.
+const MAX_BACKOFF: u32 = 16;
+
+/// The wait before the next poll of a feed with this interval and this many
+/// consecutive failures.
+pub fn next_interval(interval: Duration, error_count: u32) -> Duration {
+    let jitter = rand::rng().random_range(-0.1..=0.1);
+    interval_with_jitter(interval, error_count, jitter)
+}
+
+/// [`next_interval`] with the jitter given (a fraction, -0.1 to 0.1).
+pub fn interval_with_jitter(interval: Duration, error_count: u32, jitter: f64) -> Duration {
+    let backoff = if error_count == 0 { 1 } else { (1u32 << error_count.min(4)).min(MAX_BACKOFF) };
+    interval.saturating_mul(backoff).mul_f64((1.0 + jitter).clamp(0.5, 1.5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backs_off_on_errors_within_bounds() {
+        let iv = Duration::from_secs(600);
+        assert_eq!(interval_with_jitter(iv, 0, 0.0), iv);
+        assert_eq!(interval_with_jitter(iv, 1, 0.0), iv * 2);
+        assert_eq!(interval_with_jitter(iv, 3, 0.0), iv * 8);
+        assert_eq!(interval_with_jitter(iv, 30, 0.0), iv * 16);
+        assert_eq!(interval_with_jitter(iv, 0, 0.1), Duration::from_secs(660));
+        for _ in 0..100 {
+            let d = next_interval(iv, 0);
+            assert!(d >= Duration::from_secs(540) && d <= Duration::from_secs(660), "{d:?}");
+        }
+    }
+}

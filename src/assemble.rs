@@ -36,7 +36,11 @@ pub fn build_record(feed: &FeedSpec, cleaner: &Cleaner, item: RawItem, fetched_a
 
     // The body comes from the fullest text the item carries.
     let body_source = item.content.as_deref().or(item.summary.as_deref()).unwrap_or("");
-    let cleaned = if feed.clean { cleaner.clean(Input::detect(body_source)) } else { Cleaner::passthrough(Input::detect(body_source)) };
+    let cleaned = if feed.clean {
+        cleaner.clean(Input::detect(body_source))
+    } else {
+        Cleaner::passthrough(Input::detect(body_source))
+    };
     let body = cleaned.body();
     let summary = item
         .summary
@@ -48,7 +52,8 @@ pub fn build_record(feed: &FeedSpec, cleaner: &Cleaner, item: RawItem, fetched_a
         .filter(|s| !s.is_empty());
 
     let mut seen = HashSet::new();
-    let authors = item.authors.iter().map(|a| html_to_text(a)).filter(|a| !a.is_empty() && seen.insert(a.clone())).collect();
+    let authors =
+        item.authors.iter().map(|a| html_to_text(a)).filter(|a| !a.is_empty() && seen.insert(a.clone())).collect();
     let mut seen = HashSet::new();
     let categories =
         item.categories.iter().map(|c| html_to_text(c)).filter(|c| !c.is_empty() && seen.insert(c.clone())).collect();

@@ -71,12 +71,16 @@ pub fn select(settings: &Settings, names: &[String]) -> anyhow::Result<Vec<Arc<F
 }
 
 /// Run one pass. `shutdown` stops handing out feeds; those in flight finish.
-pub async fn run(settings: &Settings, names: &[String], shutdown: CancellationToken, abort: CancellationToken) -> anyhow::Result<Summary> {
+pub async fn run(
+    settings: &Settings,
+    names: &[String],
+    shutdown: CancellationToken,
+    abort: CancellationToken,
+) -> anyhow::Result<Summary> {
     let feeds = select(settings, names)?;
     let fetcher = wiring::fetcher(&settings.config)?;
     let (storage, _store) = wiring::storage(&settings.config).await?;
-    let states: HashMap<String, _> =
-        storage.state.load_all().await?.into_iter().map(|s| (s.feed.clone(), s)).collect();
+    let states: HashMap<String, _> = storage.state.load_all().await?.into_iter().map(|s| (s.feed.clone(), s)).collect();
     let options = wiring::pipeline_options(&settings.config);
     let (jobs_tx, jobs_rx) = mpsc::channel::<FeedJob>(options.channel_capacity);
     let (reports_tx, mut reports_rx) = mpsc::channel::<BatchReport>(options.channel_capacity);

@@ -93,7 +93,8 @@ pub async fn parse(input: &str, as_json: bool, allow_private: bool) -> anyhow::R
     } else {
         let path = std::path::absolute(input).map_err(|e| UsageError(format!("cannot read {input}: {e}")))?;
         let bytes = std::fs::read(&path).map_err(|e| UsageError(format!("cannot read {input}: {e}")))?;
-        let url = Url::from_file_path(&path).map_err(|()| UsageError(format!("cannot read {input}: not a file path")))?;
+        let url =
+            Url::from_file_path(&path).map_err(|()| UsageError(format!("cannot read {input}: not a file path")))?;
         (bytes, url)
     };
     let feed = parse_feed(&bytes, &base, usize::MAX).with_context(|| format!("cannot parse {}", redact(input)))?;

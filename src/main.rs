@@ -54,5 +54,6 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
 /// Output cut short by a closed pipe (`newswire check | head`) is not a
 /// failure of the command.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    err.chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }

@@ -22,7 +22,8 @@ pub fn fetcher(config: &Config) -> anyhow::Result<Fetcher> {
     };
     if let Ok(pins) = std::env::var("NEWSWIRE_RESOLVE") {
         for pin in pins.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (host, addr) = pin.split_once('=').with_context(|| format!("NEWSWIRE_RESOLVE entry \"{pin}\" is not host=ip:port"))?;
+            let (host, addr) =
+                pin.split_once('=').with_context(|| format!("NEWSWIRE_RESOLVE entry \"{pin}\" is not host=ip:port"))?;
             let addr = addr.parse().with_context(|| format!("NEWSWIRE_RESOLVE entry \"{pin}\" has a bad address"))?;
             options.resolve.entry(host.to_ascii_lowercase()).or_default().push(addr);
         }
@@ -45,7 +46,8 @@ pub fn pipeline_options(config: &Config) -> PipelineOptions {
 /// are configured.
 pub async fn storage(config: &Config) -> anyhow::Result<(Storage, SqliteStore)> {
     let db_path = config.sqlite_path();
-    let store = SqliteStore::open(&db_path).with_context(|| format!("cannot open the state store {}", db_path.display()))?;
+    let store =
+        SqliteStore::open(&db_path).with_context(|| format!("cannot open the state store {}", db_path.display()))?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for sink in config.sinks() {
         let mut boxed: Box<dyn Sink> = match &sink {

@@ -181,6 +181,26 @@ pub fn html_to_text(text: &str) -> String {
     if looks_like_html(text) { html::inline_text(text) } else { normalize_paragraph(text) }
 }
 
+impl Cleaner {
+    /// Structure only, for feeds with `clean = false`: HTML becomes
+    /// paragraphs (scripts and styles dropped, entities decoded), text lines
+    /// become paragraphs, and no boilerplate rule runs.
+    pub fn passthrough(input: Input<'_>) -> Cleaned {
+        match input {
+            Input::Html(html) => {
+                let mut c = html::to_paragraphs(html);
+                c.removed.clear();
+                c.embeds.clear();
+                c
+            }
+            Input::Text(text) => Cleaned {
+                paragraphs: text.lines().map(normalize_paragraph).filter(|p| !p.is_empty()).collect(),
+                ..Cleaned::default()
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,14 +229,12 @@ mod tests {
 
     #[test]
     fn custom_rules_remove_matching_paragraphs_where_allowed() {
-        let rules = vec![
-            CleanRuleConfig {
-                name: "sponsor".into(),
-                kind: RemovedKind::CallToAction,
-                pattern: "^Sponsored by".into(),
-                position: newswire_core::config::RulePosition::End,
-            },
-        ];
+        let rules = vec![CleanRuleConfig {
+            name: "sponsor".into(),
+            kind: RemovedKind::CallToAction,
+            pattern: "^Sponsored by".into(),
+            position: newswire_core::config::RulePosition::End,
+        }];
         let cleaner = Cleaner::new(&rules, &[]).expect("rules compile");
         let text = "Sponsored by Acme, the race began.\nMiddle.\nMore.\nAnd more.\nSponsored by Acme.";
         let c = cleaner.clean(Input::Text(text));
@@ -236,25 +254,5 @@ mod tests {
         assert!(err.to_string().starts_with("rule \"broken\": invalid pattern"), "{err}");
         let err = Cleaner::new(&[], &["no-such-rule".into()]).expect_err("unknown rule");
         assert_eq!(err.to_string(), "rule \"no-such-rule\": no built-in rule has this name");
-    }
-}
-
-impl Cleaner {
-    /// Structure only, for feeds with `clean = false`: HTML becomes
-    /// paragraphs (scripts and styles dropped, entities decoded), text lines
-    /// become paragraphs, and no boilerplate rule runs.
-    pub fn passthrough(input: Input<'_>) -> Cleaned {
-        match input {
-            Input::Html(html) => {
-                let mut c = html::to_paragraphs(html);
-                c.removed.clear();
-                c.embeds.clear();
-                c
-            }
-            Input::Text(text) => Cleaned {
-                paragraphs: text.lines().map(normalize_paragraph).filter(|p| !p.is_empty()).collect(),
-                ..Cleaned::default()
-            },
-        }
     }
 }

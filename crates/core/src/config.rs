@@ -54,7 +54,9 @@ impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         humantime::parse_duration(text.trim()).map(HumanDuration).map_err(|e| {
-            serde::de::Error::custom(format!("invalid duration \"{text}\" ({e}): write a number and a unit, like \"15m\" or \"30s\""))
+            serde::de::Error::custom(format!(
+                "invalid duration \"{text}\" ({e}): write a number and a unit, like \"15m\" or \"30s\""
+            ))
         })
     }
 }
@@ -74,7 +76,9 @@ impl<'de> Deserialize<'de> for ByteSize {
         match Raw::deserialize(d)? {
             Raw::Int(n) => Ok(ByteSize(n)),
             Raw::Text(text) => text.trim().parse::<bytesize::ByteSize>().map(|b| ByteSize(b.as_u64())).map_err(|e| {
-                serde::de::Error::custom(format!("invalid size \"{text}\" ({e}): write a number and a unit, like \"16MiB\""))
+                serde::de::Error::custom(format!(
+                    "invalid size \"{text}\" ({e}): write a number and a unit, like \"16MiB\""
+                ))
             }),
         }
     }
@@ -462,7 +466,10 @@ pub fn resolve_feed_url(text: &str, base_dir: &Path) -> Result<Url, String> {
             Ok(url)
         }
         "file" => Ok(url),
-        other => Err(format!("unsupported scheme \"{other}\" in \"{}\": use http, https or file", crate::canon::redact(text))),
+        other => Err(format!(
+            "unsupported scheme \"{other}\" in \"{}\": use http, https or file",
+            crate::canon::redact(text)
+        )),
     }
 }
 
@@ -578,7 +585,9 @@ listen = "127.0.0.1:9090"
         assert!(e.starts_with("conf/test.toml:"), "{e}");
         assert!(e.contains("dirr"), "{e}");
 
-        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n\n[[feed]]\nname = \"b\"\nurl = \"https://e.com/g\"\ninterval_ = \"5m\"\n");
+        let e = error_of(
+            "[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n\n[[feed]]\nname = \"b\"\nurl = \"https://e.com/g\"\ninterval_ = \"5m\"\n",
+        );
         assert!(e.starts_with("conf/test.toml:8:"), "{e}");
         assert!(e.contains("interval_"), "{e}");
 
@@ -607,7 +616,9 @@ listen = "127.0.0.1:9090"
 
     #[test]
     fn cross_field_problems_point_at_the_feed() {
-        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n[[feed]]\nname = \"a\"\nurl = \"https://e.com/g\"\n");
+        let e = error_of(
+            "[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n[[feed]]\nname = \"a\"\nurl = \"https://e.com/g\"\n",
+        );
         assert!(e.starts_with("conf/test.toml:5:"), "{e}");
         assert!(e.contains("duplicate feed name \"a\""), "{e}");
 
@@ -618,11 +629,15 @@ listen = "127.0.0.1:9090"
         let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://user:secret@/f\"\n");
         assert!(!e.contains("secret"), "{e}");
 
-        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n[[feed.clean_rule]]\nname = \"promo\"\npattern = \"(unclosed\"\n");
+        let e = error_of(
+            "[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n[[feed.clean_rule]]\nname = \"promo\"\npattern = \"(unclosed\"\n",
+        );
         assert!(e.contains("feed[0].clean_rule[0]"), "{e}");
         assert!(e.contains("rule \"promo\": invalid pattern"), "{e}");
 
-        let e = error_of("[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n[[feed.clean_rule]]\nname = \"promo\"\npattern = \"x\"\nkind = \"nonsense\"\n");
+        let e = error_of(
+            "[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n[[feed.clean_rule]]\nname = \"promo\"\npattern = \"x\"\nkind = \"nonsense\"\n",
+        );
         assert!(e.contains("feed[0].clean_rule[0].kind"), "{e}");
     }
 

@@ -52,10 +52,7 @@ impl ErrorKind {
 
     /// Whether trying the same operation again later may succeed.
     pub fn is_retryable(self) -> bool {
-        matches!(
-            self,
-            ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Status | ErrorKind::Storage | ErrorKind::Io
-        )
+        matches!(self, ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Status | ErrorKind::Storage | ErrorKind::Io)
     }
 }
 

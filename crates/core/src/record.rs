@@ -213,9 +213,26 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "authors", "body", "categories", "content_hash", "embeds", "feed", "feed_url", "fetched_at", "guid",
-                "id", "language", "published_at", "removed", "schema", "source", "summary", "title", "updated_at",
-                "url", "word_count"
+                "authors",
+                "body",
+                "categories",
+                "content_hash",
+                "embeds",
+                "feed",
+                "feed_url",
+                "fetched_at",
+                "guid",
+                "id",
+                "language",
+                "published_at",
+                "removed",
+                "schema",
+                "source",
+                "summary",
+                "title",
+                "updated_at",
+                "url",
+                "word_count"
             ]
         );
         assert_eq!(obj["fetched_at"], "2026-01-02T03:04:05Z");

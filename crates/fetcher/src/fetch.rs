@@ -83,7 +83,7 @@ pub enum Fetched {
     /// 304: the document has not changed since the validators were issued.
     NotModified,
     /// A document.
-    Document(Document),
+    Document(Box<Document>),
 }
 
 /// A failed request. The message names the URL (redacted) and the cause.
@@ -228,16 +228,18 @@ impl Fetcher {
                 return Ok(Fetched::NotModified);
             }
             if !status.is_success() {
-                let retry_after = resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+                let retry_after =
+                    resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
                 return Err(status_error(&url, status, retry_after));
             }
-            let header_str = |name| resp.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
+            let header_str =
+                |name| resp.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
             let etag = header_str(header::ETAG);
             let last_modified = header_str(header::LAST_MODIFIED);
             let content_type = header_str(header::CONTENT_TYPE);
             let body = read_capped(resp, &url, req.max_body).await?;
             let moved_to = (permanent && !seen.is_empty()).then(|| url.clone());
-            return Ok(Fetched::Document(Document {
+            return Ok(Fetched::Document(Box::new(Document {
                 body,
                 final_url: url,
                 status: status.as_u16(),
@@ -245,7 +247,7 @@ impl Fetcher {
                 last_modified,
                 content_type,
                 moved_to,
-            }));
+            })));
         }
     }
 }
@@ -272,7 +274,10 @@ fn check_target(url: &Url, allow_private: bool) -> Result<(), FetchError> {
     {
         return Err(FetchError::new(
             ErrorKind::Forbidden,
-            format!("refused {}: {ip} is not a public address; set allow_private = true to allow it", redact(url.as_str())),
+            format!(
+                "refused {}: {ip} is not a public address; set allow_private = true to allow it",
+                redact(url.as_str())
+            ),
         ));
     }
     Ok(())
@@ -311,7 +316,12 @@ fn status_error(url: &Url, status: StatusCode, retry_after: Option<Duration>) ->
     if status == StatusCode::GONE {
         message.push_str(": the feed is gone; it is disabled until its URL changes");
     }
-    FetchError { kind: ErrorKind::Status, status: Some(status.as_u16()), message: message.trim_end().to_string(), retry_after }
+    FetchError {
+        kind: ErrorKind::Status,
+        status: Some(status.as_u16()),
+        message: message.trim_end().to_string(),
+        retry_after,
+    }
 }
 
 /// Seconds, or an HTTP date.
@@ -327,7 +337,10 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 
 async fn read_capped(mut resp: reqwest::Response, url: &Url, max: u64) -> Result<Bytes, FetchError> {
     let too_large = || {
-        FetchError::new(ErrorKind::TooLarge, format!("body of {} is larger than the {} cap", redact(url.as_str()), human_bytes(max)))
+        FetchError::new(
+            ErrorKind::TooLarge,
+            format!("body of {} is larger than the {} cap", redact(url.as_str()), human_bytes(max)),
+        )
     };
     // Content-Length describes the encoded body; a compressed body may still
     // grow past the cap, which the loop below catches.
@@ -346,7 +359,10 @@ async fn read_capped(mut resp: reqwest::Response, url: &Url, max: u64) -> Result
             Ok(None) => return Ok(buf.freeze()),
             Err(e) => {
                 let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Connect };
-                return Err(FetchError::new(kind, format!("reading the body of {} failed: {}", redact(url.as_str()), error_chain(&e))));
+                return Err(FetchError::new(
+                    kind,
+                    format!("reading the body of {} failed: {}", redact(url.as_str()), error_chain(&e)),
+                ));
             }
         }
     }
@@ -364,15 +380,22 @@ async fn fetch_file(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
         .url
         .to_file_path()
         .map_err(|()| FetchError::new(ErrorKind::Io, format!("{shown} is not a local file path")))?;
-    let meta = tokio::fs::metadata(&path).await.map_err(|e| FetchError::new(ErrorKind::Io, format!("cannot read {shown}: {e}")))?;
+    let meta = tokio::fs::metadata(&path)
+        .await
+        .map_err(|e| FetchError::new(ErrorKind::Io, format!("cannot read {shown}: {e}")))?;
     if !meta.is_file() {
         return Err(FetchError::new(ErrorKind::Io, format!("cannot read {shown}: not a regular file")));
     }
     if meta.len() > req.max_body {
-        return Err(FetchError::new(ErrorKind::TooLarge, format!("{shown} is larger than the {} cap", human_bytes(req.max_body))));
+        return Err(FetchError::new(
+            ErrorKind::TooLarge,
+            format!("{shown} is larger than the {} cap", human_bytes(req.max_body)),
+        ));
     }
-    let body = tokio::fs::read(&path).await.map_err(|e| FetchError::new(ErrorKind::Io, format!("cannot read {shown}: {e}")))?;
-    Ok(Fetched::Document(Document {
+    let body = tokio::fs::read(&path)
+        .await
+        .map_err(|e| FetchError::new(ErrorKind::Io, format!("cannot read {shown}: {e}")))?;
+    Ok(Fetched::Document(Box::new(Document {
         body: Bytes::from(body),
         final_url: req.url.clone(),
         status: 200,
@@ -380,7 +403,7 @@ async fn fetch_file(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
         last_modified: None,
         content_type: None,
         moved_to: None,
-    }))
+    })))
 }
 
 fn humanize(d: Duration) -> String {

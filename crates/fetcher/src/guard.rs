@@ -171,7 +171,8 @@ mod tests {
 
     #[test]
     fn allows_public_addresses() {
-        for addr in ["8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"]
+        for addr in
+            ["8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"]
         {
             assert!(public(addr), "{addr} must be allowed");
         }
@@ -181,7 +182,10 @@ mod tests {
     async fn resolver_refuses_names_pointing_at_private_addresses() {
         let table: HashMap<String, Vec<SocketAddr>> = [
             ("evil.example".to_string(), vec!["127.0.0.1:0".parse().expect("addr")]),
-            ("mixed.example".to_string(), vec!["10.0.0.1:0".parse().expect("addr"), "8.8.8.8:0".parse().expect("addr")]),
+            (
+                "mixed.example".to_string(),
+                vec!["10.0.0.1:0".parse().expect("addr"), "8.8.8.8:0".parse().expect("addr")],
+            ),
         ]
         .into_iter()
         .collect();
@@ -192,7 +196,8 @@ mod tests {
             Err(e) => e.to_string(),
         };
         assert!(err.contains("evil.example resolves only to non-public addresses (127.0.0.1)"), "{err}");
-        let mixed: Vec<SocketAddr> = strict.resolve("mixed.example".parse().expect("name")).await.expect("ok").collect();
+        let mixed: Vec<SocketAddr> =
+            strict.resolve("mixed.example".parse().expect("name")).await.expect("ok").collect();
         assert_eq!(mixed, vec!["8.8.8.8:0".parse::<SocketAddr>().expect("addr")]);
         let open = GuardedResolver::new(true, table);
         let local: Vec<SocketAddr> = open.resolve("evil.example".parse().expect("name")).await.expect("ok").collect();

@@ -5,7 +5,7 @@
 //! were not in the document, no placeholder authors).
 
 use chrono::{DateTime, Utc};
-use feed_rs::model::{Entry, Feed, Text};
+use feed_rs::model::{Entry, Feed, FeedType, Text};
 use newswire_core::ErrorKind;
 use url::Url;
 
@@ -65,11 +65,9 @@ fn text(t: &Option<Text>) -> Option<String> {
 }
 
 fn pick_link(entry: &Entry, base: &Url) -> Option<String> {
-    let preferred = entry
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or_else(|| entry.links.iter().find(|l| !matches!(l.rel.as_deref(), Some("self" | "enclosure" | "replies" | "edit"))));
+    let preferred = entry.links.iter().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate")).or_else(|| {
+        entry.links.iter().find(|l| !matches!(l.rel.as_deref(), Some("self" | "enclosure" | "replies" | "edit")))
+    });
     let href = preferred?.href.trim();
     if href.is_empty() {
         return None;
@@ -80,7 +78,7 @@ fn pick_link(entry: &Entry, base: &Url) -> Option<String> {
     }
 }
 
-fn map_entry(entry: Entry, base: &Url) -> RawItem {
+fn map_entry(entry: Entry, base: &Url, rss: bool) -> RawItem {
     let link = pick_link(&entry, base);
     let guid = Some(entry.id.trim().to_string()).filter(|s| !s.is_empty());
     let authors = entry
@@ -88,7 +86,13 @@ fn map_entry(entry: Entry, base: &Url) -> RawItem {
         .iter()
         .filter_map(|p| p.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string))
         .collect();
-    let content = entry.content.as_ref().and_then(|c| c.body.as_deref()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let content = entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     let mut summary = text(&entry.summary);
     if summary.is_none() && content.is_none() {
         // YouTube and other media feeds carry the text in media:description.
@@ -100,10 +104,18 @@ fn map_entry(entry: Entry, base: &Url) -> RawItem {
         title: text(&entry.title),
         authors,
         published: entry.published,
-        updated: entry.updated,
+        // feed-rs fills an RSS item's `updated` from its pubDate; RSS has no
+        // update date of its own, so a copy of the publication date is not
+        // one.
+        updated: entry.updated.filter(|u| !(rss && Some(*u) == entry.published)),
         summary,
         content,
-        categories: entry.categories.iter().map(|c| c.label.clone().unwrap_or_else(|| c.term.clone())).filter(|c| !c.trim().is_empty()).collect(),
+        categories: entry
+            .categories
+            .iter()
+            .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
+            .filter(|c| !c.trim().is_empty())
+            .collect(),
     }
 }
 
@@ -131,7 +143,8 @@ pub fn parse_feed(bytes: &[u8], base: &Url, max_items: usize) -> Result<ParsedFe
         own.and_then(|l| Url::parse(&l.href).ok()).filter(|u| matches!(u.scheme(), "http" | "https"))
     };
     let base = web_base.as_ref().unwrap_or(base);
-    let items = feed.entries.into_iter().take(max_items).map(|e| map_entry(e, base)).collect();
+    let rss = matches!(feed.feed_type, FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2);
+    let items = feed.entries.into_iter().take(max_items).map(|e| map_entry(e, base, rss)).collect();
     Ok(ParsedFeed { title: text(&feed.title), link, items, dropped: total.saturating_sub(max_items) })
 }
 
@@ -176,6 +189,7 @@ mod tests {
         assert_eq!(a.summary.as_deref(), Some("Teaser"));
         assert_eq!(a.content.as_deref(), Some("<p>Full text.</p>"));
         assert_eq!(a.published.map(|d| d.to_rfc3339()), Some("2021-09-14T10:00:00+00:00".into()));
+        assert_eq!(a.updated, None, "RSS has no update date");
         let b = &feed.items[1];
         assert_eq!(b.guid, None, "no guid is invented");
         assert_eq!(b.published, None, "no date is invented");

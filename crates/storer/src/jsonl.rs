@@ -82,7 +82,11 @@ impl Sink for JsonlSink {
             let meta = tokio::fs::metadata(&dir)
                 .await
                 .map_err(|e| StoreError::retryable(NAME, format!("cannot reach {}: {e}", dir.display())))?;
-            if meta.is_dir() { Ok(()) } else { Err(StoreError::fatal(NAME, format!("{} is not a directory", dir.display()))) }
+            if meta.is_dir() {
+                Ok(())
+            } else {
+                Err(StoreError::fatal(NAME, format!("{} is not a directory", dir.display())))
+            }
         })
     }
 

@@ -188,8 +188,11 @@ impl SqliteStore {
 
     fn load_all_blocking(&self) -> Result<Vec<FeedState>, StoreError> {
         let conn = lock(&self.inner.reader);
-        let mut stmt = conn.prepare_cached("SELECT state FROM feed_state ORDER BY feed").map_err(|e| db_err("cannot read feed state", e))?;
-        let rows = stmt.query_map([], |row| row.get::<_, String>(0)).map_err(|e| db_err("cannot read feed state", e))?;
+        let mut stmt = conn
+            .prepare_cached("SELECT state FROM feed_state ORDER BY feed")
+            .map_err(|e| db_err("cannot read feed state", e))?;
+        let rows =
+            stmt.query_map([], |row| row.get::<_, String>(0)).map_err(|e| db_err("cannot read feed state", e))?;
         let mut out = Vec::new();
         for row in rows {
             let text = row.map_err(|e| db_err("cannot read feed state", e))?;
@@ -227,9 +230,11 @@ impl SqliteStore {
 
 fn commit_in(tx: &rusqlite::Transaction<'_>, cp: &Checkpoint) -> Result<(), StoreError> {
     let state = serde_json::to_string(&cp.state).map_err(|e| json_err("feed state", e))?;
-    tx.prepare_cached("INSERT INTO feed_state (feed, state) VALUES (?1, ?2) ON CONFLICT(feed) DO UPDATE SET state = excluded.state")
-        .and_then(|mut s| s.execute(params![cp.state.feed, state]))
-        .map_err(|e| db_err(&format!("cannot write state of feed {}", cp.state.feed), e))?;
+    tx.prepare_cached(
+        "INSERT INTO feed_state (feed, state) VALUES (?1, ?2) ON CONFLICT(feed) DO UPDATE SET state = excluded.state",
+    )
+    .and_then(|mut s| s.execute(params![cp.state.feed, state]))
+    .map_err(|e| db_err(&format!("cannot write state of feed {}", cp.state.feed), e))?;
     let mut mark = tx
         .prepare_cached(
             "INSERT INTO item_state (id, feed, content_hash) VALUES (?1, ?2, ?3)
@@ -237,12 +242,15 @@ fn commit_in(tx: &rusqlite::Transaction<'_>, cp: &Checkpoint) -> Result<(), Stor
         )
         .map_err(|e| db_err("cannot prepare item state", e))?;
     for item in &cp.items {
-        mark.execute(params![item.id, cp.state.feed, item.content_hash]).map_err(|e| db_err("cannot write item state", e))?;
+        mark.execute(params![item.id, cp.state.feed, item.content_hash])
+            .map_err(|e| db_err("cannot write item state", e))?;
     }
     Ok(())
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::fatal(NAME, format!("storage task failed: {e}")))?
 }
 
@@ -364,18 +372,21 @@ pub(crate) mod tests {
         let mut sink = SqliteSink::new(store.clone(), true);
         let a = record("a", "one");
         let b = record("b", "two");
-        sink.write(&SinkBatch { records: vec![a.clone(), b.clone()], checkpoint: checkpoint(&[&a, &b]) }).await.expect("write");
+        sink.write(&SinkBatch { records: vec![a.clone(), b.clone()], checkpoint: checkpoint(&[&a, &b]) })
+            .await
+            .expect("write");
         // The same batch again duplicates nothing.
-        sink.write(&SinkBatch { records: vec![a.clone(), b.clone()], checkpoint: checkpoint(&[&a, &b]) }).await.expect("rewrite");
+        sink.write(&SinkBatch { records: vec![a.clone(), b.clone()], checkpoint: checkpoint(&[&a, &b]) })
+            .await
+            .expect("rewrite");
         assert_eq!(store.count_records().expect("count"), 2);
         // A changed body updates in place and bumps the version.
         let a2 = record("a", "one, revised");
         sink.write(&SinkBatch { records: vec![a2.clone()], checkpoint: checkpoint(&[&a2]) }).await.expect("update");
         assert_eq!(store.count_records().expect("count"), 2);
-        let conn = lock(&store.inner.reader);
-        let (body, version): (String, i64) =
-            conn.query_row("SELECT body, version FROM records WHERE id = 'a'", [], |r| Ok((r.get(0)?, r.get(1)?))).expect("row");
-        drop(conn);
+        let (body, version): (String, i64) = lock(&store.inner.reader)
+            .query_row("SELECT body, version FROM records WHERE id = 'a'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("row");
         assert_eq!((body.as_str(), version), ("one, revised", 2));
         let known = store.known_hashes(&["a".into(), "b".into(), "zzz".into()]).await.expect("known");
         assert_eq!(known.len(), 2);

@@ -1,0 +1,529 @@
+//! The rule engine: which paragraphs of an article are boilerplate.
+//!
+//! Rules are matched per paragraph, once: a `RegexSet` over all built-in
+//! patterns answers "does anything match?" in one pass, and only the rare
+//! paragraph that matches pays for finding which rules did. Paragraphs
+//! longer than every built-in length cap skip matching altogether.
+//!
+//! Then three steps decide what goes, each on the paragraphs still kept:
+//!
+//! 1. Context-free rules (`Role::Line`, position "any") drop their paragraph.
+//! 2. Embed anchors take their neighbours: an attribution line takes the
+//!    post text above it (two lines for a tweet whose link line is a short
+//!    fragment), "View this post on Instagram" runs to "A post shared by …",
+//!    "Watch on YouTube" takes the title above it, a share heading takes the
+//!    widget items below it. Then single-paragraph posts go.
+//! 3. Position-constrained rules ("start", "end", "edge") run until nothing
+//!    changes: the start and the end are counted in kept paragraphs, so a
+//!    footer under other footers is still at the end.
+//!
+//! Nothing is dropped without a rule matching it or an anchor claiming it,
+//! and every anchor's claim is bounded (one or two paragraphs, short,
+//! not ending in a colon that introduces the embed).
+
+use std::sync::LazyLock;
+
+use newswire_core::config::{CleanRuleConfig, RulePosition};
+use newswire_core::{Embed, Removed, RemovedKind};
+use regex::{Captures, Regex, RegexSet};
+
+use crate::rules::{BUILTIN, EDGE, Platform, Position, Role};
+
+/// The built-in rules, compiled once per process.
+pub(crate) struct Compiled {
+    regexes: Vec<Regex>,
+    set: RegexSet,
+    /// The longest `max_len` of any built-in rule.
+    max_len: usize,
+}
+
+pub(crate) static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
+    let mut regexes = Vec::with_capacity(BUILTIN.len());
+    for spec in BUILTIN {
+        // The patterns are constants checked by the unit tests; a failure
+        // here is a programming error caught before any release.
+        regexes.push(Regex::new(spec.pattern).unwrap_or_else(|e| panic!("built-in rule {}: {e}", spec.name)));
+    }
+    let set = RegexSet::new(BUILTIN.iter().map(|s| s.pattern)).expect("built-in patterns compile as a set");
+    let max_len = BUILTIN.iter().map(|s| s.max_len).max().unwrap_or(0);
+    Compiled { regexes, set, max_len }
+});
+
+/// A rule from the config.
+#[derive(Debug, Clone)]
+pub(crate) struct CustomRule {
+    pub(crate) name: String,
+    pub(crate) kind: RemovedKind,
+    pub(crate) position: Position,
+    pub(crate) regex: Regex,
+}
+
+impl CustomRule {
+    pub(crate) fn compile(config: &CleanRuleConfig) -> Result<CustomRule, regex::Error> {
+        Ok(CustomRule {
+            name: config.name.clone(),
+            kind: config.kind,
+            position: match config.position {
+                RulePosition::Any => Position::Any,
+                RulePosition::Start => Position::Start,
+                RulePosition::End => Position::End,
+            },
+            regex: Regex::new(&config.pattern)?,
+        })
+    }
+}
+
+/// A rule that matched: a built-in (index into `BUILTIN`) or a custom rule
+/// (index into the cleaner's list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuleRef {
+    Builtin(u16),
+    Custom(u16),
+}
+
+/// What matching found for one paragraph.
+#[derive(Debug, Clone, Copy, Default)]
+struct Hits {
+    /// A context-free rule that drops the paragraph.
+    line: Option<RuleRef>,
+    /// An embed rule (built-in only), when it came before any `line` rule.
+    structural: Option<u16>,
+    /// Position-constrained rules that matched: the first built-in and the
+    /// first custom one.
+    positional: [Option<RuleRef>; 2],
+    /// The paragraph could be an item of a share widget.
+    item: bool,
+}
+
+/// The rules in force for one feed.
+pub(crate) struct RuleSet<'a> {
+    pub(crate) disabled: &'a [bool],
+    pub(crate) custom: &'a [CustomRule],
+}
+
+/// A paragraph's fate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Kept,
+    /// Removed as part of group `g` (index into `groups`).
+    Removed(usize),
+}
+
+/// Paragraphs removed together (an embed and its attribution), and why.
+struct Group {
+    kind: RemovedKind,
+    first: usize,
+    lines: Vec<usize>,
+    embed: Option<Embed>,
+}
+
+/// The outcome for a list of paragraphs.
+pub(crate) struct Outcome {
+    pub(crate) kept: Vec<String>,
+    /// Removed pieces with the index of the (first) paragraph they held.
+    pub(crate) removed: Vec<(usize, Removed)>,
+    pub(crate) embeds: Vec<(usize, Embed)>,
+}
+
+fn has_double_quote(p: &str) -> bool {
+    p.contains(['“', '”', '„', '«', '»', '"'])
+}
+
+impl RuleSet<'_> {
+    fn hits(&self, p: &str) -> Hits {
+        let mut hits = Hits::default();
+        let compiled = &*COMPILED;
+        if p.len() <= compiled.max_len && compiled.set.is_match(p) {
+            let quoted = has_double_quote(p);
+            for idx in compiled.set.matches(p).iter() {
+                if self.disabled.get(idx).copied().unwrap_or(false) {
+                    continue;
+                }
+                let spec = &BUILTIN[idx];
+                if p.len() > spec.max_len || (spec.no_quotes && quoted) {
+                    continue;
+                }
+                let r = idx as u16;
+                match spec.role {
+                    Role::WidgetItem => hits.item = true,
+                    Role::Line => match spec.position {
+                        Position::Any => {
+                            hits.line = Some(RuleRef::Builtin(r));
+                            break;
+                        }
+                        _ => {
+                            if hits.positional[0].is_none() {
+                                hits.positional[0] = Some(RuleRef::Builtin(r));
+                            }
+                        }
+                    },
+                    _ => {
+                        hits.structural = Some(r);
+                        break;
+                    }
+                }
+            }
+        }
+        if hits.line.is_none() && hits.structural.is_none() {
+            for (i, rule) in self.custom.iter().enumerate() {
+                if rule.regex.is_match(p) {
+                    let r = RuleRef::Custom(i as u16);
+                    if rule.position == Position::Any {
+                        hits.line = Some(r);
+                        break;
+                    } else if hits.positional[1].is_none() {
+                        hits.positional[1] = Some(r);
+                    }
+                }
+            }
+        }
+        hits
+    }
+
+    fn kind_of(&self, r: RuleRef) -> RemovedKind {
+        match r {
+            RuleRef::Builtin(i) => BUILTIN[usize::from(i)].kind,
+            RuleRef::Custom(i) => self.custom[usize::from(i)].kind,
+        }
+    }
+
+    fn position_of(&self, r: RuleRef) -> Position {
+        match r {
+            RuleRef::Builtin(i) => BUILTIN[usize::from(i)].position,
+            RuleRef::Custom(i) => self.custom[usize::from(i)].position,
+        }
+    }
+
+    /// Decide which of `paragraphs` are boilerplate.
+    pub(crate) fn apply(&self, paragraphs: Vec<String>) -> Outcome {
+        let n = paragraphs.len();
+        let hits: Vec<Hits> = paragraphs.iter().map(|p| self.hits(p)).collect();
+        let mut fate = vec![Fate::Kept; n];
+        let mut groups: Vec<Group> = Vec::new();
+
+        // 1. Context-free rules.
+        for i in 0..n {
+            if let Some(r) = hits[i].line {
+                fate[i] = Fate::Removed(groups.len());
+                groups.push(Group { kind: self.kind_of(r), first: i, lines: vec![i], embed: None });
+            }
+        }
+
+        // 2. Embed anchors, then lone posts.
+        if hits.iter().any(|h| h.structural.is_some()) {
+            let mut ctx = Context { paragraphs: &paragraphs, hits: &hits, fate: &mut fate, groups: &mut groups };
+            ctx.anchors();
+            ctx.lone_posts();
+        }
+
+        // 3. Position-constrained rules, to a fixed point.
+        if hits.iter().any(|h| h.positional.iter().any(Option::is_some)) {
+            loop {
+                let kept: Vec<usize> = (0..n).filter(|&i| fate[i] == Fate::Kept).collect();
+                let mut changed = false;
+                for (pos, &i) in kept.iter().enumerate() {
+                    for r in hits[i].positional.into_iter().flatten() {
+                        if in_zone(self.position_of(r), pos, kept.len()) {
+                            fate[i] = Fate::Removed(groups.len());
+                            groups.push(Group { kind: self.kind_of(r), first: i, lines: vec![i], embed: None });
+                            changed = true;
+                            break;
+                        }
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+        }
+
+        let mut removed = Vec::with_capacity(groups.len());
+        let mut embeds = Vec::new();
+        groups.sort_by_key(|g| g.first);
+        for g in groups {
+            let mut text = String::new();
+            for &l in &g.lines {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&paragraphs[l]);
+            }
+            removed.push((g.first, Removed { kind: g.kind, text }));
+            if let Some(e) = g.embed {
+                embeds.push((g.first, e));
+            }
+        }
+        let mut kept = Vec::with_capacity(n);
+        for (i, p) in paragraphs.into_iter().enumerate() {
+            if fate[i] == Fate::Kept {
+                kept.push(p);
+            }
+        }
+        Outcome { kept, removed, embeds }
+    }
+}
+
+fn in_zone(position: Position, pos: usize, len: usize) -> bool {
+    let start = pos < EDGE;
+    let end = pos + EDGE >= len;
+    match position {
+        Position::Any => true,
+        Position::Start => start,
+        Position::End => end,
+        Position::Edge => start || end,
+    }
+}
+
+/// Step 2's working state.
+struct Context<'a> {
+    paragraphs: &'a [String],
+    hits: &'a [Hits],
+    fate: &'a mut Vec<Fate>,
+    groups: &'a mut Vec<Group>,
+}
+
+/// Longest post text (in characters) an attribution line may claim.
+const MAX_TWEET_CHARS: usize = 400;
+const MAX_POST_CHARS: usize = 2_500;
+/// A link line whose own text is shorter than this may be the last line of
+/// a tweet whose text runs over two lines.
+const FRAGMENT_CHARS: usize = 100;
+/// The two lines of such a tweet together.
+const MAX_TWO_LINE_TWEET_CHARS: usize = 330;
+/// YouTube titles are at most 100 characters.
+const MAX_VIDEO_TITLE_CHARS: usize = 100;
+/// How far below "View this post on Instagram" its closing line may be.
+const MAX_EMBED_SPAN: usize = 4;
+
+/// Where a tweet's link starts in a line, if it has one.
+fn post_link_start(p: &str) -> Option<usize> {
+    const LINKS: [&str; 6] = ["pic.twitter.com/", "pic.x.com/", "t.co/", "twitter.com/", "x.com/", "bsky.app/"];
+    LINKS.iter().filter_map(|l| p.find(l)).min().map(|i| {
+        // Back up over "https://".
+        let head = &p[..i];
+        head.rfind(' ').map_or(0, |s| s + 1)
+    })
+}
+
+impl Context<'_> {
+    fn kept(&self) -> Vec<usize> {
+        (0..self.paragraphs.len()).filter(|&i| self.fate[i] == Fate::Kept).collect()
+    }
+
+    fn remove(&mut self, lines: Vec<usize>, kind: RemovedKind, embed: Option<Embed>) {
+        let g = self.groups.len();
+        for &l in &lines {
+            self.fate[l] = Fate::Removed(g);
+        }
+        let first = lines.iter().copied().min().unwrap_or(0);
+        self.groups.push(Group { kind, first, lines, embed });
+    }
+
+    /// A kept paragraph that may be claimed as an embed's text.
+    fn claimable(&self, i: usize, max_chars: usize) -> bool {
+        let p = &self.paragraphs[i];
+        self.fate[i] == Fate::Kept
+            && self.hits[i].structural.is_none_or(|r| matches!(BUILTIN[usize::from(r)].role, Role::Post(_)))
+            && !p.ends_with(':')
+            && p.chars().count() <= max_chars
+    }
+
+    fn anchors(&mut self) {
+        let kept = self.kept();
+        for (pos, &i) in kept.iter().enumerate() {
+            if self.fate[i] != Fate::Kept {
+                continue;
+            }
+            let Some(r) = self.hits[i].structural else { continue };
+            let spec = &BUILTIN[usize::from(r)];
+            let caps = COMPILED.regexes[usize::from(r)].captures(&self.paragraphs[i]);
+            let prev = pos.checked_sub(1).map(|p| kept[p]);
+            match spec.role {
+                Role::Attribution(Platform::Twitter) => {
+                    let mut lines = Vec::new();
+                    if let Some(p) = prev.filter(|&p| self.claimable(p, MAX_TWEET_CHARS)) {
+                        lines.push(p);
+                        let text = &self.paragraphs[p];
+                        let fragment = post_link_start(text).is_some_and(|s| text[..s].chars().count() < FRAGMENT_CHARS);
+                        if fragment
+                            && let Some(p2) = pos.checked_sub(2).map(|q| kept[q])
+                            && self.claimable(p2, MAX_TWO_LINE_TWEET_CHARS)
+                            && !has_double_quote(&self.paragraphs[p2])
+                            && self.paragraphs[p2].chars().count() + text.chars().count() <= MAX_TWO_LINE_TWEET_CHARS
+                        {
+                            lines.insert(0, p2);
+                        }
+                    }
+                    let embed = self.post_embed(Platform::Twitter, &lines, caps.as_ref());
+                    lines.push(i);
+                    self.remove(lines, spec.kind, Some(embed));
+                }
+                Role::Attribution(platform) => {
+                    let mut lines = Vec::new();
+                    if let Some(p) = prev.filter(|&p| self.claimable(p, MAX_POST_CHARS)) {
+                        lines.push(p);
+                    }
+                    let embed = self.post_embed(platform, &lines, caps.as_ref());
+                    lines.push(i);
+                    self.remove(lines, spec.kind, Some(embed));
+                }
+                Role::Opener(platform) => {
+                    let mut lines = vec![i];
+                    let mut closer = None;
+                    for &j in kept.iter().skip(pos + 1).take(MAX_EMBED_SPAN) {
+                        if self.fate[j] != Fate::Kept {
+                            break;
+                        }
+                        match self.hits[j].structural.map(|r| BUILTIN[usize::from(r)].role) {
+                            Some(Role::Closer(p)) if p == platform => {
+                                closer = Some(j);
+                                break;
+                            }
+                            Some(Role::Post(_)) | None => {}
+                            Some(_) => break,
+                        }
+                    }
+                    let mut embed = Embed { kind: platform.as_str().to_string(), ..Embed::default() };
+                    if let Some(c) = closer {
+                        let body: Vec<usize> = kept[pos + 1..].iter().copied().take_while(|&j| j < c).collect();
+                        let cr = self.hits[c].structural.map(usize::from).unwrap_or(usize::from(r));
+                        let ccaps = COMPILED.regexes[cr].captures(&self.paragraphs[c]);
+                        embed = self.post_embed(platform, &body, ccaps.as_ref());
+                        lines.extend(body);
+                        lines.push(c);
+                    }
+                    self.remove(lines, spec.kind, Some(embed));
+                }
+                Role::WatchOn(platform) => {
+                    let mut lines = Vec::new();
+                    if let Some(p) = prev.filter(|&p| {
+                        self.claimable(p, MAX_VIDEO_TITLE_CHARS)
+                            && !self.paragraphs[p].ends_with(['.', '”', '"', '»', '!', '?'])
+                    }) {
+                        lines.push(p);
+                    }
+                    let embed = Embed {
+                        kind: platform.as_str().to_string(),
+                        text: lines.first().map(|&p| self.paragraphs[p].clone()),
+                        ..Embed::default()
+                    };
+                    lines.push(i);
+                    self.remove(lines, spec.kind, Some(embed));
+                }
+                Role::WidgetHeader => {
+                    let mut lines = vec![i];
+                    for &j in kept.iter().skip(pos + 1) {
+                        if self.fate[j] == Fate::Kept && self.hits[j].item && self.hits[j].structural.is_none() {
+                            lines.push(j);
+                        } else {
+                            break;
+                        }
+                    }
+                    // The items are widget chrome; the heading decides the kind.
+                    self.remove(lines, spec.kind, None);
+                }
+                Role::Line | Role::Post(_) | Role::Closer(_) | Role::WidgetItem => {}
+            }
+        }
+    }
+
+    fn lone_posts(&mut self) {
+        for i in 0..self.paragraphs.len() {
+            if self.fate[i] != Fate::Kept {
+                continue;
+            }
+            let Some(r) = self.hits[i].structural else { continue };
+            let spec = &BUILTIN[usize::from(r)];
+            let (platform, take) = match spec.role {
+                Role::Post(p) => (p, true),
+                Role::Closer(p) => (p, false),
+                _ => continue,
+            };
+            let caps = COMPILED.regexes[usize::from(r)].captures(&self.paragraphs[i]);
+            let embed = if take {
+                self.single_post_embed(platform, caps.as_ref())
+            } else {
+                self.post_embed(platform, &[], caps.as_ref())
+            };
+            self.remove(vec![i], spec.kind, Some(embed));
+        }
+    }
+
+    /// An embed from post text lines and the anchor's captures.
+    fn post_embed(&self, platform: Platform, lines: &[usize], caps: Option<&Captures<'_>>) -> Embed {
+        let text = lines.iter().map(|&l| self.paragraphs[l].as_str()).collect::<Vec<_>>().join(" ");
+        let cap = |name: &str| caps.and_then(|c| c.name(name)).map(|m| m.as_str().trim().to_string()).filter(|s| !s.is_empty());
+        let handle = cap("handle");
+        let kind = match (platform, handle.as_deref()) {
+            (Platform::Twitter, Some(h)) if h.contains('@') => "mastodon",
+            (Platform::Twitter, Some(h)) if h.ends_with(".bsky.social") => "bluesky",
+            (Platform::Twitter, _) if text.contains("bsky.app/") => "bluesky",
+            (p, _) => p.as_str(),
+        };
+        Embed {
+            kind: kind.to_string(),
+            url: post_url(&text),
+            author: cap("author"),
+            handle,
+            text: if text.is_empty() { None } else { Some(text) },
+            posted_at: cap("date"),
+        }
+    }
+
+    /// An embed from a single-paragraph post.
+    fn single_post_embed(&self, platform: Platform, caps: Option<&Captures<'_>>) -> Embed {
+        let cap = |name: &str| caps.and_then(|c| c.name(name)).map(|m| m.as_str().trim().to_string()).filter(|s| !s.is_empty());
+        let url = cap("url").map(|u| if u.starts_with("http") { u } else { format!("https://{u}") });
+        let kind = match platform {
+            Platform::ByUrl => url.as_deref().map_or("media", kind_of_url),
+            p => p.as_str(),
+        };
+        Embed {
+            kind: kind.to_string(),
+            url,
+            author: cap("author"),
+            handle: cap("handle"),
+            text: cap("text"),
+            posted_at: cap("date"),
+        }
+    }
+}
+
+/// The first link in a post's text, preferring a link to the post itself.
+fn post_url(text: &str) -> Option<String> {
+    let mut first = None;
+    for word in text.split(' ') {
+        let w = word.trim_end_matches(['.', ',', ')', '”', '"']);
+        let bare = w.trim_start_matches("https://").trim_start_matches("http://");
+        let is_link = ["pic.twitter.com/", "pic.x.com/", "t.co/", "twitter.com/", "x.com/", "bsky.app/", "instagram.com/", "facebook.com/", "tiktok.com/"]
+            .iter()
+            .any(|p| bare.starts_with(p) || bare.starts_with(&format!("www.{p}")));
+        if !is_link {
+            continue;
+        }
+        let url = if w.starts_with("http") { w.to_string() } else { format!("https://{w}") };
+        if bare.contains("/status/") || bare.contains("/post/") || bare.contains("/p/") {
+            return Some(url);
+        }
+        first.get_or_insert(url);
+    }
+    first
+}
+
+/// `Embed::kind` for a link.
+pub(crate) fn kind_of_url(url: &str) -> &'static str {
+    let host = url.split("://").nth(1).unwrap_or(url).split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.trim_start_matches("www.").trim_start_matches("m.").trim_start_matches("mobile.");
+    match host {
+        "twitter.com" | "x.com" | "t.co" | "pic.twitter.com" | "pic.x.com" | "platform.twitter.com" => "twitter",
+        "instagram.com" => "instagram",
+        "facebook.com" | "fb.watch" | "web.facebook.com" => "facebook",
+        "tiktok.com" | "vm.tiktok.com" => "tiktok",
+        "youtube.com" | "youtu.be" | "youtube-nocookie.com" => "youtube",
+        "vimeo.com" | "player.vimeo.com" => "vimeo",
+        "bsky.app" | "embed.bsky.app" => "bluesky",
+        "threads.net" | "threads.com" => "threads",
+        h if h.starts_with("mastodon.") || h.ends_with(".social") => "mastodon",
+        _ => "media",
+    }
+}

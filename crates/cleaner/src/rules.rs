@@ -1,0 +1,559 @@
+//! The built-in boilerplate rules, as data.
+//!
+//! Each rule is a regular expression over one normalised paragraph, with a
+//! stable name (what `clean_disable` refers to), the [`RemovedKind`] it
+//! records, the language it was written for, where in the article it may
+//! match, a length cap, and a [`Role`] saying what a match does: drop the
+//! paragraph, or anchor a multi-paragraph embed (a tweet's attribution line
+//! takes the tweet text above it with it).
+//!
+//! Rules describe classes, not strings: "a line that is only a caption label,
+//! a colon and a credit", "an attribution line `— Name (@handle) date`". The
+//! precision guards are part of the data: most patterns are anchored at both
+//! ends, so a sentence that merely starts like boilerplate ("Follow-up scans
+//! on Monday…", "Photo by photo, the team…") does not match, and every rule
+//! has a length cap (boilerplate lines are short; article paragraphs longer
+//! than every cap skip matching altogether).
+//!
+//! Patterns run on normalised text: whitespace is a single ASCII space and
+//! the paragraph is trimmed. They avoid `\b` (Unicode word boundaries make
+//! the regex engine leave its fast DFA on non-ASCII text) and unbounded
+//! counted repetitions (they bloat the compiled automaton).
+
+use newswire_core::RemovedKind;
+
+/// Where in the article a rule may match, counted in paragraphs that are
+/// still kept once other rules have run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// Any paragraph.
+    Any,
+    /// Among the first [`EDGE`] kept paragraphs.
+    Start,
+    /// Among the last [`EDGE`] kept paragraphs.
+    End,
+    /// Among the first or the last [`EDGE`] kept paragraphs.
+    Edge,
+}
+
+/// How many paragraphs at each end count as the start or the end.
+pub const EDGE: usize = 3;
+
+/// The social network or media host of an embed, as in `Embed::kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Twitter,
+    Instagram,
+    Facebook,
+    TikTok,
+    YouTube,
+    Vimeo,
+    /// Decided from the URL the rule captured.
+    ByUrl,
+}
+
+impl Platform {
+    /// The `Embed::kind` string; `ByUrl` is resolved by the caller.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Twitter => "twitter",
+            Platform::Instagram => "instagram",
+            Platform::Facebook => "facebook",
+            Platform::TikTok => "tiktok",
+            Platform::YouTube => "youtube",
+            Platform::Vimeo => "vimeo",
+            Platform::ByUrl => "media",
+        }
+    }
+}
+
+/// What a match does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Drop the paragraph.
+    Line,
+    /// The paragraph is a whole flattened post or media title (a TikTok
+    /// caption line, "… - YouTube", a bare embed URL): drop it, record an
+    /// embed.
+    Post(Platform),
+    /// An attribution line that closes a flattened post ("— Name (@handle)
+    /// Month D, YYYY", "Posted by Name on Tuesday, …"): drop it and the post
+    /// text just above it.
+    Attribution(Platform),
+    /// Opens a flattened embed ("View this post on Instagram") that runs to
+    /// the matching [`Role::Closer`] a few paragraphs below.
+    Opener(Platform),
+    /// Closes an embed ("A post shared by Name (@handle)"); alone, it is
+    /// dropped by itself.
+    Closer(Platform),
+    /// "Watch on YouTube": drop it and the video title just above it.
+    WatchOn(Platform),
+    /// A share widget's heading ("Share this:"): drop it and the widget items
+    /// that follow.
+    WidgetHeader,
+    /// A widget item ("Facebook", "Email"): dropped only in a widget run.
+    WidgetItem,
+}
+
+/// One built-in rule.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleSpec {
+    /// Stable name: `class.what_it_matches`.
+    pub name: &'static str,
+    /// What a match is recorded as.
+    pub kind: RemovedKind,
+    /// ISO 639-1 code of the language the rule was written for, or "*".
+    pub lang: &'static str,
+    /// Where it may match.
+    pub position: Position,
+    /// Paragraphs longer than this (bytes) never match.
+    pub max_len: usize,
+    /// Skip paragraphs holding a double quotation mark: quoted speech is
+    /// article text even when it sounds like a call to action.
+    pub no_quotes: bool,
+    /// What a match does.
+    pub role: Role,
+    /// The regular expression, matched against the normalised paragraph.
+    pub pattern: &'static str,
+}
+
+const fn rule(
+    name: &'static str,
+    kind: RemovedKind,
+    lang: &'static str,
+    max_len: usize,
+    pattern: &'static str,
+) -> RuleSpec {
+    RuleSpec { name, kind, lang, position: Position::Any, max_len, no_quotes: false, role: Role::Line, pattern }
+}
+
+impl RuleSpec {
+    const fn at(mut self, position: Position) -> RuleSpec {
+        self.position = position;
+        self
+    }
+    const fn role(mut self, role: Role) -> RuleSpec {
+        self.role = role;
+        self
+    }
+    const fn unquoted(mut self) -> RuleSpec {
+        self.no_quotes = true;
+        self
+    }
+}
+
+use Platform as P;
+use RemovedKind as K;
+
+/// Networks named in "follow us on …" lines (case-insensitive context).
+macro_rules! networks {
+    () => {
+        "(?:facebook|twitter|x|instagram|tiktok|threads|bluesky|youtube|linkedin|whatsapp|telegram|google news|mastodon|snapchat|flipboard|social media|social|les réseaux sociaux|réseaux sociaux|redes sociales|redes sociais|sozialen medien|social network|i social)"
+    };
+}
+
+/// A handle in parentheses, as in "(@name)", "(@name.bsky.social)",
+/// "(@user@mastodon.social)".
+macro_rules! handle {
+    () => {
+        r"\(@(?P<handle>[\w.\-]{1,60}(?:@[\w.\-]{1,60})?)\)"
+    };
+}
+
+/// Every built-in rule, in priority order: when a paragraph matches several,
+/// the first one that applies decides.
+pub static BUILTIN: &[RuleSpec] = &[
+    // ---------------------------------------------------------------- embeds
+    // "— Name (@handle) September 14, 2021" / "14 September 2024" /
+    // "4 novembre 2024" / "5. Juni 2024": a dash, a name, a handle in
+    // parentheses, and a date that ends in (or near) a year.
+    rule(
+        "embed.post_attribution",
+        K::SocialEmbed,
+        "*",
+        240,
+        concat!(r"^[—–―\-]{1,2} ?(?P<author>[^()]{0,80}?) ?", handle!(), r" (?:on )?(?P<date>[^()]{0,40}?(?:19|20)\d\d(?: at [^()]{1,20})?)$"),
+    )
+    .role(Role::Attribution(P::Twitter)),
+    // Facebook's flattened embed: "Posted by Name on Tuesday, January 9, 2024".
+    rule(
+        "embed.facebook_posted_by",
+        K::SocialEmbed,
+        "*",
+        240,
+        r"^(?:Posted by|Publiée? par|Publicado por|Gepostet von|Geteilt von|Pubblicato da|Diposting oleh) (?P<author>[^,]{1,80}?) (?:on|sur|le|en|em|am|su|il|pada) (?P<date>[^()]{3,40}?(?:19|20)\d\d)$",
+    )
+    .role(Role::Attribution(P::Facebook)),
+    // Instagram: "View this post on Instagram" … "A post shared by Name (@handle)".
+    rule(
+        "embed.instagram_view_post",
+        K::SocialEmbed,
+        "*",
+        80,
+        r"(?i)^(?:view this (?:post|photo|video|reel) on instagram|voir cette publication sur instagram|ver esta publicación en instagram|ver esta (?:publicação|foto) no instagram|ver essa (?:publicação|foto) no instagram|diesen beitrag auf instagram ansehen|visualizza questo post su instagram|lihat postingan ini di instagram)$",
+    )
+    .role(Role::Opener(P::Instagram)),
+    rule(
+        "embed.instagram_shared_by",
+        K::SocialEmbed,
+        "*",
+        240,
+        concat!(
+            r"^(?:A post shared by|Une publication partagée par|Una publicación compartida por|Una publicación compartida de|Ein Beitrag geteilt von|Uma publicação compartilhada por|Uma publicação partilhada por|Un post condiviso da|Postingan yang dibagikan oleh) ?(?P<author>[^()]{0,80}?) ?",
+            handle!(),
+            r"(?: (?:on|le|el|am|em|il) (?P<date>.{3,60}))?$"
+        ),
+    )
+    .role(Role::Closer(P::Instagram)),
+    // TikTok: "@user caption #tags ♬ original sound - user".
+    rule(
+        "embed.tiktok_sound",
+        K::SocialEmbed,
+        "*",
+        2400,
+        r"^(?:@(?P<handle>[\w.]{2,40}) )?(?P<text>.*?) ?♬ ?(?P<sound>[^♬]{1,100} [-–] [^♬]{1,80})$",
+    )
+    .role(Role::Post(P::TikTok)),
+    // A video title as the flattened player shows it: "Title | Channel - YouTube".
+    rule(
+        "embed.youtube_title",
+        K::MediaEmbed,
+        "*",
+        300,
+        r"(?i)^(?:(?:watch|video|vidéo|vídeo|ver|mira|regarder|anschauen|guarda|assista|assistir) ?: )?(?P<text>.+?) [-–—|] youtube$",
+    )
+    .role(Role::Post(P::YouTube)),
+    rule(
+        "embed.youtube_watch_on",
+        K::MediaEmbed,
+        "*",
+        60,
+        r"(?i)^(?:watch on youtube|watch this video on youtube|regarder sur youtube|voir sur youtube|ver en youtube|mira en youtube|auf youtube ansehen|auf youtube anschauen|assistir no youtube|assista no youtube|ver no youtube|guarda su youtube)$",
+    )
+    .role(Role::WatchOn(P::YouTube)),
+    rule("embed.vimeo_title", K::MediaEmbed, "en", 300, r"^(?P<text>.+) from (?P<author>.+) on Vimeo\.?$")
+        .role(Role::Post(P::Vimeo)),
+    // A line that is only a link to a post or a video: WordPress turns such
+    // lines into embeds, so feeds often carry them bare.
+    rule(
+        "embed.bare_post_url",
+        K::SocialEmbed,
+        "*",
+        300,
+        r"(?i)^(?P<url>https?://(?:www\.|m\.|mobile\.|vm\.)?(?:twitter\.com|x\.com|instagram\.com|tiktok\.com|facebook\.com|fb\.watch|bsky\.app|threads\.net|threads\.com|mastodon\.social)/[^ ]*)$",
+    )
+    .role(Role::Post(P::ByUrl)),
+    rule(
+        "embed.bare_media_url",
+        K::MediaEmbed,
+        "*",
+        300,
+        r"(?i)^(?P<url>https?://(?:www\.|m\.)?(?:youtube\.com|youtu\.be|vimeo\.com|soundcloud\.com|open\.spotify\.com|dailymotion\.com)/[^ ]*)$",
+    )
+    .role(Role::Post(P::ByUrl)),
+    // A line ending in a tweet's media or short link is a tweet whose
+    // attribution line was lost (articles do not print t.co links).
+    rule(
+        "embed.tweet_link_line",
+        K::SocialEmbed,
+        "*",
+        700,
+        r"(?i)^(?:(?P<text>.*) )?(?P<url>(?:https?://)?(?:pic\.twitter\.com|pic\.x\.com|t\.co)/[A-Za-z0-9]{4,20})$",
+    )
+    .role(Role::Post(P::Twitter)),
+    // ---------------------------------------------------------------- captions
+    // A caption label, a colon, a credit: "Photo: Jane Doe / Agency",
+    // "Photo : Archives", "Foto: …", "Credit: Handout".
+    rule(
+        "caption.credit_label",
+        K::Caption,
+        "*",
+        400,
+        r"(?i)^(?:photo|photos|photograph|photographs|photography|photo credit|photo credits|image|images|image credit|image source|picture|pictures|pic|pics|credit|credits|illustration|graphic|artwork|video credit|foto|fotos|fotografía|fotografia|fotografie|imagen|imagens|imagem|immagine|immagini|crédito|créditos|credito|crediti|crédit|crédits|crédit photo|crédits photo|bild|bilder|bildquelle|fotoquelle|grafik|ilustración|ilustração|illustrazione) ?[:：] ?\S.*$",
+    ),
+    // "(Photo by Jane Doe / Getty Images)", "(Foto: EFE)".
+    rule(
+        "caption.parenthesised_credit",
+        K::Caption,
+        "*",
+        250,
+        r"(?i)^\((?:photo|photos|image|images|picture|pic|foto|fotos|imagen|imagem|immagine|bild|credit|crédit|crédito|credito)(?: ?[:：]| by| de| par| von| di| por| courtesy| via)[^()]{1,160}\)\.?$",
+    ),
+    // "Photo by Jane Doe/Getty Images", "Image via Reuters".
+    rule(
+        "caption.photo_by_agency",
+        K::Caption,
+        "*",
+        160,
+        r"(?i)^(?:photo|photos|image|picture|foto|imagen|imagem|immagine|bild)(?: by| de| par| von| di| por) [^.,;:]{1,60}?(?: ?/ ?| via | for | \| )[^.;:]{1,60}$",
+    ),
+    // "AP Photo/Jane Doe", "Jane Doe/AFP via Getty Images".
+    rule(
+        "caption.agency_credit",
+        K::Caption,
+        "*",
+        120,
+        r"(?i)^(?:(?:ap|afp|reuters|epa|dpa|efe|ansa|lusa) (?:photo|foto)(?: ?/ ?[^.;:]{1,60})?|[^.,;:/]{1,60} ?/ ?(?:getty images|afp|reuters|ap|epa|dpa|efe|ansa|lusa|anadolu|shutterstock|alamy|imago|picture alliance|afp via getty images|reuters via getty images))$",
+    ),
+    // -------------------------------------------------------------- syndication
+    // WordPress feed footers in the six languages' stock translations.
+    rule(
+        "syndication.wordpress_footer",
+        K::Syndication,
+        "*",
+        600,
+        r"^(?:The post .+ appeared first on [^.]{1,150}(?:\..{0,20})?|L['’](?:article|entrée|billet|post) .+ est apparu en premier sur .{1,150}|La entrada .+ (?:se publicó primero|apareció primero|aparece primero) en .{1,150}|Der (?:Beitrag|Artikel|Post) .+ erschien zuerst (?:auf|bei|in) .{1,150}|O (?:post|artigo) .+ (?:apareceu primeiro|foi publicado primeiro) (?:em|no|na) .{1,150}|L['’](?:articolo|post) .+ (?:sembra essere il primo su|proviene da|è apparso per la prima volta su) .{1,150})$",
+    ),
+    // "This article has been adapted from its original source.", "This
+    // story was originally published by …", "This report by X was first
+    // published …", "This story is part of a content-sharing partnership …".
+    rule(
+        "syndication.this_article_origin",
+        K::Syndication,
+        "en",
+        420,
+        r"(?i)^(?:this|the following|the above|an earlier version of this) (?:article|story|report|piece|post|review|column|essay|interview|op-ed|commentary|analysis|feature|content|item|text|excerpt|extract|translation)(?: .{0,100}?)? (?:(?:has been |was |is |were )?(?:adapted|republished|reproduced|reprinted|syndicated|translated)|(?:was |is |has been )?(?:originally|first) (?:published|appeared|posted|ran|produced|written)|appeared (?:first|originally)|(?:was |is )?part of (?:a |an |the )?.{0,60}(?:partnership|collaboration|syndication)|(?:was )?produced (?:by|in partnership|in collaboration)|(?:was |is )?(?:distributed|shared|provided|supplied|contributed) by)(?: .*)?$",
+    )
+    .at(Position::Edge)
+    .unquoted(),
+    rule(
+        "syndication.this_article_origin_fr",
+        K::Syndication,
+        "fr",
+        420,
+        r"(?i)^(?:cet|cette|ce|le présent) (?:article|texte|reportage|billet|chronique|entretien|entrevue|contenu|dossier)(?: .{0,100}?)? (?:(?:a été |est |fut )?(?:adapté|publié|paru|reproduit|republié|repris|traduit|diffusé)e?s? .{0,150}?(?:original|originellement|initialement|d['’]abord|en premier|à l['’]origine|autorisation|permission|licence|partenariat|accord)|(?:est |a été )?(?:initialement|originellement|d['’]abord|précédemment) (?:publié|paru)).*$",
+    )
+    .at(Position::Edge)
+    .unquoted(),
+    rule(
+        "syndication.this_article_origin_es",
+        K::Syndication,
+        "es",
+        420,
+        r"(?i)^(?:este|esta|el presente|la presente) (?:artículo|texto|reportaje|nota|contenido|informe|crónica|columna|entrevista)(?: .{0,100}?)? (?:(?:fue |ha sido |se |es )?(?:publicad[oa]|adaptad[oa]|reproducid[oa]|republicad[oa]|traducid[oa]|publicó|apareció|reproduce|distribuid[oa]) .{0,150}?(?:originalmente|originariamente|por primera vez|primero|autorización|permiso|licencia|alianza|acuerdo|colaboración)|(?:fue |se )?(?:publicad[oa]|apareció) (?:originalmente|originariamente|por primera vez)).*$",
+    )
+    .at(Position::Edge)
+    .unquoted(),
+    rule(
+        "syndication.this_article_origin_de",
+        K::Syndication,
+        "de",
+        420,
+        r"(?i)^(?:dieser|der|dieses|diese|die) (?:artikel|beitrag|text|bericht|inhalt|kommentar|gastbeitrag|übersetzung)(?: .{0,100}?)? (?:(?:erschien|ist|wurde) .{0,150}?(?:zuerst|ursprünglich|erstmals|original|genehmigung|erlaubnis|lizenz|kooperation|partnerschaft)|(?:zuerst|ursprünglich|erstmals) .{0,150}?(?:erschienen|veröffentlicht|publiziert)).*$",
+    )
+    .at(Position::Edge)
+    .unquoted(),
+    rule(
+        "syndication.this_article_origin_pt",
+        K::Syndication,
+        "pt",
+        420,
+        r"(?i)^(?:este|esta|o presente|a presente) (?:artigo|texto|reportagem|conteúdo|matéria|coluna|entrevista)(?: .{0,100}?)? (?:(?:foi |é |está sendo )?(?:publicad[oa]|adaptad[oa]|reproduzid[oa]|republicad[oa]|traduzid[oa]|distribuíd[oa]) .{0,150}?(?:originalmente|originariamente|pela primeira vez|primeiro|autorização|permissão|licença|parceria|acordo)|(?:foi )?(?:originalmente|primeiramente) (?:publicad[oa]|veiculad[oa])).*$",
+    )
+    .at(Position::Edge)
+    .unquoted(),
+    rule(
+        "syndication.this_article_origin_it",
+        K::Syndication,
+        "it",
+        420,
+        r"(?i)^(?:questo|questa|quest['’]|il presente|la presente|l['’]) ?(?:articolo|testo|pezzo|contenuto|reportage|intervista|intervento|traduzione)(?: .{0,100}?)? (?:(?:è stat[oa] |fu |viene )?(?:pubblicat[oa]|apparso|apparsa|ripres[oa]|riprodott[oa]|adattat[oa]|tradott[oa]|ripubblicat[oa]) .{0,150}?(?:originariamente|originalmente|per la prima volta|prima|autorizzazione|permesso|licenza|accordo|collaborazione|partnership)|(?:è stat[oa] )?(?:originariamente|originalmente) (?:pubblicat[oa]|apparso|apparsa)).*$",
+    )
+    .at(Position::Edge)
+    .unquoted(),
+    // "Originally published at https://…", "First appeared on Outlet." (no
+    // comma: "Originally published in 1962, the novel…" is prose).
+    rule(
+        "syndication.originally_published",
+        K::Syndication,
+        "*",
+        300,
+        r"(?i)^(?:originally|first) (?:published|posted|appeared|ran) (?:at|on|in|by) (?:https?://[^ ]+|[^,;]{1,120}?)\.?$|^(?:publié|paru) (?:initialement|originellement|à l['’]origine|d['’]abord) (?:sur|dans|par) [^,;]{1,120}?\.?$|^(?:publicado|aparecido|publicada) (?:originalmente|originariamente|por primera vez) (?:en|por) [^,;]{1,120}?\.?$|^(?:zuerst|ursprünglich|erstmals) (?:erschienen|veröffentlicht) (?:auf|bei|in|im) [^,;]{1,120}?\.?$|^(?:publicado originalmente|originalmente publicado|publicada originalmente|originalmente publicada) (?:em|no|na|por) [^,;]{1,120}?\.?$|^(?:pubblicato|apparso|pubblicata|apparsa) (?:originariamente|originalmente|per la prima volta) (?:su|in|da|sul|sulla) [^,;]{1,120}?\.?$|^(?:article|artículo|artigo|articolo|artikel|texto|testo|texte|text) (?:publié|paru|publicado|pubblicato|erschienen|veröffentlicht) (?:originalmente|originariamente|originellement|initialement|ursprünglich|zuerst) .*$",
+    )
+    .at(Position::Edge),
+    // "Republished with permission from …", "Reproduced under a Creative Commons licence."
+    rule(
+        "syndication.republished_with_permission",
+        K::Syndication,
+        "*",
+        350,
+        r"(?i)^(?:republished|reprinted|reproduced|published|shared|posted|used|syndicated) (?:here )?(?:with (?:the )?(?:kind )?(?:permission|consent)|by (?:kind )?permission|courtesy of|under (?:a |the )?(?:creative commons|cc[ -]by|licen[cs]e|partnership|agreement)|through (?:a |an )?(?:partnership|agreement))|^(?:republié|reproduit|publié|repris) avec (?:l['’](?:aimable )?autorisation|la permission|l['’]accord)|^(?:republicad[oa]|reproducid[oa]|publicad[oa]) con (?:autorización|permiso)|^(?:veröffentlicht|übernommen|nachdruck|wiedergabe) mit (?:freundlicher )?(?:genehmigung|erlaubnis)|^(?:republicad[oa]|reproduzid[oa]|publicad[oa]) com (?:autorização|permissão)|^(?:ripubblicat[oa]|riprodott[oa]|pubblicat[oa]) (?:con|su) (?:autorizzazione|permesso|gentile concessione)",
+    ),
+    rule(
+        "syndication.creative_commons",
+        K::Syndication,
+        "*",
+        420,
+        r"(?i)^.{0,200}(?:under|using|with|sous|bajo|con|unter|sob|sotto) (?:a |an |the |une |la |una |einer |uma |la )?(?:licen[cs]e |licence |licencia |lizenz |licença |licenza )?creative commons.*$",
+    )
+    .at(Position::Edge)
+    .unquoted(),
+    // "Read the original article.", "Read the original here."
+    rule(
+        "syndication.read_original",
+        K::Syndication,
+        "*",
+        80,
+        r"(?i)^(?:read the original(?: article| story| post| version| here| piece)?(?: here)?|lire l['’]article original|lire l['’]original|lea el (?:artículo|texto) original|leer el (?:artículo|texto) original|zum originalartikel|zum original|originalartikel lesen|leia o (?:artigo|texto) original|leggi l['’]articolo originale)[.!]?$",
+    ),
+    // "Distributed by Nordlicht Media Syndication. For licensing …".
+    rule(
+        "syndication.distributed_by",
+        K::Syndication,
+        "en",
+        260,
+        r"^(?:Distributed|Syndicated|Licensed) (?:by|through|via) \p{Lu}.*$",
+    )
+    .at(Position::Edge),
+    // ------------------------------------------------------------ wire credits
+    rule(
+        "wire.reporting_by_parenthesised",
+        K::WireCredit,
+        "*",
+        360,
+        r"(?i)^\((?:additional )?(?:reporting|reported|writing|written|editing|edited|compiled|research|fact-checking|graphics|production|produced|with reporting|additional reporting) (?:by|from) [^()]{1,300}\)\.?$|^\((?:reportage|rédaction|rédigé par|édité par|édition|avec|version française|traduction|reporte de|reportaje de|información de|redacción de|redacción|editado por|edición de|con información de|con reportes de|bericht von|berichterstattung|redigiert von|geschrieben von|mitarbeit|übersetzt von|reportagem de|reportagem|redação|edição de|com informações d[aeo]s?|reportage di|redazione|hanno collaborato|tradotto da|a cura di|scritto da)[ :][^()]{1,300}\)\.?$",
+    ),
+    rule(
+        "wire.additional_reporting",
+        K::WireCredit,
+        "*",
+        260,
+        r"(?i)^(?:[—–] ?)?(?:additional reporting|with (?:additional )?reporting|with files) (?:by|from) [^“”«»]{1,200}$|^(?:reporting|writing) by [^.;]{1,100}; ?(?:editing|writing|additional reporting) by [^“”«»]{1,150}$|^(?:avec|con|mit|com) (?:la |l['’])?(?:afp|ap|reuters|efe|dpa|ansa|lusa|agences|agencias|agências|agenzie|agenturen|europa press|kna|epd)(?: et| y| und| e| ed)?(?: ?(?:afp|ap|reuters|efe|dpa|ansa|lusa|agences|agencias|agências|agenzie|agenturen))?\.?$|^(?:con información de|con informaciones de|mit material (?:von|der)|com informações d[aeo]s?|con fonti d['’]agenzia|con informazioni di|colaboró|colaborou|ont collaboré|mitarbeit) [^“”«»]{1,120}$",
+    )
+    .at(Position::Edge),
+    // --------------------------------------------------------------- copyright
+    rule(
+        "copyright.notice",
+        K::Copyright,
+        "*",
+        420,
+        r"(?i)^(?:©|\(c\) ?(?:19|20)\d\d|copyright ?(?:©|\(c\))? ?(?:19|20)\d\d|copyright ?©|copyright:? ?(?:the )?\p{Lu}[^.]{0,80}(?:19|20)\d\d\.?$).*$",
+    ),
+    rule(
+        "copyright.all_rights_reserved",
+        K::Copyright,
+        "*",
+        420,
+        r"(?i)^(?:[^.“”«»]{0,120}\. )?(?:all rights reserved|tous droits réservés|todos los derechos reservados|alle rechte vorbehalten|todos os direitos reservados|tutti i diritti riservati|riproduzione riservata)(?:\.|$).*$",
+    ),
+    rule(
+        "copyright.no_redistribution",
+        K::Copyright,
+        "*",
+        420,
+        r"(?i)^(?:this (?:material|article|content|story) )?may not be (?:published|reproduced|republished|redistributed|broadcast|rewritten|copied)(?:,| or| and|,? in whole| without).*$|^(?:reproduction|redistribution|republication|copying|any reproduction)[^.]{0,60} (?:is |are )?(?:strictly )?(?:prohibited|forbidden|not permitted|not allowed)\.?.*$|^(?:reproduction|redistribution|republication) (?:without|in whole or in part)[^.]{0,80}(?:prohibited|forbidden|permission)\.?.*$|^(?:reproduction interdite|toute reproduction (?:est )?interdite|prohibida su reproducción|queda prohibida la reproducción|vervielfältigung nur mit genehmigung|nachdruck verboten|proibida a reprodução|é proibida a reprodução|riproduzione vietata|vietata la riproduzione).*$",
+    ),
+    // ----------------------------------------------------------- advertisement
+    // "Advertisement", "ADVERTISEMENT", "Advertisement - Scroll to continue",
+    // "Publicité", "Anzeige".
+    rule(
+        "advertisement.label",
+        K::Advertisement,
+        "*",
+        80,
+        r"(?i)^(?:advertisement|advertising|advert|ad|ads|sponsored|sponsored content|paid content|paid post|anzeige|werbung|publicité|publicidad|publicidade|pubblicità|annonce|anuncio|anúncio|skip advertisement|reklame) ?(?:[-–—·:|] ?(?:scroll|continue|story|article|content|reading|sigue|continúa|continua|la suite|weiterlesen|lesen sie weiter)[^.]{0,40})?[.:]?$",
+    ),
+    rule(
+        "advertisement.story_continues",
+        K::Advertisement,
+        "*",
+        90,
+        r"(?i)^(?:the )?(?:story|article|text|content|report) continues (?:below|after)(?: (?:this|the))?(?: (?:advertisement|advert|ad|sponsored message))?\.?$|^(?:l['’]article|la suite|le texte) (?:continue|se poursuit) (?:sous|après) (?:la|cette) publicité\.?$|^(?:la nota|el artículo|la noticia|el texto|la información) (?:continúa|sigue) (?:debajo|después|tras)(?: de)? (?:la|esta) publicidad\.?$|^(?:der artikel|der text|artikel|text) (?:geht|wird) (?:nach|unter) der (?:anzeige|werbung) (?:weiter|fortgesetzt)\.?$|^weiter nach der (?:anzeige|werbung)\.?$|^(?:continua|continue|a matéria continua|o texto continua) (?:após|depois d[ae]|abaixo d[ae]) (?:a )?publicidade\.?$|^(?:l['’]articolo|il testo|l['’]articolo) (?:continua|prosegue) (?:dopo|sotto) (?:la )?pubblicità\.?$",
+    ),
+    // ----------------------------------------------------------- calls to action
+    // "READ MORE: headline", "Related: headline", "Lire aussi : titre".
+    rule(
+        "call_to_action.read_more_label",
+        K::CallToAction,
+        "*",
+        300,
+        r"(?i)^(?:read more|read also|also read|read next|read|see also|also see|related|related stories|related story|related articles|related article|related content|related coverage|related reading|related link|related links|more on this(?: story)?|more coverage|you may also like|you might also like|recommended|recommended reading|must read|don['’]t miss|watch|listen|lire aussi|à lire aussi|a lire aussi|lire également|à lire également|voir aussi|à voir aussi|sur le même sujet|lea también|lee también|leer también|lea además|le puede interesar|te puede interesar|ver también|más información|relacionado|relacionada|relacionadas|mehr zum thema|lesen sie auch|lesen sie mehr|auch interessant|das könnte sie auch interessieren|leia também|leia mais|veja também|saiba mais|relacionadas|leggi anche|potrebbe interessarti|vedi anche|approfondisci|(?-i:More from [\p{Lu}][\p{L}&'’ ]{0,40})|(?-i:MORE FROM [\p{Lu}&'’ ]{1,40})) ?[:：|»›>] ?\S.*$",
+    ),
+    // A lone "Related" / "Related posts" heading of a flattened widget.
+    rule(
+        "widget.related_heading",
+        K::Widget,
+        "*",
+        40,
+        r"(?i)^(?:related|related posts|related articles|related stories|you may also like|you might also like|more stories|recommended for you|articles liés|à lire aussi|artículos relacionados|notas relacionadas|noticias relacionadas|ähnliche artikel|verwandte artikel|artigos relacionados|notícias relacionadas|articoli correlati|potrebbe interessarti anche)\s*:?$",
+    ),
+    // "Follow us on Facebook, X and Instagram …", "Follow @Name on X …".
+    rule(
+        "call_to_action.follow_us",
+        K::CallToAction,
+        "*",
+        300,
+        concat!(
+            r"(?i)^(?:follow|like|join|find|connect with|keep up with|stay connected with|stay up to date with) (?:us|@[\w.]+|[^.:;“”«»]{1,60}?) (?:on|via) (?:[^.:;“”«»]{0,30}? )?",
+            networks!(),
+            r"(?:[ ,.!:;]|$).*$|^(?:suivez|suivez-nous|retrouvez-nous|rejoignez-nous|abonnez-vous à) [^.:;“”«»]{0,60}?(?:sur|on) (?:[^.:;“”«»]{0,30}? )?",
+            networks!(),
+            r"(?:[ ,.!:;]|$).*$|^(?:síguenos|sígannos|síganos|sigue a|siga a|sigue|siga-nos|siga|sigam|acompanhe|acompanhe-nos|curta) [^.:;“”«»]{0,60}?(?:en|on|no|na|em|nas|nos) (?:[^.:;“”«»]{0,30}? )?",
+            networks!(),
+            r"(?:[ ,.!:;]|$).*$|^(?:folgen sie|folge|folgt|besuchen sie) [^.:;“”«»]{0,60}?(?:auf|bei|on|in) (?:[^.:;“”«»]{0,30}? )?",
+            networks!(),
+            r"(?:[ ,.!:;]|$).*$|^(?:seguici|segui|seguite|seguiteci) [^.:;“”«»]{0,60}?(?:su|on|sui|sul) (?:[^.:;“”«»]{0,30}? )?",
+            networks!(),
+            r"(?:[ ,.!:;]|$).*$"
+        ),
+    )
+    .unquoted(),
+    // "Sign up for X, our free weekly newsletter", "Abonnez-vous à notre infolettre".
+    rule(
+        "call_to_action.newsletter",
+        K::CallToAction,
+        "*",
+        320,
+        r"(?i)^(?:sign up|signup|subscribe|register|get|join|receive|want|enter your email|don['’]t miss|never miss|to receive|click here|sign me up)(?: .*)? (?:newsletter|newsletters|inbox|e-?mail alerts?|email updates|news alerts|daily briefing|morning briefing|briefing|digest|bulletin)(?:[ ,.!:;]|$).*$|^(?:sign up|subscribe) (?:now|today|here|for free)[.!]?(?: ?[→»›])?$|^(?:abonnez-vous|inscrivez-vous|recevez|inscris-toi|abonne-toi)(?: .*)? (?:infolettre|newsletter|lettre d['’]information|lettre d['’]info|courriel|bulletin)(?:[ ,.!:;]|$).*$|^(?:suscríbete|suscríbase|suscribite|regístrate|regístrese|recibe|reciba|apúntate)(?: .*)? (?:newsletter|boletín|boletines|correo)(?:[ ,.!:;]|$).*$|^(?:abonnieren sie|melden sie sich|jetzt|bestellen sie|abonniere|hier|registrieren sie sich)(?: .*)? (?:newsletter|newsletters)(?:[ ,.!:;]|$).*$|^(?:assine|inscreva-se|cadastre-se|receba|assina)(?: .*)? (?:newsletter|newsletters|boletim)(?:[ ,.!:;]|$).*$|^(?:iscriviti|abbonati|registrati|ricevi)(?: .*)? (?:newsletter|notiziario)(?:[ ,.!:;]|$).*$",
+    )
+    .unquoted(),
+    // "Share this article", "Share this:", "Compartir:", "Partager".
+    rule(
+        "call_to_action.share",
+        K::CallToAction,
+        "*",
+        60,
+        r"(?i)^(?:share(?: this)?(?: article| story| post| page| on social media)?|share on (?:facebook|twitter|x|whatsapp|linkedin)|share with a friend|partager(?: cet article| l['’]article)?|partagez(?: cet article)?|compartir(?: esta nota| este artículo| la nota)?|comparte(?: esta nota| este artículo)?|teilen|artikel teilen|diesen artikel teilen|beitrag teilen|compartilhe(?: este artigo| esta matéria)?|compartilhar|partilhar|condividi(?: questo articolo| l['’]articolo)?|condividere)\s*[:!]?$",
+    )
+    .role(Role::WidgetHeader),
+    // Items of a flattened share widget: dropped only after a share heading.
+    rule(
+        "widget.share_item",
+        K::Widget,
+        "*",
+        80,
+        r"(?i)^(?:twitter|x|facebook|email|e-mail|mail|print|imprimer|imprimir|drucken|stampa|whatsapp|linkedin|reddit|pinterest|telegram|tumblr|pocket|mastodon|threads|bluesky|messenger|flipboard|sms|copy link|copy|copier le lien|copiar enlace|link kopieren|copiar link|copia link|more|plus|más|mehr|mais|altro|like this:|like loading\.{3}|related|click to (?:share|email|print) .{1,60}|share on .{1,30}|(?:facebook|twitter|x|whatsapp|linkedin|email|telegram|reddit|pinterest|bluesky|threads)(?: ?[|·•,] ?(?:facebook|twitter|x|whatsapp|linkedin|email|telegram|reddit|pinterest|bluesky|threads))+)\s*$",
+    )
+    .role(Role::WidgetItem),
+    // Jetpack's "Like this:" / "Like Loading..." leftovers.
+    rule("widget.jetpack_like", K::Widget, "en", 40, r"^(?:Like this:|Like Loading\.\.\.|Like Loading…)$"),
+    // "Listen to this article · 5 min".
+    rule(
+        "call_to_action.listen",
+        K::CallToAction,
+        "*",
+        90,
+        r"(?i)^(?:listen to (?:this|the) (?:article|story|episode|podcast|report)|listen to article|audio version|play audio|écouter (?:cet|l['’]) ?article|écouter|escuchar (?:este|la|el) (?:artículo|nota|noticia)|escuchar|artikel (?:anhören|vorlesen lassen)|hören sie (?:diesen|den) artikel|ouvir (?:este|o) (?:artigo|texto|matéria)|ouça (?:este|o) (?:artigo|texto)|ouvir|ascolta (?:questo|l['’]) ?articolo|ascolta)(?: ?[·•|:—–\-] ?[^.]{0,40}| ?\([^()]{0,20}\))?$",
+    ),
+    // Affiliate disclosures: "We may earn a commission when you buy …".
+    rule(
+        "call_to_action.affiliate_disclosure",
+        K::CallToAction,
+        "*",
+        420,
+        r"(?i)^(?:this|the following|our) (?:article|post|page|story|review|guide|list|content|site|website)s? (?:contains?|includes?|may contain|features?|uses?) affiliate links?.*$|^(?:.*[.!,;:] )?(?:we|i) (?:may |might |will |could |can |do |also |sometimes |often )?(?:earn|receive|get|make|collect) (?:a |an )?(?:small |affiliate |modest |tiny )?(?:commission|commissions|share of (?:the )?(?:sales|revenue)|compensation|fee)(?:[ ,.!:;]|$).*$|^.*(?:liens? (?:d['’])?affiliation|liens? affiliés?|nous (?:pouvons |pourrions )?(?:percevoir|recevoir|toucher) une (?:petite )?commission|enlaces? de afiliad[oa]s?|enlaces? afiliad[oa]s?|(?:podemos|podríamos) (?:recibir|obtener|ganar|cobrar) una (?:pequeña )?comisión|affiliate-links?|provisions-links?|(?:erhalten|bekommen) wir (?:eine |ggf\. eine )?(?:kleine )?provision|links? de afiliad[oa]s?|(?:podemos|poderemos) (?:receber|ganhar) uma (?:pequena )?comissão|link di affiliazione|link affiliati|(?:potremmo|possiamo) (?:ricevere|guadagnare) una (?:piccola )?commissione).*$",
+    )
+    .at(Position::Edge)
+    .unquoted(),
+    // -------------------------------------------------------------- truncation
+    // "[…]", "[...]", "(more…)".
+    rule("truncation.ellipsis", K::Truncation, "*", 20, r"^(?:\[ ?(?:…|\.\.\.) ?\]|…|\.\.\.|\(more ?(?:…|\.\.\.)\))$"),
+    // "Continue reading…", "Continue reading “Title” →", "Lire la suite".
+    rule(
+        "truncation.continue_reading",
+        K::Truncation,
+        "*",
+        260,
+        r"(?i)^(?:continue reading|keep reading|read the (?:full|rest of the|whole|complete) (?:story|article|post|report)|read the rest(?: of (?:this|the) (?:story|article|post|entry))?|read more|read full (?:story|article|post)|full story|lire la suite|la suite|continuer (?:la lecture|à lire)|lire l['’]article complet|seguir leyendo|sigue leyendo|continuar leyendo|leer más|leer completo|leer la nota completa|weiterlesen|mehr lesen|(?:den )?ganzen artikel lesen|zum vollständigen artikel|continue lendo|continuar lendo|leia mais|leia a matéria completa|continua a leggere|continua la lettura|leggi tutto|leggi di più|leggi l['’]articolo completo)(?: ?(?:…|\.\.\.|→|»|›|>>|\.)+)?$|^(?i:continue reading|keep reading|lire la suite|seguir leyendo|continuar leyendo|weiterlesen|continue lendo|continua a leggere) .{1,200}? ?(?:→|»|›|…|\.\.\.|>>)$",
+    ),
+];

@@ -1,0 +1,115 @@
+//! The command line: help, exit codes, `check`, `clean`, `parse`, and the
+//! offline config shipped in config/.
+
+use std::path::PathBuf;
+
+use crate::harness::{Workdir, run, stderr, stdout};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[tokio::test]
+async fn help_and_bad_usage() {
+    let work = Workdir::new();
+    let out = run(&["--help"], work.path()).await;
+    assert_eq!(out.status.code(), Some(0));
+    for cmd in ["run", "backfill", "check", "clean", "parse"] {
+        assert!(stdout(&out).contains(cmd), "help lists {cmd}");
+    }
+    let out = run(&["frobnicate"], work.path()).await;
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["check", "-c", "does-not-exist.toml"], work.path()).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does-not-exist.toml: cannot read the config file"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn check_lists_feeds_and_rejects_bad_configs_with_file_line_and_key() {
+    let work = Workdir::new();
+    let good =
+        work.config(&[("alpha", "https://example.com/a.xml".into()), ("beta", "https://example.com/b.xml".into())], "");
+    let out = run(&["check", "-c", good.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("ok, 2 feeds, sinks: sqlite, jsonl"), "{text}");
+    assert!(text.contains("alpha\thttps://example.com/a.xml\t15m"), "{text}");
+
+    let bad = work.path().join("bad.toml");
+    std::fs::write(&bad, "[[feed]]\nname = \"a\"\nurl = \"https://example.com/a\"\nintreval = \"5m\"\n")
+        .expect("write");
+    let out = run(&["check", "-c", "bad.toml"], work.path()).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("bad.toml:4:1: feed[0]"), "{err}");
+    assert!(err.contains("unknown field `intreval`"), "{err}");
+
+    std::fs::write(
+        &bad,
+        "[[feed]]\nname = \"a\"\nurl = \"https://example.com/a\"\nclean_disable = [\"no.such.rule\"]\n",
+    )
+    .expect("write");
+    let out = run(&["check", "-c", "bad.toml"], work.path()).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("feed \"a\": rule \"no.such.rule\": no built-in rule has this name"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn every_shipped_config_is_valid() {
+    let work = Workdir::new();
+    for name in ["newswire.toml", "offline.toml"] {
+        let path = repo().join("config").join(name);
+        let out = run(&["check", "-c", path.to_str().expect("utf-8")], work.path()).await;
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+    }
+}
+
+#[tokio::test]
+async fn offline_config_backfills_the_fixtures() {
+    let work = Workdir::new();
+    let config = repo().join("config/offline.toml");
+    let out = run(&["backfill", "-c", config.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("feeds: 6 ok, 0 failed; items: 10 new"), "{}", stdout(&out));
+    assert_eq!(work.count("SELECT COUNT(*) FROM records"), 10);
+    assert_eq!(work.count("SELECT COUNT(*) FROM records WHERE language = 'fr'"), 1);
+    let out = run(&["backfill", "-c", config.to_str().expect("utf-8")], work.path()).await;
+    assert!(stdout(&out).contains("items: 0 new, 0 updated, 0 unchanged"), "{}", stdout(&out));
+}
+
+#[tokio::test]
+async fn clean_prints_paragraphs_or_json() {
+    let work = Workdir::new();
+    let file = work.path().join("item.html");
+    std::fs::write(&file, "<p>First &amp; foremost.</p><script>x()</script><p>Second<br>line.</p>").expect("write");
+    let out = run(&["clean", file.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "First & foremost.\nSecond line.\n");
+    let out = run(&["clean", "--json", file.to_str().expect("utf-8")], work.path()).await;
+    let value: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON output");
+    assert_eq!(value["paragraphs"][1], "Second line.");
+    assert!(value["removed"].is_array() && value["embeds"].is_array());
+}
+
+#[tokio::test]
+async fn parse_prints_items_as_published() {
+    let work = Workdir::new();
+    let feed = repo().join("tests/fixtures/feeds/world.rss");
+    let out = run(&["parse", "--json", feed.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let items: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["id"], "gazette-2024-0311-ports");
+    assert_eq!(items[0]["authors"][0], "Mara Lindqvist");
+    assert!(items[0]["content"].as_str().expect("content").contains("<h2>"), "content is before cleaning");
+    let out =
+        run(&["parse", repo().join("tests/fixtures/pages/not-a-feed.html").to_str().expect("utf-8")], work.path())
+            .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not a feed: the document is an HTML page"), "{}", stderr(&out));
+}

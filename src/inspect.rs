@@ -77,18 +77,11 @@ pub async fn parse(input: &str, as_json: bool, allow_private: bool) -> anyhow::R
     let (bytes, base) = if input.starts_with("http://") || input.starts_with("https://") {
         let url = Url::parse(input).map_err(|e| UsageError(format!("invalid URL {}: {e}", redact(input))))?;
         let fetcher = newswire_fetcher::Fetcher::new(&FetcherOptions::default())?;
-        let request = FetchRequest {
-            url: &url,
-            etag: None,
-            last_modified: None,
-            allow_private,
-            allow_file: false,
-            timeout: Duration::from_secs(30),
-            max_body: 16 * 1024 * 1024,
-        };
+        let request =
+            FetchRequest { allow_private, ..FetchRequest::simple(&url, Duration::from_secs(30), 16 * 1024 * 1024) };
         match fetcher.fetch(&request).await? {
             Fetched::Document(doc) => (doc.body.to_vec(), doc.final_url),
-            Fetched::NotModified => anyhow::bail!("{} answered 304 to an unconditional request", redact(input)),
+            Fetched::NotModified { .. } => anyhow::bail!("{} answered 304 to an unconditional request", redact(input)),
         }
     } else {
         let path = std::path::absolute(input).map_err(|e| UsageError(format!("cannot read {input}: {e}")))?;

@@ -236,6 +236,10 @@ pub async fn fetch_one(fetcher: &Fetcher, job: FeedJob) -> FetchedBatch {
         allow_file: spec.allow_file,
         timeout: spec.timeout,
         max_body: spec.max_body,
+        retries: spec.retries,
+        headers: &spec.headers,
+        basic_auth: spec.basic_auth.as_ref().map(|(user, password)| (user.as_str(), password.expose())),
+        proxy: spec.proxy.as_deref(),
     };
     let polled_at = Utc::now();
     let result = fetcher.fetch(&request).await;
@@ -309,6 +313,13 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
         state.last_error = Some(message.clone());
         CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::Failed { kind, message } }
     };
+    // The server's word on when to come back: freshness on success,
+    // Retry-After on failure. A lower bound on the next poll.
+    let server_wait = match &result {
+        Ok(Fetched::NotModified { fresh_for }) => *fresh_for,
+        Ok(Fetched::Document(doc)) => doc.fresh_for,
+        Err(err) => err.retry_after,
+    };
     let mut batch = match result {
         Err(err) => {
             if err.is_gone() {
@@ -316,7 +327,7 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
             }
             fail(state, err.kind, err.message, err.status.unwrap_or(0))
         }
-        Ok(Fetched::NotModified) => {
+        Ok(Fetched::NotModified { .. }) => {
             state.last_status = 304;
             state.last_success_at = Some(polled_at);
             state.error_count = 0;
@@ -340,7 +351,7 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
             }
         }
     };
-    let wait = crate::schedule::next_interval(spec.interval, batch.state.error_count);
+    let wait = crate::schedule::next_wait(spec.interval, batch.state.error_count, server_wait);
     batch.state.next_due_at = chrono::Duration::from_std(wait).ok().map(|w| polled_at + w);
     batch
 }

@@ -19,6 +19,19 @@ pub fn next_interval(interval: Duration, error_count: u32) -> Duration {
     interval_with_jitter(interval, error_count, jitter)
 }
 
+/// Longest a server's Cache-Control or Retry-After may push a poll back.
+const MAX_SERVER_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// The wait before the next poll, honouring what the server asked for
+/// (freshness or Retry-After) as a lower bound, capped at a day.
+pub fn next_wait(interval: Duration, error_count: u32, server_wait: Option<Duration>) -> Duration {
+    let ours = next_interval(interval, error_count);
+    match server_wait {
+        Some(asked) => ours.max(asked.min(MAX_SERVER_WAIT)),
+        None => ours,
+    }
+}
+
 /// [`next_interval`] with the jitter given (a fraction, -0.1 to 0.1).
 pub fn interval_with_jitter(interval: Duration, error_count: u32, jitter: f64) -> Duration {
     let backoff = if error_count == 0 { 1 } else { (1u32 << error_count.min(4)).min(MAX_BACKOFF) };
@@ -37,6 +50,9 @@ mod tests {
         assert_eq!(interval_with_jitter(iv, 3, 0.0), iv * 8);
         assert_eq!(interval_with_jitter(iv, 30, 0.0), iv * 16);
         assert_eq!(interval_with_jitter(iv, 0, 0.1), Duration::from_secs(660));
+        assert!(next_wait(iv, 0, Some(Duration::from_secs(7200))) == Duration::from_secs(7200));
+        assert!(next_wait(iv, 0, Some(Duration::from_secs(10))) <= Duration::from_secs(660));
+        assert_eq!(next_wait(iv, 0, Some(Duration::from_secs(9_999_999))), MAX_SERVER_WAIT);
         for _ in 0..100 {
             let d = next_interval(iv, 0);
             assert!(d >= Duration::from_secs(540) && d <= Duration::from_secs(660), "{d:?}");

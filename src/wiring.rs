@@ -15,9 +15,17 @@ use crate::pipeline::{PipelineOptions, Storage};
 /// `NEWSWIRE_RESOLVE` ("host=ip:port,…") pins names to addresses, for tests
 /// that need a public-looking name on a local server.
 pub fn fetcher(config: &Config) -> anyhow::Result<Fetcher> {
+    let mut networks = Vec::with_capacity(config.pipeline.allowed_networks.len());
+    for net in &config.pipeline.allowed_networks {
+        // Validated at load: this cannot fail for a parsed config.
+        networks.push(newswire_core::config::parse_network(net).map_err(anyhow::Error::msg)?);
+    }
     let mut options = FetcherOptions {
         user_agent: config.pipeline.user_agent.clone(),
         connect_timeout: config.defaults.connect_timeout.0,
+        per_host_concurrency: config.pipeline.per_host_concurrency.get(),
+        per_host_rate: config.pipeline.per_host_rate,
+        allowed_networks: newswire_fetcher::guard::AllowedNetworks::new(networks),
         ..FetcherOptions::default()
     };
     if let Ok(pins) = std::env::var("NEWSWIRE_RESOLVE") {

@@ -25,7 +25,7 @@ impl Workdir {
     /// addresses allowed (the server is on 127.0.0.1), and these feeds.
     pub fn config(&self, feeds: &[(&str, String)], extra_defaults: &str) -> PathBuf {
         let mut text = format!(
-            "[pipeline]\ndata_dir = \"{}\"\nconcurrency = 4\n\n[defaults]\nallow_private = true\ntimeout = \"2s\"\n{extra_defaults}\n\n[[sink]]\nkind = \"sqlite\"\n\n[[sink]]\nkind = \"jsonl\"\n",
+            "[pipeline]\ndata_dir = \"{}\"\nconcurrency = 4\nper_host_concurrency = 8\nper_host_rate = 0\n\n[defaults]\nallow_private = true\ntimeout = \"2s\"\n{extra_defaults}\n\n[[sink]]\nkind = \"sqlite\"\n\n[[sink]]\nkind = \"jsonl\"\n",
             self.path().join("data").display()
         );
         for (name, url) in feeds {

@@ -52,7 +52,6 @@ pub(crate) static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
 /// A rule from the config.
 #[derive(Debug, Clone)]
 pub(crate) struct CustomRule {
-    pub(crate) name: String,
     pub(crate) kind: RemovedKind,
     pub(crate) position: Position,
     pub(crate) regex: Regex,
@@ -61,7 +60,6 @@ pub(crate) struct CustomRule {
 impl CustomRule {
     pub(crate) fn compile(config: &CleanRuleConfig) -> Result<CustomRule, regex::Error> {
         Ok(CustomRule {
-            name: config.name.clone(),
             kind: config.kind,
             position: match config.position {
                 RulePosition::Any => Position::Any,
@@ -285,15 +283,82 @@ struct Context<'a> {
 /// Longest post text (in characters) an attribution line may claim.
 const MAX_TWEET_CHARS: usize = 400;
 const MAX_POST_CHARS: usize = 2_500;
-/// A link line whose own text is shorter than this may be the last line of
-/// a tweet whose text runs over two lines.
-const FRAGMENT_CHARS: usize = 100;
-/// The two lines of such a tweet together.
-const MAX_TWO_LINE_TWEET_CHARS: usize = 330;
+/// A link line whose own text is shorter than this (a sign-off: "Proud of
+/// this team.", "More soon 👇") may be the last line of a tweet whose text
+/// runs over two lines; a link line with more text is the whole tweet.
+const FRAGMENT_CHARS: usize = 40;
+/// The first line of such a tweet.
+const MAX_FIRST_TWEET_LINE_CHARS: usize = 200;
+/// Both lines together: the text of a tweet, links counted short.
+const MAX_TWO_LINE_TWEET_CHARS: usize = 300;
 /// YouTube titles are at most 100 characters.
 const MAX_VIDEO_TITLE_CHARS: usize = 100;
 /// How far below "View this post on Instagram" its closing line may be.
 const MAX_EMBED_SPAN: usize = 4;
+
+/// Whether a line reads like the first line of a tweet rather than article
+/// prose: it has a hashtag, a mention, an emoji, an exclamation or a
+/// first-person word, or it is telegraphic (two or more sentences, each
+/// short). Article paragraphs before an embed are rarely any of these.
+fn tweet_like(p: &str) -> bool {
+    const FIRST_PERSON: [&str; 40] = [
+        "i", "i'm", "i’m", "we", "we're", "we’re", "our", "my", "me", "us", "je", "nous", "notre", "nos", "mon", "mes",
+        "yo", "nosotros", "nuestro", "nuestra", "mi", "mis", "ich", "wir", "unser", "unsere", "mein", "meine", "eu",
+        "nós", "nosso", "nossa", "meu", "minha", "io", "noi", "nostro", "nostra", "mio", "mia",
+    ];
+    let marked = p.char_indices().any(|(i, c)| {
+        let next_is_letter = p[i + c.len_utf8()..].chars().next().is_some_and(char::is_alphanumeric);
+        ((c == '#' || c == '@') && next_is_letter)
+            || c == '!'
+            || matches!(u32::from(c), 0x1F300..=0x1FAFF | 0x2600..=0x27BF)
+    });
+    if marked {
+        return true;
+    }
+    let lower = p.to_lowercase();
+    if lower.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’').any(|w| FIRST_PERSON.contains(&w)) {
+        return true;
+    }
+    let sentences: Vec<&str> = p.split_inclusive(['.', '?', '!']).map(str::trim).filter(|s| !s.is_empty()).collect();
+    sentences.len() >= 2 && sentences.iter().all(|s| s.chars().count() <= 80)
+}
+
+/// Whether a paragraph reports speech the way article prose does ("said",
+/// "according to"): such a line is never taken as the first line of a tweet.
+fn reports_speech(p: &str) -> bool {
+    const VERBS: [&str; 28] = [
+        " said",
+        " says",
+        " told",
+        "according to",
+        " reported",
+        " announced",
+        " a déclaré",
+        " a dit",
+        " a indiqué",
+        "selon ",
+        " dijo",
+        " afirmó",
+        " declaró",
+        "según ",
+        " informó",
+        " sagte",
+        " sagt ",
+        " erklärte",
+        "laut ",
+        " disse",
+        " afirmou",
+        " declarou",
+        "segundo ",
+        " ha detto",
+        " ha dichiarato",
+        "secondo ",
+        " ha spiegato",
+        " told reporters",
+    ];
+    let lower = p.to_lowercase();
+    VERBS.iter().any(|v| lower.contains(v))
+}
 
 /// Where a tweet's link starts in a line, if it has one.
 fn post_link_start(p: &str) -> Option<usize> {
@@ -344,11 +409,14 @@ impl Context<'_> {
                     if let Some(p) = prev.filter(|&p| self.claimable(p, MAX_TWEET_CHARS)) {
                         lines.push(p);
                         let text = &self.paragraphs[p];
-                        let fragment = post_link_start(text).is_some_and(|s| text[..s].chars().count() < FRAGMENT_CHARS);
+                        let fragment =
+                            post_link_start(text).is_some_and(|s| text[..s].chars().count() < FRAGMENT_CHARS);
                         if fragment
                             && let Some(p2) = pos.checked_sub(2).map(|q| kept[q])
-                            && self.claimable(p2, MAX_TWO_LINE_TWEET_CHARS)
+                            && self.claimable(p2, MAX_FIRST_TWEET_LINE_CHARS)
                             && !has_double_quote(&self.paragraphs[p2])
+                            && !reports_speech(&self.paragraphs[p2])
+                            && tweet_like(&self.paragraphs[p2])
                             && self.paragraphs[p2].chars().count() + text.chars().count() <= MAX_TWO_LINE_TWEET_CHARS
                         {
                             lines.insert(0, p2);
@@ -452,7 +520,9 @@ impl Context<'_> {
     /// An embed from post text lines and the anchor's captures.
     fn post_embed(&self, platform: Platform, lines: &[usize], caps: Option<&Captures<'_>>) -> Embed {
         let text = lines.iter().map(|&l| self.paragraphs[l].as_str()).collect::<Vec<_>>().join(" ");
-        let cap = |name: &str| caps.and_then(|c| c.name(name)).map(|m| m.as_str().trim().to_string()).filter(|s| !s.is_empty());
+        let cap = |name: &str| {
+            caps.and_then(|c| c.name(name)).map(|m| m.as_str().trim().to_string()).filter(|s| !s.is_empty())
+        };
         let handle = cap("handle");
         let kind = match (platform, handle.as_deref()) {
             (Platform::Twitter, Some(h)) if h.contains('@') => "mastodon",
@@ -472,7 +542,9 @@ impl Context<'_> {
 
     /// An embed from a single-paragraph post.
     fn single_post_embed(&self, platform: Platform, caps: Option<&Captures<'_>>) -> Embed {
-        let cap = |name: &str| caps.and_then(|c| c.name(name)).map(|m| m.as_str().trim().to_string()).filter(|s| !s.is_empty());
+        let cap = |name: &str| {
+            caps.and_then(|c| c.name(name)).map(|m| m.as_str().trim().to_string()).filter(|s| !s.is_empty())
+        };
         let url = cap("url").map(|u| if u.starts_with("http") { u } else { format!("https://{u}") });
         let kind = match platform {
             Platform::ByUrl => url.as_deref().map_or("media", kind_of_url),
@@ -495,9 +567,19 @@ fn post_url(text: &str) -> Option<String> {
     for word in text.split(' ') {
         let w = word.trim_end_matches(['.', ',', ')', '”', '"']);
         let bare = w.trim_start_matches("https://").trim_start_matches("http://");
-        let is_link = ["pic.twitter.com/", "pic.x.com/", "t.co/", "twitter.com/", "x.com/", "bsky.app/", "instagram.com/", "facebook.com/", "tiktok.com/"]
-            .iter()
-            .any(|p| bare.starts_with(p) || bare.starts_with(&format!("www.{p}")));
+        let is_link = [
+            "pic.twitter.com/",
+            "pic.x.com/",
+            "t.co/",
+            "twitter.com/",
+            "x.com/",
+            "bsky.app/",
+            "instagram.com/",
+            "facebook.com/",
+            "tiktok.com/",
+        ]
+        .iter()
+        .any(|p| bare.starts_with(p) || bare.starts_with(&format!("www.{p}")));
         if !is_link {
             continue;
         }
@@ -526,4 +608,10 @@ pub(crate) fn kind_of_url(url: &str) -> &'static str {
         h if h.starts_with("mastodon.") || h.ends_with(".social") => "mastodon",
         _ => "media",
     }
+}
+
+/// A built-in rule's compiled pattern, by name (the HTML side reuses the
+/// attribution patterns to read embed markup).
+pub(crate) fn builtin_regex(name: &str) -> Option<&'static Regex> {
+    BUILTIN.iter().position(|s| s.name == name).map(|i| &COMPILED.regexes[i])
 }

@@ -7,22 +7,52 @@
 //! It is pure and synchronous: no I/O, no async runtime, no global state but
 //! compiled rule tables. The pipeline runs it on a bounded blocking pool.
 //!
+//! # How it works
+//!
+//! 1. HTML is capped in size and nesting depth ([`depth`] drops start tags
+//!    deeper than 256 in one linear pass, because html5ever is quadratic in
+//!    depth), parsed with scraper, and walked once: block elements make
+//!    paragraphs, embed markup (`blockquote.twitter-tweet`, iframes, …)
+//!    becomes [`Embed`]s, widgets (share buttons, related posts, newsletter
+//!    boxes, ad slots), captions and more-links are dropped and recorded.
+//! 2. Every paragraph, from HTML or from text, goes through the rule engine.
+//!    Built-in rules are data (see `rules.rs` and docs/cleaner.md): a name,
+//!    a kind, a language, a position constraint, a length cap, a pattern and
+//!    a role. A paragraph is dropped only when a rule matches it, or when an
+//!    embed anchor next to it claims it (a tweet's "— Name (@handle) date"
+//!    line takes the tweet text above it).
+//! 3. Paragraphs are normalised: NFC, whitespace collapsed, typography kept.
+//!
+//! What it deliberately does not do: main-content extraction from whole
+//! pages (boilerplate around an article in a page template is the
+//! extractor's job), bylines, editor's notes and author bios (left as
+//! article text), and language-specific stemming or scoring. It never drops
+//! a paragraph on a guess: losing article text is the worst error.
+//!
 //! Main types:
 //!
-//! - [`Cleaner`]: compiled once (built-in rules plus a feed's own rules from
-//!   the config), then [`Cleaner::clean`] per item.
+//! - [`Cleaner`]: compiled once (built-in rules minus disabled ones, plus a
+//!   feed's own rules from the config), then [`Cleaner::clean`] per item.
+//!   Cheap to build: the built-in tables are compiled once per process.
 //! - [`Input`]: HTML or plain text.
 //! - [`Cleaned`]: paragraphs, [`Removed`] pieces and [`Embed`]s.
+//! - [`builtin_rules`]: the built-in rules, for docs and `newswire check`.
 //!
 //! Helpers for the record: [`html_to_text`] for titles and other short
 //! fields, [`looks_like_html`], and [`detect_language`].
 
+mod depth;
+mod engine;
 mod html;
 mod lang;
+mod markup;
 mod normalize;
+mod rules;
 
 use newswire_core::config::CleanRuleConfig;
-use newswire_core::{Embed, Removed};
+use newswire_core::{Embed, Removed, RemovedKind};
+
+use crate::engine::{CustomRule, RuleSet};
 
 pub use lang::detect_language;
 pub use normalize::normalize_paragraph;
@@ -81,67 +111,90 @@ pub enum RuleError {
 /// rules. Build one per distinct rule set and share it between threads.
 #[derive(Debug, Clone, Default)]
 pub struct Cleaner {
+    /// Indexed like the built-in table; empty when nothing is disabled.
+    disabled: Vec<bool>,
     custom: Vec<CustomRule>,
 }
 
-#[derive(Debug, Clone)]
-struct CustomRule {
-    config: CleanRuleConfig,
-    regex: regex::Regex,
+/// A built-in rule, as listed by [`builtin_rules`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltinRule {
+    /// Stable name, for `clean_disable`.
+    pub name: &'static str,
+    /// What it removes.
+    pub kind: RemovedKind,
+    /// The language it was written for (ISO 639-1), or "*" for any.
+    pub lang: &'static str,
+    /// Where it may match: "any", "start", "end" or "edge" (start or end).
+    pub position: &'static str,
+    /// The regular expression.
+    pub pattern: &'static str,
+}
+
+/// Every built-in rule, in priority order.
+pub fn builtin_rules() -> impl Iterator<Item = BuiltinRule> {
+    rules::BUILTIN.iter().map(|r| BuiltinRule {
+        name: r.name,
+        kind: r.kind,
+        lang: r.lang,
+        position: match r.position {
+            rules::Position::Any => "any",
+            rules::Position::Start => "start",
+            rules::Position::End => "end",
+            rules::Position::Edge => "edge",
+        },
+        pattern: r.pattern,
+    })
 }
 
 impl Cleaner {
     /// Compile a cleaner with the given extra rules and disabled built-ins.
     pub fn new(custom: &[CleanRuleConfig], disable: &[String]) -> Result<Cleaner, RuleError> {
-        if let Some(name) = disable.first() {
-            // No built-in rules exist yet to disable.
-            return Err(RuleError::UnknownRule(name.clone()));
+        let mut disabled = Vec::new();
+        for name in disable {
+            let Some(idx) = rules::BUILTIN.iter().position(|r| r.name == name.as_str()) else {
+                return Err(RuleError::UnknownRule(name.clone()));
+            };
+            if disabled.is_empty() {
+                disabled = vec![false; rules::BUILTIN.len()];
+            }
+            disabled[idx] = true;
         }
         let mut rules = Vec::with_capacity(custom.len());
         for rule in custom {
-            let regex = regex::Regex::new(&rule.pattern)
+            let compiled = CustomRule::compile(rule)
                 .map_err(|e| RuleError::BadPattern { name: rule.name.clone(), message: e.to_string() })?;
-            rules.push(CustomRule { config: rule.clone(), regex });
+            rules.push(compiled);
         }
-        Ok(Cleaner { custom: rules })
+        Ok(Cleaner { disabled, custom: rules })
     }
 
     /// Clean one input.
     pub fn clean(&self, input: Input<'_>) -> Cleaned {
-        let mut cleaned = match input {
-            Input::Html(html) => html::to_paragraphs(html),
-            Input::Text(text) => Cleaned {
-                paragraphs: text.lines().map(normalize_paragraph).filter(|p| !p.is_empty()).collect(),
-                ..Cleaned::default()
-            },
-        };
-        if !self.custom.is_empty() {
-            self.apply_custom(&mut cleaned);
-        }
-        cleaned
-    }
-
-    fn apply_custom(&self, cleaned: &mut Cleaned) {
-        use newswire_core::config::RulePosition;
-        // "Start" and "end" mean the first and last three paragraphs.
-        const EDGE: usize = 3;
-        let n = cleaned.paragraphs.len();
-        let mut kept = Vec::with_capacity(n);
-        for (i, p) in std::mem::take(&mut cleaned.paragraphs).into_iter().enumerate() {
-            let hit = self.custom.iter().find(|r| {
-                let in_place = match r.config.position {
-                    RulePosition::Any => true,
-                    RulePosition::Start => i < EDGE,
-                    RulePosition::End => i + EDGE >= n,
-                };
-                in_place && r.regex.is_match(&p)
-            });
-            match hit {
-                Some(rule) => cleaned.removed.push(Removed { kind: rule.config.kind, text: p }),
-                None => kept.push(p),
+        let (paragraphs, mut removed, mut embeds) = match input {
+            Input::Html(html) => {
+                let x = html::to_paragraphs(html);
+                (x.paragraphs, x.removed, x.embeds)
             }
+            Input::Text(text) => {
+                let paragraphs = text.lines().map(normalize_paragraph).filter(|p| !p.is_empty()).collect();
+                (paragraphs, Vec::new(), Vec::new())
+            }
+        };
+        let outcome = RuleSet { disabled: &self.disabled, custom: &self.custom }.apply(paragraphs);
+        // Markup removals sit before the paragraph they precede; rule
+        // removals are that paragraph: order by (paragraph, markup first).
+        let mut all: Vec<(usize, u8, Removed)> = removed.drain(..).map(|(at, r)| (at, 0, r)).collect();
+        all.extend(outcome.removed.into_iter().map(|(at, r)| (at, 1, r)));
+        all.sort_by_key(|(at, order, _)| (*at, *order));
+        let mut all_embeds: Vec<(usize, u8, Embed)> = embeds.drain(..).map(|(at, e)| (at, 0, e)).collect();
+        all_embeds.extend(outcome.embeds.into_iter().map(|(at, e)| (at, 1, e)));
+        all_embeds.sort_by_key(|(at, order, _)| (*at, *order));
+        Cleaned {
+            paragraphs: outcome.kept,
+            removed: all.into_iter().map(|(_, _, r)| r).collect(),
+            embeds: all_embeds.into_iter().map(|(_, _, e)| e).collect(),
         }
-        cleaned.paragraphs = kept;
     }
 }
 
@@ -187,12 +240,7 @@ impl Cleaner {
     /// become paragraphs, and no boilerplate rule runs.
     pub fn passthrough(input: Input<'_>) -> Cleaned {
         match input {
-            Input::Html(html) => {
-                let mut c = html::to_paragraphs(html);
-                c.removed.clear();
-                c.embeds.clear();
-                c
-            }
+            Input::Html(html) => Cleaned { paragraphs: html::structure_only(html), ..Cleaned::default() },
             Input::Text(text) => Cleaned {
                 paragraphs: text.lines().map(normalize_paragraph).filter(|p| !p.is_empty()).collect(),
                 ..Cleaned::default()
@@ -204,7 +252,12 @@ impl Cleaner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use newswire_core::RemovedKind;
+
+    #[test]
+    fn cleaner_is_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Cleaner>();
+    }
 
     #[test]
     fn text_lines_become_paragraphs() {

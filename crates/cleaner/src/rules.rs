@@ -152,11 +152,20 @@ macro_rules! networks {
     };
 }
 
+/// A date as social embeds print it, in the six languages' orders:
+/// "September 14, 2021", "14 September 2024", "Tuesday, January 9, 2024",
+/// "5 de junio de 2024", "12. März 2024", "Jan 17, 2024 at 12:41am PST".
+macro_rules! date {
+    () => {
+        r"(?:(?:[\p{L}\-]+,? )?(?:\d{1,2}(?:\.|er|º|st|nd|rd|th)? (?:de )?)?\p{L}+\.?(?: \d{1,2}(?:st|nd|rd|th)?,?)?(?: de)? (?:19|20)\d\d|\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d\d)(?: (?:at|à|a las|a las|um|às|alle) [0-9:.]+ ?(?:[AaPp]\.?[Mm]\.?)?(?: [A-Z]{2,5})?)?"
+    };
+}
+
 /// A handle in parentheses, as in "(@name)", "(@name.bsky.social)",
 /// "(@user@mastodon.social)".
 macro_rules! handle {
     () => {
-        r"\(@(?P<handle>[\w.\-]{1,60}(?:@[\w.\-]{1,60})?)\)"
+        r"\(@(?P<handle>[A-Za-z0-9_.\-]+(?:@[A-Za-z0-9_.\-]+)?)\)"
     };
 }
 
@@ -172,7 +181,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::SocialEmbed,
         "*",
         240,
-        concat!(r"^[—–―\-]{1,2} ?(?P<author>[^()]{0,80}?) ?", handle!(), r" (?:on )?(?P<date>[^()]{0,40}?(?:19|20)\d\d(?: at [^()]{1,20})?)$"),
+        concat!(r"^[—–―\-]{1,2} ?(?P<author>[^()]*?) ?", handle!(), r" (?:on )?(?P<date>", date!(), r")$"),
     )
     .role(Role::Attribution(P::Twitter)),
     // Facebook's flattened embed: "Posted by Name on Tuesday, January 9, 2024".
@@ -181,7 +190,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::SocialEmbed,
         "*",
         240,
-        r"^(?:Posted by|Publiée? par|Publicado por|Gepostet von|Geteilt von|Pubblicato da|Diposting oleh) (?P<author>[^,]{1,80}?) (?:on|sur|le|en|em|am|su|il|pada) (?P<date>[^()]{3,40}?(?:19|20)\d\d)$",
+        concat!(r"^(?:Posted by|Publiée? par|Publicado por|Gepostet von|Geteilt von|Pubblicato da|Diposting oleh) (?P<author>.+?) (?:on|sur|le|en|em|am|su|il|pada) (?P<date>", date!(), r")$"),
     )
     .role(Role::Attribution(P::Facebook)),
     // Instagram: "View this post on Instagram" … "A post shared by Name (@handle)".
@@ -199,9 +208,9 @@ pub static BUILTIN: &[RuleSpec] = &[
         "*",
         240,
         concat!(
-            r"^(?:A post shared by|Une publication partagée par|Una publicación compartida por|Una publicación compartida de|Ein Beitrag geteilt von|Uma publicação compartilhada por|Uma publicação partilhada por|Un post condiviso da|Postingan yang dibagikan oleh) ?(?P<author>[^()]{0,80}?) ?",
+            r"^(?:A post shared by|Une publication partagée par|Una publicación compartida por|Una publicación compartida de|Ein Beitrag geteilt von|Uma publicação compartilhada por|Uma publicação partilhada por|Un post condiviso da|Postingan yang dibagikan oleh) ?(?P<author>[^()]*?) ?",
             handle!(),
-            r"(?: (?:on|le|el|am|em|il) (?P<date>.{3,60}))?$"
+            r"(?: (?:on|le|el|am|em|il) (?P<date>", date!(), r"))?$"
         ),
     )
     .role(Role::Closer(P::Instagram)),
@@ -211,7 +220,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::SocialEmbed,
         "*",
         2400,
-        r"^(?:@(?P<handle>[\w.]{2,40}) )?(?P<text>.*?) ?♬ ?(?P<sound>[^♬]{1,100} [-–] [^♬]{1,80})$",
+        r"^(?:@(?P<handle>[A-Za-z0-9_.]+) )?(?P<text>.*?) ?♬ ?(?P<sound>[^♬]+ [-–] [^♬]+)$",
     )
     .role(Role::Post(P::TikTok)),
     // A video title as the flattened player shows it: "Title | Channel - YouTube".
@@ -277,7 +286,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Caption,
         "*",
         250,
-        r"(?i)^\((?:photo|photos|image|images|picture|pic|foto|fotos|imagen|imagem|immagine|bild|credit|crédit|crédito|credito)(?: ?[:：]| by| de| par| von| di| por| courtesy| via)[^()]{1,160}\)\.?$",
+        r"(?i)^\((?:photo|photos|image|images|picture|pic|foto|fotos|imagen|imagem|immagine|bild|credit|crédit|crédito|credito)(?: ?[:：]| by| de| par| von| di| por| courtesy| via)[^()]+\)\.?$",
     ),
     // "Photo by Jane Doe/Getty Images", "Image via Reuters".
     rule(
@@ -285,7 +294,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Caption,
         "*",
         160,
-        r"(?i)^(?:photo|photos|image|picture|foto|imagen|imagem|immagine|bild)(?: by| de| par| von| di| por) [^.,;:]{1,60}?(?: ?/ ?| via | for | \| )[^.;:]{1,60}$",
+        r"(?i)^(?:photo|photos|image|picture|foto|imagen|imagem|immagine|bild)(?: by| de| par| von| di| por) [^.,;:]+?(?: ?/ ?| via | for | \| )[^.;:]+$",
     ),
     // "AP Photo/Jane Doe", "Jane Doe/AFP via Getty Images".
     rule(
@@ -293,7 +302,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Caption,
         "*",
         120,
-        r"(?i)^(?:(?:ap|afp|reuters|epa|dpa|efe|ansa|lusa) (?:photo|foto)(?: ?/ ?[^.;:]{1,60})?|[^.,;:/]{1,60} ?/ ?(?:getty images|afp|reuters|ap|epa|dpa|efe|ansa|lusa|anadolu|shutterstock|alamy|imago|picture alliance|afp via getty images|reuters via getty images))$",
+        r"(?i)^(?:(?:ap|afp|reuters|epa|dpa|efe|ansa|lusa) (?:photo|foto)(?: ?/ ?[^.;:]+)?|[^.,;:/]+ ?/ ?(?:getty images|afp|reuters|ap|epa|dpa|efe|ansa|lusa|anadolu|shutterstock|alamy|imago|picture alliance|afp via getty images|reuters via getty images))$",
     ),
     // -------------------------------------------------------------- syndication
     // WordPress feed footers in the six languages' stock translations.
@@ -302,7 +311,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Syndication,
         "*",
         600,
-        r"^(?:The post .+ appeared first on [^.]{1,150}(?:\..{0,20})?|L['’](?:article|entrée|billet|post) .+ est apparu en premier sur .{1,150}|La entrada .+ (?:se publicó primero|apareció primero|aparece primero) en .{1,150}|Der (?:Beitrag|Artikel|Post) .+ erschien zuerst (?:auf|bei|in) .{1,150}|O (?:post|artigo) .+ (?:apareceu primeiro|foi publicado primeiro) (?:em|no|na) .{1,150}|L['’](?:articolo|post) .+ (?:sembra essere il primo su|proviene da|è apparso per la prima volta su) .{1,150})$",
+        r"^(?:The post .+ appeared first on [^.]+(?:\..{0,20})?|L['’](?:article|entrée|billet|post) .+ est apparu en premier sur .+|La entrada .+ (?:se publicó primero|apareció primero|aparece primero) en .+|Der (?:Beitrag|Artikel|Post) .+ erschien zuerst (?:auf|bei|in) .+|O (?:post|artigo) .+ (?:apareceu primeiro|foi publicado primeiro) (?:em|no|na) .+|L['’](?:articolo|post) .+ (?:sembra essere il primo su|proviene da|è apparso per la prima volta su) .+)$",
     ),
     // "This article has been adapted from its original source.", "This
     // story was originally published by …", "This report by X was first
@@ -312,7 +321,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Syndication,
         "en",
         420,
-        r"(?i)^(?:this|the following|the above|an earlier version of this) (?:article|story|report|piece|post|review|column|essay|interview|op-ed|commentary|analysis|feature|content|item|text|excerpt|extract|translation)(?: .{0,100}?)? (?:(?:has been |was |is |were )?(?:adapted|republished|reproduced|reprinted|syndicated|translated)|(?:was |is |has been )?(?:originally|first) (?:published|appeared|posted|ran|produced|written)|appeared (?:first|originally)|(?:was |is )?part of (?:a |an |the )?.{0,60}(?:partnership|collaboration|syndication)|(?:was )?produced (?:by|in partnership|in collaboration)|(?:was |is )?(?:distributed|shared|provided|supplied|contributed) by)(?: .*)?$",
+        r"(?i)^(?:this|the following|the above|an earlier version of this) (?:article|story|report|piece|post|review|column|essay|interview|op-ed|commentary|analysis|feature|content|item|text|excerpt|extract|translation)(?: .*?)? (?:(?:has been |was |is |were )?(?:adapted|republished|reproduced|reprinted|syndicated|translated)|(?:was |is |has been )?(?:originally|first) (?:published|appeared|posted|ran|produced|written)|appeared (?:first|originally)|(?:was |is )?part of (?:a |an |the )?.*?(?:partnership|collaboration|syndication)|(?:was )?produced (?:by|in partnership|in collaboration)|(?:was |is )?(?:distributed|shared|provided|supplied|contributed) by)(?: .*)?$",
     )
     .at(Position::Edge)
     .unquoted(),
@@ -321,7 +330,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Syndication,
         "fr",
         420,
-        r"(?i)^(?:cet|cette|ce|le présent) (?:article|texte|reportage|billet|chronique|entretien|entrevue|contenu|dossier)(?: .{0,100}?)? (?:(?:a été |est |fut )?(?:adapté|publié|paru|reproduit|republié|repris|traduit|diffusé)e?s? .{0,150}?(?:original|originellement|initialement|d['’]abord|en premier|à l['’]origine|autorisation|permission|licence|partenariat|accord)|(?:est |a été )?(?:initialement|originellement|d['’]abord|précédemment) (?:publié|paru)).*$",
+        r"(?i)^(?:cet|cette|ce|le présent) (?:article|texte|reportage|billet|chronique|entretien|entrevue|contenu|dossier)(?: .*?)? (?:(?:a été |est |fut )?(?:adapté|publié|paru|reproduit|republié|repris|traduit|diffusé)e?s? .*?(?:original|originellement|initialement|d['’]abord|en premier|à l['’]origine|autorisation|permission|licence|partenariat|accord)|(?:est |a été )?(?:initialement|originellement|d['’]abord|précédemment) (?:publié|paru)).*$",
     )
     .at(Position::Edge)
     .unquoted(),
@@ -330,7 +339,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Syndication,
         "es",
         420,
-        r"(?i)^(?:este|esta|el presente|la presente) (?:artículo|texto|reportaje|nota|contenido|informe|crónica|columna|entrevista)(?: .{0,100}?)? (?:(?:fue |ha sido |se |es )?(?:publicad[oa]|adaptad[oa]|reproducid[oa]|republicad[oa]|traducid[oa]|publicó|apareció|reproduce|distribuid[oa]) .{0,150}?(?:originalmente|originariamente|por primera vez|primero|autorización|permiso|licencia|alianza|acuerdo|colaboración)|(?:fue |se )?(?:publicad[oa]|apareció) (?:originalmente|originariamente|por primera vez)).*$",
+        r"(?i)^(?:este|esta|el presente|la presente) (?:artículo|texto|reportaje|nota|contenido|informe|crónica|columna|entrevista)(?: .*?)? (?:(?:fue |ha sido |se |es )?(?:publicad[oa]|adaptad[oa]|reproducid[oa]|republicad[oa]|traducid[oa]|publicó|apareció|reproduce|distribuid[oa]) .*?(?:originalmente|originariamente|por primera vez|primero|autorización|permiso|licencia|alianza|acuerdo|colaboración)|(?:fue |se )?(?:publicad[oa]|apareció) (?:originalmente|originariamente|por primera vez)).*$",
     )
     .at(Position::Edge)
     .unquoted(),
@@ -339,7 +348,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Syndication,
         "de",
         420,
-        r"(?i)^(?:dieser|der|dieses|diese|die) (?:artikel|beitrag|text|bericht|inhalt|kommentar|gastbeitrag|übersetzung)(?: .{0,100}?)? (?:(?:erschien|ist|wurde) .{0,150}?(?:zuerst|ursprünglich|erstmals|original|genehmigung|erlaubnis|lizenz|kooperation|partnerschaft)|(?:zuerst|ursprünglich|erstmals) .{0,150}?(?:erschienen|veröffentlicht|publiziert)).*$",
+        r"(?i)^(?:dieser|der|dieses|diese|die) (?:artikel|beitrag|text|bericht|inhalt|kommentar|gastbeitrag|übersetzung)(?: .*?)? (?:(?:erschien|ist|wurde) .*?(?:zuerst|ursprünglich|erstmals|original|genehmigung|erlaubnis|lizenz|kooperation|partnerschaft)|(?:zuerst|ursprünglich|erstmals) .*?(?:erschienen|veröffentlicht|publiziert)).*$",
     )
     .at(Position::Edge)
     .unquoted(),
@@ -348,7 +357,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Syndication,
         "pt",
         420,
-        r"(?i)^(?:este|esta|o presente|a presente) (?:artigo|texto|reportagem|conteúdo|matéria|coluna|entrevista)(?: .{0,100}?)? (?:(?:foi |é |está sendo )?(?:publicad[oa]|adaptad[oa]|reproduzid[oa]|republicad[oa]|traduzid[oa]|distribuíd[oa]) .{0,150}?(?:originalmente|originariamente|pela primeira vez|primeiro|autorização|permissão|licença|parceria|acordo)|(?:foi )?(?:originalmente|primeiramente) (?:publicad[oa]|veiculad[oa])).*$",
+        r"(?i)^(?:este|esta|o presente|a presente) (?:artigo|texto|reportagem|conteúdo|matéria|coluna|entrevista)(?: .*?)? (?:(?:foi |é |está sendo )?(?:publicad[oa]|adaptad[oa]|reproduzid[oa]|republicad[oa]|traduzid[oa]|distribuíd[oa]) .*?(?:originalmente|originariamente|pela primeira vez|primeiro|autorização|permissão|licença|parceria|acordo)|(?:foi )?(?:originalmente|primeiramente) (?:publicad[oa]|veiculad[oa])).*$",
     )
     .at(Position::Edge)
     .unquoted(),
@@ -357,7 +366,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Syndication,
         "it",
         420,
-        r"(?i)^(?:questo|questa|quest['’]|il presente|la presente|l['’]) ?(?:articolo|testo|pezzo|contenuto|reportage|intervista|intervento|traduzione)(?: .{0,100}?)? (?:(?:è stat[oa] |fu |viene )?(?:pubblicat[oa]|apparso|apparsa|ripres[oa]|riprodott[oa]|adattat[oa]|tradott[oa]|ripubblicat[oa]) .{0,150}?(?:originariamente|originalmente|per la prima volta|prima|autorizzazione|permesso|licenza|accordo|collaborazione|partnership)|(?:è stat[oa] )?(?:originariamente|originalmente) (?:pubblicat[oa]|apparso|apparsa)).*$",
+        r"(?i)^(?:questo|questa|quest['’]|il presente|la presente|l['’]) ?(?:articolo|testo|pezzo|contenuto|reportage|intervista|intervento|traduzione)(?: .*?)? (?:(?:è stat[oa] |fu |viene )?(?:pubblicat[oa]|apparso|apparsa|ripres[oa]|riprodott[oa]|adattat[oa]|tradott[oa]|ripubblicat[oa]) .*?(?:originariamente|originalmente|per la prima volta|prima|autorizzazione|permesso|licenza|accordo|collaborazione|partnership)|(?:è stat[oa] )?(?:originariamente|originalmente) (?:pubblicat[oa]|apparso|apparsa)).*$",
     )
     .at(Position::Edge)
     .unquoted(),
@@ -368,7 +377,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Syndication,
         "*",
         300,
-        r"(?i)^(?:originally|first) (?:published|posted|appeared|ran) (?:at|on|in|by) (?:https?://[^ ]+|[^,;]{1,120}?)\.?$|^(?:publié|paru) (?:initialement|originellement|à l['’]origine|d['’]abord) (?:sur|dans|par) [^,;]{1,120}?\.?$|^(?:publicado|aparecido|publicada) (?:originalmente|originariamente|por primera vez) (?:en|por) [^,;]{1,120}?\.?$|^(?:zuerst|ursprünglich|erstmals) (?:erschienen|veröffentlicht) (?:auf|bei|in|im) [^,;]{1,120}?\.?$|^(?:publicado originalmente|originalmente publicado|publicada originalmente|originalmente publicada) (?:em|no|na|por) [^,;]{1,120}?\.?$|^(?:pubblicato|apparso|pubblicata|apparsa) (?:originariamente|originalmente|per la prima volta) (?:su|in|da|sul|sulla) [^,;]{1,120}?\.?$|^(?:article|artículo|artigo|articolo|artikel|texto|testo|texte|text) (?:publié|paru|publicado|pubblicato|erschienen|veröffentlicht) (?:originalmente|originariamente|originellement|initialement|ursprünglich|zuerst) .*$",
+        r"(?i)^(?:originally|first) (?:published|posted|appeared|ran) (?:at|on|in|by) (?:https?://[^ ]+|[^,;]+?)\.?$|^(?:publié|paru) (?:initialement|originellement|à l['’]origine|d['’]abord) (?:sur|dans|par) [^,;]+?\.?$|^(?:publicado|aparecido|publicada) (?:originalmente|originariamente|por primera vez) (?:en|por) [^,;]+?\.?$|^(?:zuerst|ursprünglich|erstmals) (?:erschienen|veröffentlicht) (?:auf|bei|in|im) [^,;]+?\.?$|^(?:publicado originalmente|originalmente publicado|publicada originalmente|originalmente publicada) (?:em|no|na|por) [^,;]+?\.?$|^(?:pubblicato|apparso|pubblicata|apparsa) (?:originariamente|originalmente|per la prima volta) (?:su|in|da|sul|sulla) [^,;]+?\.?$|^(?:article|artículo|artigo|articolo|artikel|texto|testo|texte|text) (?:publié|paru|publicado|pubblicato|erschienen|veröffentlicht) (?:originalmente|originariamente|originellement|initialement|ursprünglich|zuerst) .*$",
     )
     .at(Position::Edge),
     // "Republished with permission from …", "Reproduced under a Creative Commons licence."
@@ -384,7 +393,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Syndication,
         "*",
         420,
-        r"(?i)^.{0,200}(?:under|using|with|sous|bajo|con|unter|sob|sotto) (?:a |an |the |une |la |una |einer |uma |la )?(?:licen[cs]e |licence |licencia |lizenz |licença |licenza )?creative commons.*$",
+        r"(?i)^.*?(?:under|using|with|sous|bajo|con|unter|sob|sotto) (?:a |an |the |une |la |una |einer |uma |la )?(?:licen[cs]e |licence |licencia |lizenz |licença |licenza )?creative commons.*$",
     )
     .at(Position::Edge)
     .unquoted(),
@@ -411,14 +420,14 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::WireCredit,
         "*",
         360,
-        r"(?i)^\((?:additional )?(?:reporting|reported|writing|written|editing|edited|compiled|research|fact-checking|graphics|production|produced|with reporting|additional reporting) (?:by|from) [^()]{1,300}\)\.?$|^\((?:reportage|rédaction|rédigé par|édité par|édition|avec|version française|traduction|reporte de|reportaje de|información de|redacción de|redacción|editado por|edición de|con información de|con reportes de|bericht von|berichterstattung|redigiert von|geschrieben von|mitarbeit|übersetzt von|reportagem de|reportagem|redação|edição de|com informações d[aeo]s?|reportage di|redazione|hanno collaborato|tradotto da|a cura di|scritto da)[ :][^()]{1,300}\)\.?$",
+        r"(?i)^\((?:additional )?(?:reporting|reported|writing|written|editing|edited|compiled|research|fact-checking|graphics|production|produced|with reporting|additional reporting) (?:by|from) [^()]+\)\.?$|^\((?:reportage|rédaction|rédigé par|édité par|édition|avec|version française|traduction|reporte de|reportaje de|información de|redacción de|redacción|editado por|edición de|con información de|con reportes de|bericht von|berichterstattung|redigiert von|geschrieben von|mitarbeit|übersetzt von|reportagem de|reportagem|redação|edição de|com informações d[aeo]s?|reportage di|redazione|hanno collaborato|tradotto da|a cura di|scritto da)[ :][^()]+\)\.?$",
     ),
     rule(
         "wire.additional_reporting",
         K::WireCredit,
         "*",
         260,
-        r"(?i)^(?:[—–] ?)?(?:additional reporting|with (?:additional )?reporting|with files) (?:by|from) [^“”«»]{1,200}$|^(?:reporting|writing) by [^.;]{1,100}; ?(?:editing|writing|additional reporting) by [^“”«»]{1,150}$|^(?:avec|con|mit|com) (?:la |l['’])?(?:afp|ap|reuters|efe|dpa|ansa|lusa|agences|agencias|agências|agenzie|agenturen|europa press|kna|epd)(?: et| y| und| e| ed)?(?: ?(?:afp|ap|reuters|efe|dpa|ansa|lusa|agences|agencias|agências|agenzie|agenturen))?\.?$|^(?:con información de|con informaciones de|mit material (?:von|der)|com informações d[aeo]s?|con fonti d['’]agenzia|con informazioni di|colaboró|colaborou|ont collaboré|mitarbeit) [^“”«»]{1,120}$",
+        r"(?i)^(?:[—–] ?)?(?:additional reporting|with (?:additional )?reporting|with files) (?:by|from) [^“”«»]+$|^(?:reporting|writing) by [^.;]+; ?(?:editing|writing|additional reporting) by [^“”«»]+$|^(?:avec|con|mit|com) (?:la |l['’])?(?:afp|ap|reuters|efe|dpa|ansa|lusa|agences|agencias|agências|agenzie|agenturen|europa press|kna|epd)(?: et| y| und| e| ed)?(?: ?(?:afp|ap|reuters|efe|dpa|ansa|lusa|agences|agencias|agências|agenzie|agenturen))?\.?$|^(?:con información de|con informaciones de|mit material (?:von|der)|com informações d[aeo]s?|con fonti d['’]agenzia|con informazioni di|colaboró|colaborou|ont collaboré|mitarbeit) [^“”«»]+$",
     )
     .at(Position::Edge),
     // --------------------------------------------------------------- copyright
@@ -427,21 +436,21 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Copyright,
         "*",
         420,
-        r"(?i)^(?:©|\(c\) ?(?:19|20)\d\d|copyright ?(?:©|\(c\))? ?(?:19|20)\d\d|copyright ?©|copyright:? ?(?:the )?\p{Lu}[^.]{0,80}(?:19|20)\d\d\.?$).*$",
+        r"(?i)^(?:©|\(c\) ?(?:19|20)\d\d|copyright ?(?:©|\(c\))? ?(?:19|20)\d\d|copyright ?©|copyright:? ?(?:the )?(?-i:\p{Lu})[^.]*(?:19|20)\d\d\.?$).*$",
     ),
     rule(
         "copyright.all_rights_reserved",
         K::Copyright,
         "*",
         420,
-        r"(?i)^(?:[^.“”«»]{0,120}\. )?(?:all rights reserved|tous droits réservés|todos los derechos reservados|alle rechte vorbehalten|todos os direitos reservados|tutti i diritti riservati|riproduzione riservata)(?:\.|$).*$",
+        r"(?i)^(?:[^.“”«»]*\. )?(?:all rights reserved|tous droits réservés|todos los derechos reservados|alle rechte vorbehalten|todos os direitos reservados|tutti i diritti riservati|riproduzione riservata)(?:\.|$).*$",
     ),
     rule(
         "copyright.no_redistribution",
         K::Copyright,
         "*",
         420,
-        r"(?i)^(?:this (?:material|article|content|story) )?may not be (?:published|reproduced|republished|redistributed|broadcast|rewritten|copied)(?:,| or| and|,? in whole| without).*$|^(?:reproduction|redistribution|republication|copying|any reproduction)[^.]{0,60} (?:is |are )?(?:strictly )?(?:prohibited|forbidden|not permitted|not allowed)\.?.*$|^(?:reproduction|redistribution|republication) (?:without|in whole or in part)[^.]{0,80}(?:prohibited|forbidden|permission)\.?.*$|^(?:reproduction interdite|toute reproduction (?:est )?interdite|prohibida su reproducción|queda prohibida la reproducción|vervielfältigung nur mit genehmigung|nachdruck verboten|proibida a reprodução|é proibida a reprodução|riproduzione vietata|vietata la riproduzione).*$",
+        r"(?i)^(?:this (?:material|article|content|story) )?may not be (?:published|reproduced|republished|redistributed|broadcast|rewritten|copied)(?:,| or| and|,? in whole| without).*$|^(?:reproduction|redistribution|republication|copying|any reproduction)[^.]* (?:is |are )?(?:strictly )?(?:prohibited|forbidden|not permitted|not allowed)\.?.*$|^(?:reproduction|redistribution|republication) (?:without|in whole or in part)[^.]*(?:prohibited|forbidden|permission)\.?.*$|^(?:reproduction interdite|toute reproduction (?:est )?interdite|prohibida su reproducción|queda prohibida la reproducción|vervielfältigung nur mit genehmigung|nachdruck verboten|proibida a reprodução|é proibida a reprodução|riproduzione vietata|vietata la riproduzione).*$",
     ),
     // ----------------------------------------------------------- advertisement
     // "Advertisement", "ADVERTISEMENT", "Advertisement - Scroll to continue",
@@ -451,7 +460,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Advertisement,
         "*",
         80,
-        r"(?i)^(?:advertisement|advertising|advert|ad|ads|sponsored|sponsored content|paid content|paid post|anzeige|werbung|publicité|publicidad|publicidade|pubblicità|annonce|anuncio|anúncio|skip advertisement|reklame) ?(?:[-–—·:|] ?(?:scroll|continue|story|article|content|reading|sigue|continúa|continua|la suite|weiterlesen|lesen sie weiter)[^.]{0,40})?[.:]?$",
+        r"(?i)^(?:advertisement|advertising|advert|ad|ads|sponsored|sponsored content|paid content|paid post|anzeige|werbung|publicité|publicidad|publicidade|pubblicità|annonce|anuncio|anúncio|skip advertisement|reklame) ?(?:[-–—·:|] ?(?:scroll|continue|story|article|content|reading|sigue|continúa|continua|la suite|weiterlesen|lesen sie weiter)[^.]*)?[.:]?$",
     ),
     rule(
         "advertisement.story_continues",
@@ -467,7 +476,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::CallToAction,
         "*",
         300,
-        r"(?i)^(?:read more|read also|also read|read next|read|see also|also see|related|related stories|related story|related articles|related article|related content|related coverage|related reading|related link|related links|more on this(?: story)?|more coverage|you may also like|you might also like|recommended|recommended reading|must read|don['’]t miss|watch|listen|lire aussi|à lire aussi|a lire aussi|lire également|à lire également|voir aussi|à voir aussi|sur le même sujet|lea también|lee también|leer también|lea además|le puede interesar|te puede interesar|ver también|más información|relacionado|relacionada|relacionadas|mehr zum thema|lesen sie auch|lesen sie mehr|auch interessant|das könnte sie auch interessieren|leia também|leia mais|veja também|saiba mais|relacionadas|leggi anche|potrebbe interessarti|vedi anche|approfondisci|(?-i:More from [\p{Lu}][\p{L}&'’ ]{0,40})|(?-i:MORE FROM [\p{Lu}&'’ ]{1,40})) ?[:：|»›>] ?\S.*$",
+        r"(?i)^(?:read more|read also|also read|read next|read|see also|also see|related|related stories|related story|related articles|related article|related content|related coverage|related reading|related link|related links|more on this(?: story)?|more coverage|you may also like|you might also like|recommended|recommended reading|must read|don['’]t miss|watch|listen|lire aussi|à lire aussi|a lire aussi|lire également|à lire également|voir aussi|à voir aussi|sur le même sujet|lea también|lee también|leer también|lea además|le puede interesar|te puede interesar|ver también|más información|relacionado|relacionada|relacionadas|mehr zum thema|lesen sie auch|lesen sie mehr|auch interessant|das könnte sie auch interessieren|leia também|leia mais|veja também|saiba mais|relacionadas|leggi anche|potrebbe interessarti|vedi anche|approfondisci|(?-i:More from \p{Lu}[\p{L}&'’]*(?: [\p{L}&'’]+){0,3})|(?-i:MORE FROM [\p{Lu}&'’]+(?: [\p{Lu}&'’]+){0,3})) ?[:：|»›>] ?\S.*$",
     ),
     // A lone "Related" / "Related posts" heading of a flattened widget.
     rule(
@@ -484,15 +493,15 @@ pub static BUILTIN: &[RuleSpec] = &[
         "*",
         300,
         concat!(
-            r"(?i)^(?:follow|like|join|find|connect with|keep up with|stay connected with|stay up to date with) (?:us|@[\w.]+|[^.:;“”«»]{1,60}?) (?:on|via) (?:[^.:;“”«»]{0,30}? )?",
+            r"(?i)^(?:(?:like|join|find|connect with) us|(?:follow|keep up with|stay connected with|stay up to date with) (?:us|@[A-Za-z0-9_.]+|[^.:;,“”«»]+?)) (?:on|via) (?:[^.:;,“”«»]+? )?",
             networks!(),
-            r"(?:[ ,.!:;]|$).*$|^(?:suivez|suivez-nous|retrouvez-nous|rejoignez-nous|abonnez-vous à) [^.:;“”«»]{0,60}?(?:sur|on) (?:[^.:;“”«»]{0,30}? )?",
+            r"(?:[ ,.!:;]|$).*$|^(?:suivez|suivez-nous|retrouvez-nous|rejoignez-nous|abonnez-vous à) [^.:;,“”«»]*?(?:sur|on) (?:[^.:;,“”«»]+? )?",
             networks!(),
-            r"(?:[ ,.!:;]|$).*$|^(?:síguenos|sígannos|síganos|sigue a|siga a|sigue|siga-nos|siga|sigam|acompanhe|acompanhe-nos|curta) [^.:;“”«»]{0,60}?(?:en|on|no|na|em|nas|nos) (?:[^.:;“”«»]{0,30}? )?",
+            r"(?:[ ,.!:;]|$).*$|^(?:síguenos|sígannos|síganos|sigue a|siga a|sigue|siga-nos|siga|sigam|acompanhe|acompanhe-nos|curta) [^.:;,“”«»]*?(?:en|on|no|na|em|nas|nos) (?:[^.:;,“”«»]+? )?",
             networks!(),
-            r"(?:[ ,.!:;]|$).*$|^(?:folgen sie|folge|folgt|besuchen sie) [^.:;“”«»]{0,60}?(?:auf|bei|on|in) (?:[^.:;“”«»]{0,30}? )?",
+            r"(?:[ ,.!:;]|$).*$|^(?:folgen sie|folge|folgt|besuchen sie) [^.:;,“”«»]*?(?:auf|bei|on|in) (?:[^.:;,“”«»]+? )?",
             networks!(),
-            r"(?:[ ,.!:;]|$).*$|^(?:seguici|segui|seguite|seguiteci) [^.:;“”«»]{0,60}?(?:su|on|sui|sul) (?:[^.:;“”«»]{0,30}? )?",
+            r"(?:[ ,.!:;]|$).*$|^(?:seguici|segui|seguite|seguiteci) [^.:;,“”«»]*?(?:su|on|sui|sul) (?:[^.:;,“”«»]+? )?",
             networks!(),
             r"(?:[ ,.!:;]|$).*$"
         ),
@@ -522,7 +531,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Widget,
         "*",
         80,
-        r"(?i)^(?:twitter|x|facebook|email|e-mail|mail|print|imprimer|imprimir|drucken|stampa|whatsapp|linkedin|reddit|pinterest|telegram|tumblr|pocket|mastodon|threads|bluesky|messenger|flipboard|sms|copy link|copy|copier le lien|copiar enlace|link kopieren|copiar link|copia link|more|plus|más|mehr|mais|altro|like this:|like loading\.{3}|related|click to (?:share|email|print) .{1,60}|share on .{1,30}|(?:facebook|twitter|x|whatsapp|linkedin|email|telegram|reddit|pinterest|bluesky|threads)(?: ?[|·•,] ?(?:facebook|twitter|x|whatsapp|linkedin|email|telegram|reddit|pinterest|bluesky|threads))+)\s*$",
+        r"(?i)^(?:twitter|x|facebook|email|e-mail|mail|print|imprimer|imprimir|drucken|stampa|whatsapp|linkedin|reddit|pinterest|telegram|tumblr|pocket|mastodon|threads|bluesky|messenger|flipboard|sms|copy link|copy|copier le lien|copiar enlace|link kopieren|copiar link|copia link|more|plus|más|mehr|mais|altro|like this:|like loading\.{3}|related|click to (?:share|email|print) .+|share on .+|(?:facebook|twitter|x|whatsapp|linkedin|email|telegram|reddit|pinterest|bluesky|threads)(?: ?[|·•,] ?(?:facebook|twitter|x|whatsapp|linkedin|email|telegram|reddit|pinterest|bluesky|threads))+)\s*$",
     )
     .role(Role::WidgetItem),
     // Jetpack's "Like this:" / "Like Loading..." leftovers.
@@ -533,7 +542,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::CallToAction,
         "*",
         90,
-        r"(?i)^(?:listen to (?:this|the) (?:article|story|episode|podcast|report)|listen to article|audio version|play audio|écouter (?:cet|l['’]) ?article|écouter|escuchar (?:este|la|el) (?:artículo|nota|noticia)|escuchar|artikel (?:anhören|vorlesen lassen)|hören sie (?:diesen|den) artikel|ouvir (?:este|o) (?:artigo|texto|matéria)|ouça (?:este|o) (?:artigo|texto)|ouvir|ascolta (?:questo|l['’]) ?articolo|ascolta)(?: ?[·•|:—–\-] ?[^.]{0,40}| ?\([^()]{0,20}\))?$",
+        r"(?i)^(?:listen to (?:this|the) (?:article|story|episode|podcast|report)|listen to article|audio version|play audio|écouter (?:cet|l['’]) ?article|écouter|escuchar (?:este|la|el) (?:artículo|nota|noticia)|escuchar|artikel (?:anhören|vorlesen lassen)|hören sie (?:diesen|den) artikel|ouvir (?:este|o) (?:artigo|texto|matéria)|ouça (?:este|o) (?:artigo|texto)|ouvir|ascolta (?:questo|l['’]) ?articolo|ascolta)(?: ?[·•|:—–\-] ?[^.]*| ?\([^()]*\))?$",
     ),
     // Affiliate disclosures: "We may earn a commission when you buy …".
     rule(
@@ -554,6 +563,6 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Truncation,
         "*",
         260,
-        r"(?i)^(?:continue reading|keep reading|read the (?:full|rest of the|whole|complete) (?:story|article|post|report)|read the rest(?: of (?:this|the) (?:story|article|post|entry))?|read more|read full (?:story|article|post)|full story|lire la suite|la suite|continuer (?:la lecture|à lire)|lire l['’]article complet|seguir leyendo|sigue leyendo|continuar leyendo|leer más|leer completo|leer la nota completa|weiterlesen|mehr lesen|(?:den )?ganzen artikel lesen|zum vollständigen artikel|continue lendo|continuar lendo|leia mais|leia a matéria completa|continua a leggere|continua la lettura|leggi tutto|leggi di più|leggi l['’]articolo completo)(?: ?(?:…|\.\.\.|→|»|›|>>|\.)+)?$|^(?i:continue reading|keep reading|lire la suite|seguir leyendo|continuar leyendo|weiterlesen|continue lendo|continua a leggere) .{1,200}? ?(?:→|»|›|…|\.\.\.|>>)$",
+        r"(?i)^(?:continue reading|keep reading|read the (?:full|rest of the|whole|complete) (?:story|article|post|report)|read the rest(?: of (?:this|the) (?:story|article|post|entry))?|read more|read full (?:story|article|post)|full story|lire la suite|la suite|continuer (?:la lecture|à lire)|lire l['’]article complet|seguir leyendo|sigue leyendo|continuar leyendo|leer más|leer completo|leer la nota completa|weiterlesen|mehr lesen|(?:den )?ganzen artikel lesen|zum vollständigen artikel|continue lendo|continuar lendo|leia mais|leia a matéria completa|continua a leggere|continua la lettura|leggi tutto|leggi di più|leggi l['’]articolo completo)(?: ?(?:…|\.\.\.|→|»|›|>>|\.)+)?$|^(?i:continue reading|keep reading|lire la suite|seguir leyendo|continuar leyendo|weiterlesen|continue lendo|continua a leggere) .+? ?(?:→|»|›|…|\.\.\.|>>)$",
     ),
 ];

@@ -84,6 +84,47 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+/// A secret read from the environment. Its Debug and Display print `***`,
+/// so it cannot reach a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Parse a CIDR network ("10.0.0.0/8", "fd00::/8", or a bare address).
+pub fn parse_network(text: &str) -> Result<(std::net::IpAddr, u8), String> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let ip: std::net::IpAddr = addr.trim().parse().map_err(|e| format!("invalid network \"{text}\": {e}"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        Some(p) => {
+            p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("invalid prefix in \"{text}\""))?
+        }
+        None => max,
+    };
+    Ok((ip, prefix))
+}
+
 /// When to fetch the article page instead of using the feed's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -140,6 +181,16 @@ pub struct PipelineConfig {
     /// How long a graceful stop may take before in-flight work is abandoned.
     /// Default "30s".
     pub shutdown_grace: HumanDuration,
+    /// Requests in flight to one host at most, shared by every feed and page
+    /// on that host. Default 4.
+    pub per_host_concurrency: NonZeroUsize,
+    /// Requests per second to one host at most; 0 means no rate limit.
+    /// Default 4.
+    pub per_host_rate: f64,
+    /// Networks (CIDR, like "10.1.2.0/24") that feeds may reach even without
+    /// `allow_private`: for internal feed servers, without opening every
+    /// private address. Default none.
+    pub allowed_networks: Vec<String>,
 }
 
 impl Default for PipelineConfig {
@@ -151,6 +202,9 @@ impl Default for PipelineConfig {
             user_agent: format!("newswire/{} (+https://github.com/newswire/newswire)", env!("CARGO_PKG_VERSION")),
             data_dir: PathBuf::from("data"),
             shutdown_grace: HumanDuration(Duration::from_secs(30)),
+            per_host_concurrency: NonZeroUsize::new(4).expect("4 is not zero"),
+            per_host_rate: 4.0,
+            allowed_networks: Vec::new(),
         }
     }
 }
@@ -170,6 +224,10 @@ pub struct Defaults {
     pub max_body: ByteSize,
     /// Cap on the items read from one document. Default 10000.
     pub max_items: NonZeroUsize,
+    /// Retries of a poll that failed with a transient error (connection
+    /// failure, timeout, 429, 502, 503, 504), with exponential backoff and
+    /// jitter, within the same poll. Default 2.
+    pub retries: u32,
     /// When to fetch full article pages. Default "never".
     pub full_article: FullArticle,
     /// Whether feeds may resolve to private, loopback and link-local
@@ -226,6 +284,7 @@ impl Default for Defaults {
             connect_timeout: HumanDuration(Duration::from_secs(10)),
             max_body: ByteSize(16 * 1024 * 1024),
             max_items: NonZeroUsize::new(10_000).expect("10000 is not zero"),
+            retries: 2,
             full_article: FullArticle::Never,
             allow_private: false,
             clean: true,
@@ -287,6 +346,18 @@ pub struct FeedConfig {
     pub max_body: Option<ByteSize>,
     /// Overrides `[defaults] max_items`.
     pub max_items: Option<NonZeroUsize>,
+    /// Overrides `[defaults] retries`.
+    pub retries: Option<u32>,
+    /// Extra request headers, like `{ "X-Client" = "newswire" }`.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// HTTP basic auth: user name.
+    pub username: Option<String>,
+    /// HTTP basic auth: the name of the environment variable holding the
+    /// password (never the password itself).
+    pub password_env: Option<String>,
+    /// Proxy URL for this feed's requests (http, https or socks5).
+    pub proxy: Option<String>,
     /// Overrides `[defaults] full_article`.
     pub full_article: Option<FullArticle>,
     /// Overrides `[defaults] allow_private`.
@@ -334,6 +405,14 @@ pub struct FeedSpec {
     pub max_body: u64,
     /// Items read per document at most.
     pub max_items: usize,
+    /// Retries of a transient failure within one poll.
+    pub retries: u32,
+    /// Extra request headers.
+    pub headers: Vec<(String, String)>,
+    /// Basic auth credentials, the password read from the environment.
+    pub basic_auth: Option<(String, Secret)>,
+    /// Proxy URL.
+    pub proxy: Option<String>,
     /// Full-article mode.
     pub full_article: FullArticle,
     /// Whether private addresses may be reached.
@@ -370,6 +449,14 @@ impl Config {
                 timeout: f.timeout.unwrap_or(d.timeout).0,
                 max_body: f.max_body.unwrap_or(d.max_body).0,
                 max_items: f.max_items.unwrap_or(d.max_items).get(),
+                retries: f.retries.unwrap_or(d.retries),
+                headers: f.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                basic_auth: f.username.as_ref().map(|user| {
+                    let password =
+                        f.password_env.as_deref().and_then(|var| std::env::var(var).ok()).unwrap_or_default();
+                    (user.clone(), Secret(password))
+                }),
+                proxy: f.proxy.clone(),
                 full_article: f.full_article.unwrap_or(d.full_article),
                 allow_private: f.allow_private.unwrap_or(d.allow_private),
                 clean: f.clean.unwrap_or(d.clean),
@@ -429,6 +516,50 @@ impl Config {
                     out.push((None, key, "rule name is empty".into()));
                 } else if let Err(e) = regex::Regex::new(&rule.pattern) {
                     out.push((None, key, format!("rule \"{}\": invalid pattern: {e}", rule.name)));
+                }
+            }
+        }
+        for (j, net) in self.pipeline.allowed_networks.iter().enumerate() {
+            if let Err(msg) = parse_network(net) {
+                out.push((None, format!("pipeline.allowed_networks[{j}]"), msg));
+            }
+        }
+        if !(self.pipeline.per_host_rate >= 0.0 && self.pipeline.per_host_rate.is_finite()) {
+            out.push((
+                None,
+                "pipeline.per_host_rate".into(),
+                "must be a number of requests per second, 0 or more".into(),
+            ));
+        }
+        for (i, f) in self.feeds.iter().enumerate() {
+            if f.password_env.is_some() && f.username.is_none() {
+                out.push((Some(f.url.span()), format!("feed[{i}].password_env"), "password_env needs username".into()));
+            }
+            if let Some(var) = &f.password_env
+                && std::env::var_os(var).is_none()
+            {
+                out.push((
+                    Some(f.url.span()),
+                    format!("feed[{i}].password_env"),
+                    format!("environment variable {var} is not set"),
+                ));
+            }
+            if let Some(proxy) = &f.proxy
+                && Url::parse(proxy).map(|u| matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h")) != Ok(true)
+            {
+                out.push((
+                    Some(f.url.span()),
+                    format!("feed[{i}].proxy"),
+                    format!("invalid proxy URL \"{}\"", crate::canon::redact(proxy)),
+                ));
+            }
+            for name in f.headers.keys() {
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
+                    out.push((
+                        Some(f.url.span()),
+                        format!("feed[{i}].headers"),
+                        format!("invalid header name \"{name}\""),
+                    ));
                 }
             }
         }
@@ -639,6 +770,29 @@ listen = "127.0.0.1:9090"
             "[[feed]]\nname = \"a\"\nurl = \"https://e.com/f\"\n[[feed.clean_rule]]\nname = \"promo\"\npattern = \"x\"\nkind = \"nonsense\"\n",
         );
         assert!(e.contains("feed[0].clean_rule[0].kind"), "{e}");
+    }
+
+    #[test]
+    fn http_options_per_feed_and_secrets_stay_hidden() {
+        let c = load("[pipeline]\nallowed_networks = [\"10.1.0.0/16\", \"127.0.0.1\"]\n[[feed]]\nname = \"f\"\nurl = \"https://e.com/f\"\nheaders = { X-Client = \"newswire\" }\nproxy = \"socks5://127.0.0.1:1080\"\nretries = 0\n").expect("parses");
+        let f = &c.feeds()[0];
+        assert_eq!(f.headers, [("X-Client".to_string(), "newswire".to_string())]);
+        assert_eq!(f.proxy.as_deref(), Some("socks5://127.0.0.1:1080"));
+        assert_eq!(f.retries, 0);
+        assert_eq!(parse_network("10.1.0.0/16"), Ok(("10.1.0.0".parse().expect("ip"), 16)));
+        assert_eq!(format!("{:?}", Secret("hunter2".into())), "***");
+
+        let e = error_of(
+            "[[feed]]\nname = \"f\"\nurl = \"https://e.com/f\"\nusername = \"u\"\npassword_env = \"NEWSWIRE_TEST_SURELY_UNSET_VAR\"\n",
+        );
+        assert!(
+            e.contains("feed[0].password_env: environment variable NEWSWIRE_TEST_SURELY_UNSET_VAR is not set"),
+            "{e}"
+        );
+        let e = error_of("[pipeline]\nallowed_networks = [\"10.0.0.0/99\"]\n");
+        assert!(e.contains("pipeline.allowed_networks[0]: invalid prefix"), "{e}");
+        let e = error_of("[[feed]]\nname = \"f\"\nurl = \"https://e.com/f\"\nproxy = \"ftp://p\"\n");
+        assert!(e.contains("feed[0].proxy: invalid proxy URL"), "{e}");
     }
 
     #[test]

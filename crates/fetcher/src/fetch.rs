@@ -2,8 +2,13 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Once};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rand::Rng;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use bytes::{Bytes, BytesMut};
 use newswire_core::ErrorKind;
@@ -12,7 +17,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Client, StatusCode};
 use url::Url;
 
-use crate::guard::{ForbiddenAddress, GuardedResolver, is_public};
+use crate::guard::{AllowedNetworks, ForbiddenAddress, GuardedResolver};
 
 /// Settings shared by every request of a [`Fetcher`].
 #[derive(Debug, Clone)]
@@ -25,6 +30,12 @@ pub struct FetcherOptions {
     pub max_redirects: usize,
     /// Fixed name resolution, checked before DNS (for tests).
     pub resolve: HashMap<String, Vec<SocketAddr>>,
+    /// Requests in flight to one host at most.
+    pub per_host_concurrency: usize,
+    /// Requests per second to one host at most; 0 means unlimited.
+    pub per_host_rate: f64,
+    /// Private networks reachable without `allow_private`.
+    pub allowed_networks: AllowedNetworks,
 }
 
 impl Default for FetcherOptions {
@@ -34,6 +45,9 @@ impl Default for FetcherOptions {
             connect_timeout: Duration::from_secs(10),
             max_redirects: 10,
             resolve: HashMap::new(),
+            per_host_concurrency: 4,
+            per_host_rate: 0.0,
+            allowed_networks: AllowedNetworks::default(),
         }
     }
 }
@@ -55,6 +69,34 @@ pub struct FetchRequest<'a> {
     pub timeout: Duration,
     /// Cap on the body after decompression.
     pub max_body: u64,
+    /// Retries of a transient failure (connect error, timeout, 429, 502,
+    /// 503, 504) within this request.
+    pub retries: u32,
+    /// Extra headers.
+    pub headers: &'a [(String, String)],
+    /// Basic auth (user, password).
+    pub basic_auth: Option<(&'a str, &'a str)>,
+    /// Proxy URL.
+    pub proxy: Option<&'a str>,
+}
+
+impl<'a> FetchRequest<'a> {
+    /// A plain GET of `url` with the given limits and no extras.
+    pub fn simple(url: &'a Url, timeout: Duration, max_body: u64) -> Self {
+        FetchRequest {
+            url,
+            etag: None,
+            last_modified: None,
+            allow_private: false,
+            allow_file: false,
+            timeout,
+            max_body,
+            retries: 0,
+            headers: &[],
+            basic_auth: None,
+            proxy: None,
+        }
+    }
 }
 
 /// A fetched document.
@@ -75,13 +117,19 @@ pub struct Document {
     /// Where the feed moved, when every redirect on the way was permanent
     /// (301 or 308).
     pub moved_to: Option<Url>,
+    /// How long the server said the document stays fresh (Cache-Control
+    /// max-age, or Expires): a lower bound on the next poll.
+    pub fresh_for: Option<Duration>,
 }
 
 /// The outcome of a successful request.
 #[derive(Debug, Clone)]
 pub enum Fetched {
     /// 304: the document has not changed since the validators were issued.
-    NotModified,
+    NotModified {
+        /// Freshness the server gave with the 304.
+        fresh_for: Option<Duration>,
+    },
     /// A document.
     Document(Box<Document>),
 }
@@ -114,16 +162,69 @@ impl FetchError {
 /// The HTTP clients and their settings. Cheap to clone; share one.
 #[derive(Clone)]
 pub struct Fetcher {
-    strict: Client,
-    open: Client,
-    max_redirects: usize,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: FetcherOptions,
+    allowed: Arc<AllowedNetworks>,
+    /// One client per (allow_private, proxy): reqwest fixes both at build
+    /// time. Built on first use; a handful in practice.
+    clients: Mutex<HashMap<(bool, Option<String>), Client>>,
+    hosts: HostLimits,
+}
+
+/// Per-host politeness shared by every request: at most N in flight and at
+/// most R per second to one host.
+struct HostLimits {
+    concurrency: usize,
+    quota: Option<Quota>,
+    slots: Mutex<HashMap<String, Arc<HostSlot>>>,
+}
+
+struct HostSlot {
+    permits: Arc<Semaphore>,
+    rate: Option<DefaultDirectRateLimiter>,
+}
+
+impl HostLimits {
+    fn new(concurrency: usize, rate: f64) -> Self {
+        let quota = (rate > 0.0 && rate.is_finite()).then(|| {
+            let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_micros(1));
+            Quota::with_period(period).expect("the period is positive").allow_burst(NonZeroU32::MIN)
+        });
+        HostLimits { concurrency: concurrency.max(1), quota, slots: Mutex::new(HashMap::new()) }
+    }
+
+    /// Wait for a turn at `host`: a concurrency slot, then the rate limit.
+    async fn acquire(&self, host: &str) -> OwnedSemaphorePermit {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(slots.entry(host.to_string()).or_insert_with(|| {
+                Arc::new(HostSlot {
+                    permits: Arc::new(Semaphore::new(self.concurrency)),
+                    rate: self.quota.map(RateLimiter::direct),
+                })
+            }))
+        };
+        let permit = Arc::clone(&slot.permits).acquire_owned().await.expect("host semaphores are never closed");
+        if let Some(rate) = &slot.rate {
+            rate.until_ready().await;
+        }
+        permit
+    }
 }
 
 static CRYPTO: Once = Once::new();
 
-fn build_client(opts: &FetcherOptions, allow_private: bool) -> Result<Client, FetchError> {
-    let resolver = GuardedResolver::new(allow_private, Arc::new(opts.resolve.clone()));
-    Client::builder()
+fn build_client(
+    opts: &FetcherOptions,
+    allowed: &Arc<AllowedNetworks>,
+    allow_private: bool,
+    proxy: Option<&str>,
+) -> Result<Client, FetchError> {
+    let resolver = GuardedResolver::new(allow_private, Arc::clone(allowed), Arc::new(opts.resolve.clone()));
+    let mut builder = Client::builder()
         .user_agent(&opts.user_agent)
         .connect_timeout(opts.connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
@@ -132,50 +233,115 @@ fn build_client(opts: &FetcherOptions, allow_private: bool) -> Result<Client, Fe
         .deflate(true)
         .no_proxy()
         .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(4)
-        .dns_resolver(resolver)
-        .build()
-        .map_err(|e| FetchError::new(ErrorKind::Config, format!("cannot build the HTTP client: {e}")))
+        .pool_max_idle_per_host(opts.per_host_concurrency.max(1))
+        .dns_resolver(resolver);
+    if let Some(proxy) = proxy {
+        let proxy = reqwest::Proxy::all(proxy)
+            .map_err(|e| FetchError::new(ErrorKind::Config, format!("invalid proxy {}: {e}", redact(proxy))))?;
+        builder = builder.proxy(proxy);
+    }
+    builder.build().map_err(|e| FetchError::new(ErrorKind::Config, format!("cannot build the HTTP client: {e}")))
+}
+
+/// How long a server may ask us to wait (Retry-After) and still be waited
+/// for within the same poll; longer waits end the poll and push the next
+/// one back instead.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
+fn is_transient(err: &FetchError) -> bool {
+    match err.kind {
+        ErrorKind::Connect | ErrorKind::Timeout => true,
+        ErrorKind::Status => matches!(err.status, Some(429 | 502 | 503 | 504)),
+        _ => false,
+    }
+}
+
+/// Backoff before retry `attempt` (0-based): 500 ms doubling, with ±50%
+/// jitter so many feeds failing together do not retry together.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(500).saturating_mul(1 << attempt.min(6));
+    base.mul_f64(rand::rng().random_range(0.5..1.5))
 }
 
 impl Fetcher {
-    /// Build the clients. Fails only if the TLS setup fails.
+    /// Build the fetcher. Fails only if the TLS setup fails.
     pub fn new(opts: &FetcherOptions) -> Result<Fetcher, FetchError> {
         CRYPTO.call_once(|| {
             // Fails only when another provider was installed first, which is
             // just as good for us.
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
+        let allowed = Arc::new(opts.allowed_networks.clone());
+        // Build the common client now so a TLS problem shows at start.
+        let strict = build_client(opts, &allowed, false, None)?;
+        let clients = Mutex::new(HashMap::from([((false, None), strict)]));
         Ok(Fetcher {
-            strict: build_client(opts, false)?,
-            open: build_client(opts, true)?,
-            max_redirects: opts.max_redirects,
+            inner: Arc::new(Inner {
+                hosts: HostLimits::new(opts.per_host_concurrency, opts.per_host_rate),
+                options: opts.clone(),
+                allowed,
+                clients,
+            }),
         })
     }
 
-    /// Fetch one document. The whole request, redirects and body included,
-    /// is bounded by `req.timeout`.
+    fn client(&self, allow_private: bool, proxy: Option<&str>) -> Result<Client, FetchError> {
+        let key = (allow_private, proxy.map(str::to_string));
+        let mut clients = self.inner.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = build_client(&self.inner.options, &self.inner.allowed, allow_private, proxy)?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// Fetch one document. Each attempt (redirects and body included) is
+    /// bounded by `req.timeout`; waiting for a turn at a busy host is not
+    /// counted. Transient failures are retried `req.retries` times.
     pub async fn fetch(&self, req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
         if req.url.scheme() == "file" {
             return fetch_file(req).await;
         }
-        match tokio::time::timeout(req.timeout, self.fetch_http(req)).await {
-            Ok(result) => result,
-            Err(_) => Err(FetchError::new(
-                ErrorKind::Timeout,
-                format!("request to {} timed out after {}", redact(req.url.as_str()), humanize(req.timeout)),
-            )),
+        let client = self.client(req.allow_private, req.proxy)?;
+        let host = req.url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let mut attempt = 0;
+        loop {
+            let result = {
+                let _turn = self.inner.hosts.acquire(&host).await;
+                match tokio::time::timeout(req.timeout, self.fetch_http(&client, req)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(FetchError::new(
+                        ErrorKind::Timeout,
+                        format!("request to {} timed out after {}", redact(req.url.as_str()), humanize(req.timeout)),
+                    )),
+                }
+            };
+            let err = match result {
+                Ok(fetched) => return Ok(fetched),
+                Err(err) => err,
+            };
+            if attempt >= req.retries || !is_transient(&err) {
+                return Err(err);
+            }
+            let wait = match err.retry_after {
+                Some(asked) if asked > MAX_RETRY_WAIT => return Err(err),
+                Some(asked) => asked,
+                None => backoff(attempt),
+            };
+            tracing::debug!(url = %redact(req.url.as_str()), error = %err, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
     }
 
-    async fn fetch_http(&self, req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
-        let client = if req.allow_private { &self.open } else { &self.strict };
+    async fn fetch_http(&self, client: &Client, req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
         let mut url = req.url.clone();
         let mut seen: Vec<Url> = Vec::new();
         // Permanent while every hop so far was 301 or 308.
         let mut permanent = true;
         loop {
-            check_target(&url, req.allow_private)?;
+            check_target(&url, req.allow_private, &self.inner.allowed)?;
             let mut headers = HeaderMap::new();
             // Validators apply to the URL they came from; on a redirect the
             // target is asked unconditionally.
@@ -193,7 +359,22 @@ impl Fetcher {
                     "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5",
                 ),
             );
-            let resp = client.get(url.clone()).headers(headers).send().await.map_err(|e| send_error(&url, &e))?;
+            for (name, value) in req.headers {
+                if let (Ok(name), Ok(value)) =
+                    (header::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
+                {
+                    headers.insert(name, value);
+                }
+            }
+            let mut request = client.get(url.clone()).headers(headers);
+            // Credentials go only to the feed's own origin, never to a host a
+            // redirect points at.
+            if let Some((user, password)) = req.basic_auth
+                && url.origin() == req.url.origin()
+            {
+                request = request.basic_auth(user, Some(password));
+            }
+            let resp = request.send().await.map_err(|e| send_error(&url, &e))?;
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let Some(location) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
@@ -215,17 +396,21 @@ impl Fetcher {
                         format!("redirect loop at {} (via {})", redact(next.as_str()), redact(req.url.as_str())),
                     ));
                 }
-                if seen.len() > self.max_redirects {
+                if seen.len() > self.inner.options.max_redirects {
                     return Err(FetchError::new(
                         ErrorKind::Redirect,
-                        format!("more than {} redirects from {}", self.max_redirects, redact(req.url.as_str())),
+                        format!(
+                            "more than {} redirects from {}",
+                            self.inner.options.max_redirects,
+                            redact(req.url.as_str())
+                        ),
                     ));
                 }
                 url = next;
                 continue;
             }
             if status == StatusCode::NOT_MODIFIED {
-                return Ok(Fetched::NotModified);
+                return Ok(Fetched::NotModified { fresh_for: freshness(resp.headers()) });
             }
             if !status.is_success() {
                 let retry_after =
@@ -237,6 +422,7 @@ impl Fetcher {
             let etag = header_str(header::ETAG);
             let last_modified = header_str(header::LAST_MODIFIED);
             let content_type = header_str(header::CONTENT_TYPE);
+            let fresh_for = freshness(resp.headers());
             let body = read_capped(resp, &url, req.max_body).await?;
             let moved_to = (permanent && !seen.is_empty()).then(|| url.clone());
             return Ok(Fetched::Document(Box::new(Document {
@@ -247,6 +433,7 @@ impl Fetcher {
                 last_modified,
                 content_type,
                 moved_to,
+                fresh_for,
             })));
         }
     }
@@ -254,7 +441,7 @@ impl Fetcher {
 
 /// Refuse schemes other than http(s) and literal non-public addresses.
 /// Names are checked by the resolver, after resolution.
-fn check_target(url: &Url, allow_private: bool) -> Result<(), FetchError> {
+fn check_target(url: &Url, allow_private: bool, allowed: &AllowedNetworks) -> Result<(), FetchError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(FetchError::new(
             ErrorKind::Forbidden,
@@ -270,7 +457,7 @@ fn check_target(url: &Url, allow_private: bool) -> Result<(), FetchError> {
         _ => None,
     };
     if let Some(ip) = ip
-        && !is_public(ip)
+        && !allowed.permits(ip)
     {
         return Err(FetchError::new(
             ErrorKind::Forbidden,
@@ -403,7 +590,37 @@ async fn fetch_file(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
         last_modified: None,
         content_type: None,
         moved_to: None,
+        fresh_for: None,
     })))
+}
+
+/// Freshness from Cache-Control (max-age; none for no-cache and no-store)
+/// or Expires (against Date, or now).
+fn freshness(headers: &HeaderMap) -> Option<Duration> {
+    if let Some(cc) = headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()) {
+        let mut max_age = None;
+        for directive in cc.split(',').map(|d| d.trim().to_ascii_lowercase()) {
+            if directive == "no-cache" || directive == "no-store" {
+                return None;
+            }
+            if let Some(v) = directive.strip_prefix("max-age=") {
+                max_age = v.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
+            }
+        }
+        if max_age.is_some() {
+            return max_age;
+        }
+    }
+    let date = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v.trim()).ok())
+            .map(|d| d.with_timezone(&chrono::Utc))
+    };
+    let expires = date(header::EXPIRES)?;
+    let now = date(header::DATE).unwrap_or_else(chrono::Utc::now);
+    (expires - now).to_std().ok()
 }
 
 fn humanize(d: Duration) -> String {
@@ -458,14 +675,58 @@ mod tests {
 
     #[test]
     fn literal_private_addresses_are_refused_unless_allowed() {
+        let none = AllowedNetworks::default();
         let url = Url::parse("http://169.254.169.254/latest/meta-data").expect("url");
-        let err = check_target(&url, false).expect_err("metadata address refused");
+        let err = check_target(&url, false, &none).expect_err("metadata address refused");
         assert_eq!(err.kind, ErrorKind::Forbidden);
         assert!(err.message.contains("169.254.169.254 is not a public address"), "{}", err.message);
-        assert!(check_target(&url, true).is_ok());
+        assert!(check_target(&url, true, &none).is_ok());
         let v6 = Url::parse("http://[::ffff:127.0.0.1]/").expect("url");
-        assert!(check_target(&v6, false).is_err());
+        assert!(check_target(&v6, false, &none).is_err());
         let ftp = Url::parse("ftp://example.com/").expect("url");
-        assert!(check_target(&ftp, true).is_err());
+        assert!(check_target(&ftp, true, &none).is_err());
+        // Decimal, octal and hex IPv4 forms are normalised by the URL parser
+        // before the check.
+        for form in ["http://2130706433/", "http://0177.0.0.1/", "http://0x7f.1/", "http://127.1/"] {
+            let url = Url::parse(form).expect("url");
+            assert!(check_target(&url, false, &none).is_err(), "{form} must be refused");
+        }
+        let local = AllowedNetworks::new(vec![("127.0.0.1".parse().expect("ip"), 32)]);
+        assert!(check_target(&Url::parse("http://127.0.0.1:8080/").expect("url"), false, &local).is_ok());
+        assert!(check_target(&Url::parse("http://127.0.0.2:8080/").expect("url"), false, &local).is_err());
+    }
+
+    #[test]
+    fn freshness_from_cache_control_and_expires() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=600"));
+        assert_eq!(freshness(&h), Some(Duration::from_secs(600)));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, max-age=600"));
+        assert_eq!(freshness(&h), None);
+        let mut h = HeaderMap::new();
+        h.insert(header::DATE, HeaderValue::from_static("Wed, 21 Oct 2015 07:00:00 GMT"));
+        h.insert(header::EXPIRES, HeaderValue::from_static("Wed, 21 Oct 2015 07:30:00 GMT"));
+        assert_eq!(freshness(&h), Some(Duration::from_secs(1800)));
+        assert_eq!(freshness(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn transient_errors_are_retried_and_backoff_grows() {
+        let status = |code| FetchError {
+            kind: ErrorKind::Status,
+            status: Some(code),
+            message: String::new(),
+            retry_after: None,
+        };
+        assert!(is_transient(&status(503)));
+        assert!(is_transient(&status(429)));
+        assert!(!is_transient(&status(404)));
+        assert!(!is_transient(&FetchError::new(ErrorKind::Forbidden, String::new())));
+        assert!(is_transient(&FetchError::new(ErrorKind::Connect, String::new())));
+        for attempt in 0..4 {
+            let d = backoff(attempt);
+            let base = 500u64 << attempt;
+            assert!(d >= Duration::from_millis(base / 2) && d <= Duration::from_millis(base * 3 / 2), "{d:?}");
+        }
     }
 }

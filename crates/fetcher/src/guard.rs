@@ -79,19 +79,55 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     None
 }
 
+/// Networks reachable despite being private: `[pipeline] allowed_networks`.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedNetworks(Vec<(IpAddr, u8)>);
+
+impl AllowedNetworks {
+    /// From (address, prefix length) pairs.
+    pub fn new(networks: Vec<(IpAddr, u8)>) -> Self {
+        AllowedNetworks(networks)
+    }
+
+    /// Whether `ip` lies in one of the networks.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|&(net, prefix)| match (net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether a connection to `ip` is allowed without `allow_private`.
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        is_public(ip) || self.contains(ip)
+    }
+}
+
 /// A resolver that drops non-public addresses unless allowed, and answers
 /// from a fixed table first (so tests can point public-looking names at
 /// 127.0.0.1 and watch the guard refuse them).
 #[derive(Clone)]
 pub struct GuardedResolver {
     allow_private: bool,
+    allowed: Arc<AllowedNetworks>,
     overrides: Arc<HashMap<String, Vec<SocketAddr>>>,
 }
 
 impl GuardedResolver {
     /// A resolver; `overrides` maps lowercase host names to addresses.
-    pub fn new(allow_private: bool, overrides: Arc<HashMap<String, Vec<SocketAddr>>>) -> Self {
-        GuardedResolver { allow_private, overrides }
+    pub fn new(
+        allow_private: bool,
+        allowed: Arc<AllowedNetworks>,
+        overrides: Arc<HashMap<String, Vec<SocketAddr>>>,
+    ) -> Self {
+        GuardedResolver { allow_private, allowed, overrides }
     }
 }
 
@@ -109,6 +145,7 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_ascii_lowercase();
         let allow_private = self.allow_private;
+        let allowed = Arc::clone(&self.allowed);
         let fixed = self.overrides.get(&host).cloned();
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = match fixed {
@@ -116,7 +153,7 @@ impl Resolve for GuardedResolver {
                 None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
             };
             let allowed: Vec<SocketAddr> =
-                addrs.iter().copied().filter(|a| allow_private || is_public(a.ip())).collect();
+                addrs.iter().copied().filter(|a| allow_private || allowed.permits(a.ip())).collect();
             if allowed.is_empty() && !addrs.is_empty() {
                 let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
                 return Err(Box::new(ForbiddenAddress { host, addrs: list.join(", ") }) as _);
@@ -178,6 +215,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn allowed_networks_match_by_prefix() {
+        let nets = AllowedNetworks::new(vec![
+            ("10.1.0.0".parse().expect("ip"), 16),
+            ("127.0.0.1".parse().expect("ip"), 32),
+            ("fd00::".parse().expect("ip"), 8),
+        ]);
+        assert!(nets.permits("10.1.200.3".parse().expect("ip")));
+        assert!(!nets.permits("10.2.0.1".parse().expect("ip")));
+        assert!(nets.permits("127.0.0.1".parse().expect("ip")));
+        assert!(!nets.permits("127.0.0.2".parse().expect("ip")));
+        assert!(nets.permits("fd12::1".parse().expect("ip")));
+        assert!(!nets.permits("169.254.169.254".parse().expect("ip")));
+        assert!(nets.permits("8.8.8.8".parse().expect("ip")), "public stays allowed");
+    }
+
     #[tokio::test]
     async fn resolver_refuses_names_pointing_at_private_addresses() {
         let table: HashMap<String, Vec<SocketAddr>> = [
@@ -190,7 +243,8 @@ mod tests {
         .into_iter()
         .collect();
         let table = Arc::new(table);
-        let strict = GuardedResolver::new(false, table.clone());
+        let none = Arc::new(AllowedNetworks::default());
+        let strict = GuardedResolver::new(false, none.clone(), table.clone());
         let err = match strict.resolve("evil.example".parse().expect("name")).await {
             Ok(_) => panic!("a private-only name must be refused"),
             Err(e) => e.to_string(),
@@ -199,7 +253,11 @@ mod tests {
         let mixed: Vec<SocketAddr> =
             strict.resolve("mixed.example".parse().expect("name")).await.expect("ok").collect();
         assert_eq!(mixed, vec!["8.8.8.8:0".parse::<SocketAddr>().expect("addr")]);
-        let open = GuardedResolver::new(true, table);
+        let open = GuardedResolver::new(true, none, table.clone());
+        let local: Vec<SocketAddr> = open.resolve("evil.example".parse().expect("name")).await.expect("ok").collect();
+        assert_eq!(local.len(), 1);
+        let some = Arc::new(AllowedNetworks::new(vec![("127.0.0.0".parse().expect("ip"), 8)]));
+        let open = GuardedResolver::new(false, some, table);
         let local: Vec<SocketAddr> = open.resolve("evil.example".parse().expect("name")).await.expect("ok").collect();
         assert_eq!(local.len(), 1);
     }

@@ -18,4 +18,5 @@ pub mod guard;
 pub mod parse;
 
 pub use fetch::{Document, FetchError, FetchRequest, Fetched, Fetcher, FetcherOptions};
+pub use parse::parse_feed_with;
 pub use parse::{ParseError, ParsedFeed, RawItem, parse_feed};

@@ -266,11 +266,12 @@ async fn clean_stage(
         let out = out.clone();
         let abort = abort.clone();
         tasks.spawn(async move {
-            let cleaned = tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                clean_one(batch)
-            })
-            .await;
+            // The permit is held until the batch is handed on, not just
+            // while it is cleaned: a cleaned batch waiting for room
+            // downstream still counts against the stage, so a slow store
+            // stage stops the cleaning instead of piling batches up.
+            let _permit = permit;
+            let cleaned = tokio::task::spawn_blocking(move || clean_one(batch)).await;
             let Ok(cleaned) = cleaned else {
                 // The blocking task panicked: the feed is fetched again on
                 // its next poll since nothing was committed.

@@ -1,13 +1,46 @@
-//! Feed documents to raw items, through feed-rs.
+//! Feed documents to raw items: a lenient reader for what real feeds are.
 //!
 //! A [`RawItem`] is the item as published: text fields may still hold HTML,
 //! nothing is cleaned, nothing is invented (no generated ids, no dates that
 //! were not in the document, no placeholder authors).
+//!
+//! The path of a document (docs/feed-parsing.md has the classes and figures):
+//!
+//! 1. [`charset`]: bytes to UTF-8, trusting valid UTF-8 over a declaration
+//!    that lies, then the HTTP charset, the XML declaration, an HTML meta
+//!    tag, and chardetng; invalid bytes replaced, never fatal.
+//! 2. JSON Feed ([`json`]) or XML. XML is repaired only where a cheap test
+//!    says so ([`repair`]): a feed inside an HTML page is cut out, open CDATA
+//!    sections are closed.
+//! 3. [`reader`]: one lenient pass of quick-xml over the text, keeping the
+//!    elements a feed reader needs; [`items`] maps them to items whatever the
+//!    format (RSS 0.9x/1.0/2.0, Atom 1.0/0.3, mixed namespaces). When it
+//!    finds no feed or no items, feed-rs ([`feedrs`]) gets the document too.
+//! 4. Field repairs: double-encoded UTF-8, control characters, length caps.
+//!
+//! Problems that were repaired, and a document with no items, are reported
+//! in [`ParsedFeed::warnings`], never silently.
+
+mod charset;
+mod dates;
+mod entities;
+mod feedrs;
+mod items;
+mod json;
+mod people;
+mod reader;
+mod repair;
 
 use chrono::{DateTime, Utc};
-use feed_rs::model::{Entry, Feed, FeedType, Text};
 use newswire_core::ErrorKind;
 use url::Url;
+
+/// Longest title kept, in bytes; longer ones are cut at a character boundary.
+pub const MAX_TITLE_BYTES: usize = 4 * 1024;
+/// Longest summary or content kept, in bytes.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Longest guid, link, author name or category kept, in bytes.
+pub const MAX_SHORT_BYTES: usize = 8 * 1024;
 
 /// An item as the feed published it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,6 +76,11 @@ pub struct ParsedFeed {
     pub items: Vec<RawItem>,
     /// Items beyond `max_items` that were dropped.
     pub dropped: usize,
+    /// What was wrong with the document and was repaired or worked around, and "0 items" when
+    /// the document holds none: for the log, one line each.
+    pub warnings: Vec<String>,
+    /// The format read: "rss", "rdf", "atom" or "json".
+    pub format: &'static str,
 }
 
 /// A document that is not a feed we can read.
@@ -60,103 +98,113 @@ impl ParseError {
     }
 }
 
-fn text(t: &Option<Text>) -> Option<String> {
-    t.as_ref().map(|t| t.content.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-fn pick_link(entry: &Entry, base: &Url) -> Option<String> {
-    let preferred = entry.links.iter().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate")).or_else(|| {
-        entry.links.iter().find(|l| !matches!(l.rel.as_deref(), Some("self" | "enclosure" | "replies" | "edit")))
-    });
-    let href = preferred?.href.trim();
-    if href.is_empty() {
-        return None;
-    }
-    match base.join(href) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") || u.scheme() != "file" => Some(u.to_string()),
-        _ => Some(href.to_string()),
-    }
-}
-
-fn map_entry(entry: Entry, base: &Url, rss: bool) -> RawItem {
-    let link = pick_link(&entry, base);
-    let guid = Some(entry.id.trim().to_string()).filter(|s| !s.is_empty());
-    let authors = entry
-        .authors
-        .iter()
-        .filter_map(|p| p.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string))
-        .collect();
-    let content = entry
-        .content
-        .as_ref()
-        .and_then(|c| c.body.as_deref())
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    let mut summary = text(&entry.summary);
-    if summary.is_none() && content.is_none() {
-        // YouTube and other media feeds carry the text in media:description.
-        summary = entry.media.iter().find_map(|m| text(&m.description));
-    }
-    RawItem {
-        guid,
-        link,
-        title: text(&entry.title),
-        authors,
-        published: entry.published,
-        // feed-rs fills an RSS item's `updated` from its pubDate; RSS has no
-        // update date of its own, so a copy of the publication date is not
-        // one.
-        updated: entry.updated.filter(|u| !(rss && Some(*u) == entry.published)),
-        summary,
-        content,
-        categories: entry
-            .categories
-            .iter()
-            .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
-            .filter(|c| !c.trim().is_empty())
-            .collect(),
-    }
-}
-
 /// Parse a feed document fetched from `base`, keeping at most `max_items`.
+///
+/// The same as [`parse_feed_with`] without an HTTP Content-Type.
 pub fn parse_feed(bytes: &[u8], base: &Url, max_items: usize) -> Result<ParsedFeed, ParseError> {
-    // feed-rs resolves relative links against its base; a file URL is no
-    // base for web links, so those are resolved below instead.
-    let web = matches!(base.scheme(), "http" | "https");
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(web.then_some(base.as_str()))
-        // An empty id marks "none published": we never invent guids.
-        .id_generator(|_, _, _| String::new())
-        .sanitize_content(false)
-        .build();
-    let feed: Feed = parser.parse(bytes).map_err(|e| ParseError { message: describe(&e, bytes) })?;
-    let total = feed.entries.len();
-    let link = feed.links.iter().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate")).map(|l| l.href.clone());
-    // Relative item links resolve against the document's URL; a document
-    // read from disk has no web URL, so its own links stand in (the self
-    // link first: it is where the document lives on the web).
-    let web_base = if web {
-        Some(base.clone())
-    } else {
-        let own = feed.links.iter().find(|l| l.rel.as_deref() == Some("self")).or_else(|| feed.links.first());
-        own.and_then(|l| Url::parse(&l.href).ok()).filter(|u| matches!(u.scheme(), "http" | "https"))
-    };
-    let base = web_base.as_ref().unwrap_or(base);
-    let rss = matches!(feed.feed_type, FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2);
-    let items = feed.entries.into_iter().take(max_items).map(|e| map_entry(e, base, rss)).collect();
-    Ok(ParsedFeed { title: text(&feed.title), link, items, dropped: total.saturating_sub(max_items) })
+    parse_feed_with(bytes, base, max_items, None)
 }
 
-fn describe(err: &feed_rs::parser::ParseFeedError, bytes: &[u8]) -> String {
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
-    if head.contains("<html") || head.contains("<!doctype html") {
-        return "not a feed: the document is an HTML page".to_string();
+/// Parse a feed document fetched from `base`, keeping at most `max_items`; `content_type` is
+/// the HTTP `Content-Type` header the document came with (its charset is evidence of the
+/// document's character set).
+pub fn parse_feed_with(
+    bytes: &[u8],
+    base: &Url,
+    max_items: usize,
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, ParseError> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
+        return Err(ParseError { message: "not a feed: the document is empty".to_string() });
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return "not a feed: the document is empty".to_string();
+    let decoded = charset::decode(bytes, content_type);
+    let mut warnings: Vec<String> = decoded.warning.into_iter().collect();
+    let text: &str = &decoded.text;
+    let body = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}' || c == '\0');
+    let mut feed = if body.starts_with(['{', '[']) {
+        json::read(body, base, max_items)?
+    } else {
+        read_xml(body, base, max_items, &mut warnings)?
+    };
+    finish(&mut feed, &mut warnings);
+    feed.warnings = warnings;
+    Ok(feed)
+}
+
+fn read_xml(text: &str, base: &Url, max_items: usize, warnings: &mut Vec<String>) -> Result<ParsedFeed, ParseError> {
+    let mut text = std::borrow::Cow::Borrowed(text);
+    if repair::looks_like_html(&text) {
+        match repair::unwrap_html(&text) {
+            Some(inner) => {
+                warnings.push("feed extracted from an HTML page".to_string());
+                text = std::borrow::Cow::Owned(inner);
+            }
+            None => return Err(ParseError { message: "not a feed: the document is an HTML page".to_string() }),
+        }
     }
-    format!("not a readable feed: {err}")
+    if let Some(fixed) = repair::close_cdata(&text) {
+        warnings.push("repaired unterminated CDATA section".to_string());
+        text = std::borrow::Cow::Owned(fixed);
+    }
+    let doc = reader::read(&text);
+    let ours = items::map(&doc, base, max_items);
+    if doc.truncated {
+        warnings.push("document is malformed: reading stopped at the error, items before it kept".to_string());
+    }
+    match ours {
+        Ok(feed) if !feed.items.is_empty() => Ok(feed),
+        ours => match feedrs::read(&text, base, max_items) {
+            Some(theirs) if !theirs.items.is_empty() => {
+                warnings.push("read by feed-rs: the lenient reader found no items".to_string());
+                Ok(theirs)
+            }
+            _ => ours,
+        },
+    }
+}
+
+/// Field repairs shared by every format: double-encoded UTF-8, control characters, caps.
+fn finish(feed: &mut ParsedFeed, warnings: &mut Vec<String>) {
+    let mut mojibake = 0;
+    let mut capped = 0;
+    let mut fix = |s: &mut String, max: usize| {
+        if let Some(fixed) = repair::fix_mojibake(s) {
+            *s = fixed;
+            mojibake += 1;
+        }
+        repair::strip_controls(s);
+        if repair::cap(s, max) {
+            capped += 1;
+        }
+    };
+    if let Some(t) = feed.title.as_mut() {
+        fix(t, MAX_TITLE_BYTES);
+    }
+    for item in &mut feed.items {
+        for (field, max) in [
+            (&mut item.title, MAX_TITLE_BYTES),
+            (&mut item.summary, MAX_BODY_BYTES),
+            (&mut item.content, MAX_BODY_BYTES),
+            (&mut item.guid, MAX_SHORT_BYTES),
+            (&mut item.link, MAX_SHORT_BYTES),
+        ] {
+            if let Some(s) = field.as_mut() {
+                fix(s, max);
+            }
+        }
+        for s in item.authors.iter_mut().chain(item.categories.iter_mut()) {
+            fix(s, MAX_SHORT_BYTES);
+        }
+    }
+    if mojibake > 0 {
+        warnings.push(format!("repaired double-encoded utf-8 in {mojibake} fields"));
+    }
+    if capped > 0 {
+        warnings.push(format!("cut {capped} over-long fields"));
+    }
+    if feed.items.is_empty() {
+        warnings.push("0 items".to_string());
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,317 @@
+//! Repairs of the document text and of field values.
+//!
+//! Document repairs run before the reader, and only when their cheap test
+//! says they are needed: a feed wrapped in an HTML page is cut out of it
+//! (unescaped first when the page shows it as text), and an unterminated
+//! CDATA section is closed before its element's end tag. Field repairs:
+//! entities decoded leniently (HTML names without a DTD, a bare `&` kept as
+//! text, custom DTD entities never expanded), double-encoded UTF-8 decoded
+//! once more, control characters dropped, lengths capped.
+
+use memchr::memmem;
+
+use super::entities::HTML_ENTITIES;
+
+/// The character an entity or character reference stands for (`name` without `&` and `;`).
+pub(crate) fn entity(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        // Windows-1252 code points written as references (&#146;) mean the 1252 character.
+        let code = match code {
+            0x80..=0x9F => cp1252_char(code as u8).map_or(code, u32::from),
+            _ => code,
+        };
+        return char::from_u32(code).filter(|c| *c != '\0');
+    }
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => HTML_ENTITIES
+            .binary_search_by(|(n, _)| (*n).cmp(name))
+            .ok()
+            .and_then(|i| char::from_u32(HTML_ENTITIES[i].1)),
+    }
+}
+
+/// Decode entity and character references; unknown names and bare `&` stay as written.
+pub(crate) fn unescape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('&') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest[1..].find(|c: char| c == ';' || c == '&' || c == '<' || c.is_whitespace()).map(|e| e + 1);
+        match end {
+            Some(e) if rest.as_bytes()[e] == b';' && e <= 33 => {
+                if let Some(c) = entity(&rest[1..e]) {
+                    out.push(c);
+                    rest = &rest[e + 1..];
+                    continue;
+                }
+                out.push('&');
+                rest = &rest[1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// The windows-1252 character of a byte in 0x80..=0x9F.
+fn cp1252_char(b: u8) -> Option<char> {
+    const HIGH: [u16; 32] = [
+        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D,
+        0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,
+        0x017E, 0x0178,
+    ];
+    let c = HIGH[usize::from(b.checked_sub(0x80)?)];
+    (c != 0).then(|| char::from_u32(u32::from(c))).flatten()
+}
+
+/// The windows-1252 (or Latin-1) byte of a character above ASCII, if it has one.
+fn cp1252_byte(c: char) -> Option<u8> {
+    let code = u32::from(c);
+    if (0x80..=0xFF).contains(&code) {
+        return u8::try_from(code).ok();
+    }
+    (0x80u8..=0x9F).find(|b| cp1252_char(*b) == Some(c))
+}
+
+/// Text that was UTF-8, decoded as windows-1252, and encoded as UTF-8 again ("cafÃ©" for
+/// "café"), decoded once more. Runs of non-ASCII characters are repaired only when their
+/// 1252 bytes are valid UTF-8, so real Latin-1 text is left alone.
+pub(crate) fn fix_mojibake(s: &str) -> Option<String> {
+    // A mojibake run starts with "Â" or "Ã" (a two-byte sequence) or a character from "à" to
+    // "ï" (three bytes), followed by a character above ASCII: 0xC3 0x82, 0x83 or 0xA0..=0xAF,
+    // then a byte above 0x7F. Real text rarely has that, so most fields stop here.
+    let b = s.as_bytes();
+    let candidate = memchr::memchr_iter(0xC3, b)
+        .any(|i| matches!(b.get(i + 1), Some(0x82 | 0x83 | 0xA0..=0xAF)) && b.get(i + 2).is_some_and(|n| *n >= 0x80));
+    if !candidate {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut changed = false;
+    let mut run: Vec<u8> = Vec::new();
+    let mut run_text = String::new();
+    let flush = |run: &mut Vec<u8>, run_text: &mut String, out: &mut String, changed: &mut bool| {
+        if run.len() >= 2 {
+            if let Ok(fixed) = std::str::from_utf8(run) {
+                out.push_str(fixed);
+                *changed = true;
+                run.clear();
+                run_text.clear();
+                return;
+            }
+        }
+        out.push_str(run_text);
+        run.clear();
+        run_text.clear();
+    };
+    for c in s.chars() {
+        match cp1252_byte(c) {
+            Some(b) if !c.is_ascii() => {
+                run.push(b);
+                run_text.push(c);
+            }
+            _ => {
+                flush(&mut run, &mut run_text, &mut out, &mut changed);
+                out.push(c);
+            }
+        }
+    }
+    flush(&mut run, &mut run_text, &mut out, &mut changed);
+    changed.then_some(out)
+}
+
+/// Cut a string to at most `max` bytes, at a character boundary.
+pub(crate) fn cap(s: &mut String, max: usize) -> bool {
+    if s.len() <= max {
+        return false;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    true
+}
+
+/// Drop control characters other than tab, newline and carriage return (NUL bytes and the
+/// like are not text, and PostgreSQL refuses NUL).
+pub(crate) fn strip_controls(s: &mut String) {
+    if s.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || s.contains('\u{FFFE}') {
+        s.retain(|c| !(c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (c as u32) < 0x20 || c == '\u{FFFE}'));
+    }
+}
+
+/// True when the start of a document is an HTML page rather than a feed.
+pub(crate) fn looks_like_html(text: &str) -> bool {
+    let head = &text[..floor_boundary(text, 1024)];
+    let lower = head.trim_start().to_ascii_lowercase();
+    lower.starts_with("<!doctype html")
+        || lower.starts_with("<html")
+        || lower.starts_with("<head")
+        || lower.starts_with("<body")
+        || (!lower.starts_with("<?xml") && (lower.contains("<html") || lower.contains("<!doctype html")))
+}
+
+fn floor_boundary(s: &str, at: usize) -> usize {
+    let mut at = at.min(s.len());
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// A feed document inside an HTML page: shown as text (escaped, often in `<pre>` with markup
+/// for highlighting) or inlined as markup. `None` when the page holds no feed.
+pub(crate) fn unwrap_html(page: &str) -> Option<String> {
+    let lower = page.to_ascii_lowercase();
+    // Escaped: &lt;rss ... &lt;/rss&gt;
+    for (open, close) in
+        [("&lt;rss", "&lt;/rss&gt;"), ("&lt;feed", "&lt;/feed&gt;"), ("&lt;rdf:rdf", "&lt;/rdf:rdf&gt;")]
+    {
+        if let Some(start) = find_tag(&lower, open) {
+            let start = lower[..start].rfind("&lt;?xml").filter(|d| start - d < 200).unwrap_or(start);
+            let end = lower[start..].find(close).map_or(page.len(), |e| start + e + close.len());
+            let shown = strip_tags(&page[start..end]);
+            return Some(unescape(&shown).into_owned());
+        }
+    }
+    // Inline markup: <rss ...> ... </rss>
+    for (open, close) in [("<rss", "</rss>"), ("<feed", "</feed>"), ("<rdf:rdf", "</rdf:rdf>")] {
+        if let Some(start) = find_tag(&lower, open) {
+            let end = lower[start..].find(close).map_or(page.len(), |e| start + e + close.len());
+            return Some(page[start..end].to_string());
+        }
+    }
+    None
+}
+
+/// Where `open` starts a tag (followed by whitespace, `>` or `/`), not a longer name.
+fn find_tag(lower: &str, open: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(open) {
+        let at = from + i;
+        let next = lower[at + open.len()..].chars().next();
+        if next.is_some_and(|c| c.is_whitespace() || c == '>' || c == '/' || c == '&') {
+            return Some(at);
+        }
+        from = at + open.len();
+    }
+    None
+}
+
+/// Remove markup tags (the page's own, around text that shows escaped XML).
+fn strip_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Close CDATA sections left open: `]]>` goes before the end tag of the element the section
+/// started in. `None` when every section is closed.
+pub(crate) fn close_cdata(text: &str) -> Option<String> {
+    let opens = memmem::find_iter(text.as_bytes(), b"<![CDATA[").count();
+    if opens == 0 || opens == memmem::find_iter(text.as_bytes(), b"]]>").count() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(at) = rest.find("<![CDATA[") {
+        let body = at + "<![CDATA[".len();
+        out.push_str(&rest[..body]);
+        let after = &rest[body..];
+        let close = after.find("]]>");
+        // The element the section is in: the start tag just before it.
+        let element = rest[..at].trim_end().strip_suffix('>').and_then(|t| {
+            let open = t.rfind('<')?;
+            let name: String = t[open + 1..].chars().take_while(|c| !c.is_whitespace() && *c != '/').collect();
+            (!name.is_empty() && !name.starts_with(['/', '!', '?'])).then_some(name)
+        });
+        let end_tag = element.and_then(|name| after.find(&format!("</{name}>")));
+        let next_open = after.find("<![CDATA[");
+        let unterminated = match (close, end_tag) {
+            (None, _) => true,
+            (Some(c), Some(e)) => e < c || next_open.is_some_and(|n| n < c),
+            (Some(c), None) => next_open.is_some_and(|n| n < c),
+        };
+        if unterminated {
+            let cut = end_tag.or(next_open).unwrap_or(after.len());
+            out.push_str(&after[..cut]);
+            out.push_str("]]>");
+            rest = &after[cut..];
+            changed = true;
+        } else {
+            let c = close.unwrap_or(after.len());
+            out.push_str(&after[..c]);
+            rest = &after[c..];
+        }
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_entities_leniently() {
+        assert_eq!(unescape("a &amp; b &nbsp;&eacute;&#233;&#xE9;&#146;"), "a & b \u{a0}ééé\u{2019}");
+        assert_eq!(unescape("AT&T &unknown; & co"), "AT&T &unknown; & co");
+    }
+
+    #[test]
+    fn repairs_double_encoded_utf8() {
+        assert_eq!(fix_mojibake("cafÃ© â€œquotedâ€\u{9d} itâ€™s").as_deref(), Some("café “quoted” it’s"));
+        assert_eq!(fix_mojibake("café, naïve, Ãtre"), None, "real Latin-1 text stays");
+        assert_eq!(fix_mojibake("plain"), None);
+    }
+
+    #[test]
+    fn closes_open_cdata() {
+        let xml = "<item><description><![CDATA[<p>open</description><title>t</title></item>";
+        assert_eq!(
+            close_cdata(xml).as_deref(),
+            Some("<item><description><![CDATA[<p>open]]></description><title>t</title></item>")
+        );
+        assert_eq!(close_cdata("<a><![CDATA[x]]></a>"), None);
+    }
+
+    #[test]
+    fn unwraps_feeds_from_html_pages() {
+        let shown = "<html><body><pre>&lt;?xml version=\"1.0\"?&gt;\n&lt;rss version=\"2.0\"&gt;&lt;channel&gt;\
+                     &lt;title&gt;A &amp;amp; B&lt;/title&gt;&lt;/channel&gt;&lt;/rss&gt;</pre></body></html>";
+        let feed = unwrap_html(shown).expect("escaped feed");
+        assert!(feed.starts_with("<?xml"));
+        assert!(feed.contains("<title>A &amp; B</title>"));
+        assert!(feed.ends_with("</rss>"));
+        let inline = "<html><body><rss version=\"2.0\"><channel></channel></rss></body></html>";
+        assert_eq!(unwrap_html(inline).as_deref(), Some("<rss version=\"2.0\"><channel></channel></rss>"));
+        assert_eq!(unwrap_html("<html><link rel=\"alternate\" type=\"application/rss+xml\"></html>"), None);
+    }
+}

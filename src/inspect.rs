@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use newswire_cleaner::{Cleaner, Input};
 use newswire_core::canon::redact;
-use newswire_fetcher::{FetchRequest, Fetched, FetcherOptions, parse_feed};
+use newswire_fetcher::{FetchRequest, Fetched, FetcherOptions, parse_feed_with};
 use serde_json::json;
 use url::Url;
 
@@ -74,13 +74,13 @@ pub fn clean(input: &str, html: bool, text: bool, as_json: bool) -> anyhow::Resu
 
 /// `newswire parse`: what the pipeline reads from one feed document.
 pub async fn parse(input: &str, as_json: bool, allow_private: bool) -> anyhow::Result<u8> {
-    let (bytes, base) = if input.starts_with("http://") || input.starts_with("https://") {
+    let (bytes, base, content_type) = if input.starts_with("http://") || input.starts_with("https://") {
         let url = Url::parse(input).map_err(|e| UsageError(format!("invalid URL {}: {e}", redact(input))))?;
         let fetcher = newswire_fetcher::Fetcher::new(&FetcherOptions::default())?;
         let request =
             FetchRequest { allow_private, ..FetchRequest::simple(&url, Duration::from_secs(30), 16 * 1024 * 1024) };
         match fetcher.fetch(&request).await? {
-            Fetched::Document(doc) => (doc.body.to_vec(), doc.final_url),
+            Fetched::Document(doc) => (doc.body.to_vec(), doc.final_url, doc.content_type),
             Fetched::NotModified { .. } => anyhow::bail!("{} answered 304 to an unconditional request", redact(input)),
         }
     } else {
@@ -88,9 +88,13 @@ pub async fn parse(input: &str, as_json: bool, allow_private: bool) -> anyhow::R
         let bytes = std::fs::read(&path).map_err(|e| UsageError(format!("cannot read {input}: {e}")))?;
         let url =
             Url::from_file_path(&path).map_err(|()| UsageError(format!("cannot read {input}: not a file path")))?;
-        (bytes, url)
+        (bytes, url, None)
     };
-    let feed = parse_feed(&bytes, &base, usize::MAX).with_context(|| format!("cannot parse {}", redact(input)))?;
+    let feed = parse_feed_with(&bytes, &base, usize::MAX, content_type.as_deref())
+        .with_context(|| format!("cannot parse {}", redact(input)))?;
+    for warning in &feed.warnings {
+        eprintln!("warning: {warning}");
+    }
     let mut out = std::io::stdout().lock();
     if as_json {
         for item in &feed.items {

@@ -342,7 +342,12 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
                 accept_document(&mut state, &doc, body_hash, polled_at);
                 CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::Unchanged }
             } else {
-                match newswire_fetcher::parse_feed(&doc.body, &doc.final_url, spec.max_items) {
+                match newswire_fetcher::parse_feed_with(
+                    &doc.body,
+                    &doc.final_url,
+                    spec.max_items,
+                    doc.content_type.as_deref(),
+                ) {
                     Ok(parsed) => build_batch(&feed, state, &doc, body_hash, parsed, polled_at),
                     Err(e) => {
                         let message = format!("{}: {}", redact(doc.final_url.as_str()), e.message);
@@ -366,10 +371,13 @@ fn build_batch(
     polled_at: DateTime<Utc>,
 ) -> CleanBatch {
     let spec = &feed.spec;
+    for warning in &parsed.warnings {
+        warn!(feed = %spec.name, warning = %warning, "feed document needed repair");
+    }
     if parsed.dropped > 0 {
         warn!(feed = %spec.name, kept = parsed.items.len(), dropped = parsed.dropped, "feed has more items than max_items");
     }
-    if parsed.items.is_empty() {
+    if parsed.items.is_empty() && parsed.warnings.is_empty() {
         warn!(feed = %spec.name, "feed document has no items");
     }
     let found = parsed.items.len();

@@ -206,6 +206,9 @@ fn stages(feeds: usize, items: usize, seed: u64) -> anyhow::Result<()> {
 }
 
 async fn peer(newswire: &Path, python: &Path, feeds: usize, items: usize, seed: u64) -> anyhow::Result<()> {
+    // The measured process runs in a temporary directory: a relative path
+    // would be taken relative to it.
+    let python = &std::path::absolute(python)?;
     let farm = farm::generate(feeds, items, seed);
     let server = FarmServer::start(&farm).await?;
     let dir = tempfile::tempdir()?;
@@ -246,7 +249,7 @@ async fn peer(newswire: &Path, python: &Path, feeds: usize, items: usize, seed: 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let newswire = cli.newswire.clone().unwrap_or_else(default_newswire);
+    let newswire = std::path::absolute(cli.newswire.clone().unwrap_or_else(default_newswire))?;
     anyhow::ensure!(newswire.exists(), "no newswire binary at {} (cargo build --release first)", newswire.display());
     let seed = cli.seed;
     let extra: Vec<(String, String)> =

@@ -66,6 +66,12 @@ pub enum Command {
         /// File to clean, or - for standard input.
         input: String,
     },
+    /// Manage feeds: discover the feeds a site offers.
+    Feeds {
+        /// What to do.
+        #[command(subcommand)]
+        command: FeedsCommand,
+    },
     /// Print what the pipeline reads from one feed document.
     Parse {
         /// One JSON object per item.
@@ -76,5 +82,19 @@ pub enum Command {
         allow_private: bool,
         /// A feed file, or an http(s) URL.
         input: String,
+    },
+}
+
+/// `newswire feeds …`.
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Find the feeds a site page links to (or serves at common paths) and
+    /// print [[feed]] entries for them.
+    Discover {
+        /// Allow a URL that resolves to a private or loopback address.
+        #[arg(long)]
+        allow_private: bool,
+        /// The site page, an http(s) URL.
+        url: String,
     },
 }

@@ -126,3 +126,79 @@ pub async fn parse(input: &str, as_json: bool, allow_private: bool) -> anyhow::R
     }
     Ok(0)
 }
+
+/// A config-friendly name for a discovered feed: its title, or its host and
+/// path, lowercased with runs of other characters turned into dashes.
+fn slug(title: Option<&str>, url: &Url) -> String {
+    let source = match title {
+        Some(t) if !t.trim().is_empty() => t.to_string(),
+        _ => format!("{}{}", url.host_str().unwrap_or("feed"), url.path()),
+    };
+    let mut out = String::new();
+    for c in source.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').chars().take(60).collect::<String>();
+    if out.is_empty() { "feed".to_string() } else { out }
+}
+
+/// `newswire feeds discover`: print config entries for a site's feeds.
+pub async fn discover(input: &str, allow_private: bool) -> anyhow::Result<u8> {
+    let url = Url::parse(input)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| UsageError(format!("not an http(s) URL: {}", redact(input))))?;
+    let fetcher = newswire_fetcher::Fetcher::new(&FetcherOptions::default())?;
+    let found = newswire_fetcher::discover::discover(&fetcher, &url, allow_private).await?;
+    if found.is_empty() {
+        anyhow::bail!("no feed found at {}", redact(input));
+    }
+    let mut out = std::io::stdout().lock();
+    for feed in &found {
+        writeln!(out, "[[feed]]")?;
+        writeln!(out, "name = {}", toml_string(&slug(feed.title.as_deref(), &feed.url)))?;
+        writeln!(out, "url = {}", toml_string(feed.url.as_str()))?;
+        writeln!(
+            out,
+            "# {}, {} items{}",
+            feed.format,
+            feed.items,
+            feed.title.as_deref().map(|t| format!(": {t}")).unwrap_or_default()
+        )?;
+        writeln!(out)?;
+    }
+    Ok(0)
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_and_toml_strings() {
+        let url = Url::parse("https://news.example.com/world/rss.xml").expect("url");
+        assert_eq!(slug(Some("Harbour Gazette — World!"), &url), "harbour-gazette-world");
+        assert_eq!(slug(None, &url), "news-example-com-world-rss-xml");
+        assert_eq!(toml_string("a \"q\" \\ b"), "\"a \\\"q\\\" \\\\ b\"");
+    }
+}

@@ -113,3 +113,58 @@ async fn parse_prints_items_as_published() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not a feed: the document is an HTML page"), "{}", stderr(&out));
 }
+
+/// A site with a page that declares its feed, and one that does not but
+/// serves a feed at a common path.
+async fn site() -> std::net::SocketAddr {
+    use axum::http::header;
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/html")],
+                    r#"<html><head><link rel="alternate" type="application/rss+xml" href="/news.rss"><link rel="alternate" type="application/rss+xml" href="/missing.rss"></head><body>Home</body></html>"#,
+                )
+            }),
+        )
+        .route("/news.rss", get(|| async { ([(header::CONTENT_TYPE, "application/rss+xml")], crate::server::WORLD_RSS) }))
+        .route("/blog/", get(|| async { ([(header::CONTENT_TYPE, "text/html")], "<html><body>No links here</body></html>") }))
+        .route("/feed", get(|| async { ([(header::CONTENT_TYPE, "application/atom+xml")], crate::server::TECH_ATOM) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_discover_prints_config_entries() {
+    let addr = site().await;
+    let work = Workdir::new();
+    let page = format!("http://{addr}/");
+    let out = run(&["feeds", "discover", "--allow-private", &page], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.matches("[[feed]]").count(), 1, "only the feed that reads as a feed: {text}");
+    assert!(text.contains("name = \"harbour-gazette-world\""), "{text}");
+    assert!(text.contains(&format!("url = \"http://{addr}/news.rss\"")), "{text}");
+    // What it prints is a valid config fragment.
+    std::fs::write(work.path().join("found.toml"), &text).expect("write");
+    let check = run(&["check", "-c", "found.toml"], work.path()).await;
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+
+    let blog = format!("http://{addr}/blog/");
+    let out = run(&["feeds", "discover", "--allow-private", &blog], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("url = \"http://{addr}/feed\"")),
+        "common paths are tried: {}",
+        stdout(&out)
+    );
+
+    // Without --allow-private the guard refuses the loopback address.
+    let out = run(&["feeds", "discover", &page], work.path()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("127.0.0.1 is not a public address"), "{}", stderr(&out));
+}

@@ -12,10 +12,13 @@
 //!   detection and repair, a lenient quick-xml reader, feed-rs as the
 //!   fallback (docs/feed-parsing.md).
 //!
+//! - [`discover`]: the feeds a site page declares or serves at common paths.
+//!
 //! What it deliberately does not do: cleaning (newswire-cleaner), storage
 //! (newswire-storer; state is read by the caller and passed in), or
 //! scheduling (the binary). It never decides whether an item is new.
 
+pub mod discover;
 pub mod fetch;
 pub mod guard;
 pub mod parse;

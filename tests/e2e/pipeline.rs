@@ -89,6 +89,27 @@ async fn backfill_writes_normalised_records_and_isolates_failing_feeds() {
     assert_eq!(feed_url, format!("http://{addr}/rss.xml"));
     assert_eq!(id_len, 32);
 
+    // The seed-style syndicated article: its two flattened tweets and the
+    // syndication notice are gone from the body, the tweets are embeds, and
+    // every article paragraph is kept.
+    let (body, embeds, removed): (String, String, String) = db
+        .query_row("SELECT body, embeds, removed FROM records WHERE feed = 'syndicated'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .expect("syndicated record");
+    let expected = include_str!("../fixtures/seed-expected.txt");
+    let paragraphs: Vec<&str> = body.split("\n\n").collect();
+    let expected: Vec<&str> = expected.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(paragraphs, expected);
+    let embeds: serde_json::Value = serde_json::from_str(&embeds).expect("embeds JSON");
+    assert_eq!(embeds.as_array().map(Vec::len), Some(2), "{embeds}");
+    assert_eq!(embeds[0]["kind"], "twitter");
+    assert_eq!(embeds[0]["handle"], "AmichaiStein1");
+    assert_eq!(embeds[1]["author"], "Daily Mail Online");
+    let removed: serde_json::Value = serde_json::from_str(&removed).expect("removed JSON");
+    let kinds: Vec<&str> = removed.as_array().expect("array").iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds, ["social_embed", "social_embed", "syndication"]);
+
     // Never invented: an item with no date has a null published_at.
     let undated: Option<String> = db
         .query_row("SELECT published_at FROM records WHERE title LIKE 'Opinion:%'", [], |r| r.get(0))

@@ -3,13 +3,20 @@
 //!
 //! The scheduler keeps one next-due time per feed in a priority queue (not a
 //! timer or task per feed) and at most one poll of a feed in flight. A
-//! feed's next due time is chosen when its report comes back: its interval
-//! from now, with jitter (±10%) so feeds do not poll in lockstep, and longer
-//! after failures (exponential backoff up to 16 intervals). The due time is
-//! part of the committed state, so it survives restarts.
+//! feed's next due time is chosen when its batch is cleaned
+//! ([`crate::schedule`]) and committed with its state, so it survives
+//! restarts.
+//!
+//! SIGHUP reloads the config file: feeds added are scheduled at once, feeds
+//! removed are dropped (a poll in flight finishes and is committed), feeds
+//! whose settings changed use the new settings from their next poll on, and
+//! unchanged feeds are left alone. A config that does not load is rejected
+//! with its error logged, and the running one stays. Pipeline, sink and
+//! server settings take effect on restart.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,64 +24,271 @@ use chrono::Utc;
 use newswire_core::canon::redact;
 use newswire_core::state::FeedState;
 use rand::Rng;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::pipeline::{self, BatchReport, FeedContext, FeedJob, Outcome};
-use crate::settings::Settings;
+use crate::settings::{self, Settings};
+use crate::status::{Board, FeedStatus};
 use crate::wiring;
 
 struct Entry {
     feed: Arc<FeedContext>,
     state: FeedState,
     in_flight: bool,
+    /// Removed from the config by a reload: skipped when it comes due, its
+    /// in-flight report ignored.
+    removed: bool,
+    /// When it is due; None while in flight or disabled.
+    due: Option<Instant>,
+}
+
+impl Entry {
+    fn is_disabled(&self) -> bool {
+        self.state.disabled && self.state.url == redact(self.feed.spec.url.as_str())
+    }
+
+    fn status(&self) -> FeedStatus {
+        let status = if self.is_disabled() {
+            "disabled"
+        } else if self.in_flight {
+            "polling"
+        } else if self.state.last_polled_at.is_none() {
+            "never_polled"
+        } else if self.state.error_count > 0 {
+            "failing"
+        } else {
+            "ok"
+        };
+        FeedStatus {
+            name: self.feed.spec.name.clone(),
+            url: redact(self.feed.spec.url.as_str()),
+            status,
+            last_poll: self.state.last_polled_at,
+            last_success: self.state.last_success_at,
+            next_due: self.state.next_due_at,
+            last_status: self.state.last_status,
+            error_count: self.state.error_count,
+            last_error: self.state.last_error.clone(),
+            moved_to: self.state.moved_to.clone(),
+        }
+    }
+}
+
+/// The scheduler's book: entries, the due queue and the board.
+struct Scheduler {
+    entries: Vec<Entry>,
+    by_name: HashMap<String, usize>,
+    queue: BinaryHeap<Reverse<(Instant, usize)>>,
+    board: Arc<Board>,
+}
+
+impl Scheduler {
+    /// Add a feed, due when its state says (or now, spread over 200 ms so a
+    /// start does not poll every overdue feed in the same instant).
+    fn add(&mut self, feed: Arc<FeedContext>, state: FeedState) {
+        let wait = state.next_due_at.and_then(|due| (due - Utc::now()).to_std().ok()).unwrap_or_default();
+        let spread = Duration::from_millis(rand::rng().random_range(0..=200));
+        let idx = self.entries.len();
+        self.by_name.insert(feed.spec.name.clone(), idx);
+        self.entries.push(Entry { feed, state, in_flight: false, removed: false, due: None });
+        if self.entries[idx].is_disabled() {
+            warn!(feed = %self.entries[idx].feed.spec.name, "feed is disabled after HTTP 410; change its url to poll it again");
+        } else {
+            self.schedule(idx, Instant::now() + wait + spread);
+        }
+        self.board.set_feed(self.entries[idx].status());
+    }
+
+    fn schedule(&mut self, idx: usize, at: Instant) {
+        self.entries[idx].due = Some(at);
+        self.queue.push(Reverse((at, idx)));
+    }
+
+    fn report(&mut self, report: BatchReport) {
+        let Some(&idx) = self.by_name.get(&report.feed.spec.name) else { return };
+        let entry = &mut self.entries[idx];
+        entry.in_flight = false;
+        entry.state = report.state;
+        if entry.removed {
+            return;
+        }
+        self.board.set_feed(entry.status());
+        if entry.is_disabled() {
+            warn!(feed = %entry.feed.spec.name, "feed disabled after HTTP 410");
+            return;
+        }
+        let wait = entry
+            .state
+            .next_due_at
+            .and_then(|due| (due - Utc::now()).to_std().ok())
+            .unwrap_or_else(|| crate::schedule::next_interval(entry.feed.spec.interval, entry.state.error_count));
+        if matches!(report.outcome, Outcome::Failed { .. }) {
+            warn!(feed = %entry.feed.spec.name, retry_in_s = wait.as_secs(), "feed will be retried");
+        }
+        self.schedule(idx, Instant::now() + wait);
+    }
+
+    /// Pop the next due entry that should be polled now, if any.
+    fn pop_due(&mut self) -> Option<usize> {
+        let Reverse((at, idx)) = self.queue.pop()?;
+        let entry = &mut self.entries[idx];
+        // Stale queue slots: removed feeds, feeds rescheduled since.
+        if entry.removed || entry.in_flight || entry.due != Some(at) {
+            return None;
+        }
+        crate::metrics::poll_lag(Instant::now().saturating_duration_since(at));
+        entry.due = None;
+        entry.in_flight = true;
+        self.board.set_feed(entry.status());
+        Some(idx)
+    }
+
+    /// Apply a reloaded config's feeds.
+    fn reload(&mut self, new: &Settings) {
+        let (mut added, mut changed, mut removed) = (0, 0, 0);
+        let wanted: HashMap<&str, &Arc<FeedContext>> =
+            new.feeds.iter().filter(|f| f.spec.enabled).map(|f| (f.spec.name.as_str(), f)).collect();
+        for idx in 0..self.entries.len() {
+            let entry = &mut self.entries[idx];
+            if entry.removed {
+                continue;
+            }
+            match wanted.get(entry.feed.spec.name.as_str()) {
+                None => {
+                    entry.removed = true;
+                    entry.due = None;
+                    self.board.remove_feed(&entry.feed.spec.name);
+                    removed += 1;
+                }
+                Some(feed) if feed.spec != entry.feed.spec => {
+                    let was_disabled = entry.is_disabled();
+                    entry.feed = Arc::clone(feed);
+                    changed += 1;
+                    // A disabled feed whose URL changed is polled again now.
+                    if was_disabled && !entry.is_disabled() && !entry.in_flight {
+                        self.schedule(idx, Instant::now());
+                    }
+                    self.board.set_feed(self.entries[idx].status());
+                }
+                Some(_) => {}
+            }
+        }
+        for feed in &new.feeds {
+            if !feed.spec.enabled {
+                continue;
+            }
+            match self.by_name.get(&feed.spec.name) {
+                Some(&idx) if !self.entries[idx].removed => {}
+                Some(&idx) => {
+                    // Removed earlier, back now: same entry, fresh schedule.
+                    let entry = &mut self.entries[idx];
+                    entry.removed = false;
+                    entry.feed = Arc::clone(feed);
+                    if !entry.in_flight && !entry.is_disabled() {
+                        self.schedule(idx, Instant::now());
+                    }
+                    self.board.set_feed(self.entries[idx].status());
+                    added += 1;
+                }
+                None => {
+                    self.add(Arc::clone(feed), FeedState::default());
+                    added += 1;
+                }
+            }
+        }
+        info!(added, changed, removed, "config reloaded");
+    }
+
+    fn publish_gauges(&self) {
+        let now = Instant::now();
+        let (mut scheduled, mut in_flight, mut failing, mut disabled, mut overdue) = (0, 0, 0, 0, 0);
+        for e in self.entries.iter().filter(|e| !e.removed) {
+            if e.is_disabled() {
+                disabled += 1;
+                continue;
+            }
+            if e.in_flight {
+                in_flight += 1;
+            } else {
+                scheduled += 1;
+                if e.due.is_some_and(|d| d < now) {
+                    overdue += 1;
+                }
+            }
+            if e.state.error_count > 0 {
+                failing += 1;
+            }
+        }
+        crate::metrics::feeds(scheduled, in_flight, failing, disabled, overdue);
+    }
+}
+
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Run the daemon until `shutdown`, then drain; `abort` stops at once.
-pub async fn run(settings: &Settings, shutdown: CancellationToken, abort: CancellationToken) -> anyhow::Result<()> {
+/// `config_path` is read again on SIGHUP.
+pub async fn run(
+    settings: &Settings,
+    config_path: &Path,
+    shutdown: CancellationToken,
+    abort: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut hangups = signal(SignalKind::hangup())?;
     let fetcher = wiring::fetcher(&settings.config)?;
     let (storage, _store) = wiring::storage(&settings.config).await?;
-    let mut states: HashMap<String, FeedState> =
+    let board = Arc::new(Board::new(Arc::clone(&storage.health)));
+    let server = match &settings.config.server {
+        Some(server) => {
+            let metrics = crate::status::install_metrics()?;
+            Some(crate::status::serve(server.listen, Arc::clone(&board), metrics, shutdown.clone()).await?)
+        }
+        None => None,
+    };
+    let states: HashMap<String, FeedState> =
         storage.state.load_all().await?.into_iter().map(|s| (s.feed.clone(), s)).collect();
     let options = wiring::pipeline_options(&settings.config);
+    // scheduler → pipeline: due feeds. Bounded, so a slow pipeline holds
+    // feeds in the queue (where the overdue gauge shows them).
     let (jobs_tx, jobs_rx) = mpsc::channel::<FeedJob>(options.channel_capacity);
+    // pipeline → scheduler: committed batches, to reschedule their feeds.
     let (reports_tx, mut reports_rx) = mpsc::channel::<BatchReport>(options.channel_capacity);
     let runner = tokio::spawn(pipeline::run(options, fetcher, storage, jobs_rx, reports_tx, abort.clone()));
 
-    let now = Instant::now();
-    let wall_now = Utc::now();
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut queue: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
+    let mut book = Scheduler { entries: Vec::new(), by_name: HashMap::new(), queue: BinaryHeap::new(), board };
+    let mut states = states;
     for feed in settings.feeds.iter().filter(|f| f.spec.enabled) {
         let state = states.remove(&feed.spec.name).unwrap_or_default();
-        if state.disabled && state.url == redact(feed.spec.url.as_str()) {
-            warn!(feed = %feed.spec.name, "feed is disabled after HTTP 410; change its url to poll it again");
-            continue;
-        }
-        // Due now, or when the last run said, spread over a short window so
-        // a restart does not poll every overdue feed in the same instant.
-        let wait = state.next_due_at.and_then(|due| (due - wall_now).to_std().ok()).unwrap_or_default();
-        let spread = Duration::from_millis(rand::rng().random_range(0..=200));
-        queue.push(Reverse((now + wait + spread, entries.len())));
-        entries.push(Entry { feed: Arc::clone(feed), state, in_flight: false });
+        book.add(Arc::clone(feed), state);
     }
-    info!(feeds = entries.len(), "daemon started");
+    book.board.set_running(true);
+    info!(feeds = book.entries.len(), "daemon started");
+    let mut gauges = tokio::time::interval(Duration::from_secs(5));
 
     loop {
-        let next_due = queue.peek().map(|Reverse((due, _))| *due);
+        let next_due = book.queue.peek().map(|Reverse((due, _))| *due);
         tokio::select! {
             _ = shutdown.cancelled() => break,
             report = reports_rx.recv() => {
                 let Some(report) = report else { break };
-                reschedule(&mut entries, &mut queue, report);
+                book.report(report);
             }
+            _ = hangups.recv() => match settings::load(config_path) {
+                Ok(new) => book.reload(&new),
+                Err(e) => error!(error = %e, "config reload rejected; the running config stays"),
+            },
+            _ = gauges.tick() => book.publish_gauges(),
             _ = sleep_until(next_due) => {
-                let Some(Reverse((_, idx))) = queue.pop() else { continue };
-                let entry = &mut entries[idx];
-                entry.in_flight = true;
-                let job = FeedJob { feed: Arc::clone(&entry.feed), state: entry.state.clone() };
+                let Some(idx) = book.pop_due() else { continue };
+                let job = FeedJob { feed: Arc::clone(&book.entries[idx].feed), state: book.entries[idx].state.clone() };
                 // Reserve first so a shutdown while the pipeline is full does
                 // not lose track of the job.
                 let permit = tokio::select! {
@@ -86,39 +300,17 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken, abort: Cancel
         }
     }
     info!("shutting down: draining in-flight feeds");
+    book.board.set_running(false);
     // Closing the job channel lets each stage finish what it holds and end.
     drop(jobs_tx);
     while let Some(report) = reports_rx.recv().await {
-        reschedule(&mut entries, &mut queue, report);
+        book.report(report);
     }
     runner.await??;
+    if let Some((_, task)) = server {
+        // The server watches `shutdown` and is finishing its connections.
+        let _ = task.await;
+    }
     info!("daemon stopped");
     Ok(())
-}
-
-async fn sleep_until(due: Option<Instant>) {
-    match due {
-        Some(due) => tokio::time::sleep_until(due).await,
-        None => std::future::pending().await,
-    }
-}
-
-fn reschedule(entries: &mut [Entry], queue: &mut BinaryHeap<Reverse<(Instant, usize)>>, report: BatchReport) {
-    let Some(idx) = entries.iter().position(|e| Arc::ptr_eq(&e.feed, &report.feed)) else { return };
-    let entry = &mut entries[idx];
-    entry.in_flight = false;
-    entry.state = report.state;
-    if entry.state.disabled {
-        warn!(feed = %entry.feed.spec.name, "feed disabled after HTTP 410");
-        return;
-    }
-    let wait = entry
-        .state
-        .next_due_at
-        .and_then(|due| (due - Utc::now()).to_std().ok())
-        .unwrap_or_else(|| crate::schedule::next_interval(entry.feed.spec.interval, entry.state.error_count));
-    if matches!(report.outcome, Outcome::Failed { .. }) {
-        warn!(feed = %entry.feed.spec.name, retry_in_s = wait.as_secs(), "feed will be retried");
-    }
-    queue.push(Reverse((Instant::now() + wait, idx)));
 }

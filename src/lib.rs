@@ -16,10 +16,12 @@ pub mod cli;
 pub mod daemon;
 pub mod inspect;
 pub mod logging;
+pub mod metrics;
 pub mod pipeline;
 pub mod schedule;
 pub mod settings;
 pub mod signals;
+pub mod status;
 pub mod wiring;
 
 /// An error that is the user's to fix (bad config, bad arguments): exit 2.

@@ -31,7 +31,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             let settings = settings::load(&c.config)?;
             let (shutdown, abort) = (CancellationToken::new(), CancellationToken::new());
             signals::spawn(shutdown.clone(), abort.clone(), settings.config.pipeline.shutdown_grace.0)?;
-            daemon::run(&settings, shutdown, abort).await?;
+            daemon::run(&settings, &c.config, shutdown, abort).await?;
             Ok(0)
         }
         Command::Backfill { config, feeds } => {

@@ -94,6 +94,8 @@ pub struct CleanBatch {
     records: Vec<Record>,
     state: FeedState,
     outcome: Outcome,
+    /// Body bytes fetched (0 for a 304 or a failure).
+    bytes: u64,
 }
 
 /// What the store stage reports for each committed batch.
@@ -111,6 +113,21 @@ pub struct BatchReport {
     pub updated: usize,
     /// Items seen before with the same content, not written.
     pub unchanged: usize,
+    /// Body bytes fetched.
+    pub bytes: u64,
+}
+
+impl Outcome {
+    /// The outcome as a metric label: `items`, `not_modified`, `unchanged`
+    /// or the error kind.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Items(_) => "items",
+            Outcome::NotModified => "not_modified",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Failed { kind, .. } => kind.as_str(),
+        }
+    }
 }
 
 /// Knobs of one pipeline run.
@@ -139,13 +156,15 @@ pub struct Storage {
     pub sinks: Vec<Box<dyn Sink>>,
     /// Where feed state is read (and committed when no sink holds it).
     pub state: Arc<dyn StateStore>,
+    /// How the sinks are doing, for /readyz.
+    pub health: Arc<crate::status::SinkHealth>,
 }
 
 impl Storage {
     /// Order the sinks so that those holding the state are written last.
     pub fn new(mut sinks: Vec<Box<dyn Sink>>, state: Arc<dyn StateStore>) -> Self {
         sinks.sort_by_key(|s| s.holds_state());
-        Storage { sinks, state }
+        Storage { sinks, state, health: Arc::default() }
     }
 }
 
@@ -211,10 +230,12 @@ async fn fetch_stage(
                 batch = fetch_one(&fetcher, job) => batch,
             };
             // Reserve first: a cancelled send() would lose the batch.
+            let waiting = std::time::Instant::now();
             tokio::select! {
                 _ = abort.cancelled() => {}
                 slot = out.reserve() => if let Ok(slot) = slot { slot.send(batch) },
             }
+            crate::metrics::blocked("fetch", waiting.elapsed());
         });
         // Reap finished tasks so the set does not grow with the job count.
         while tasks.try_join_next().is_some() {}
@@ -259,6 +280,7 @@ async fn clean_stage(
             _ = abort.cancelled() => break,
             batch = input.recv() => match batch { Some(b) => b, None => break },
         };
+        crate::metrics::queue_depth("fetched", input.len());
         let permit = tokio::select! {
             _ = abort.cancelled() => break,
             permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
@@ -278,10 +300,12 @@ async fn clean_stage(
                 warn!("clean task failed");
                 return;
             };
+            let waiting = std::time::Instant::now();
             tokio::select! {
                 _ = abort.cancelled() => {}
                 slot = out.reserve() => if let Ok(slot) = slot { slot.send(cleaned) },
             }
+            crate::metrics::blocked("clean", waiting.elapsed());
         });
         while tasks.try_join_next().is_some() {}
     }
@@ -312,7 +336,13 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
         state.last_status = status;
         state.error_count += 1;
         state.last_error = Some(message.clone());
-        CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::Failed { kind, message } }
+        CleanBatch {
+            feed: Arc::clone(&feed),
+            records: Vec::new(),
+            state,
+            outcome: Outcome::Failed { kind, message },
+            bytes: 0,
+        }
     };
     // The server's word on when to come back: freshness on success,
     // Retry-After on failure. A lower bound on the next poll.
@@ -333,14 +363,15 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
             state.last_success_at = Some(polled_at);
             state.error_count = 0;
             state.last_error = None;
-            CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::NotModified }
+            CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::NotModified, bytes: 0 }
         }
         Ok(Fetched::Document(doc)) => {
+            let bytes = doc.body.len() as u64;
             let body_hash = newswire_core::id::bytes_hash(&doc.body);
             let status = doc.status;
             if state.body_hash.as_deref() == Some(body_hash.as_str()) {
                 accept_document(&mut state, &doc, body_hash, polled_at);
-                CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::Unchanged }
+                CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::Unchanged, bytes }
             } else {
                 match newswire_fetcher::parse_feed_with(
                     &doc.body,
@@ -348,10 +379,10 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
                     spec.max_items,
                     doc.content_type.as_deref(),
                 ) {
-                    Ok(parsed) => build_batch(&feed, state, &doc, body_hash, parsed, polled_at),
+                    Ok(parsed) => CleanBatch { bytes, ..build_batch(&feed, state, &doc, body_hash, parsed, polled_at) },
                     Err(e) => {
                         let message = format!("{}: {}", redact(doc.final_url.as_str()), e.message);
-                        fail(state, e.kind(), message, status)
+                        CleanBatch { bytes, ..fail(state, e.kind(), message, status) }
                     }
                 }
             }
@@ -394,7 +425,12 @@ fn build_batch(
     }
     accept_document(&mut state, doc, body_hash, polled_at);
     state.last_item_count = u32::try_from(found).unwrap_or(u32::MAX);
-    CleanBatch { feed: Arc::clone(feed), records, state, outcome: Outcome::Items(found) }
+    for record in &records {
+        for removed in &record.removed {
+            crate::metrics::removed(removed.kind);
+        }
+    }
+    CleanBatch { feed: Arc::clone(feed), records, state, outcome: Outcome::Items(found), bytes: 0 }
 }
 
 fn accept_document(state: &mut FeedState, doc: &Document, body_hash: String, polled_at: DateTime<Utc>) {
@@ -419,6 +455,7 @@ async fn store_stage(
             _ = abort.cancelled() => break,
             batch = input.recv() => match batch { Some(b) => b, None => break },
         };
+        crate::metrics::queue_depth("cleaned", input.len());
         let report = tokio::select! {
             _ = abort.cancelled() => break,
             report = store_one(&mut storage, batch) => report?,
@@ -438,6 +475,8 @@ async fn store_stage(
 
 fn log_report(r: &BatchReport) {
     let feed = &r.feed.spec.name;
+    crate::metrics::poll(feed, r.outcome.label(), r.bytes);
+    crate::metrics::items(feed, r.new, r.updated, r.unchanged);
     match &r.outcome {
         Outcome::Failed { kind, message } => {
             warn!(feed = %feed, kind = %kind, error = %message, errors = r.state.error_count, "feed poll failed")
@@ -462,7 +501,8 @@ fn retry_delay(attempt: u32) -> Duration {
 /// checkpoint. Retryable failures are retried (with backoff) until they
 /// succeed, so nothing is dropped; a fatal one stops the pipeline.
 pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<BatchReport, StoreError> {
-    let CleanBatch { feed, records, state, outcome } = batch;
+    let health = Arc::clone(&storage.health);
+    let CleanBatch { feed, records, state, outcome, bytes } = batch;
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
     let known = with_retry("state", || storage.state.known_hashes(&ids)).await?;
     let (mut new, mut updated, mut unchanged) = (0, 0, 0);
@@ -485,9 +525,16 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
         let name = sink.name().to_string();
         let mut attempt = 0;
         loop {
-            match sink.write(&sink_batch).await {
-                Ok(()) => break,
+            let started = std::time::Instant::now();
+            let written = sink.write(&sink_batch).await;
+            crate::metrics::sink_write(&name, started.elapsed(), written.is_ok());
+            match written {
+                Ok(()) => {
+                    health.sink_ok(&name);
+                    break;
+                }
                 Err(e) if e.retryable => {
+                    health.sink_failing(&name, &e.to_string());
                     warn!(sink = %name, feed = %feed.spec.name, error = %e, attempt, "sink write failed; retrying");
                     tokio::time::sleep(retry_delay(attempt)).await;
                     attempt += 1;
@@ -501,7 +548,7 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
         let cp = &sink_batch.checkpoint;
         with_retry("state", || storage.state.commit(cp)).await?;
     }
-    Ok(BatchReport { feed, state: sink_batch.checkpoint.state, outcome, new, updated, unchanged })
+    Ok(BatchReport { feed, state: sink_batch.checkpoint.state, outcome, new, updated, unchanged, bytes })
 }
 
 async fn with_retry<'a, T, F>(what: &str, mut op: impl FnMut() -> F) -> Result<T, StoreError>

@@ -2,6 +2,7 @@
 //! serving fixture feeds, writing to a temporary store.
 
 mod cli;
+mod daemon;
 mod harness;
 mod pipeline;
 mod server;

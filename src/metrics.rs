@@ -1,0 +1,94 @@
+//! Every metric newswire exports, in one place.
+//!
+//! Names follow `newswire_<stage>_<noun>_<unit>[_total]`. Label values come
+//! from closed sets (outcome, result, removal kind, sink kind, queue) or
+//! from feed names, which the operator chose in the config; never from URLs
+//! or titles. Each stage keeps received = sent + dropped + errored: every
+//! poll ends in exactly one `newswire_fetch_polls_total` outcome.
+//!
+//! Without a recorder installed (a backfill without `[server]`), recording
+//! is a no-op.
+
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+use newswire_core::RemovedKind;
+
+/// Polls, by feed and outcome (`items`, `not_modified`, `unchanged`, or the
+/// error kind: `timeout`, `connect`, `status`, `too_large`, `forbidden`,
+/// `redirect`, `parse`, `io`).
+pub const POLLS: &str = "newswire_fetch_polls_total";
+/// Body bytes fetched, by feed.
+pub const BODY_BYTES: &str = "newswire_fetch_body_bytes_total";
+/// Items stored, by feed and result (`new`, `updated`, `unchanged`).
+pub const ITEMS: &str = "newswire_store_items_total";
+/// Pieces the cleaner removed, by kind.
+pub const REMOVED: &str = "newswire_clean_removed_total";
+/// Time one sink took to write one batch, by sink.
+pub const SINK_WRITE: &str = "newswire_sink_write_duration_seconds";
+/// Failed sink writes (each retried), by sink.
+pub const SINK_ERRORS: &str = "newswire_sink_write_errors_total";
+/// Batches waiting in a channel between stages, by queue (`fetched`, `cleaned`).
+pub const QUEUE_DEPTH: &str = "newswire_pipeline_queue_depth";
+/// Time a stage spent waiting for room downstream, by stage.
+pub const BLOCKED: &str = "newswire_pipeline_blocked_microseconds_total";
+/// Feeds the scheduler knows, by state (`scheduled`, `in_flight`, `failing`, `disabled`).
+pub const FEEDS: &str = "newswire_scheduler_feeds";
+/// Feeds whose due time has passed and that are not yet being polled.
+pub const OVERDUE: &str = "newswire_scheduler_feeds_overdue";
+/// How late polls start after their due time.
+pub const POLL_LAG: &str = "newswire_scheduler_poll_lag_seconds";
+
+/// One poll's outcome.
+pub fn poll(feed: &str, outcome: &'static str, bytes: u64) {
+    counter!(POLLS, "feed" => feed.to_string(), "outcome" => outcome).increment(1);
+    if bytes > 0 {
+        counter!(BODY_BYTES, "feed" => feed.to_string()).increment(bytes);
+    }
+}
+
+/// Items stored for one feed.
+pub fn items(feed: &str, new: usize, updated: usize, unchanged: usize) {
+    for (result, n) in [("new", new), ("updated", updated), ("unchanged", unchanged)] {
+        if n > 0 {
+            counter!(ITEMS, "feed" => feed.to_string(), "result" => result).increment(n as u64);
+        }
+    }
+}
+
+/// One removal by the cleaner.
+pub fn removed(kind: RemovedKind) {
+    counter!(REMOVED, "kind" => kind.as_str()).increment(1);
+}
+
+/// One sink write and how long it took.
+pub fn sink_write(sink: &str, took: Duration, ok: bool) {
+    histogram!(SINK_WRITE, "sink" => sink.to_string()).record(took.as_secs_f64());
+    if !ok {
+        counter!(SINK_ERRORS, "sink" => sink.to_string()).increment(1);
+    }
+}
+
+/// Depth of a queue between stages.
+pub fn queue_depth(queue: &'static str, depth: usize) {
+    gauge!(QUEUE_DEPTH, "queue" => queue).set(depth as f64);
+}
+
+/// Time a stage waited for room downstream.
+pub fn blocked(stage: &'static str, took: Duration) {
+    counter!(BLOCKED, "stage" => stage).increment(took.as_micros() as u64);
+}
+
+/// The scheduler's view, refreshed after every change.
+pub fn feeds(scheduled: usize, in_flight: usize, failing: usize, disabled: usize, overdue: usize) {
+    for (state, n) in [("scheduled", scheduled), ("in_flight", in_flight), ("failing", failing), ("disabled", disabled)]
+    {
+        gauge!(FEEDS, "state" => state).set(n as f64);
+    }
+    gauge!(OVERDUE).set(overdue as f64);
+}
+
+/// How late a poll started.
+pub fn poll_lag(lag: Duration) {
+    histogram!(POLL_LAG).record(lag.as_secs_f64());
+}

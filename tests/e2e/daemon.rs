@@ -1,0 +1,133 @@
+//! The daemon's operating surface: the status server and SIGHUP reload.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::harness::Workdir;
+use crate::server::FixtureServer;
+
+/// GET a path from the status server: (status code, body).
+async fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await.ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, body.to_string()))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Wait (bounded) until `check` holds.
+async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The value of the sample whose line starts with `name{` and holds every label.
+fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A count, or -1 while the database does not exist yet.
+fn count(work: &Workdir, sql: &str) -> i64 {
+    if work.path().join("data/newswire.db").exists() { work.count(sql) } else { -1 }
+}
+
+fn write_config(work: &Workdir, server: &FixtureServer, feeds: &[(&str, &str)], port: u16) -> std::path::PathBuf {
+    let feeds: Vec<(&str, String)> = feeds.iter().map(|(n, p)| (*n, server.url(p))).collect();
+    let path = work.config(&feeds, "interval = \"1s\"");
+    let mut text = std::fs::read_to_string(&path).expect("read config");
+    text.push_str(&format!("\n[server]\nlisten = \"127.0.0.1:{port}\"\n"));
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_server_and_reload() {
+    let server = FixtureServer::start().await;
+    let work = Workdir::new();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let config = write_config(&work, &server, &[("world", "/rss.xml"), ("versioned", "/versioned.xml")], port);
+    let mut child = tokio::process::Command::new(crate::harness::bin())
+        .args(["run", "-c", config.to_str().expect("utf-8")])
+        .current_dir(work.path())
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the daemon");
+
+    wait_for("both feeds stored", || async { count(&work, "SELECT COUNT(*) FROM records") == 5 }).await;
+    assert_eq!(get(&addr, "/healthz").await.map(|r| r.0), Some(200));
+    wait_for("ready", || async { get(&addr, "/readyz").await.is_some_and(|r| r.0 == 200) }).await;
+
+    // /metrics is Prometheus text, and its counters match what was written.
+    let (code, metrics) = get(&addr, "/metrics").await.expect("metrics");
+    assert_eq!(code, 200);
+    for line in metrics.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let (name_and_labels, value) = line.rsplit_once(' ').expect("`name value` lines");
+        assert!(value.parse::<f64>().is_ok(), "value of {line}");
+        assert!(name_and_labels.starts_with("newswire_"), "{line}");
+    }
+    assert_eq!(sample(&metrics, "newswire_store_items_total", &["feed=\"world\"", "result=\"new\""]), Some(3.0));
+    assert_eq!(sample(&metrics, "newswire_store_items_total", &["feed=\"versioned\"", "result=\"new\""]), Some(2.0));
+    assert!(sample(&metrics, "newswire_fetch_polls_total", &["feed=\"world\"", "outcome=\"items\""]) == Some(1.0));
+    assert!(metrics.contains("newswire_sink_write_duration_seconds"), "{metrics}");
+
+    // /feeds: one JSON object per feed.
+    let (_, feeds) = get(&addr, "/feeds").await.expect("feeds");
+    let feeds: serde_json::Value = serde_json::from_str(&feeds).expect("JSON");
+    let names: Vec<&str> = feeds.as_array().expect("array").iter().filter_map(|f| f["name"].as_str()).collect();
+    assert_eq!(names, ["versioned", "world"]);
+    assert_eq!(feeds[1]["error_count"], 0);
+    assert!(feeds[1]["next_due"].is_string());
+
+    // SIGHUP with a new config: "versioned" removed, "science" added.
+    let pid = child.id().expect("pid").to_string();
+    let hup = || std::process::Command::new("kill").args(["-HUP", &pid]).status().expect("kill");
+    write_config(&work, &server, &[("world", "/rss.xml"), ("science", "/feed.json")], port);
+    assert!(hup().success());
+    wait_for("science polled after reload", || async { server.seen.hits("/feed.json") >= 1 }).await;
+    wait_for("science stored", || async { count(&work, "SELECT COUNT(*) FROM records WHERE feed = 'science'") == 2 })
+        .await;
+    wait_for("versioned gone from /feeds", || async {
+        get(&addr, "/feeds").await.is_some_and(|(_, b)| b.contains("science") && !b.contains("versioned"))
+    })
+    .await;
+    let versioned_hits = server.seen.hits("/versioned.xml");
+
+    // A broken config is rejected and the running one stays.
+    std::fs::write(&config, "[[feed]]\nname = \"x\"\nurll = \"oops\"\n").expect("write broken config");
+    assert!(hup().success());
+    let world_hits = server.seen.hits("/rss.xml");
+    wait_for("world still polled", || async { server.seen.hits("/rss.xml") >= world_hits + 2 }).await;
+    assert_eq!(server.seen.hits("/versioned.xml"), versioned_hits, "a removed feed is not polled");
+
+    let term = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(term.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    assert_eq!(status.code(), Some(0));
+    let mut err = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut err).await.expect("read");
+    assert!(err.contains("config reloaded"), "{err}");
+    assert!(err.contains("config reload rejected"), "{err}");
+    assert!(err.contains("newswire.toml:3:1"), "the rejection names file and line: {err}");
+}

@@ -66,7 +66,7 @@ pub enum Command {
         /// File to clean, or - for standard input.
         input: String,
     },
-    /// Manage feeds: discover the feeds a site offers.
+    /// Manage feeds: import and export OPML, list, discover.
     Feeds {
         /// What to do.
         #[command(subcommand)]
@@ -88,6 +88,27 @@ pub enum Command {
 /// `newswire feeds …`.
 #[derive(Debug, Subcommand)]
 pub enum FeedsCommand {
+    /// Add the subscriptions of an OPML file to the config file, keeping its
+    /// comments and layout. Feeds already there (same URL or name) are left.
+    Import {
+        /// The config file to add to.
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The OPML file.
+        opml: std::path::PathBuf,
+    },
+    /// Print the config's feeds as OPML 2.0, tags as categories.
+    Export {
+        /// The config.
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// List the feeds with their status from the state store.
+    List {
+        /// The config.
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Find the feeds a site page links to (or serves at common paths) and
     /// print [[feed]] entries for them.
     Discover {

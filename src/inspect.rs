@@ -129,7 +129,7 @@ pub async fn parse(input: &str, as_json: bool, allow_private: bool) -> anyhow::R
 
 /// A config-friendly name for a discovered feed: its title, or its host and
 /// path, lowercased with runs of other characters turned into dashes.
-fn slug(title: Option<&str>, url: &Url) -> String {
+pub fn slug(title: Option<&str>, url: &Url) -> String {
     let source = match title {
         Some(t) if !t.trim().is_empty() => t.to_string(),
         _ => format!("{}{}", url.host_str().unwrap_or("feed"), url.path()),
@@ -175,7 +175,7 @@ pub async fn discover(input: &str, allow_private: bool) -> anyhow::Result<u8> {
 }
 
 /// A TOML basic string.
-fn toml_string(s: &str) -> String {
+pub fn toml_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

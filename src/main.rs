@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use newswire::cli::{Cli, Command, FeedsCommand};
-use newswire::{backfill, daemon, exit_code, inspect, logging, settings, signals};
+use newswire::{backfill, daemon, exit_code, feeds, inspect, logging, settings, signals};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
@@ -48,9 +48,12 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Check(c) => inspect::check(&c.config),
         Command::Clean { html, text, json, input } => inspect::clean(&input, html, text, json),
         Command::Parse { json, allow_private, input } => inspect::parse(&input, json, allow_private).await,
-        Command::Feeds { command: FeedsCommand::Discover { allow_private, url } } => {
-            inspect::discover(&url, allow_private).await
-        }
+        Command::Feeds { command } => match command {
+            FeedsCommand::Discover { allow_private, url } => inspect::discover(&url, allow_private).await,
+            FeedsCommand::Import { config, opml } => feeds::import(&config.config, &opml),
+            FeedsCommand::Export { config } => feeds::export(&config.config),
+            FeedsCommand::List { config } => feeds::list(&config.config).await,
+        },
     }
 }
 

@@ -168,3 +168,59 @@ async fn feeds_discover_prints_config_entries() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("127.0.0.1 is not a public address"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opml_import_export_round_trip_and_list() {
+    let server = crate::server::FixtureServer::start().await;
+    let work = Workdir::new();
+    let config = work.config(&[("world", server.url("/rss.xml"))], "");
+    let mut text = std::fs::read_to_string(&config).expect("read");
+    text.insert_str(0, "# my feeds, hand-curated\n");
+    std::fs::write(&config, text).expect("write");
+    let opml = format!(
+        r#"<?xml version="1.0"?><opml version="2.0"><head><title>Reader export</title></head><body>
+<outline text="Science"><outline text="Field Notes" type="rss" xmlUrl="{}" category="climate"/></outline>
+<outline text="Circuit Weekly" type="rss" xmlUrl="{}"/>
+<outline text="Duplicate of world" xmlUrl="{}"/>
+<outline text="Local" xmlUrl="file:///etc/hosts"/>
+</body></opml>"#,
+        server.url("/feed.json"),
+        server.url("/atom.xml"),
+        server.url("/rss.xml")
+    );
+    std::fs::write(work.path().join("subs.opml"), opml).expect("write opml");
+    let cfg = config.to_str().expect("utf-8");
+    let out = run(&["feeds", "import", "-c", cfg, "subs.opml"], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("imported 2 feeds"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("1 already there, 1 refused"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("refused: file:///etc/hosts"), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&config).expect("read");
+    assert!(text.starts_with("# my feeds, hand-curated\n"), "comments kept: {text}");
+    assert!(text.contains("name = \"field-notes\""), "{text}");
+    assert!(text.contains("tags = [\"Science\", \"climate\"]"), "{text}");
+
+    // The imported feeds work.
+    let out = run(&["backfill", "-c", cfg], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("feeds: 3 ok"), "{}", stdout(&out));
+
+    // list shows each feed's status.
+    let out = run(&["feeds", "list", "-c", cfg], work.path()).await;
+    let listing = stdout(&out);
+    assert!(listing.lines().any(|l| l.starts_with("field-notes\tok\t")), "{listing}");
+    assert_eq!(listing.lines().count(), 4, "{listing}");
+
+    // export → import into an empty config gives the same feeds and tags.
+    let out = run(&["feeds", "export", "-c", cfg], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(work.path().join("exported.opml"), stdout(&out)).expect("write");
+    std::fs::write(work.path().join("empty.toml"), "[defaults]\nallow_private = true\n").expect("write");
+    let out = run(&["feeds", "import", "-c", "empty.toml", "exported.opml"], work.path()).await;
+    assert!(stdout(&out).contains("imported 3 feeds"), "{}", stdout(&out));
+    let again = std::fs::read_to_string(work.path().join("empty.toml")).expect("read");
+    for name in ["world", "field-notes", "circuit-weekly"] {
+        assert!(again.contains(&format!("name = \"{name}\"")), "{name}: {again}");
+    }
+    assert!(again.contains("tags = [\"Science\", \"climate\"]"), "{again}");
+}

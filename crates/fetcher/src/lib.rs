@@ -13,6 +13,7 @@
 //!   fallback (docs/feed-parsing.md).
 //!
 //! - [`discover`]: the feeds a site page declares or serves at common paths.
+//! - [`opml`]: reading and writing the OPML feed lists other readers use.
 //!
 //! What it deliberately does not do: cleaning (newswire-cleaner), storage
 //! (newswire-storer; state is read by the caller and passed in), or
@@ -21,6 +22,7 @@
 pub mod discover;
 pub mod fetch;
 pub mod guard;
+pub mod opml;
 pub mod parse;
 
 pub use fetch::{Document, FetchError, FetchRequest, Fetched, Fetcher, FetcherOptions};

@@ -1,23 +1,61 @@
 //! `newswire backfill`: one pass over the feeds, then a summary.
+//!
+//! With `--archives`, each feed's history is walked too: RFC 5005 archived
+//! feeds (`prev-archive`), paged feeds (`next`, JSON Feed `next_url`) and
+//! WordPress-style `?paged=N`, one page at a time per feed, up to
+//! `--max-pages`. Each page's records are committed with the cursor to the
+//! next page, so an interrupted walk resumes where it stopped; a finished
+//! walk is not repeated. A paged walk stops at a page with nothing new, and
+//! with `--since` at a page older than the date.
 
-use std::collections::HashMap;
-use std::io::Write;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use newswire_core::canon::redact;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::pipeline::{self, BatchReport, FeedContext, FeedJob, Outcome};
 use crate::settings::Settings;
 use crate::wiring;
+
+/// What to backfill.
+#[derive(Debug, Clone, Default)]
+pub struct BackfillOptions {
+    /// Only these feeds (all enabled ones when empty).
+    pub feeds: Vec<String>,
+    /// Walk each feed's history too.
+    pub archives: bool,
+    /// Pages of history per feed at most (the feed itself is page 1).
+    pub max_pages: u32,
+    /// Leave out items published before this.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// One feed's totals.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FeedTotals {
+    /// Records written for the first time.
+    pub new: usize,
+    /// Records written again with changed content.
+    pub updated: usize,
+    /// Items seen before, unchanged.
+    pub unchanged: usize,
+    /// Pages of history fetched.
+    pub pages: u32,
+    /// Why it failed, if it did.
+    pub failure: Option<String>,
+}
 
 /// Totals of a pass.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     /// Feeds polled successfully (including 304 and unchanged).
     pub feeds_ok: usize,
-    /// Feeds whose poll failed.
+    /// Feeds whose poll (or a page of whose history) failed.
     pub feeds_failed: usize,
     /// Records written for the first time.
     pub new: usize,
@@ -25,31 +63,85 @@ pub struct Summary {
     pub updated: usize,
     /// Items seen before, unchanged.
     pub unchanged: usize,
+    /// Pages of history fetched (`--archives`).
+    pub pages: usize,
     /// Failed feeds and why, in the order they finished.
     pub failures: Vec<(String, String)>,
+    /// Per feed, in config order.
+    pub per_feed: Vec<(String, FeedTotals)>,
 }
 
 impl Summary {
-    /// Add one feed's report.
+    /// Add one report.
     pub fn add(&mut self, report: &BatchReport) {
+        let name = &report.feed.spec.name;
+        let idx = match self.per_feed.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                self.per_feed.push((name.clone(), FeedTotals::default()));
+                self.per_feed.len() - 1
+            }
+        };
+        let totals = &mut self.per_feed[idx].1;
+        let failed_before = totals.failure.is_some();
         match &report.outcome {
             Outcome::Failed { message, .. } => {
-                self.feeds_failed += 1;
-                self.failures.push((report.feed.spec.name.clone(), message.clone()));
+                if totals.failure.is_none() {
+                    totals.failure = Some(message.clone());
+                }
+                self.failures.push((name.clone(), message.clone()));
             }
-            _ => self.feeds_ok += 1,
+            _ if report.page.is_some() => totals.pages += 1,
+            _ => {}
         }
+        if report.page.is_some() && !matches!(report.outcome, Outcome::Failed { .. }) {
+            self.pages += 1;
+        }
+        totals.new += report.new;
+        totals.updated += report.updated;
+        totals.unchanged += report.unchanged;
         self.new += report.new;
         self.updated += report.updated;
         self.unchanged += report.unchanged;
+        // A feed counts once: ok after its first report, failed from its
+        // first failure on.
+        if report.page.is_none() {
+            if totals.failure.is_some() { self.feeds_failed += 1 } else { self.feeds_ok += 1 }
+        } else if totals.failure.is_some() && !failed_before {
+            self.feeds_ok -= 1;
+            self.feeds_failed += 1;
+        }
     }
 
     /// The one-line summary printed at the end.
     pub fn line(&self) -> String {
-        format!(
+        let mut line = format!(
             "feeds: {} ok, {} failed; items: {} new, {} updated, {} unchanged",
             self.feeds_ok, self.feeds_failed, self.new, self.updated, self.unchanged
-        )
+        );
+        if self.pages > 0 {
+            line.push_str(&format!("; pages of history: {}", self.pages));
+        }
+        line
+    }
+
+    /// The per-feed table: feed, new, updated, unchanged, pages, status.
+    pub fn table(&self) -> String {
+        let width = self.per_feed.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(4).max(4);
+        let mut out =
+            format!("{:<width$}  {:>6}  {:>7}  {:>9}  {:>5}  status\n", "feed", "new", "updated", "unchanged", "pages");
+        for (name, t) in &self.per_feed {
+            let status = t.failure.as_deref().map_or("ok".to_string(), |f| format!("failed: {f}"));
+            out.push_str(&format!(
+                "{name:<width$}  {:>6}  {:>7}  {:>9}  {:>5}  {status}\n",
+                t.new, t.updated, t.unchanged, t.pages
+            ));
+        }
+        out.push_str(&format!(
+            "{:<width$}  {:>6}  {:>7}  {:>9}  {:>5}\n",
+            "total", self.new, self.updated, self.unchanged, self.pages
+        ));
+        out
     }
 }
 
@@ -70,57 +162,156 @@ pub fn select(settings: &Settings, names: &[String]) -> anyhow::Result<Vec<Arc<F
     Ok(out)
 }
 
-/// Run one pass. `shutdown` stops handing out feeds; those in flight finish.
+/// The next page job after `report`, when the walk goes on.
+fn next_page(report: &BatchReport, options: &BackfillOptions) -> Option<FeedJob> {
+    if matches!(report.outcome, Outcome::Failed { .. }) || report.state.archive_done {
+        return None;
+    }
+    let (older, number) = match report.page {
+        // The feed itself: resume an interrupted walk, or start one.
+        None => (report.state.archive_next.clone().or_else(|| report.older.clone()), 2),
+        Some(n) => {
+            // A paged walk (no archive links) ends at a page with nothing new.
+            if report.new == 0 && report.updated == 0 {
+                return None;
+            }
+            (report.older.clone(), n + 1)
+        }
+    };
+    if number > options.max_pages {
+        return None;
+    }
+    if let (Some(since), Some(newest)) = (options.since, report.newest)
+        && newest < since
+    {
+        return None;
+    }
+    let url = url::Url::parse(&older?).ok()?;
+    Some(FeedJob { feed: Arc::clone(&report.feed), state: report.state.clone(), page: Some((url, number)) })
+}
+
+/// Progress on a terminal (a bar) or in a log (a line every few seconds).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    last_line: std::time::Instant,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} feeds {msg} [{elapsed}]") {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress { bar, last_line: std::time::Instant::now() }
+    }
+
+    fn update(&mut self, done: usize, total: usize, summary: &Summary) {
+        let msg = format!("{} new, {} failed", summary.new, summary.feeds_failed);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(done as u64);
+                bar.set_message(msg);
+            }
+            None if self.last_line.elapsed() >= Duration::from_secs(5) => {
+                info!(done, total, new = summary.new, failed = summary.feeds_failed, "backfill progress");
+                self.last_line = std::time::Instant::now();
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Run one pass. `shutdown` stops handing out work; what is in flight
+/// finishes and is committed.
 pub async fn run(
     settings: &Settings,
-    names: &[String],
+    options: &BackfillOptions,
     shutdown: CancellationToken,
     abort: CancellationToken,
 ) -> anyhow::Result<Summary> {
-    let feeds = select(settings, names)?;
+    let feeds = select(settings, &options.feeds)?;
     let fetcher = wiring::fetcher(&settings.config)?;
     let (storage, _store) = wiring::storage(&settings.config).await?;
     let states: HashMap<String, _> = storage.state.load_all().await?.into_iter().map(|s| (s.feed.clone(), s)).collect();
-    let options = wiring::pipeline_options(&settings.config);
-    let (jobs_tx, jobs_rx) = mpsc::channel::<FeedJob>(options.channel_capacity);
-    let (reports_tx, mut reports_rx) = mpsc::channel::<BatchReport>(options.channel_capacity);
+    let pipeline_options =
+        pipeline::PipelineOptions { since: options.since, ..wiring::pipeline_options(&settings.config) };
+    // backfill → pipeline: feeds, then pages of history as their reports come.
+    let (jobs_tx, jobs_rx) = mpsc::channel::<FeedJob>(pipeline_options.channel_capacity);
+    // pipeline → backfill: one report per committed batch.
+    let (reports_tx, mut reports_rx) = mpsc::channel::<BatchReport>(pipeline_options.channel_capacity);
 
-    let total = feeds.len();
-    info!(feeds = total, "backfill started");
-    // The job source: every selected feed once, then the channel closes.
-    let producer = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move {
-            for feed in feeds {
-                let state = states.get(&feed.spec.name).cloned().unwrap_or_default();
-                if state.disabled && state.url == newswire_core::canon::redact(feed.spec.url.as_str()) {
-                    tracing::warn!(feed = %feed.spec.name, "feed is disabled after HTTP 410; change its url to poll it again");
-                    continue;
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    sent = jobs_tx.send(FeedJob { feed, state }) => if sent.is_err() { break },
+    let mut pending: VecDeque<FeedJob> = VecDeque::with_capacity(feeds.len());
+    for feed in feeds {
+        let mut state = states.get(&feed.spec.name).cloned().unwrap_or_default();
+        if state.disabled && state.url == redact(feed.spec.url.as_str()) {
+            warn!(feed = %feed.spec.name, "feed is disabled after HTTP 410; change its url to poll it again");
+            continue;
+        }
+        if options.archives && !state.archive_done && state.archive_next.is_none() {
+            // The walk starts from the feed's own links: read it even if
+            // it has not changed since the last poll.
+            state.etag = None;
+            state.last_modified = None;
+            state.body_hash = None;
+        }
+        pending.push_back(FeedJob::poll(feed, state));
+    }
+    let total = pending.len();
+    info!(feeds = total, archives = options.archives, "backfill started");
+    let runner = tokio::spawn(pipeline::run(pipeline_options, fetcher, storage, jobs_rx, reports_tx, abort));
+
+    let mut summary = Summary::default();
+    let mut progress = Progress::new(total);
+    let mut in_flight = 0usize;
+    let mut done = 0usize;
+    let mut stopping = false;
+    let mut jobs_tx = Some(jobs_tx);
+    while !(pending.is_empty() && in_flight == 0) {
+        let sender = jobs_tx.clone();
+        tokio::select! {
+            _ = shutdown.cancelled(), if !stopping => {
+                stopping = true;
+                pending.clear();
+            }
+            permit = async { sender.as_ref().expect("the sender lives while work is pending").reserve().await },
+                if !pending.is_empty() && !stopping => {
+                let Ok(permit) = permit else { break };
+                if let Some(job) = pending.pop_front() {
+                    permit.send(job);
+                    in_flight += 1;
                 }
             }
+            report = reports_rx.recv() => {
+                let Some(report) = report else { break };
+                in_flight -= 1;
+                if report.page.is_none() {
+                    done += 1;
+                }
+                summary.add(&report);
+                if options.archives && !stopping
+                    && let Some(job) = next_page(&report, options)
+                {
+                    pending.push_front(job);
+                }
+                progress.update(done, total, &summary);
+            }
         }
-    });
-    let runner = tokio::spawn(pipeline::run(options, fetcher, storage, jobs_rx, reports_tx, abort));
-    let mut summary = Summary::default();
-    let mut done = 0usize;
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    }
+    progress.finish();
+    // Closing the job channel lets the pipeline drain and end.
+    jobs_tx.take();
     while let Some(report) = reports_rx.recv().await {
         summary.add(&report);
-        done += 1;
-        if tty {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{done}/{total} feeds, {} new, {} failed", summary.new, summary.feeds_failed);
-            let _ = err.flush();
-        }
     }
-    if tty {
-        eprintln!();
-    }
-    producer.await?;
     runner.await??;
     info!(summary = %summary.line(), "backfill finished");
     Ok(summary)

@@ -49,6 +49,16 @@ pub enum Command {
         /// Only these feeds (repeatable).
         #[arg(long = "feed", value_name = "NAME")]
         feeds: Vec<String>,
+        /// Walk each feed's history too: RFC 5005 archives, paged feeds,
+        /// WordPress ?paged=N. Resumes an interrupted walk.
+        #[arg(long)]
+        archives: bool,
+        /// Pages per feed at most with --archives (the feed itself is page 1).
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        max_pages: u32,
+        /// Leave out items published before this date (2024-03-01 or RFC 3339).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Validate the config and list its feeds.
     Check(ConfigArg),
@@ -118,4 +128,16 @@ pub enum FeedsCommand {
         /// The site page, an http(s) URL.
         url: String,
     },
+}
+
+/// A date as `YYYY-MM-DD` (midnight UTC) or RFC 3339.
+fn parse_date(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(d.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .ok_or_else(|| format!("invalid date \"{text}\": use 2024-03-01 or 2024-03-01T12:00:00Z"))
 }

@@ -288,7 +288,7 @@ pub async fn run(
             _ = gauges.tick() => book.publish_gauges(),
             _ = sleep_until(next_due) => {
                 let Some(idx) = book.pop_due() else { continue };
-                let job = FeedJob { feed: Arc::clone(&book.entries[idx].feed), state: book.entries[idx].state.clone() };
+                let job = FeedJob::poll(Arc::clone(&book.entries[idx].feed), book.entries[idx].state.clone());
                 // Reserve first so a shutdown while the pipeline is full does
                 // not lose track of the job.
                 let permit = tokio::select! {

@@ -34,11 +34,13 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             daemon::run(&settings, &c.config, shutdown, abort).await?;
             Ok(0)
         }
-        Command::Backfill { config, feeds } => {
+        Command::Backfill { config, feeds, archives, max_pages, since } => {
             let settings = settings::load(&config.config)?;
             let (shutdown, abort) = (CancellationToken::new(), CancellationToken::new());
             signals::spawn(shutdown.clone(), abort.clone(), settings.config.pipeline.shutdown_grace.0)?;
-            let summary = backfill::run(&settings, &feeds, shutdown, abort).await?;
+            let options = backfill::BackfillOptions { feeds, archives, max_pages, since };
+            let summary = backfill::run(&settings, &options, shutdown, abort).await?;
+            print!("{}", summary.table());
             for (feed, reason) in &summary.failures {
                 println!("failed: {feed}: {reason}");
             }

@@ -59,6 +59,18 @@ pub struct FeedJob {
     pub feed: Arc<FeedContext>,
     /// Its state before this poll.
     pub state: FeedState,
+    /// An older page of the feed's history to fetch instead of the feed
+    /// itself (`backfill --archives`), and its number (2 for the first
+    /// page after the feed). Fetched unconditionally; the feed's validators
+    /// are left alone and the archive cursor advances instead.
+    pub page: Option<(url::Url, u32)>,
+}
+
+impl FeedJob {
+    /// A poll of the feed itself.
+    pub fn poll(feed: Arc<FeedContext>, state: FeedState) -> Self {
+        FeedJob { feed, state, page: None }
+    }
 }
 
 /// What the fetch stage hands on.
@@ -96,6 +108,19 @@ pub struct CleanBatch {
     outcome: Outcome,
     /// Body bytes fetched (0 for a 304 or a failure).
     bytes: u64,
+    /// The next older page of history the document links (or, for a
+    /// WordPress-style paged feed, the next `paged=N`).
+    older: Option<String>,
+    /// The newest publication date among the document's items.
+    newest: Option<DateTime<Utc>>,
+    /// Whether this batch was a page of history.
+    page: Option<u32>,
+}
+
+impl CleanBatch {
+    fn new(feed: Arc<FeedContext>, state: FeedState, outcome: Outcome) -> Self {
+        CleanBatch { feed, records: Vec::new(), state, outcome, bytes: 0, older: None, newest: None, page: None }
+    }
 }
 
 /// What the store stage reports for each committed batch.
@@ -115,6 +140,12 @@ pub struct BatchReport {
     pub unchanged: usize,
     /// Body bytes fetched.
     pub bytes: u64,
+    /// The next older page of history, if the document links one.
+    pub older: Option<String>,
+    /// The newest publication date among the document's items.
+    pub newest: Option<DateTime<Utc>>,
+    /// The page number, for a page of history.
+    pub page: Option<u32>,
 }
 
 impl Outcome {
@@ -139,6 +170,9 @@ pub struct PipelineOptions {
     pub clean_workers: usize,
     /// Capacity of each channel between stages.
     pub channel_capacity: usize,
+    /// Items published before this are not stored (`backfill --since`);
+    /// items without a date are kept.
+    pub since: Option<DateTime<Utc>>,
 }
 
 /// A failure that stops the pipeline (as opposed to a failed feed, which is
@@ -186,7 +220,7 @@ pub async fn run(
 
     let mut stages = JoinSet::new();
     stages.spawn(fetch_stage(jobs, fetcher, fetched_tx, options.fetch_concurrency.max(1), abort.clone()));
-    stages.spawn(clean_stage(fetched_rx, clean_tx, options.clean_workers.max(1), abort.clone()));
+    stages.spawn(clean_stage(fetched_rx, clean_tx, options.clean_workers.max(1), options.since, abort.clone()));
     let store = tokio::spawn(store_stage(clean_rx, storage, reports, abort.clone()));
     while let Some(joined) = stages.join_next().await {
         if let Err(e) = joined
@@ -247,10 +281,11 @@ async fn fetch_stage(
 pub async fn fetch_one(fetcher: &Fetcher, job: FeedJob) -> FetchedBatch {
     let spec = &job.feed.spec;
     // Validators belong to the URL they came from: after a config change of
-    // URL, ask unconditionally.
-    let same_url = job.state.url == redact(spec.url.as_str());
+    // URL, or for a page of history, ask unconditionally.
+    let same_url = job.page.is_none() && job.state.url == redact(spec.url.as_str());
+    let url = job.page.as_ref().map_or(&spec.url, |(page, _)| page);
     let request = FetchRequest {
-        url: &spec.url,
+        url,
         etag: job.state.etag.as_deref().filter(|_| same_url),
         last_modified: job.state.last_modified.as_deref().filter(|_| same_url),
         allow_private: spec.allow_private,
@@ -271,6 +306,7 @@ async fn clean_stage(
     mut input: mpsc::Receiver<FetchedBatch>,
     out: mpsc::Sender<CleanBatch>,
     workers: usize,
+    since: Option<DateTime<Utc>>,
     abort: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(workers));
@@ -293,7 +329,7 @@ async fn clean_stage(
             // downstream still counts against the stage, so a slow store
             // stage stops the cleaning instead of piling batches up.
             let _permit = permit;
-            let cleaned = tokio::task::spawn_blocking(move || clean_one(batch)).await;
+            let cleaned = tokio::task::spawn_blocking(move || clean_one(batch, since)).await;
             let Ok(cleaned) = cleaned else {
                 // The blocking task panicked: the feed is fetched again on
                 // its next poll since nothing was committed.
@@ -314,8 +350,11 @@ async fn clean_stage(
 
 /// Turn a fetched document into records and the feed's next state. Pure
 /// CPU work: hashing, parsing, cleaning.
-pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
+pub fn clean_one(batch: FetchedBatch, since: Option<DateTime<Utc>>) -> CleanBatch {
     let FetchedBatch { job, polled_at, result } = batch;
+    if let Some(page) = job.page {
+        return clean_page(job.feed, job.state, page, polled_at, result, since);
+    }
     let feed = job.feed;
     let spec = &feed.spec;
     let mut state = job.state;
@@ -336,13 +375,7 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
         state.last_status = status;
         state.error_count += 1;
         state.last_error = Some(message.clone());
-        CleanBatch {
-            feed: Arc::clone(&feed),
-            records: Vec::new(),
-            state,
-            outcome: Outcome::Failed { kind, message },
-            bytes: 0,
-        }
+        CleanBatch::new(Arc::clone(&feed), state, Outcome::Failed { kind, message })
     };
     // The server's word on when to come back: freshness on success,
     // Retry-After on failure. A lower bound on the next poll.
@@ -363,7 +396,7 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
             state.last_success_at = Some(polled_at);
             state.error_count = 0;
             state.last_error = None;
-            CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::NotModified, bytes: 0 }
+            CleanBatch::new(Arc::clone(&feed), state, Outcome::NotModified)
         }
         Ok(Fetched::Document(doc)) => {
             let bytes = doc.body.len() as u64;
@@ -371,19 +404,23 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
             let status = doc.status;
             if state.body_hash.as_deref() == Some(body_hash.as_str()) {
                 accept_document(&mut state, &doc, body_hash, polled_at);
-                CleanBatch { feed: Arc::clone(&feed), records: Vec::new(), state, outcome: Outcome::Unchanged, bytes }
+                CleanBatch { bytes, ..CleanBatch::new(Arc::clone(&feed), state, Outcome::Unchanged) }
             } else {
-                match newswire_fetcher::parse_feed_with(
-                    &doc.body,
-                    &doc.final_url,
-                    spec.max_items,
-                    doc.content_type.as_deref(),
-                ) {
-                    Ok(parsed) => CleanBatch { bytes, ..build_batch(&feed, state, &doc, body_hash, parsed, polled_at) },
-                    Err(e) => {
-                        let message = format!("{}: {}", redact(doc.final_url.as_str()), e.message);
-                        CleanBatch { bytes, ..fail(state, e.kind(), message, status) }
+                match parse(&feed, &doc) {
+                    Ok(parsed) => {
+                        let older = parsed.pages.older().map(str::to_string);
+                        let (records, found, newest) = build_records(&feed, parsed, polled_at, since);
+                        accept_document(&mut state, &doc, body_hash, polled_at);
+                        state.last_item_count = u32::try_from(found).unwrap_or(u32::MAX);
+                        CleanBatch {
+                            records,
+                            bytes,
+                            older,
+                            newest,
+                            ..CleanBatch::new(Arc::clone(&feed), state, Outcome::Items(found))
+                        }
                     }
+                    Err(message) => CleanBatch { bytes, ..fail(state, ErrorKind::Parse, message, status) },
                 }
             }
         }
@@ -393,14 +430,85 @@ pub fn clean_one(batch: FetchedBatch) -> CleanBatch {
     batch
 }
 
-fn build_batch(
-    feed: &Arc<FeedContext>,
+/// A page of the feed's history (`backfill --archives`). The feed's
+/// validators, error count and schedule are left alone: only the archive
+/// cursor advances, committed with the page's records.
+fn clean_page(
+    feed: Arc<FeedContext>,
     mut state: FeedState,
-    doc: &Document,
-    body_hash: String,
+    page: (url::Url, u32),
+    polled_at: DateTime<Utc>,
+    result: Result<Fetched, FetchError>,
+    since: Option<DateTime<Utc>>,
+) -> CleanBatch {
+    let (url, number) = page;
+    let failed = |state: FeedState, kind: ErrorKind, message: String| CleanBatch {
+        page: Some(number),
+        ..CleanBatch::new(
+            Arc::clone(&feed),
+            state,
+            Outcome::Failed { kind, message: format!("page {number}: {message}") },
+        )
+    };
+    let doc = match result {
+        Ok(Fetched::Document(doc)) => doc,
+        Ok(Fetched::NotModified { .. }) => {
+            return failed(
+                state,
+                ErrorKind::Status,
+                format!("{} answered 304 to an unconditional request", redact(url.as_str())),
+            );
+        }
+        Err(err) => return failed(state, err.kind, err.message),
+    };
+    let parsed = match parse(&feed, &doc) {
+        Ok(parsed) => parsed,
+        Err(message) => return failed(state, ErrorKind::Parse, message),
+    };
+    // Where to go next: the older page the document links, or for a feed
+    // that links none (WordPress and kin), the next `paged=N` while pages
+    // still hold items. The backfill stops a paged walk at a page with
+    // nothing new.
+    let older = parsed.pages.older().map(str::to_string).or_else(|| {
+        (!parsed.items.is_empty()).then(|| {
+            let mut next = url.clone();
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| k != "paged")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            next.query_pairs_mut().clear().extend_pairs(kept).append_pair("paged", &(number + 1).to_string());
+            next.to_string()
+        })
+    });
+    let bytes = doc.body.len() as u64;
+    let (records, found, newest) = build_records(&feed, parsed, polled_at, since);
+    state.archive_pages = state.archive_pages.max(number.saturating_sub(1));
+    state.archive_next.clone_from(&older);
+    state.archive_done = older.is_none();
+    CleanBatch {
+        records,
+        bytes,
+        older,
+        newest,
+        page: Some(number),
+        ..CleanBatch::new(Arc::clone(&feed), state, Outcome::Items(found))
+    }
+}
+
+fn parse(feed: &FeedContext, doc: &Document) -> Result<newswire_fetcher::ParsedFeed, String> {
+    newswire_fetcher::parse_feed_with(&doc.body, &doc.final_url, feed.spec.max_items, doc.content_type.as_deref())
+        .map_err(|e| format!("{}: {}", redact(doc.final_url.as_str()), e.message))
+}
+
+/// Records of a parsed document: (records, items found, newest date).
+/// Items published before `since` are left out; undated ones are kept.
+fn build_records(
+    feed: &FeedContext,
     parsed: newswire_fetcher::ParsedFeed,
     polled_at: DateTime<Utc>,
-) -> CleanBatch {
+    since: Option<DateTime<Utc>>,
+) -> (Vec<Record>, usize, Option<DateTime<Utc>>) {
     let spec = &feed.spec;
     for warning in &parsed.warnings {
         warn!(feed = %spec.name, warning = %warning, "feed document needed repair");
@@ -412,9 +520,15 @@ fn build_batch(
         warn!(feed = %spec.name, "feed document has no items");
     }
     let found = parsed.items.len();
+    let newest = parsed.items.iter().filter_map(|i| i.published.or(i.updated)).max();
     let mut records = Vec::with_capacity(found);
     let mut ids = HashSet::with_capacity(found);
     for item in parsed.items {
+        if let (Some(since), Some(date)) = (since, item.published.or(item.updated))
+            && date < since
+        {
+            continue;
+        }
         if let Some(record) = build_record(spec, &feed.cleaner, item, polled_at)
             // The first of two items with one id wins: feeds list
             // the newest version first.
@@ -423,14 +537,12 @@ fn build_batch(
             records.push(record);
         }
     }
-    accept_document(&mut state, doc, body_hash, polled_at);
-    state.last_item_count = u32::try_from(found).unwrap_or(u32::MAX);
     for record in &records {
         for removed in &record.removed {
             crate::metrics::removed(removed.kind);
         }
     }
-    CleanBatch { feed: Arc::clone(feed), records, state, outcome: Outcome::Items(found), bytes: 0 }
+    (records, found, newest)
 }
 
 fn accept_document(state: &mut FeedState, doc: &Document, body_hash: String, polled_at: DateTime<Utc>) {
@@ -502,7 +614,7 @@ fn retry_delay(attempt: u32) -> Duration {
 /// succeed, so nothing is dropped; a fatal one stops the pipeline.
 pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<BatchReport, StoreError> {
     let health = Arc::clone(&storage.health);
-    let CleanBatch { feed, records, state, outcome, bytes } = batch;
+    let CleanBatch { feed, records, state, outcome, bytes, older, newest, page } = batch;
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
     let known = with_retry("state", || storage.state.known_hashes(&ids)).await?;
     let (mut new, mut updated, mut unchanged) = (0, 0, 0);
@@ -548,7 +660,18 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
         let cp = &sink_batch.checkpoint;
         with_retry("state", || storage.state.commit(cp)).await?;
     }
-    Ok(BatchReport { feed, state: sink_batch.checkpoint.state, outcome, new, updated, unchanged, bytes })
+    Ok(BatchReport {
+        feed,
+        state: sink_batch.checkpoint.state,
+        outcome,
+        new,
+        updated,
+        unchanged,
+        bytes,
+        older,
+        newest,
+        page,
+    })
 }
 
 async fn with_retry<'a, T, F>(what: &str, mut op: impl FnMut() -> F) -> Result<T, StoreError>

@@ -46,6 +46,7 @@ pub fn pipeline_options(config: &Config) -> PipelineOptions {
         fetch_concurrency: config.pipeline.concurrency.get(),
         clean_workers: if config.pipeline.clean_workers == 0 { cores } else { config.pipeline.clean_workers },
         channel_capacity: config.pipeline.channel_capacity.get(),
+        since: None,
     }
 }
 

@@ -4,5 +4,6 @@
 mod cli;
 mod daemon;
 mod harness;
+mod hostile;
 mod pipeline;
 mod server;

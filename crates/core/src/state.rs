@@ -9,8 +9,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// What is remembered about one feed, keyed by the feed's name.
+/// What is remembered about one feed, keyed by the feed's name. Fields
+/// added later default when an older state is read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FeedState {
     /// Feed name from the config.
     pub feed: String,
@@ -43,6 +45,14 @@ pub struct FeedState {
     pub moved_to: Option<String>,
     /// Items found in the last document parsed.
     pub last_item_count: u32,
+    /// `backfill --archives`: the next older page to fetch, committed with
+    /// the records of the page before it, so an interrupted walk resumes
+    /// where it stopped.
+    pub archive_next: Option<String>,
+    /// `backfill --archives`: pages of history fetched so far.
+    pub archive_pages: u32,
+    /// `backfill --archives`: the walk reached the oldest page.
+    pub archive_done: bool,
 }
 
 /// A record written in a batch and its content hash: committed with the

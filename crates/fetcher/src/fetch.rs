@@ -374,7 +374,7 @@ impl Fetcher {
             {
                 request = request.basic_auth(user, Some(password));
             }
-            let resp = request.send().await.map_err(|e| send_error(&url, &e))?;
+            let resp = request.send().await.map_err(|e| send_error(&url, e))?;
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let Some(location) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
@@ -470,9 +470,12 @@ fn check_target(url: &Url, allow_private: bool, allowed: &AllowedNetworks) -> Re
     Ok(())
 }
 
-fn send_error(url: &Url, err: &reqwest::Error) -> FetchError {
+fn send_error(url: &Url, err: reqwest::Error) -> FetchError {
+    // The message names the URL (redacted) once; reqwest's own text would
+    // repeat it.
+    let err = err.without_url();
     // The guard's refusal arrives wrapped in the connect error.
-    let mut source: Option<&dyn std::error::Error> = Some(err);
+    let mut source: Option<&dyn std::error::Error> = Some(&err);
     while let Some(e) = source {
         if let Some(forbidden) = e.downcast_ref::<ForbiddenAddress>() {
             return FetchError::new(ErrorKind::Forbidden, format!("refused {}: {forbidden}", redact(url.as_str())));
@@ -480,7 +483,7 @@ fn send_error(url: &Url, err: &reqwest::Error) -> FetchError {
         source = e.source();
     }
     let kind = if err.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Connect };
-    FetchError::new(kind, format!("request to {} failed: {}", redact(url.as_str()), error_chain(err)))
+    FetchError::new(kind, format!("request to {} failed: {}", redact(url.as_str()), error_chain(&err)))
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {

@@ -26,4 +26,4 @@ pub mod opml;
 pub mod parse;
 
 pub use fetch::{Document, FetchError, FetchRequest, Fetched, Fetcher, FetcherOptions};
-pub use parse::{ParseError, ParsedFeed, RawItem, parse_feed, parse_feed_with};
+pub use parse::{FeedPages, ParseError, ParsedFeed, RawItem, parse_feed, parse_feed_with};

@@ -5,6 +5,11 @@
 //!   and its checkpoint in one transaction.
 //! - [`jsonl::JsonlSink`]: JSON Lines files rotated by day, fsynced before a
 //!   write returns.
+//! - [`postgres::PostgresStore`]: records, feed state and feed leases in a
+//!   shared PostgreSQL database; like SQLite, a batch's records and its
+//!   checkpoint go in one transaction.
+//! - [`nats::NatsSink`]: JetStream publish, deduplicated by message id,
+//!   returning only after every ack; never holds the state.
 //!
 //! Both implement newswire-core's [`Sink`](newswire_core::sink::Sink); the
 //! SQLite store also implements [`StateStore`](newswire_core::sink::StateStore).
@@ -12,7 +17,11 @@
 //! on the reactor threads.
 
 pub mod jsonl;
+pub mod nats;
+pub mod postgres;
 pub mod sqlite;
 
 pub use jsonl::JsonlSink;
+pub use nats::{NatsOptions, NatsSink};
+pub use postgres::{PostgresSink, PostgresStore};
 pub use sqlite::{SqliteSink, SqliteStore};

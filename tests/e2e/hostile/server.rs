@@ -175,6 +175,7 @@ async fn connection(mut stream: TcpStream, port: u16, seen: Arc<Seen>) {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        301 => "Moved Permanently",
         302 => "Found",
         304 => "Not Modified",
         400 => "Bad Request",
@@ -224,7 +225,8 @@ async fn respond(
     seen: &Arc<Seen>,
     flight: &mut Flight,
 ) -> std::io::Result<()> {
-    let path = req.path.as_str();
+    // Routes ignore the query string.
+    let path = req.path.split('?').next().unwrap_or_default();
     // How many times this path was asked for, this request included.
     let nth = seen.hits(path);
     match path {
@@ -239,6 +241,16 @@ async fn respond(
                 .await?;
             for _ in 0..200 {
                 stream.write_all(b" ").await?;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Ok(())
+        }
+        "/drip-headers" => {
+            // The status line and headers themselves, a byte every 300 ms.
+            for byte in
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nX-Slow: ".iter().chain([b'a'; 200].iter())
+            {
+                stream.write_all(&[*byte]).await?;
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
             Ok(())
@@ -269,6 +281,36 @@ async fn respond(
             stream.write_all(&body.as_bytes()[..1000]).await?;
             stream.shutdown().await
         }
+        "/big-length" => {
+            // An honest 2 MiB body: the Content-Length alone is over the cap.
+            let body = format!("{}{}", docs::simple("big", 1), " ".repeat(2 * 1024 * 1024));
+            feed(stream, flight, &body).await
+        }
+        "/bad-gzip" => {
+            let body = docs::simple("badgzip", 1);
+            send(
+                stream,
+                flight,
+                200,
+                &[("Content-Type", "application/rss+xml"), ("Content-Encoding", "gzip")],
+                body.as_bytes(),
+            )
+            .await
+        }
+        "/garbage" => {
+            stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await?;
+            stream.shutdown().await
+        }
+        "/many-headers" => {
+            let mut head = String::from("HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n");
+            for i in 0..500 {
+                head.push_str(&format!("X-Header-{i}: {i}\r\n"));
+            }
+            let body = docs::simple("manyheaders", 1);
+            head.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+            stream.write_all(head.as_bytes()).await?;
+            stream.shutdown().await
+        }
         "/close" => Ok(()),
         "/bad-length" => {
             stream
@@ -295,6 +337,8 @@ async fn respond(
             let n: u32 = path[7..].parse().unwrap_or(0);
             redirect(stream, flight, &format!("/chain/{}", n + 1)).await
         }
+        "/redirect/no-location" => send(stream, flight, 302, &[], b"").await,
+        "/redirect/invalid" => redirect(stream, flight, "http://[::1").await,
         "/to/loopback" => redirect(stream, flight, &format!("http://127.0.0.2:{port}/good/c.xml")).await,
         "/to/decimal-loopback" => redirect(stream, flight, &format!("http://2130706434:{port}/good/c.xml")).await,
         "/to/mapped-loopback" => {
@@ -322,6 +366,7 @@ async fn respond(
                 .await
         }
         "/gone" => send(stream, flight, 410, &[], b"gone").await,
+        "/moved" => send(stream, flight, 301, &[("Location", "/good/c.xml")], b"").await,
 
         // Documents.
         _ if path.starts_with("/doc/") => {
@@ -336,11 +381,21 @@ async fn respond(
         }
         "/auth/feed.xml" => send(stream, flight, 401, &[("WWW-Authenticate", "Basic realm=\"feeds\"")], b"").await,
         "/auth/moved" => redirect(stream, flight, &format!("http://other.example.com:{port}/auth/elsewhere.xml")).await,
-        "/auth/moved-here" => redirect(stream, flight, "/auth/feed.xml").await,
+        "/auth/feed2.xml" if req.headers.get("authorization").map(String::as_str) == Some(EXPECTED_AUTH) => {
+            feed(stream, flight, &docs::simple("auth2", 2)).await
+        }
+        "/auth/moved-here" => redirect(stream, flight, "/auth/feed2.xml").await,
         "/auth/elsewhere.xml" if req.headers.contains_key("authorization") => {
             send(stream, flight, 400, &[], b"credentials sent to another host").await
         }
         "/auth/elsewhere.xml" => feed(stream, flight, &docs::simple("elsewhere", 1)).await,
+        "/creds/moved" => {
+            redirect(stream, flight, &format!("http://other.example.com:{port}/creds/elsewhere.xml")).await
+        }
+        "/creds/elsewhere.xml" if req.headers.contains_key("authorization") => {
+            send(stream, flight, 400, &[], b"credentials sent to another host").await
+        }
+        "/creds/elsewhere.xml" => feed(stream, flight, &docs::simple("credsother", 1)).await,
 
         // Politeness: slow enough that requests would overlap if allowed to.
         _ if path.starts_with("/polite/") => {
@@ -473,11 +528,26 @@ pub mod docs {
                 .into_bytes()
             }
             "javascript-links" => rss(&format!(
-                "{}{}{}{}",
+                "{}{}{}{}{}",
                 item("js-1", "Script link", "javascript:alert(document.cookie)"),
                 item("js-2", "Upper-case script link", "JaVaScRiPt:alert(1)"),
                 item("js-3", "Data link", "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="),
-                item("js-4", "A real link", "https://js.example.org/4")
+                item("js-4", "A real link", "https://js.example.org/4"),
+                item("js-5", "File link", "file:///etc/passwd")
+            ))
+            .into_bytes(),
+            // Cut in the middle of the third item, Content-Length honest.
+            "cut-short" => {
+                let doc = simple("cut", 3);
+                let at = doc.find("<item><guid>cut-3").expect("third item") + 40;
+                doc.as_bytes()[..at].to_vec()
+            }
+            // 5,000 nested elements the reader does not know, inside an item.
+            "deep-nesting" => rss(&format!(
+                "<item><guid>deep-1</guid><link>https://deep.example.org/1</link><title>Deep</title>{}deep{}</item>{}",
+                "<x>".repeat(5000),
+                "</x>".repeat(5000),
+                item("deep-2", "After the depths", "https://deep.example.org/2")
             ))
             .into_bytes(),
             "log-injection" => rss(&item(

@@ -93,7 +93,20 @@ pub(crate) fn read(doc: &str, base: &Url, max_items: usize) -> Option<ParsedFeed
         _ => "rss",
     };
     let items = feed.entries.into_iter().take(max_items).map(|e| map_entry(e, web_base.as_ref(), rss)).collect();
+    let rel_href = |want: &[&str]| {
+        feed.links
+            .iter()
+            .find(|l| l.rel.as_deref().is_some_and(|r| want.iter().any(|w| r.eq_ignore_ascii_case(w))))
+            .map(|l| l.href.clone())
+            .filter(|h| h.starts_with("http://") || h.starts_with("https://"))
+    };
+    let pages = super::FeedPages {
+        next: rel_href(&["next"]),
+        previous: rel_href(&["previous", "prev"]),
+        prev_archive: rel_href(&["prev-archive"]),
+    };
     Some(ParsedFeed {
+        pages,
         title: text(&feed.title),
         link,
         items,

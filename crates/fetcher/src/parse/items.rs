@@ -181,6 +181,8 @@ pub(crate) fn map(doc: &Doc<'_>, base: &Url, max_items: usize) -> Result<ParsedF
     let mut title = None;
     let mut link = None;
     let mut self_link = None;
+    // (rel, href) of the paging links, resolved once the base is known.
+    let mut paging: Vec<(String, String)> = Vec::new();
     for &c in &channel_node.children {
         let n = &doc.nodes[c];
         match n.tag {
@@ -192,6 +194,11 @@ pub(crate) fn map(doc: &Doc<'_>, base: &Url, max_items: usize) -> Result<ParsedF
                         link = link.or(Some((c, href.to_string())));
                     } else if n.attr("rel").is_some_and(|r| r.eq_ignore_ascii_case("self")) {
                         self_link = self_link.or(n.attr("href").map(str::to_string));
+                    } else if let (Some(rel), Some(href)) = (n.attr("rel"), n.attr("href")) {
+                        let rel = rel.to_ascii_lowercase();
+                        if matches!(rel.as_str(), "next" | "previous" | "prev" | "prev-archive") {
+                            paging.push((rel, href.to_string()));
+                        }
                     }
                 } else if let Some(text) = value(doc, n) {
                     link = link.or(Some((c, text)));
@@ -213,6 +220,19 @@ pub(crate) fn map(doc: &Doc<'_>, base: &Url, max_items: usize) -> Result<ParsedF
             .find(|u| matches!(u.scheme(), "http" | "https"))
     };
     let feed_link = link.map(|(node, href)| resolve(&href, base_for(doc, node, doc_base.as_ref()).as_ref()));
+    let mut pages = super::FeedPages::default();
+    for (rel, href) in paging {
+        let url =
+            Some(resolve(&href, doc_base.as_ref())).filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+        let slot = match rel.as_str() {
+            "next" => &mut pages.next,
+            "prev-archive" => &mut pages.prev_archive,
+            _ => &mut pages.previous,
+        };
+        if slot.is_none() {
+            *slot = url;
+        }
+    }
 
     let mut items = Vec::new();
     let mut total: usize = 0;
@@ -237,6 +257,7 @@ pub(crate) fn map(doc: &Doc<'_>, base: &Url, max_items: usize) -> Result<ParsedF
         dropped: total.saturating_sub(max_items),
         warnings: Vec::new(),
         format,
+        pages,
     })
 }
 

@@ -46,6 +46,12 @@ pub(crate) fn read(text: &str, base: &Url, max_items: usize) -> Result<ParsedFee
         items: out,
         warnings: Vec::new(),
         format: "json",
+        pages: super::FeedPages {
+            next: string(feed.get("next_url"))
+                .map(|u| resolve(&u, doc_base.as_ref()))
+                .filter(|u| u.starts_with("http://") || u.starts_with("https://")),
+            ..super::FeedPages::default()
+        },
     })
 }
 

@@ -81,6 +81,29 @@ pub struct ParsedFeed {
     pub warnings: Vec<String>,
     /// The format read: "rss", "rdf", "atom" or "json".
     pub format: &'static str,
+    /// Links to more of the feed's history (RFC 5005 and JSON Feed paging).
+    pub pages: FeedPages,
+}
+
+/// Where more of a feed's history lives: RFC 5005 archived feeds
+/// (`prev-archive`) and paged feeds (`next`, `previous`; JSON Feed
+/// `next_url`), resolved to absolute URLs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedPages {
+    /// `rel="next"`, or JSON Feed's `next_url`: the next (older) page.
+    pub next: Option<String>,
+    /// `rel="previous"` / `rel="prev"`.
+    pub previous: Option<String>,
+    /// `rel="prev-archive"`: the archive document before this one.
+    pub prev_archive: Option<String>,
+}
+
+impl FeedPages {
+    /// The page that leads further back in time: the previous archive
+    /// document, else the next page of a paged feed.
+    pub fn older(&self) -> Option<&str> {
+        self.prev_archive.as_deref().or(self.next.as_deref())
+    }
 }
 
 /// A document that is not a feed we can read.
@@ -284,5 +307,31 @@ mod tests {
 
         let err = parse_feed(b"<!DOCTYPE html><html><body>Hi</body></html>", &base(), 10).expect_err("html page");
         assert_eq!(err.message, "not a feed: the document is an HTML page");
+    }
+
+    #[test]
+    fn paging_links_in_every_format() {
+        let base = Url::parse("https://example.com/feeds/news.xml").expect("base");
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id>
+<link rel="self" href="/feeds/news.xml"/><link rel="prev-archive" href="/feeds/2024-02.xml"/>
+<entry><title>E</title><id>urn:e</id></entry></feed>"#;
+        let feed = parse_feed(atom, &base, 10).expect("atom");
+        assert_eq!(feed.pages.prev_archive.as_deref(), Some("https://example.com/feeds/2024-02.xml"));
+        assert_eq!(feed.pages.older(), Some("https://example.com/feeds/2024-02.xml"));
+
+        let rss = br#"<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>R</title>
+<atom:link rel="next" href="https://example.com/feed?paged=2"/><atom:link rel="previous" href="https://example.com/feed"/>
+<item><title>I</title></item></channel></rss>"#;
+        let feed = parse_feed(rss, &base, 10).expect("rss");
+        assert_eq!(feed.pages.next.as_deref(), Some("https://example.com/feed?paged=2"));
+        assert_eq!(feed.pages.previous.as_deref(), Some("https://example.com/feed"));
+        assert_eq!(feed.pages.older(), Some("https://example.com/feed?paged=2"));
+
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"J","next_url":"page2.json","items":[{"id":"1","title":"x"}]}"#;
+        let feed = parse_feed(json, &base, 10).expect("json");
+        assert_eq!(feed.pages.next.as_deref(), Some("https://example.com/feeds/page2.json"));
+
+        let plain = br#"<rss version="2.0"><channel><title>P</title><item><title>I</title></item></channel></rss>"#;
+        assert_eq!(parse_feed(plain, &base, 10).expect("rss").pages, FeedPages::default());
     }
 }

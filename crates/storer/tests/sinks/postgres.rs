@@ -1,0 +1,184 @@
+//! The PostgreSQL store against a real server: the SQL sink contract, NUL
+//! bytes, concurrent migrations, and feed leases.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use newswire_core::sink::{Sink, StateStore};
+use newswire_storer::{PostgresSink, PostgresStore};
+
+use crate::contract::{self, Subject};
+
+const URL_VAR: &str = "NEWSWIRE_TEST_POSTGRES_URL";
+
+fn url() -> Option<String> {
+    match std::env::var(URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            println!("skipped: {URL_VAR} is not set");
+            None
+        }
+    }
+}
+
+/// Run `test` with a fresh schema name, then drop the schema whether the
+/// test passed or panicked.
+async fn with_schema<F, Fut>(url: &str, test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let schema = format!("newswire_test_{:016x}", rand::random::<u64>());
+    let outcome = AssertUnwindSafe(test(schema.clone())).catch_unwind().await;
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to drop");
+    let conn = tokio::spawn(connection);
+    client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.expect("drop schema");
+    drop(client);
+    let _ = conn.await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+struct Postgres {
+    store: PostgresStore,
+}
+
+impl Subject for Postgres {
+    fn sink(&self, holds_state: bool) -> Box<dyn Sink> {
+        Box::new(PostgresSink::new(self.store.clone(), holds_state))
+    }
+
+    fn state(&self) -> &dyn StateStore {
+        &self.store
+    }
+
+    async fn count(&self) -> u64 {
+        self.store.count_records().await.expect("count")
+    }
+
+    async fn body_and_version(&self, id: &str) -> Option<(String, i64)> {
+        self.store.record_version(id).await.expect("read").map(|(body, v)| (body, i64::from(v)))
+    }
+}
+
+#[tokio::test]
+async fn postgres_keeps_the_sink_contract() {
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        let store = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
+        contract::run(&Postgres { store: store.clone() }).await;
+        store.close();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nul_bytes_are_stripped_before_insert() {
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        let store = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
+        let mut sink = PostgresSink::new(store.clone(), true);
+        let mut r = contract::record("f\0", "n\0ul", "bo\0dy");
+        r.title = Some("ti\0tle".into());
+        r.categories = vec!["a\0b".into()];
+        r.embeds =
+            vec![newswire_core::record::Embed { kind: "media".into(), text: Some("x\0".into()), ..Default::default() }];
+        let mut batch = contract::batch("f\0", "\"e\0\"", &[&r]);
+        batch.checkpoint.state.last_error = Some("bad\0".into());
+        sink.write(&batch).await.expect("NUL bytes do not fail the write");
+        assert_eq!(store.record_version("nul").await.expect("read"), Some(("body".to_owned(), 1)));
+        let states = store.load_all().await.expect("load_all");
+        assert_eq!(states[0].feed, "f");
+        assert_eq!(states[0].last_error.as_deref(), Some("bad"));
+        // Asked for by the id as the pipeline knows it, with the NUL.
+        let known = store.known_hashes(&["n\0ul".to_owned()]).await.expect("known");
+        assert_eq!(known.len(), 1);
+        store.close();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_safe_to_race() {
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        // Four instances starting at once: each migration applied once.
+        let starts = (0..4).map(|_| PostgresStore::connect(&url, Some(&schema)));
+        let stores = futures_util::future::try_join_all(starts).await.expect("all connect");
+        let again = stores[0].migrate().await.expect("migrate again");
+        assert!(again.is_empty(), "nothing left to apply");
+        for store in &stores {
+            store.check().await.expect("check");
+            store.close();
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unreachable_server_is_a_retryable_error() {
+    // A port nothing listens on: connection refused, not a schema error.
+    let err = PostgresStore::connect("postgres://postgres@127.0.0.1:1/postgres", None).await.expect_err("no server");
+    assert!(err.retryable, "{err}");
+    let err = PostgresStore::connect("postgres://postgres@127.0.0.1:1/postgres", Some("Bad;Name"))
+        .await
+        .expect_err("bad schema");
+    assert!(!err.retryable, "{err}");
+}
+
+#[tokio::test]
+async fn two_holders_split_the_feeds_and_expired_leases_are_taken_over() {
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        let store = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
+        let feeds: Vec<String> = (1..=4).map(|i| format!("feed{i}")).collect();
+        let long = Duration::from_secs(60);
+
+        let a = store.acquire_leases("a", &feeds[..2], long).await.expect("a acquires");
+        assert_eq!(a, ["feed1", "feed2"]);
+        // b asks for all four and gets only the two nobody holds.
+        let b = store.acquire_leases("b", &feeds, long).await.expect("b acquires");
+        assert_eq!(b, ["feed3", "feed4"]);
+        // Asking again for one's own leases keeps them.
+        assert_eq!(store.acquire_leases("a", &feeds, long).await.expect("a again"), ["feed1", "feed2"]);
+        assert_eq!(store.renew("a", long).await.expect("renew"), ["feed1", "feed2"]);
+
+        // An expired lease is taken over, and its old holder learns it.
+        let short = Duration::from_millis(200);
+        assert_eq!(store.acquire_leases("a", &["feed5".to_owned()], short).await.expect("a5"), ["feed5"]);
+        assert!(store.acquire_leases("b", &["feed5".to_owned()], long).await.expect("b5 early").is_empty());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(store.acquire_leases("b", &["feed5".to_owned()], long).await.expect("b5"), ["feed5"]);
+        assert_eq!(store.renew("a", long).await.expect("renew"), ["feed1", "feed2"]);
+
+        // A released lease is free at once.
+        assert_eq!(store.release("a").await.expect("release"), 2);
+        assert!(store.renew("a", long).await.expect("renew").is_empty());
+        assert_eq!(store.acquire_leases("b", &feeds, long).await.expect("b all"), feeds);
+        store.close();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn racing_holders_never_share_a_feed() {
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        let store = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
+        let feeds: Vec<String> = (0..300).map(|i| format!("feed{i:03}")).collect();
+        let ttl = Duration::from_secs(60);
+        let holders = ["h1", "h2", "h3"];
+        let races = holders.iter().map(|h| store.acquire_leases(h, &feeds, ttl));
+        let got = futures_util::future::try_join_all(races).await.expect("acquire");
+        let mut all: Vec<&String> = got.iter().flatten().collect();
+        assert_eq!(all.len(), feeds.len(), "every feed leased exactly once");
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), feeds.len());
+        store.close();
+    })
+    .await;
+}

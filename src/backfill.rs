@@ -168,8 +168,16 @@ fn next_page(report: &BatchReport, options: &BackfillOptions) -> Option<FeedJob>
         return None;
     }
     let (older, number) = match report.page {
-        // The feed itself: resume an interrupted walk, or start one.
-        None => (report.state.archive_next.clone().or_else(|| report.older.clone()), 2),
+        // The feed itself: resume an interrupted walk, or start one from the
+        // history it links, or (linking none, but holding items) as a
+        // WordPress-style paged feed.
+        None => {
+            let paged = || {
+                matches!(report.outcome, Outcome::Items(n) if n > 0)
+                    .then(|| pipeline::with_paged(&report.feed.spec.url, 2).to_string())
+            };
+            (report.state.archive_next.clone().or_else(|| report.older.clone()).or_else(paged), 2)
+        }
         Some(n) => {
             // A paged walk (no archive links) ends at a page with nothing new.
             if report.new == 0 && report.updated == 0 {

@@ -450,8 +450,16 @@ fn clean_page(
             Outcome::Failed { kind, message: format!("page {number}: {message}") },
         )
     };
+    let paged = url.query_pairs().any(|(k, _)| k == "paged");
     let doc = match result {
         Ok(Fetched::Document(doc)) => doc,
+        // A paged feed answers 404 (WordPress) or 410 past its last page:
+        // that is the end of its history, not a failure.
+        Err(err) if paged && matches!(err.status, Some(404 | 410)) => {
+            state.archive_next = None;
+            state.archive_done = true;
+            return CleanBatch { page: Some(number), ..CleanBatch::new(Arc::clone(&feed), state, Outcome::Items(0)) };
+        }
         Ok(Fetched::NotModified { .. }) => {
             return failed(
                 state,
@@ -465,22 +473,16 @@ fn clean_page(
         Ok(parsed) => parsed,
         Err(message) => return failed(state, ErrorKind::Parse, message),
     };
-    // Where to go next: the older page the document links, or for a feed
-    // that links none (WordPress and kin), the next `paged=N` while pages
-    // still hold items. The backfill stops a paged walk at a page with
-    // nothing new.
-    let older = parsed.pages.older().map(str::to_string).or_else(|| {
-        (!parsed.items.is_empty()).then(|| {
-            let mut next = url.clone();
-            let kept: Vec<(String, String)> = url
-                .query_pairs()
-                .filter(|(k, _)| k != "paged")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            next.query_pairs_mut().clear().extend_pairs(kept).append_pair("paged", &(number + 1).to_string());
-            next.to_string()
-        })
-    });
+    // Where to go next: the older page the document links, or, in a
+    // WordPress-style paged walk (the URL carries `paged`), the next
+    // `paged=N` while pages still hold items. An archive document without a
+    // `prev-archive` link is the oldest: the walk ends there. The backfill
+    // stops a paged walk at a page with nothing new.
+    let older = parsed
+        .pages
+        .older()
+        .map(str::to_string)
+        .or_else(|| (paged && !parsed.items.is_empty()).then(|| with_paged(&url, number + 1).to_string()));
     let bytes = doc.body.len() as u64;
     let (records, found, newest) = build_records(&feed, parsed, polled_at, since);
     state.archive_pages = state.archive_pages.max(number.saturating_sub(1));
@@ -494,6 +496,15 @@ fn clean_page(
         page: Some(number),
         ..CleanBatch::new(Arc::clone(&feed), state, Outcome::Items(found))
     }
+}
+
+/// `url` with its `paged` query parameter set to `n`, other parameters kept.
+pub fn with_paged(url: &url::Url, n: u32) -> url::Url {
+    let mut next = url.clone();
+    let kept: Vec<(String, String)> =
+        url.query_pairs().filter(|(k, _)| k != "paged").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    next.query_pairs_mut().clear().extend_pairs(kept).append_pair("paged", &n.to_string());
+    next
 }
 
 fn parse(feed: &FeedContext, doc: &Document) -> Result<newswire_fetcher::ParsedFeed, String> {

@@ -334,4 +334,27 @@ mod tests {
         let plain = br#"<rss version="2.0"><channel><title>P</title><item><title>I</title></item></channel></rss>"#;
         assert_eq!(parse_feed(plain, &base, 10).expect("rss").pages, FeedPages::default());
     }
+
+    /// Deep nesting and stray end tags cost time in proportion to the
+    /// document, not its square: 200,000 levels once took minutes.
+    #[test]
+    fn deep_nesting_and_stray_end_tags_stay_linear() {
+        let base = Url::parse("https://example.com/feed").expect("base");
+        let depth = 200_000;
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><title>T</title><item><title>kept</title><link>https://e.com/a</link></item>{}deep{}<item><title>after</title><link>https://e.com/b</link></item></channel></rss>",
+            "<x>".repeat(depth),
+            "</x>".repeat(depth)
+        );
+        let feed = parse_feed(doc.as_bytes(), &base, 10).expect("parses");
+        let titles: Vec<_> = feed.items.iter().filter_map(|i| i.title.as_deref()).collect();
+        assert_eq!(titles, ["kept", "after"]);
+        let stray = format!(
+            "<rss version=\"2.0\"><channel><title>T</title><item><title>kept</title></item>{}{}</channel></rss>",
+            "<a>".repeat(100_000),
+            "</b>".repeat(100_000)
+        );
+        let feed = parse_feed(stray.as_bytes(), &base, 10).expect("parses");
+        assert_eq!(feed.items.len(), 1);
+    }
 }

@@ -105,11 +105,18 @@ pub(crate) struct Doc<'a> {
     pub truncated: bool,
 }
 
+/// How far up the open elements an end tag looks for its start.
+const END_TAG_REACH: usize = 64;
+
 /// Text longer than this is not kept while reading (fields are capped later, lower).
 const MAX_TEXT: usize = 8 * 1024 * 1024;
 
 struct Open {
     node: Option<usize>,
+    /// This element's node, else the nearest open ancestor's: kept on the
+    /// stack so finding a parent costs the same at any depth (a scan of
+    /// the stack made deep documents quadratic).
+    nearest: Option<usize>,
     name_hash: u64,
     scope_len: usize,
 }
@@ -151,7 +158,8 @@ pub(crate) fn read(src: &str) -> Doc<'_> {
                 // Declarations this element makes stay in scope until it ends.
                 let mark = scope.len();
                 let node = start(&e, &mut nodes, &stack, &mut scope, at);
-                stack.push(Open { node, name_hash: hash(e.name().0), scope_len: mark });
+                let nearest = node.or_else(|| stack.last().and_then(|o| o.nearest));
+                stack.push(Open { node, nearest, name_hash: hash(e.name().0), scope_len: mark });
             }
             Event::Empty(e) => {
                 let at = reader.buffer_position() as usize;
@@ -161,7 +169,12 @@ pub(crate) fn read(src: &str) -> Doc<'_> {
             }
             Event::End(e) => {
                 let h = hash(e.name().0);
-                if let Some(pos) = stack.iter().rposition(|o| o.name_hash == h) {
+                // An end tag closes the nearest open element of its name
+                // within a short reach; one that matches nothing that close
+                // is ignored (a scan of the whole stack made documents full
+                // of stray end tags quadratic).
+                let reach = stack.len().saturating_sub(END_TAG_REACH);
+                if let Some(pos) = stack[reach..].iter().rposition(|o| o.name_hash == h).map(|p| p + reach) {
                     while stack.len() > pos {
                         if let Some(open) = stack.pop() {
                             if let Some(n) = open.node {
@@ -234,7 +247,7 @@ fn start(
         None => ("", qname),
     };
     // The innermost open element of interest, and that the parent now has element content.
-    let parent = stack.iter().rev().find_map(|o| o.node);
+    let parent = stack.last().and_then(|o| o.nearest);
     if let Some(Some(p)) = stack.last().map(|o| o.node) {
         nodes[p].has_elements = true;
     } else if let Some(p) = parent {

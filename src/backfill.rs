@@ -248,7 +248,7 @@ pub async fn run(
 ) -> anyhow::Result<Summary> {
     let feeds = select(settings, &options.feeds)?;
     let fetcher = wiring::fetcher(&settings.config)?;
-    let (storage, _store) = wiring::storage(&settings.config).await?;
+    let storage = wiring::storage(&settings.config).await?;
     let states: HashMap<String, _> = storage.state.load_all().await?.into_iter().map(|s| (s.feed.clone(), s)).collect();
     let pipeline_options =
         pipeline::PipelineOptions { since: options.since, ..wiring::pipeline_options(&settings.config) };

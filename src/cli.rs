@@ -62,6 +62,9 @@ pub enum Command {
     },
     /// Validate the config and list its feeds.
     Check(ConfigArg),
+    /// Apply the PostgreSQL migrations of the postgres sink (also done at
+    /// every start).
+    Migrate(ConfigArg),
     /// Print the clean body of one input, one paragraph per line.
     Clean {
         /// Treat the input as HTML.

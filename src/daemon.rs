@@ -244,7 +244,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut hangups = signal(SignalKind::hangup())?;
     let fetcher = wiring::fetcher(&settings.config)?;
-    let (storage, _store) = wiring::storage(&settings.config).await?;
+    let storage = wiring::storage(&settings.config).await?;
     let board = Arc::new(Board::new(Arc::clone(&storage.health)));
     let server = match &settings.config.server {
         Some(server) => {

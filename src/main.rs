@@ -48,6 +48,12 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             Ok(if summary.feeds_failed > 0 { 1 } else { 0 })
         }
         Command::Check(c) => inspect::check(&c.config),
+        Command::Migrate(c) => {
+            let settings = settings::load(&c.config)?;
+            let applied = newswire::wiring::migrate(&settings.config).await?;
+            println!("migrations applied: {applied:?}");
+            Ok(0)
+        }
         Command::Clean { html, text, json, input } => inspect::clean(&input, html, text, json),
         Command::Parse { json, allow_private, input } => inspect::parse(&input, json, allow_private).await,
         Command::Feeds { command } => match command {

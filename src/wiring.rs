@@ -1,13 +1,12 @@
 //! Building the fetcher, the sinks and the state store from the config.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use newswire_core::config::{Config, SinkConfig};
+use newswire_core::config::{Config, SinkConfig, StateKind};
 use newswire_core::sink::{Sink, StateStore};
 use newswire_fetcher::{Fetcher, FetcherOptions};
-use newswire_storer::{JsonlSink, SqliteSink, SqliteStore};
+use newswire_storer::{JsonlSink, NatsOptions, NatsSink, PostgresSink, PostgresStore, SqliteSink, SqliteStore};
 
 use crate::pipeline::{PipelineOptions, Storage};
 
@@ -50,29 +49,76 @@ pub fn pipeline_options(config: &Config) -> PipelineOptions {
     }
 }
 
-/// Open the state store and every sink. Feed state lives in the SQLite
-/// database: the sqlite sink's, or the default path when only other sinks
-/// are configured.
-pub async fn storage(config: &Config) -> anyhow::Result<(Storage, SqliteStore)> {
-    let db_path = config.sqlite_path();
-    let store =
-        SqliteStore::open(&db_path).with_context(|| format!("cannot open the state store {}", db_path.display()))?;
+/// Open the state store and every sink. Feed state lives in SQLite (the
+/// sqlite sink's database, or the default path when only other sinks are
+/// configured) unless `[pipeline] state = "postgres"`, in which case it
+/// lives in the postgres sink's database. The sink that holds the state
+/// commits each checkpoint with its records.
+pub async fn storage(config: &Config) -> anyhow::Result<Storage> {
+    let sinks_config = config.sinks();
+    let state_kind = config.pipeline.state;
+    let wants_sqlite =
+        state_kind == StateKind::Sqlite || sinks_config.iter().any(|s| matches!(s, SinkConfig::Sqlite { .. }));
+    let sqlite = if wants_sqlite {
+        let db_path = config.sqlite_path();
+        Some(
+            SqliteStore::open(&db_path)
+                .with_context(|| format!("cannot open the state store {}", db_path.display()))?,
+        )
+    } else {
+        None
+    };
+    let postgres = match config.postgres_url() {
+        Some((url, schema)) => Some(
+            PostgresStore::connect(url.expose(), schema.as_deref()).await.context("cannot open the postgres sink")?,
+        ),
+        None => None,
+    };
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    for sink in config.sinks() {
-        let mut boxed: Box<dyn Sink> = match &sink {
-            SinkConfig::Sqlite { .. } => Box::new(SqliteSink::new(store.clone(), true)),
+    for sink in &sinks_config {
+        let mut boxed: Box<dyn Sink> = match sink {
+            SinkConfig::Sqlite { .. } => {
+                let store = sqlite.clone().context("the sqlite store is open when a sqlite sink is configured")?;
+                Box::new(SqliteSink::new(store, state_kind == StateKind::Sqlite))
+            }
             SinkConfig::Jsonl { dir } => {
                 let dir = dir.clone().unwrap_or_else(|| config.pipeline.data_dir.join("jsonl"));
-                Box::new(JsonlSink::new(&resolve(dir)))
+                Box::new(JsonlSink::new(&dir))
+            }
+            SinkConfig::Postgres { .. } => {
+                let store =
+                    postgres.clone().context("the postgres store is open when a postgres sink is configured")?;
+                Box::new(PostgresSink::new(store, state_kind == StateKind::Postgres))
+            }
+            SinkConfig::Nats { url, stream, subject, duplicate_window, creds_env, token_env } => {
+                let defaults = NatsOptions::default();
+                let options = NatsOptions {
+                    stream: stream.clone().unwrap_or(defaults.stream),
+                    subject_template: subject.clone().unwrap_or(defaults.subject_template),
+                    duplicate_window: duplicate_window.map_or(defaults.duplicate_window, |d| d.0),
+                    creds_env: creds_env.clone(),
+                    token_env: token_env.clone(),
+                    ..defaults
+                };
+                Box::new(NatsSink::connect(url, options).await.context("cannot open the nats sink")?)
             }
         };
         boxed.open().await.with_context(|| format!("cannot open the {} sink", sink.kind()))?;
         sinks.push(boxed);
     }
-    let state: Arc<dyn StateStore> = Arc::new(store.clone());
-    Ok((Storage::new(sinks, state), store))
+    let state: Arc<dyn StateStore> = match (state_kind, sqlite, postgres) {
+        (StateKind::Postgres, _, Some(pg)) => Arc::new(pg),
+        (StateKind::Sqlite, Some(lite), _) => Arc::new(lite),
+        _ => anyhow::bail!("no store for the feed state (config validation should have caught this)"),
+    };
+    Ok(Storage::new(sinks, state))
 }
 
-fn resolve(path: PathBuf) -> PathBuf {
-    path
+/// `newswire migrate`: apply the PostgreSQL migrations.
+pub async fn migrate(config: &Config) -> anyhow::Result<Vec<i32>> {
+    let (url, schema) =
+        config.postgres_url().ok_or_else(|| crate::UsageError("the config has no postgres sink to migrate".into()))?;
+    let store =
+        PostgresStore::connect(url.expose(), schema.as_deref()).await.context("cannot open the postgres sink")?;
+    Ok(store.migrate().await?)
 }

@@ -7,4 +7,5 @@ mod daemon;
 mod harness;
 mod hostile;
 mod pipeline;
+mod scaling;
 mod server;

@@ -125,6 +125,17 @@ pub fn parse_network(text: &str) -> Result<(std::net::IpAddr, u8), String> {
     Ok((ip, prefix))
 }
 
+/// Where feed state lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StateKind {
+    /// The SQLite database.
+    #[default]
+    Sqlite,
+    /// The postgres sink's database.
+    Postgres,
+}
+
 /// When to fetch the article page instead of using the feed's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -187,6 +198,10 @@ pub struct PipelineConfig {
     /// Requests per second to one host at most; 0 means no rate limit.
     /// Default 4.
     pub per_host_rate: f64,
+    /// Where feed state lives: "sqlite" (the SQLite database, default) or
+    /// "postgres" (the postgres sink's database, which lets several daemons
+    /// share the work).
+    pub state: StateKind,
     /// Networks (CIDR, like "10.1.2.0/24") that feeds may reach even without
     /// `allow_private`: for internal feed servers, without opening every
     /// private address. Default none.
@@ -202,6 +217,7 @@ impl Default for PipelineConfig {
             user_agent: format!("newswire/{} (+https://github.com/newswire/newswire)", env!("CARGO_PKG_VERSION")),
             data_dir: PathBuf::from("data"),
             shutdown_grace: HumanDuration(Duration::from_secs(30)),
+            state: StateKind::Sqlite,
             per_host_concurrency: NonZeroUsize::new(4).expect("4 is not zero"),
             per_host_rate: 4.0,
             allowed_networks: Vec::new(),
@@ -310,6 +326,41 @@ pub enum SinkConfig {
         #[serde(default)]
         dir: Option<PathBuf>,
     },
+    /// PostgreSQL: records and (with `[pipeline] state = "postgres"`) feed
+    /// state, upserted by id, a batch and its checkpoint in one transaction.
+    Postgres {
+        /// Connection URL, like "postgres://user@host:5432/db". Give this or
+        /// `url_env`, not both.
+        #[serde(default)]
+        url: Option<String>,
+        /// The environment variable holding the URL (for passwords).
+        #[serde(default)]
+        url_env: Option<String>,
+        /// Schema for newswire's tables. Default: the connection's search path.
+        #[serde(default)]
+        schema: Option<String>,
+    },
+    /// NATS JetStream: each record published as JSON, deduplicated by
+    /// `id:content_hash`, the batch acknowledged before the checkpoint.
+    Nats {
+        /// Server URL, like "nats://127.0.0.1:4222".
+        url: String,
+        /// Stream name, created if missing. Default "NEWSWIRE".
+        #[serde(default)]
+        stream: Option<String>,
+        /// Subject template with `{feed}` and `{tag}`. Default "newswire.{feed}".
+        #[serde(default)]
+        subject: Option<String>,
+        /// The stream's duplicate window when newswire creates it. Default "2h".
+        #[serde(default)]
+        duplicate_window: Option<HumanDuration>,
+        /// Environment variable holding a credentials file (or its path).
+        #[serde(default)]
+        creds_env: Option<String>,
+        /// Environment variable holding a token.
+        #[serde(default)]
+        token_env: Option<String>,
+    },
 }
 
 impl SinkConfig {
@@ -318,6 +369,8 @@ impl SinkConfig {
         match self {
             SinkConfig::Sqlite { .. } => "sqlite",
             SinkConfig::Jsonl { .. } => "jsonl",
+            SinkConfig::Postgres { .. } => "postgres",
+            SinkConfig::Nats { .. } => "nats",
         }
     }
 }
@@ -472,6 +525,18 @@ impl Config {
         if self.sinks.is_empty() { vec![SinkConfig::Sqlite { path: None }] } else { self.sinks.clone() }
     }
 
+    /// The postgres sink's connection URL, read from the environment when the
+    /// config names a variable.
+    pub fn postgres_url(&self) -> Option<(Secret, Option<String>)> {
+        self.sinks.iter().find_map(|s| match s {
+            SinkConfig::Postgres { url, url_env, schema } => {
+                let url = url.clone().or_else(|| url_env.as_deref().and_then(|v| std::env::var(v).ok()))?;
+                Some((Secret(url), schema.clone()))
+            }
+            _ => None,
+        })
+    }
+
     /// Path of the SQLite database: the sqlite sink's, or the default one
     /// under `data_dir` (where feed state lives when no sqlite sink is set).
     pub fn sqlite_path(&self) -> PathBuf {
@@ -568,6 +633,30 @@ impl Config {
         }
         if self.sinks.iter().filter(|s| matches!(s, SinkConfig::Sqlite { .. })).count() > 1 {
             out.push((None, "sink".into(), "at most one sqlite sink".into()));
+        }
+        let postgres = self.sinks.iter().filter(|s| matches!(s, SinkConfig::Postgres { .. })).count();
+        if postgres > 1 {
+            out.push((None, "sink".into(), "at most one postgres sink".into()));
+        }
+        if self.pipeline.state == StateKind::Postgres && postgres == 0 {
+            out.push((
+                None,
+                "pipeline.state".into(),
+                "state = \"postgres\" needs a [[sink]] with kind = \"postgres\"".into(),
+            ));
+        }
+        for (i, sink) in self.sinks.iter().enumerate() {
+            if let SinkConfig::Postgres { url, url_env, .. } = sink {
+                match (url, url_env) {
+                    (Some(_), Some(_)) | (None, None) => {
+                        out.push((None, format!("sink[{i}]"), "give exactly one of url and url_env".into()))
+                    }
+                    (None, Some(var)) if std::env::var_os(var).is_none() => {
+                        out.push((None, format!("sink[{i}].url_env"), format!("environment variable {var} is not set")))
+                    }
+                    _ => {}
+                }
+            }
         }
         out
     }
@@ -689,6 +778,22 @@ listen = "127.0.0.1:9090"
         assert!(feeds[1].url.path().ends_with("/conf/fixtures/local.xml"), "{}", feeds[1].url);
         assert_eq!(c.sqlite_path(), PathBuf::from("var/newswire.db"));
         assert_eq!(c.server.expect("server set").listen.port(), 9090);
+    }
+
+    #[test]
+    fn postgres_and_nats_sinks_and_state() {
+        let c = load("[pipeline]\nstate = \"postgres\"\n[[sink]]\nkind = \"postgres\"\nurl = \"postgres://u@db/news\"\nschema = \"wire\"\n[[sink]]\nkind = \"nats\"\nurl = \"nats://127.0.0.1:4222\"\nsubject = \"news.{feed}\"\nduplicate_window = \"3h\"\n").expect("parses");
+        assert_eq!(c.pipeline.state, StateKind::Postgres);
+        let (url, schema) = c.postgres_url().expect("postgres url");
+        assert_eq!(url.expose(), "postgres://u@db/news");
+        assert_eq!(schema.as_deref(), Some("wire"));
+        assert_eq!(c.sinks().iter().map(SinkConfig::kind).collect::<Vec<_>>(), ["postgres", "nats"]);
+        let e = error_of("[pipeline]\nstate = \"postgres\"\n");
+        assert!(e.contains("pipeline.state: state = \"postgres\" needs a [[sink]] with kind = \"postgres\""), "{e}");
+        let e = error_of("[[sink]]\nkind = \"postgres\"\n");
+        assert!(e.contains("sink[0]: give exactly one of url and url_env"), "{e}");
+        let e = error_of("[[sink]]\nkind = \"nats\"\nurl = \"nats://x\"\nsubjekt = \"a\"\n");
+        assert!(e.contains("subjekt"), "{e}");
     }
 
     #[test]

@@ -85,6 +85,14 @@ pub enum Command {
         #[command(subcommand)]
         command: FeedsCommand,
     },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
     /// Print what the pipeline reads from one feed document.
     Parse {
         /// One JSON object per item.

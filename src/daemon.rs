@@ -271,7 +271,11 @@ pub async fn run(
     }
     book.board.set_running(true);
     info!(feeds = book.entries.len(), "daemon started");
+    crate::systemd::notify("READY=1");
     let mut gauges = tokio::time::interval(Duration::from_secs(5));
+    // WATCHDOG=1 from the scheduler loop itself: a loop that stalls stops
+    // the pings, and systemd restarts the service.
+    let mut watchdog = crate::systemd::watchdog_interval().map(tokio::time::interval);
 
     loop {
         let next_due = book.queue.peek().map(|Reverse((due, _))| *due);
@@ -286,6 +290,9 @@ pub async fn run(
                 Err(e) => error!(error = %e, "config reload rejected; the running config stays"),
             },
             _ = gauges.tick() => book.publish_gauges(),
+            _ = async { watchdog.as_mut().expect("guarded by the branch condition").tick().await }, if watchdog.is_some() => {
+                crate::systemd::notify("WATCHDOG=1");
+            }
             _ = sleep_until(next_due) => {
                 let Some(idx) = book.pop_due() else { continue };
                 let job = FeedJob::poll(Arc::clone(&book.entries[idx].feed), book.entries[idx].state.clone());
@@ -300,6 +307,7 @@ pub async fn run(
         }
     }
     info!("shutting down: draining in-flight feeds");
+    crate::systemd::notify("STOPPING=1");
     book.board.set_running(false);
     // Closing the job channel lets each stage finish what it holds and end.
     drop(jobs_tx);

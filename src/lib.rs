@@ -23,6 +23,7 @@ pub mod schedule;
 pub mod settings;
 pub mod signals;
 pub mod status;
+pub mod systemd;
 pub mod wiring;
 
 /// An error that is the user's to fix (bad config, bad arguments): exit 2.

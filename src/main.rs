@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use newswire::cli::{Cli, Command, FeedsCommand};
 use newswire::{backfill, daemon, exit_code, feeds, inspect, logging, settings, signals};
 use tokio_util::sync::CancellationToken;
@@ -48,6 +48,14 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             Ok(if summary.feeds_failed > 0 { 1 } else { 0 })
         }
         Command::Check(c) => inspect::check(&c.config),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "newswire", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(0)
+        }
         Command::Migrate(c) => {
             let settings = settings::load(&c.config)?;
             let applied = newswire::wiring::migrate(&settings.config).await?;

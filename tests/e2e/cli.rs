@@ -17,6 +17,13 @@ async fn help_and_bad_usage() {
     for cmd in ["run", "backfill", "check", "clean", "parse"] {
         assert!(stdout(&out).contains(cmd), "help lists {cmd}");
     }
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&["completions", shell], work.path()).await;
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(stdout(&out).contains("backfill"), "{shell} completion knows the commands");
+    }
+    let out = run(&["man"], work.path()).await;
+    assert!(stdout(&out).starts_with(".ie") || stdout(&out).contains(".TH newswire"), "{}", stdout(&out));
     let out = run(&["frobnicate"], work.path()).await;
     assert_eq!(out.status.code(), Some(2));
     let out = run(&["check", "-c", "does-not-exist.toml"], work.path()).await;

@@ -121,11 +121,7 @@ impl Scheduler {
             warn!(feed = %entry.feed.spec.name, "feed disabled after HTTP 410");
             return;
         }
-        let wait = entry
-            .state
-            .next_due_at
-            .and_then(|due| (due - Utc::now()).to_std().ok())
-            .unwrap_or_else(|| crate::schedule::next_interval(entry.feed.spec.interval, entry.state.error_count));
+        let wait = entry.state.next_due_at.and_then(|due| (due - Utc::now()).to_std().ok()).unwrap_or_default();
         if matches!(report.outcome, Outcome::Failed { .. }) {
             warn!(feed = %entry.feed.spec.name, retry_in_s = wait.as_secs(), "feed will be retried");
         }

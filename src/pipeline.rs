@@ -115,11 +115,23 @@ pub struct CleanBatch {
     newest: Option<DateTime<Utc>>,
     /// Whether this batch was a page of history.
     page: Option<u32>,
+    /// How long the server asked us to wait (freshness, Retry-After).
+    server_wait: Option<Duration>,
 }
 
 impl CleanBatch {
     fn new(feed: Arc<FeedContext>, state: FeedState, outcome: Outcome) -> Self {
-        CleanBatch { feed, records: Vec::new(), state, outcome, bytes: 0, older: None, newest: None, page: None }
+        CleanBatch {
+            feed,
+            records: Vec::new(),
+            state,
+            outcome,
+            bytes: 0,
+            older: None,
+            newest: None,
+            page: None,
+            server_wait: None,
+        }
     }
 }
 
@@ -425,8 +437,7 @@ pub fn clean_one(batch: FetchedBatch, since: Option<DateTime<Utc>>) -> CleanBatc
             }
         }
     };
-    let wait = crate::schedule::next_wait(spec.interval, batch.state.error_count, server_wait);
-    batch.state.next_due_at = chrono::Duration::from_std(wait).ok().map(|w| polled_at + w);
+    batch.server_wait = server_wait;
     batch
 }
 
@@ -625,7 +636,7 @@ fn retry_delay(attempt: u32) -> Duration {
 /// succeed, so nothing is dropped; a fatal one stops the pipeline.
 pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<BatchReport, StoreError> {
     let health = Arc::clone(&storage.health);
-    let CleanBatch { feed, records, state, outcome, bytes, older, newest, page } = batch;
+    let CleanBatch { feed, records, mut state, outcome, bytes, older, newest, page, server_wait } = batch;
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
     let known = with_retry("state", || storage.state.known_hashes(&ids)).await?;
     let (mut new, mut updated, mut unchanged) = (0, 0, 0);
@@ -640,6 +651,11 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
             }
         }
         to_write.push(record);
+    }
+    // The next poll, now that we know whether this one brought news; a page
+    // of history leaves the feed's schedule alone.
+    if page.is_none() {
+        schedule_next(&feed.spec, &mut state, &outcome, new + updated > 0, server_wait);
     }
     let items = to_write.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect();
     let sink_batch = SinkBatch { records: to_write, checkpoint: Checkpoint { state, items } };
@@ -683,6 +699,27 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
         newest,
         page,
     })
+}
+
+/// Adapt the feed's interval to this poll and set its next due time.
+fn schedule_next(
+    spec: &FeedSpec,
+    state: &mut FeedState,
+    outcome: &Outcome,
+    brought_news: bool,
+    server_wait: Option<Duration>,
+) {
+    let current =
+        state.interval_secs.map_or(spec.interval, Duration::from_secs).clamp(spec.min_interval, spec.max_interval);
+    let interval = if matches!(outcome, Outcome::Failed { .. }) {
+        current
+    } else {
+        crate::schedule::adapt(current, brought_news, spec.min_interval, spec.max_interval)
+    };
+    state.interval_secs = Some(interval.as_secs().max(1));
+    let wait = crate::schedule::next_wait(interval, state.error_count, server_wait);
+    let from = state.last_polled_at.unwrap_or_else(Utc::now);
+    state.next_due_at = chrono::Duration::from_std(wait).ok().map(|w| from + w);
 }
 
 async fn with_retry<'a, T, F>(what: &str, mut op: impl FnMut() -> F) -> Result<T, StoreError>

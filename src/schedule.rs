@@ -1,9 +1,15 @@
 //! When a feed is polled next.
 //!
-//! The configured interval, with ±10% jitter so feeds that share an interval
-//! drift apart instead of polling in lockstep, and after failures an
-//! exponential backoff: 2, 4, 8, then 16 intervals, where it stays (failing
-//! feeds keep being retried; they are never given up silently).
+//! The interval adapts to how often the feed publishes: a poll that brought
+//! new or changed items shortens it by a quarter, a quiet poll lengthens it
+//! by a quarter, always within the feed's `[min_interval, max_interval]`. A
+//! busy feed is soon polled at its minimum, a quiet one drifts to its
+//! maximum, and one that changes pace follows within a few polls.
+//!
+//! On top of the adapted interval: ±10% jitter so feeds that share an
+//! interval drift apart instead of polling in lockstep, and after failures
+//! an exponential backoff: 2, 4, 8, then 16 intervals, where it stays
+//! (failing feeds keep being retried; they are never given up silently).
 
 use std::time::Duration;
 
@@ -17,6 +23,13 @@ const MAX_BACKOFF: u32 = 16;
 pub fn next_interval(interval: Duration, error_count: u32) -> Duration {
     let jitter = rand::rng().random_range(-0.1..=0.1);
     interval_with_jitter(interval, error_count, jitter)
+}
+
+/// The interval after a successful poll: shorter when it brought news,
+/// longer when it did not, within `[min, max]`.
+pub fn adapt(current: Duration, brought_news: bool, min: Duration, max: Duration) -> Duration {
+    let next = if brought_news { current.mul_f64(0.75) } else { current.mul_f64(1.25) };
+    next.clamp(min, max.max(min))
 }
 
 /// Longest a server's Cache-Control or Retry-After may push a poll back.
@@ -41,6 +54,21 @@ pub fn interval_with_jitter(interval: Duration, error_count: u32, jitter: f64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_feeds_speed_up_and_quiet_ones_slow_down_within_bounds() {
+        let (min, max) = (Duration::from_secs(120), Duration::from_secs(3600));
+        let mut busy = Duration::from_secs(900);
+        let mut quiet = Duration::from_secs(900);
+        for _ in 0..20 {
+            busy = adapt(busy, true, min, max);
+            quiet = adapt(quiet, false, min, max);
+        }
+        assert_eq!(busy, min);
+        assert_eq!(quiet, max);
+        assert_eq!(adapt(Duration::from_secs(800), true, min, max), Duration::from_secs(600));
+        assert_eq!(adapt(Duration::from_secs(800), false, min, max), Duration::from_secs(1000));
+    }
 
     #[test]
     fn backs_off_on_errors_within_bounds() {

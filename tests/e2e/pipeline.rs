@@ -283,3 +283,36 @@ async fn daemon_polls_on_its_interval_and_stops_cleanly_on_sigterm() {
     assert_eq!(work.count("SELECT COUNT(*) FROM records"), 5);
     assert!(server.seen.conditional().iter().any(|(p, _)| p == "/rss.xml"), "the daemon polls conditionally");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interval_adapts_to_how_often_a_feed_publishes() {
+    let server = FixtureServer::start().await;
+    let work = Workdir::new();
+    let config = work.config(
+        &[("quiet", server.url("/rss.xml")), ("busy", server.url("/versioned.xml"))],
+        "interval = \"10m\"\nmin_interval = \"1m\"\nmax_interval = \"1h\"",
+    );
+    let cfg = config.to_str().expect("utf-8 path");
+    let interval = |feed: &str| -> i64 {
+        work.db()
+            .query_row("SELECT json_extract(state, '$.interval_secs') FROM feed_state WHERE feed = ?1", [feed], |r| {
+                r.get(0)
+            })
+            .expect("interval in the state")
+    };
+    run(&["backfill", "-c", cfg], work.path()).await;
+    // Both brought new items: both intervals shorten from 600 s.
+    assert_eq!((interval("quiet"), interval("busy")), (450, 450));
+    server.seen.version.store(2, Ordering::SeqCst);
+    run(&["backfill", "-c", cfg], work.path()).await;
+    // The quiet feed answered 304: longer. The busy one changed: shorter.
+    assert_eq!(interval("quiet"), 562);
+    assert_eq!(interval("busy"), 337);
+    let due: String = work
+        .db()
+        .query_row("SELECT json_extract(state, '$.next_due_at') FROM feed_state WHERE feed = 'busy'", [], |r| r.get(0))
+        .expect("next due");
+    let due = chrono::DateTime::parse_from_rfc3339(&due).expect("RFC 3339");
+    let wait = (due.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();
+    assert!((280..=380).contains(&wait), "next poll about 337 s ± 10% away, got {wait}");
+}

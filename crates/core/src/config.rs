@@ -229,8 +229,14 @@ impl Default for PipelineConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Defaults {
-    /// How often to poll. Default "15m".
+    /// How often to poll at first. Default "15m". The daemon adapts it to
+    /// how often the feed publishes, within `min_interval` and
+    /// `max_interval`.
     pub interval: HumanDuration,
+    /// Shortest adapted interval (never above `interval`). Default "2m".
+    pub min_interval: HumanDuration,
+    /// Longest adapted interval (never below `interval`). Default "6h".
+    pub max_interval: HumanDuration,
     /// Total time for one request, body included. Default "30s".
     pub timeout: HumanDuration,
     /// Time to establish a connection (one setting for the shared client).
@@ -296,6 +302,8 @@ impl Default for Defaults {
     fn default() -> Self {
         Defaults {
             interval: HumanDuration(Duration::from_secs(15 * 60)),
+            min_interval: HumanDuration(Duration::from_secs(2 * 60)),
+            max_interval: HumanDuration(Duration::from_secs(6 * 3600)),
             timeout: HumanDuration(Duration::from_secs(30)),
             connect_timeout: HumanDuration(Duration::from_secs(10)),
             max_body: ByteSize(16 * 1024 * 1024),
@@ -393,6 +401,10 @@ pub struct FeedConfig {
     pub tags: Vec<String>,
     /// Overrides `[defaults] interval`.
     pub interval: Option<HumanDuration>,
+    /// Overrides `[defaults] min_interval`.
+    pub min_interval: Option<HumanDuration>,
+    /// Overrides `[defaults] max_interval`.
+    pub max_interval: Option<HumanDuration>,
     /// Overrides `[defaults] timeout`.
     pub timeout: Option<HumanDuration>,
     /// Overrides `[defaults] max_body`.
@@ -450,8 +462,12 @@ pub struct FeedSpec {
     pub enabled: bool,
     /// Tags.
     pub tags: Vec<String>,
-    /// Poll interval.
+    /// Poll interval to start from.
     pub interval: Duration,
+    /// Shortest adapted interval (at most `interval`).
+    pub min_interval: Duration,
+    /// Longest adapted interval (at least `interval`).
+    pub max_interval: Duration,
     /// Total request timeout.
     pub timeout: Duration,
     /// Body cap after decompression, in bytes.
@@ -499,6 +515,8 @@ impl Config {
                 enabled: f.enabled,
                 tags: f.tags.clone(),
                 interval: f.interval.unwrap_or(d.interval).0,
+                min_interval: f.min_interval.unwrap_or(d.min_interval).0.min(f.interval.unwrap_or(d.interval).0),
+                max_interval: f.max_interval.unwrap_or(d.max_interval).0.max(f.interval.unwrap_or(d.interval).0),
                 timeout: f.timeout.unwrap_or(d.timeout).0,
                 max_body: f.max_body.unwrap_or(d.max_body).0,
                 max_items: f.max_items.unwrap_or(d.max_items).get(),

@@ -30,6 +30,9 @@ pub struct FeedState {
     pub last_success_at: Option<DateTime<Utc>>,
     /// When the feed is due next (the scheduler's choice, kept across restarts).
     pub next_due_at: Option<DateTime<Utc>>,
+    /// The poll interval adapted to how often the feed publishes, in
+    /// seconds; None until the first poll.
+    pub interval_secs: Option<u64>,
     /// HTTP status of the last poll (0 for a failure before any response,
     /// 200 for a `file://` read).
     pub last_status: u16,

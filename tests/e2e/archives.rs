@@ -176,3 +176,49 @@ async fn wordpress_paged_feeds_are_walked_to_the_end() {
         .expect("state");
     assert_eq!(done, 1);
 }
+
+/// An archived feed whose oldest page stalls until released: the walk is
+/// killed (SIGKILL) while it waits, then resumed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archives_resume_after_sigkill() {
+    let (state, base) = start().await;
+    // archive-1 answers 500 while fail_oldest is set; that is not a stall, so
+    // instead kill as soon as the cursor to archive-1 is committed.
+    let work = Workdir::new();
+    let config = work.config(&[("archive", format!("{base}/feed.xml"))], "");
+    let mut child = tokio::process::Command::new(crate::harness::bin())
+        .args(["backfill", "--archives", "-c", config.to_str().expect("utf-8")])
+        .current_dir(work.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start");
+    let cursor = |work: &Workdir| -> Option<String> {
+        if !work.path().join("data/newswire.db").exists() {
+            return None;
+        }
+        work.db()
+            .query_row("SELECT json_extract(state, '$.archive_next') FROM feed_state WHERE feed = 'archive'", [], |r| {
+                r.get(0)
+            })
+            .ok()
+            .flatten()
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while cursor(&work).is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "the walk never committed a page");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let pid = child.id().expect("pid").to_string();
+    assert!(std::process::Command::new("kill").args(["-KILL", &pid]).status().expect("kill").success());
+    let _ = child.wait().await;
+    // However far the killed run got, the rerun finishes the walk without
+    // fetching archive 2 again and without duplicating anything.
+    state.fail_oldest.store(false, Ordering::SeqCst);
+    let out = run(&["backfill", "--archives", "-c", config.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(hits(&state, "archive-2.xml"), 1, "resumed after the kill, not restarted");
+    assert_eq!(work.count("SELECT COUNT(*) FROM records"), 6);
+    assert_eq!(work.count("SELECT COUNT(DISTINCT guid) FROM records"), 6);
+}

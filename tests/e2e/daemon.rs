@@ -131,3 +131,53 @@ async fn status_server_and_reload() {
     assert!(err.contains("config reload rejected"), "{err}");
     assert!(err.contains("newswire.toml:3:1"), "the rejection names file and line: {err}");
 }
+
+/// SIGTERM while a feed's response is still on its way: the daemon waits
+/// for it, stores it, commits, and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_batch_loses_nothing() {
+    use axum::http::header;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let requested = std::sync::Arc::new(AtomicBool::new(false));
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let app = {
+        let (requested, release) = (std::sync::Arc::clone(&requested), std::sync::Arc::clone(&release));
+        axum::Router::new().route(
+            "/slow.xml",
+            axum::routing::get(move || {
+                let (requested, release) = (std::sync::Arc::clone(&requested), std::sync::Arc::clone(&release));
+                async move {
+                    requested.store(true, Ordering::SeqCst);
+                    release.notified().await;
+                    ([(header::CONTENT_TYPE, "application/rss+xml")], crate::server::WORLD_RSS)
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+
+    let work = Workdir::new();
+    let config = work.config(&[("slow", format!("http://{addr}/slow.xml"))], "");
+    let mut child = tokio::process::Command::new(crate::harness::bin())
+        .args(["run", "-c", config.to_str().expect("utf-8")])
+        .current_dir(work.path())
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the daemon");
+    wait_for("the poll is in flight", || async { requested.load(Ordering::SeqCst) }).await;
+    let pid = child.id().expect("pid").to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    // The daemon must still be draining: let the response go now.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(child.try_wait().expect("try_wait").is_none(), "the daemon waits for the batch in flight");
+    release.notify_waiters();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(work.count("SELECT COUNT(*) FROM records WHERE feed = 'slow'"), 3, "the in-flight batch was stored");
+    let mut err = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut err).await.expect("read");
+    assert!(err.contains("draining in-flight feeds") && err.contains("daemon stopped"), "{err}");
+}

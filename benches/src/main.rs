@@ -35,6 +35,10 @@ struct Cli {
     /// Seed of the generated farm.
     #[arg(long, global = true, default_value_t = 20261125)]
     seed: u64,
+    /// Also write to this sink: "postgres=URL" (feed state in PostgreSQL too)
+    /// or "nats=URL". A fresh schema or stream is made and removed.
+    #[arg(long, global = true, value_name = "KIND=URL")]
+    sink: Option<String>,
     /// Extra environment for the measured process (KEY=VALUE, repeatable),
     /// for experiments like MALLOC_ARENA_MAX=2.
     #[arg(long = "env", global = true, value_name = "KEY=VALUE")]
@@ -116,6 +120,19 @@ fn write_config(dir: &Path, server: &FarmServer, farm: &Farm, clean_workers: usi
     Ok(path)
 }
 
+/// Append the `--sink` sink, if any, to a bench config: (kind, url, tag).
+fn add_extra_sink(config: &Path) -> anyhow::Result<Option<(String, String, u32)>> {
+    let tag: u32 = rand::Rng::random(&mut rand::rng());
+    let Some((kind, url, lines)) = extra_sink(tag) else { return Ok(None) };
+    let mut text = std::fs::read_to_string(config)?;
+    if kind == "postgres" {
+        text = text.replacen("[pipeline]\n", "[pipeline]\nstate = \"postgres\"\n", 1);
+    }
+    text.push_str(&lines);
+    std::fs::write(config, text)?;
+    Ok(Some((kind, url, tag)))
+}
+
 struct BackfillResult {
     items: usize,
     bytes: usize,
@@ -124,11 +141,42 @@ struct BackfillResult {
 
 static EXTRA_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
 
+/// The extra sink of `--sink`, as (kind, url).
+static EXTRA_SINK: std::sync::OnceLock<Option<(String, String)>> = std::sync::OnceLock::new();
+
+/// Config lines for the extra sink, and a cleanup to run after.
+fn extra_sink(tag: u32) -> Option<(String, String, String)> {
+    let (kind, url) = EXTRA_SINK.get()?.clone()?;
+    let lines = match kind.as_str() {
+        "postgres" => format!(
+            "\n[[sink]]\nkind = \"postgres\"\nurl = \"{url}\"\nschema = \"newswire_bench_{tag}\"\n"
+        ),
+        _ => format!(
+            "\n[[sink]]\nkind = \"nats\"\nurl = \"{url}\"\nstream = \"NEWSWIRE_BENCH_{tag}\"\nsubject = \"bench{tag}.{{feed}}\"\n"
+        ),
+    };
+    Some((kind, url, lines))
+}
+
+/// Drop what the extra sink created.
+async fn cleanup_sink(kind: &str, url: &str, tag: u32) -> anyhow::Result<()> {
+    if kind == "postgres" {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client.batch_execute(&format!("DROP SCHEMA IF EXISTS newswire_bench_{tag} CASCADE")).await?;
+    } else {
+        let js = async_nats::jetstream::new(async_nats::connect(url).await?);
+        let _ = js.delete_stream(format!("NEWSWIRE_BENCH_{tag}")).await;
+    }
+    Ok(())
+}
+
 async fn backfill_once(newswire: &Path, farm: &Farm, cpus: Option<&str>) -> anyhow::Result<BackfillResult> {
     let server = FarmServer::start(farm).await?;
     let dir = tempfile::tempdir()?;
     let workers = cpus.map_or(0, |c| c.split(',').count());
     let config = write_config(dir.path(), &server, farm, workers)?;
+    let extra = add_extra_sink(&config)?;
     let mut env = vec![("RUST_LOG", "error".to_string())];
     if workers > 0 {
         env.push(("TOKIO_WORKER_THREADS", workers.to_string()));
@@ -137,7 +185,11 @@ async fn backfill_once(newswire: &Path, farm: &Farm, cpus: Option<&str>) -> anyh
         env.push((k.as_str(), v.clone()));
     }
     let cfg = config.to_string_lossy().into_owned();
-    let (cost, stdout) = measure::run(newswire, &["backfill", "-c", &cfg], dir.path(), &env, cpus).await?;
+    let measured = measure::run(newswire, &["backfill", "-c", &cfg], dir.path(), &env, cpus).await;
+    if let Some((kind, url, tag)) = &extra {
+        cleanup_sink(kind, url, *tag).await?;
+    }
+    let (cost, stdout) = measured?;
     let expected = format!("items: {} new", farm.items());
     anyhow::ensure!(stdout.contains(&expected), "backfill did not write every item: {stdout}");
     Ok(BackfillResult { items: farm.items(), bytes: farm.bytes(), cost })
@@ -255,13 +307,27 @@ async fn main() -> anyhow::Result<()> {
     let extra: Vec<(String, String)> =
         cli.env.iter().filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect();
     EXTRA_ENV.get_or_init(|| extra);
+    let sink = match &cli.sink {
+        Some(spec) => {
+            let (kind, url) = spec.split_once('=').ok_or_else(|| anyhow::anyhow!("--sink takes KIND=URL"))?;
+            anyhow::ensure!(matches!(kind, "postgres" | "nats"), "--sink kind is postgres or nats");
+            Some((kind.to_string(), url.to_string()))
+        }
+        None => None,
+    };
+    EXTRA_SINK.get_or_init(|| sink);
     println!("machine: {} cores; binary: {}\n", cores(), newswire.display());
     match cli.command {
         Cmd::Backfill { feeds, items, cpus } => {
             let farm = farm::generate(feeds, items, seed);
             backfill_header();
             let r = backfill_once(&newswire, &farm, cpus.as_deref()).await?;
-            backfill_row(cpus.as_deref().map_or("all cores", |_| "pinned"), feeds, items, &r);
+            let label = match (&cli.sink, cpus.as_deref()) {
+                (Some(sink), _) => format!("sqlite + {}", sink.split('=').next().unwrap_or_default()),
+                (None, Some(_)) => "pinned".to_string(),
+                (None, None) => "all cores".to_string(),
+            };
+            backfill_row(&label, feeds, items, &r);
         }
         Cmd::Poll304 { feeds } => poll304(&newswire, feeds, seed).await?,
         Cmd::Stages { feeds, items } => stages(feeds, items, seed)?,

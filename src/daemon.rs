@@ -13,6 +13,15 @@
 //! unchanged feeds are left alone. A config that does not load is rejected
 //! with its error logged, and the running one stays. Pipeline, sink and
 //! server settings take effect on restart.
+//!
+//! With the state in PostgreSQL several daemons share the feeds through
+//! leases (docs/scaling.md): every third of the lease TTL a daemon renews
+//! its leases, works out its fair share (the feeds divided by the live
+//! daemons), hands back what it holds beyond it or takes free feeds up to
+//! it, and polls only the feeds it holds. A feed it takes over is scheduled
+//! at the due time its last poller committed, so no feed is polled twice in
+//! one interval. A daemon that dies stops renewing; its leases expire after
+//! the TTL and the others take its feeds.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -84,6 +93,74 @@ struct Scheduler {
     by_name: HashMap<String, usize>,
     queue: BinaryHeap<Reverse<(Instant, usize)>>,
     board: Arc<Board>,
+    /// With leases: the feeds this daemon holds (None: it polls every feed).
+    leased: Option<std::collections::HashSet<String>>,
+}
+
+/// Lease names of the daemons' presence rows (not feeds).
+const PRESENCE: &str = "@daemon/";
+
+/// This daemon's side of the lease protocol.
+struct Leasing {
+    store: newswire_storer::PostgresStore,
+    holder: String,
+    ttl: Duration,
+}
+
+impl Leasing {
+    fn new(store: newswire_storer::PostgresStore, ttl: Duration) -> Self {
+        let host =
+            std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+        let holder = format!("{host}-{}-{:08x}", std::process::id(), rand::rng().random::<u32>());
+        Leasing { store, holder, ttl }
+    }
+
+    /// The presence lease: a daemon holding no feed still counts as live.
+    fn presence(&self) -> String {
+        format!("{PRESENCE}{}", self.holder)
+    }
+
+    /// Renew, rebalance to the fair share, and return the feeds held.
+    async fn tick(
+        &self,
+        wanted: &[String],
+    ) -> Result<std::collections::HashSet<String>, newswire_core::sink::StoreError> {
+        use std::collections::HashSet;
+        self.store.acquire_leases(&self.holder, &[self.presence()], self.ttl).await?;
+        let mut held: HashSet<String> =
+            self.store.renew(&self.holder, self.ttl).await?.into_iter().filter(|f| !f.starts_with(PRESENCE)).collect();
+        let live: Vec<(String, String)> = self.store.live_leases().await?;
+        let holders: HashSet<&str> = live.iter().map(|(_, h)| h.as_str()).collect();
+        let live: Vec<&(String, String)> = live.iter().filter(|(f, _)| !f.starts_with(PRESENCE)).collect();
+        let wanted_set: HashSet<&str> = wanted.iter().map(String::as_str).collect();
+        // Leases on feeds no longer in the config go back.
+        let stale: Vec<String> = held.iter().filter(|f| !wanted_set.contains(f.as_str())).cloned().collect();
+        if !stale.is_empty() {
+            self.store.release_feeds(&self.holder, &stale).await?;
+            held.retain(|f| wanted_set.contains(f.as_str()));
+        }
+        let share = wanted.len().div_ceil(holders.len().max(1));
+        if held.len() > share {
+            let mut excess: Vec<String> = held.iter().cloned().collect();
+            excess.sort_unstable();
+            let excess: Vec<String> = excess.split_off(share);
+            self.store.release_feeds(&self.holder, &excess).await?;
+            for f in &excess {
+                held.remove(f);
+            }
+        } else if held.len() < share {
+            let taken: HashSet<&str> = live.iter().map(|(f, _)| f.as_str()).collect();
+            let mut free: Vec<String> = wanted.iter().filter(|f| !taken.contains(f.as_str())).cloned().collect();
+            // Racing daemons start from different places in the free list.
+            let start = if free.is_empty() { 0 } else { rand::rng().random_range(0..free.len()) };
+            free.rotate_left(start);
+            free.truncate(share - held.len());
+            if !free.is_empty() {
+                held.extend(self.store.acquire_leases(&self.holder, &free, self.ttl).await?);
+            }
+        }
+        Ok(held)
+    }
 }
 
 impl Scheduler {
@@ -134,6 +211,13 @@ impl Scheduler {
         let entry = &mut self.entries[idx];
         // Stale queue slots: removed feeds, feeds rescheduled since.
         if entry.removed || entry.in_flight || entry.due != Some(at) {
+            return None;
+        }
+        // Another daemon holds it: look again after the next lease tick.
+        if let Some(leased) = &self.leased
+            && !leased.contains(&entry.feed.spec.name)
+        {
+            self.schedule(idx, Instant::now() + Duration::from_secs(1));
             return None;
         }
         crate::metrics::poll_lag(Instant::now().saturating_duration_since(at));
@@ -199,6 +283,32 @@ impl Scheduler {
         info!(added, changed, removed, "config reloaded");
     }
 
+    /// Feeds the config asks to poll.
+    fn wanted(&self) -> Vec<String> {
+        self.entries.iter().filter(|e| !e.removed && !e.is_disabled()).map(|e| e.feed.spec.name.clone()).collect()
+    }
+
+    /// Take the lease tick's answer: feeds newly held get the state their
+    /// last poller committed, and are due when it said.
+    fn set_leased(&mut self, held: std::collections::HashSet<String>, states: Option<HashMap<String, FeedState>>) {
+        let previous = self.leased.take().unwrap_or_default();
+        if let Some(mut states) = states {
+            for name in held.difference(&previous) {
+                let Some(&idx) = self.by_name.get(name) else { continue };
+                if self.entries[idx].in_flight {
+                    continue;
+                }
+                if let Some(state) = states.remove(name) {
+                    let wait = state.next_due_at.and_then(|d| (d - Utc::now()).to_std().ok()).unwrap_or_default();
+                    self.entries[idx].state = state;
+                    self.schedule(idx, Instant::now() + wait);
+                    self.board.set_feed(self.entries[idx].status());
+                }
+            }
+        }
+        self.leased = Some(held);
+    }
+
     fn publish_gauges(&self) {
         let now = Instant::now();
         let (mut scheduled, mut in_flight, mut failing, mut disabled, mut overdue) = (0, 0, 0, 0, 0);
@@ -240,7 +350,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut hangups = signal(SignalKind::hangup())?;
     let fetcher = wiring::fetcher(&settings.config)?;
-    let storage = wiring::storage(&settings.config).await?;
+    let (storage, lease_store) = wiring::storage_and_postgres(&settings.config).await?;
+    let state_store = Arc::clone(&storage.state);
+    let leasing = lease_store.map(|store| Leasing::new(store, settings.config.pipeline.lease_ttl.0));
     let board = Arc::new(Board::new(Arc::clone(&storage.health)));
     let server = match &settings.config.server {
         Some(server) => {
@@ -259,11 +371,18 @@ pub async fn run(
     let (reports_tx, mut reports_rx) = mpsc::channel::<BatchReport>(options.channel_capacity);
     let runner = tokio::spawn(pipeline::run(options, fetcher, storage, jobs_rx, reports_tx, abort.clone()));
 
-    let mut book = Scheduler { entries: Vec::new(), by_name: HashMap::new(), queue: BinaryHeap::new(), board };
+    let mut book =
+        Scheduler { entries: Vec::new(), by_name: HashMap::new(), queue: BinaryHeap::new(), board, leased: None };
     let mut states = states;
     for feed in settings.feeds.iter().filter(|f| f.spec.enabled) {
         let state = states.remove(&feed.spec.name).unwrap_or_default();
         book.add(Arc::clone(feed), state);
+    }
+    // Lease ticks every third of the TTL; the first one before any poll.
+    let mut lease_ticks = leasing.as_ref().map(|l| tokio::time::interval((l.ttl / 3).max(Duration::from_millis(100))));
+    if let Some(leasing) = &leasing {
+        book.leased = Some(Default::default());
+        info!(holder = %leasing.holder, ttl_s = leasing.ttl.as_secs(), "sharing feeds through leases");
     }
     book.board.set_running(true);
     info!(feeds = book.entries.len(), "daemon started");
@@ -286,6 +405,21 @@ pub async fn run(
                 Err(e) => error!(error = %e, "config reload rejected; the running config stays"),
             },
             _ = gauges.tick() => book.publish_gauges(),
+            _ = async { lease_ticks.as_mut().expect("guarded by the branch condition").tick().await }, if lease_ticks.is_some() => {
+                let Some(leasing) = &leasing else { continue };
+                match leasing.tick(&book.wanted()).await {
+                    Ok(held) => {
+                        let fresh = book.leased.as_ref().is_none_or(|l| held.iter().any(|f| !l.contains(f)));
+                        let states = if fresh {
+                            state_store.load_all().await.ok().map(|all| all.into_iter().map(|s| (s.feed.clone(), s)).collect())
+                        } else {
+                            None
+                        };
+                        book.set_leased(held, states);
+                    }
+                    Err(e) => warn!(error = %e, "lease renewal failed; polling the feeds held so far"),
+                }
+            }
             _ = async { watchdog.as_mut().expect("guarded by the branch condition").tick().await }, if watchdog.is_some() => {
                 crate::systemd::notify("WATCHDOG=1");
             }
@@ -311,6 +445,12 @@ pub async fn run(
         book.report(report);
     }
     runner.await??;
+    if let Some(leasing) = &leasing {
+        // Hand the feeds back at once rather than after the TTL.
+        if let Err(e) = leasing.store.release(&leasing.holder).await {
+            warn!(error = %e, "releasing leases failed; they expire after the TTL");
+        }
+    }
     if let Some((_, task)) = server {
         // The server watches `shutdown` and is finishing its connections.
         let _ = task.await;

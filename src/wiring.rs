@@ -55,6 +55,12 @@ pub fn pipeline_options(config: &Config) -> PipelineOptions {
 /// lives in the postgres sink's database. The sink that holds the state
 /// commits each checkpoint with its records.
 pub async fn storage(config: &Config) -> anyhow::Result<Storage> {
+    Ok(storage_and_postgres(config).await?.0)
+}
+
+/// [`storage`], and the PostgreSQL store when the state lives there (the
+/// daemon leases feeds through it).
+pub async fn storage_and_postgres(config: &Config) -> anyhow::Result<(Storage, Option<PostgresStore>)> {
     let sinks_config = config.sinks();
     let state_kind = config.pipeline.state;
     let wants_sqlite =
@@ -106,12 +112,13 @@ pub async fn storage(config: &Config) -> anyhow::Result<Storage> {
         boxed.open().await.with_context(|| format!("cannot open the {} sink", sink.kind()))?;
         sinks.push(boxed);
     }
-    let state: Arc<dyn StateStore> = match (state_kind, sqlite, postgres) {
-        (StateKind::Postgres, _, Some(pg)) => Arc::new(pg),
+    let state: Arc<dyn StateStore> = match (state_kind, sqlite, &postgres) {
+        (StateKind::Postgres, _, Some(pg)) => Arc::new(pg.clone()),
         (StateKind::Sqlite, Some(lite), _) => Arc::new(lite),
         _ => anyhow::bail!("no store for the feed state (config validation should have caught this)"),
     };
-    Ok(Storage::new(sinks, state))
+    let leases = if state_kind == StateKind::Postgres { postgres } else { None };
+    Ok((Storage::new(sinks, state), leases))
 }
 
 /// `newswire migrate`: apply the PostgreSQL migrations.

@@ -148,9 +148,7 @@ static EXTRA_SINK: std::sync::OnceLock<Option<(String, String)>> = std::sync::On
 fn extra_sink(tag: u32) -> Option<(String, String, String)> {
     let (kind, url) = EXTRA_SINK.get()?.clone()?;
     let lines = match kind.as_str() {
-        "postgres" => format!(
-            "\n[[sink]]\nkind = \"postgres\"\nurl = \"{url}\"\nschema = \"newswire_bench_{tag}\"\n"
-        ),
+        "postgres" => format!("\n[[sink]]\nkind = \"postgres\"\nurl = \"{url}\"\nschema = \"newswire_bench_{tag}\"\n"),
         _ => format!(
             "\n[[sink]]\nkind = \"nats\"\nurl = \"{url}\"\nstream = \"NEWSWIRE_BENCH_{tag}\"\nsubject = \"bench{tag}.{{feed}}\"\n"
         ),

@@ -202,6 +202,10 @@ pub struct PipelineConfig {
     /// "postgres" (the postgres sink's database, which lets several daemons
     /// share the work).
     pub state: StateKind,
+    /// With `state = "postgres"`, how long a daemon's lease on a feed lasts
+    /// without renewal: a daemon that dies loses its feeds to the others
+    /// after this. Default "30s".
+    pub lease_ttl: HumanDuration,
     /// Networks (CIDR, like "10.1.2.0/24") that feeds may reach even without
     /// `allow_private`: for internal feed servers, without opening every
     /// private address. Default none.
@@ -218,6 +222,7 @@ impl Default for PipelineConfig {
             data_dir: PathBuf::from("data"),
             shutdown_grace: HumanDuration(Duration::from_secs(30)),
             state: StateKind::Sqlite,
+            lease_ttl: HumanDuration(Duration::from_secs(30)),
             per_host_concurrency: NonZeroUsize::new(4).expect("4 is not zero"),
             per_host_rate: 4.0,
             allowed_networks: Vec::new(),

@@ -491,6 +491,35 @@ impl PostgresStore {
         })
         .await
     }
+
+    /// Every unexpired lease, as (feed, holder): how the instances share the
+    /// feeds now.
+    pub async fn live_leases(&self) -> Result<Vec<(String, String)>, StoreError> {
+        timed("lease listing timed out", async {
+            let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+            let rows = client
+                .query("SELECT feed, holder FROM feed_leases WHERE expires_at >= now()", &[])
+                .await
+                .map_err(|e| pg_err("cannot list leases", e))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+        .await
+    }
+
+    /// Give up some of `holder`'s leases (an instance holding more than its
+    /// share hands the excess back). Returns how many were released.
+    pub async fn release_feeds(&self, holder: &str, feeds: &[String]) -> Result<u64, StoreError> {
+        let holder = strip_nul(holder);
+        let feeds: Vec<Cow<'_, str>> = feeds.iter().map(|f| strip_nul(f)).collect();
+        timed("lease release timed out", async {
+            let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+            client
+                .execute("DELETE FROM feed_leases WHERE holder = $1 AND feed = ANY($2::text[])", &[&holder, &feeds])
+                .await
+                .map_err(|e| pg_err("cannot release leases", e))
+        })
+        .await
+    }
 }
 
 /// One record as SQL parameters: texts without NUL, lists as JSONB.

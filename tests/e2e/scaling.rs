@@ -192,3 +192,127 @@ async fn three_daemons_share_300_feeds_and_take_over_from_a_dead_one() {
         .count();
     assert_eq!(taken_over, a_feeds.len(), "all of A's {} feeds polled by B or C after the kill", a_feeds.len());
 }
+
+/// A TCP proxy to a server, that can be cut (live connections dropped, new
+/// ones refused) and restored: a server restart, without touching the
+/// server other tests share.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Default::default();
+        let (up2, conns2) = (std::sync::Arc::clone(&up), std::sync::Arc::clone(&conns));
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                conns2.lock().expect("lock").push(task.abort_handle());
+            }
+        });
+        Proxy { addr, up, conns }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for conn in self.conns.lock().expect("lock").drain(..) {
+            conn.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_that_goes_away_is_retried_and_nothing_is_lost() {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    let Some((pg_url, _)) = server_urls() else { return };
+    let upstream = {
+        let rest = pg_url.split_once("@").map_or(pg_url.as_str(), |(_, r)| r);
+        rest.split('/').next().unwrap_or("127.0.0.1:5432").to_string()
+    };
+    let proxy = Proxy::start(upstream.clone()).await;
+    let proxied_url = pg_url.replacen(&upstream, &proxy.addr.to_string(), 1);
+    let suffix: u32 = rand::rng().random();
+    let schema = format!("newswire_e2e_{suffix}");
+    let server = FixtureServer::start().await;
+    let work = Workdir::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let config = work.config(
+        &[("world", server.url("/rss.xml")), ("versioned", server.url("/versioned.xml"))],
+        "interval = \"1s\"\nmin_interval = \"1s\"\nmax_interval = \"1s\"",
+    );
+    let mut text = std::fs::read_to_string(&config).expect("read");
+    text.push_str(&format!(
+        "\n[[sink]]\nkind = \"postgres\"\nurl = \"{proxied_url}\"\nschema = \"{schema}\"\n\n[server]\nlisten = \"127.0.0.1:{port}\"\n"
+    ));
+    std::fs::write(&config, text).expect("write");
+    let mut child = tokio::process::Command::new(crate::harness::bin())
+        .args(["run", "-c", config.to_str().expect("utf-8")])
+        .current_dir(work.path())
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the daemon");
+    let (client, connection) = tokio_postgres::connect(&pg_url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let count = |sql: String| {
+        let client = &client;
+        async move { client.query_one(&sql, &[]).await.map(|r| r.get::<_, i64>(0)).unwrap_or(-1) }
+    };
+    let readyz = || async move {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        tokio::io::AsyncWriteExt::write_all(&mut s, b"GET /readyz HTTP/1.0\r\n\r\n").await.ok()?;
+        let mut out = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut s, &mut out).await.ok()?;
+        out.split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok())
+    };
+    let deadline = |s| tokio::time::Instant::now() + Duration::from_secs(s);
+
+    let until = deadline(60);
+    while count(format!("SELECT COUNT(*) FROM {schema}.records")).await != 5 {
+        assert!(tokio::time::Instant::now() < until, "records never reached PostgreSQL");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The server "restarts": everything through the proxy breaks.
+    proxy.cut();
+    server.seen.version.store(2, Ordering::SeqCst);
+    let until = deadline(60);
+    while readyz().await != Some(503) {
+        assert!(tokio::time::Instant::now() < until, "/readyz never reported the failing sink");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    proxy.restore();
+    let until = deadline(90);
+    let updated = format!("SELECT COUNT(*) FROM {schema}.records WHERE guid = 'bridge' AND body LIKE '%June%'");
+    while count(updated.clone()).await != 1 || readyz().await != Some(200) {
+        assert!(tokio::time::Instant::now() < until, "the daemon did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let pid = child.id().expect("pid").to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    let total = count(format!("SELECT COUNT(*) FROM {schema}.records")).await;
+    let _ = client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await;
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(total, 5, "nothing lost, nothing duplicated");
+}

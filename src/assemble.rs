@@ -74,11 +74,14 @@ pub fn build_record(feed: &FeedSpec, cleaner: &Cleaner, item: RawItem, fetched_a
         summary,
         word_count: word_count(&body),
         content_hash: id::content_hash(&body),
+        fingerprint: newswire_core::fingerprint::Fingerprint::of(&body),
         body,
         categories,
         source: Source::Feed,
         embeds: cleaned.embeds,
         removed: cleaned.removed,
+        cluster: None,
+        similarity: None,
     })
 }
 

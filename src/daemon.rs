@@ -95,6 +95,57 @@ struct Scheduler {
     board: Arc<Board>,
     /// With leases: the feeds this daemon holds (None: it polls every feed).
     leased: Option<std::collections::HashSet<String>>,
+    /// With leases: until when the held leases are surely still ours (two
+    /// thirds of the TTL after the last successful renewal). Past it the
+    /// daemon polls nothing: its leases may have expired and been taken.
+    leases_fresh_until: Option<Instant>,
+    /// With leases: what the lease task needs to know of the scheduler.
+    lease_inputs: Option<Arc<std::sync::Mutex<LeaseInputs>>>,
+}
+
+/// What the scheduler tells the lease task: the feeds to share, and those
+/// being polled (never handed back mid-poll).
+#[derive(Debug, Default)]
+struct LeaseInputs {
+    wanted: Vec<String>,
+    in_flight: std::collections::HashSet<String>,
+}
+
+/// What the lease task tells the scheduler.
+#[derive(Debug, Clone)]
+struct LeaseView {
+    held: std::collections::HashSet<String>,
+    fresh_until: Instant,
+}
+
+/// Renew and rebalance every third of the TTL, on its own task: a
+/// scheduler waiting for room in a full pipeline must not let its leases
+/// lapse. Publishes each successful round; ends with `stop`.
+async fn lease_task(
+    leasing: Arc<Leasing>,
+    inputs: Arc<std::sync::Mutex<LeaseInputs>>,
+    view: tokio::sync::watch::Sender<LeaseView>,
+    stop: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval((leasing.ttl / 3).max(Duration::from_millis(100)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = ticks.tick() => {}
+        }
+        let (wanted, in_flight) = {
+            let inputs = inputs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            (inputs.wanted.clone(), inputs.in_flight.clone())
+        };
+        let started = Instant::now();
+        match leasing.tick(&wanted, &in_flight).await {
+            Ok(held) => {
+                let _ = view.send(LeaseView { held, fresh_until: started + leasing.ttl * 2 / 3 });
+            }
+            Err(e) => warn!(error = %e, "lease renewal failed; polling stops when the leases may have lapsed"),
+        }
+    }
 }
 
 /// Lease names of the daemons' presence rows (not feeds).
@@ -124,6 +175,7 @@ impl Leasing {
     async fn tick(
         &self,
         wanted: &[String],
+        in_flight: &std::collections::HashSet<String>,
     ) -> Result<std::collections::HashSet<String>, newswire_core::sink::StoreError> {
         use std::collections::HashSet;
         self.store.acquire_leases(&self.holder, &[self.presence()], self.ttl).await?;
@@ -141,9 +193,11 @@ impl Leasing {
         }
         let share = wanted.len().div_ceil(holders.len().max(1));
         if held.len() > share {
-            let mut excess: Vec<String> = held.iter().cloned().collect();
-            excess.sort_unstable();
-            let excess: Vec<String> = excess.split_off(share);
+            // Hand back feeds not being polled right now: the taker must
+            // see the poll's committed due time, or it would poll again.
+            let mut idle: Vec<String> = held.iter().filter(|f| !in_flight.contains(*f)).cloned().collect();
+            idle.sort_unstable();
+            let excess: Vec<String> = idle.into_iter().take(held.len() - share).collect();
             self.store.release_feeds(&self.holder, &excess).await?;
             for f in &excess {
                 held.remove(f);
@@ -186,6 +240,9 @@ impl Scheduler {
     }
 
     fn report(&mut self, report: BatchReport) {
+        if let Some(inputs) = &self.lease_inputs {
+            inputs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).in_flight.remove(&report.feed.spec.name);
+        }
         let Some(&idx) = self.by_name.get(&report.feed.spec.name) else { return };
         let entry = &mut self.entries[idx];
         entry.in_flight = false;
@@ -213,9 +270,11 @@ impl Scheduler {
         if entry.removed || entry.in_flight || entry.due != Some(at) {
             return None;
         }
-        // Another daemon holds it: look again after the next lease tick.
+        // Another daemon holds it, or our leases may have lapsed: look again
+        // after the next lease tick.
+        let stale = self.leases_fresh_until.is_some_and(|t| Instant::now() >= t);
         if let Some(leased) = &self.leased
-            && !leased.contains(&entry.feed.spec.name)
+            && (stale || !leased.contains(&entry.feed.spec.name))
         {
             self.schedule(idx, Instant::now() + Duration::from_secs(1));
             return None;
@@ -223,6 +282,13 @@ impl Scheduler {
         crate::metrics::poll_lag(Instant::now().saturating_duration_since(at));
         entry.due = None;
         entry.in_flight = true;
+        if let Some(inputs) = &self.lease_inputs {
+            inputs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .in_flight
+                .insert(entry.feed.spec.name.clone());
+        }
         self.board.set_feed(entry.status());
         Some(idx)
     }
@@ -281,11 +347,19 @@ impl Scheduler {
             }
         }
         info!(added, changed, removed, "config reloaded");
+        self.share_wanted();
     }
 
     /// Feeds the config asks to poll.
     fn wanted(&self) -> Vec<String> {
         self.entries.iter().filter(|e| !e.removed && !e.is_disabled()).map(|e| e.feed.spec.name.clone()).collect()
+    }
+
+    /// Tell the lease task which feeds to share.
+    fn share_wanted(&self) {
+        if let Some(inputs) = &self.lease_inputs {
+            inputs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).wanted = self.wanted();
+        }
     }
 
     /// Take the lease tick's answer: feeds newly held get the state their
@@ -304,6 +378,15 @@ impl Scheduler {
                     self.schedule(idx, Instant::now() + wait);
                     self.board.set_feed(self.entries[idx].status());
                 }
+            }
+        }
+        // Every held feed is either being polled or queued: one that is
+        // neither (its slot was dropped along the way) is queued now.
+        for name in &held {
+            let Some(&idx) = self.by_name.get(name) else { continue };
+            let entry = &self.entries[idx];
+            if !entry.in_flight && entry.due.is_none() && !entry.removed && !entry.is_disabled() {
+                self.schedule(idx, Instant::now());
             }
         }
         self.leased = Some(held);
@@ -352,7 +435,7 @@ pub async fn run(
     let fetcher = wiring::fetcher(&settings.config)?;
     let (storage, lease_store) = wiring::storage_and_postgres(&settings.config).await?;
     let state_store = Arc::clone(&storage.state);
-    let leasing = lease_store.map(|store| Leasing::new(store, settings.config.pipeline.lease_ttl.0));
+    let leasing = lease_store.map(|store| Arc::new(Leasing::new(store, settings.config.pipeline.lease_ttl.0)));
     let board = Arc::new(Board::new(Arc::clone(&storage.health)));
     let server = match &settings.config.server {
         Some(server) => {
@@ -371,19 +454,36 @@ pub async fn run(
     let (reports_tx, mut reports_rx) = mpsc::channel::<BatchReport>(options.channel_capacity);
     let runner = tokio::spawn(pipeline::run(options, fetcher, storage, jobs_rx, reports_tx, abort.clone()));
 
-    let mut book =
-        Scheduler { entries: Vec::new(), by_name: HashMap::new(), queue: BinaryHeap::new(), board, leased: None };
+    let mut book = Scheduler {
+        entries: Vec::new(),
+        by_name: HashMap::new(),
+        queue: BinaryHeap::new(),
+        board,
+        leased: None,
+        leases_fresh_until: None,
+        lease_inputs: None,
+    };
     let mut states = states;
     for feed in settings.feeds.iter().filter(|f| f.spec.enabled) {
         let state = states.remove(&feed.spec.name).unwrap_or_default();
         book.add(Arc::clone(feed), state);
     }
-    // Lease ticks every third of the TTL; the first one before any poll.
-    let mut lease_ticks = leasing.as_ref().map(|l| tokio::time::interval((l.ttl / 3).max(Duration::from_millis(100))));
-    if let Some(leasing) = &leasing {
-        book.leased = Some(Default::default());
-        info!(holder = %leasing.holder, ttl_s = leasing.ttl.as_secs(), "sharing feeds through leases");
-    }
+    // With leases, nothing is polled until the lease task's first round.
+    let lease_stop = CancellationToken::new();
+    let (lease_view_tx, mut lease_view) =
+        tokio::sync::watch::channel(LeaseView { held: Default::default(), fresh_until: Instant::now() });
+    let lease_task_handle = match &leasing {
+        Some(leasing) => {
+            let inputs = Arc::new(std::sync::Mutex::new(LeaseInputs::default()));
+            book.lease_inputs = Some(Arc::clone(&inputs));
+            book.leased = Some(Default::default());
+            book.leases_fresh_until = Some(Instant::now());
+            book.share_wanted();
+            info!(holder = %leasing.holder, ttl_s = leasing.ttl.as_secs(), "sharing feeds through leases");
+            Some(tokio::spawn(lease_task(Arc::clone(leasing), inputs, lease_view_tx, lease_stop.clone())))
+        }
+        None => None,
+    };
     book.board.set_running(true);
     info!(feeds = book.entries.len(), "daemon started");
     crate::systemd::notify("READY=1");
@@ -405,20 +505,19 @@ pub async fn run(
                 Err(e) => error!(error = %e, "config reload rejected; the running config stays"),
             },
             _ = gauges.tick() => book.publish_gauges(),
-            _ = async { lease_ticks.as_mut().expect("guarded by the branch condition").tick().await }, if lease_ticks.is_some() => {
-                let Some(leasing) = &leasing else { continue };
-                match leasing.tick(&book.wanted()).await {
-                    Ok(held) => {
-                        let fresh = book.leased.as_ref().is_none_or(|l| held.iter().any(|f| !l.contains(f)));
-                        let states = if fresh {
-                            state_store.load_all().await.ok().map(|all| all.into_iter().map(|s| (s.feed.clone(), s)).collect())
-                        } else {
-                            None
-                        };
-                        book.set_leased(held, states);
-                    }
-                    Err(e) => warn!(error = %e, "lease renewal failed; polling the feeds held so far"),
+            changed = lease_view.changed(), if lease_task_handle.is_some() => {
+                if changed.is_err() {
+                    continue;
                 }
+                let view = lease_view.borrow_and_update().clone();
+                let fresh = book.leased.as_ref().is_none_or(|l| view.held.iter().any(|f| !l.contains(f)));
+                let states = if fresh {
+                    state_store.load_all().await.ok().map(|all| all.into_iter().map(|s| (s.feed.clone(), s)).collect())
+                } else {
+                    None
+                };
+                book.leases_fresh_until = Some(view.fresh_until);
+                book.set_leased(view.held, states);
             }
             _ = async { watchdog.as_mut().expect("guarded by the branch condition").tick().await }, if watchdog.is_some() => {
                 crate::systemd::notify("WATCHDOG=1");
@@ -445,6 +544,10 @@ pub async fn run(
         book.report(report);
     }
     runner.await??;
+    lease_stop.cancel();
+    if let Some(handle) = lease_task_handle {
+        let _ = handle.await;
+    }
     if let Some(leasing) = &leasing {
         // Hand the feeds back at once rather than after the TTL.
         if let Err(e) = leasing.store.release(&leasing.holder).await {

@@ -33,8 +33,9 @@ use newswire_core::ErrorKind;
 use newswire_core::Record;
 use newswire_core::canon::redact;
 use newswire_core::config::FeedSpec;
+use newswire_core::fingerprint::Fingerprint;
 use newswire_core::sink::{Sink, SinkBatch, StateStore, StoreError};
-use newswire_core::state::{Checkpoint, FeedState, ItemMark};
+use newswire_core::state::{Checkpoint, FeedState, Indexed, ItemMark};
 use newswire_fetcher::{Document, FetchError, FetchRequest, Fetched, Fetcher};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -204,13 +205,31 @@ pub struct Storage {
     pub state: Arc<dyn StateStore>,
     /// How the sinks are doing, for /readyz.
     pub health: Arc<crate::status::SinkHealth>,
+    /// How copies of one story are linked.
+    pub clustering: Clustering,
+}
+
+/// Near-duplicate linking settings (`[pipeline] cluster_threshold`,
+/// `cluster_window`).
+#[derive(Debug, Clone, Copy)]
+pub struct Clustering {
+    /// Least similarity to link a record to an earlier story.
+    pub threshold: f64,
+    /// How far back to look.
+    pub window: Duration,
+}
+
+impl Default for Clustering {
+    fn default() -> Self {
+        Clustering { threshold: 0.6, window: Duration::from_secs(7 * 24 * 3600) }
+    }
 }
 
 impl Storage {
     /// Order the sinks so that those holding the state are written last.
     pub fn new(mut sinks: Vec<Box<dyn Sink>>, state: Arc<dyn StateStore>) -> Self {
         sinks.sort_by_key(|s| s.holds_state());
-        Storage { sinks, state, health: Arc::default() }
+        Storage { sinks, state, health: Arc::default(), clustering: Clustering::default() }
     }
 }
 
@@ -657,8 +676,13 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
     if page.is_none() {
         schedule_next(&feed.spec, &mut state, &outcome, new + updated > 0, server_wait);
     }
+    let fingerprints = link_copies(&storage.state, storage.clustering, &mut to_write).await?;
     let items = to_write.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect();
-    let sink_batch = SinkBatch { records: to_write, checkpoint: Checkpoint { state, items } };
+    if feed.spec.on_duplicate == newswire_core::config::OnDuplicate::Skip {
+        // Remembered (items, index) but not written.
+        to_write.retain(|r| r.cluster.is_none());
+    }
+    let sink_batch = SinkBatch { records: to_write, checkpoint: Checkpoint { state, items, fingerprints } };
     let mut committed = false;
     for sink in &mut storage.sinks {
         let name = sink.name().to_string();
@@ -699,6 +723,36 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
         newest,
         page,
     })
+}
+
+/// Link each record to the story it is a copy of, through the state
+/// store's near-duplicate index, and return the index entries to commit
+/// with the batch.
+async fn link_copies(
+    state: &Arc<dyn StateStore>,
+    clustering: Clustering,
+    records: &mut [Record],
+) -> Result<Vec<Indexed>, StoreError> {
+    let lookups: Vec<(String, Fingerprint)> =
+        records.iter().filter_map(|r| r.fingerprint.clone().map(|f| (r.id.clone(), f))).collect();
+    if lookups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let since = now - chrono::Duration::from_std(clustering.window).unwrap_or(chrono::Duration::days(7));
+    let matches = with_retry("state", || state.find_similar(&lookups, since, clustering.threshold)).await?;
+    let mut found = matches.into_iter();
+    let mut entries = Vec::with_capacity(lookups.len());
+    for record in records.iter_mut() {
+        let Some(fingerprint) = record.fingerprint.take() else { continue };
+        if let Some(m) = found.next().flatten() {
+            record.cluster = Some(m.cluster);
+            // Two decimals: an estimate, not a measurement.
+            record.similarity = Some((m.similarity * 100.0).round() / 100.0);
+        }
+        entries.push(Indexed { id: record.id.clone(), fingerprint, cluster: record.cluster.clone(), at: now });
+    }
+    Ok(entries)
 }
 
 /// Adapt the feed's interval to this poll and set its next due time.

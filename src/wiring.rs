@@ -118,7 +118,12 @@ pub async fn storage_and_postgres(config: &Config) -> anyhow::Result<(Storage, O
         _ => anyhow::bail!("no store for the feed state (config validation should have caught this)"),
     };
     let leases = if state_kind == StateKind::Postgres { postgres } else { None };
-    Ok((Storage::new(sinks, state), leases))
+    let mut storage = Storage::new(sinks, state);
+    storage.clustering = crate::pipeline::Clustering {
+        threshold: config.pipeline.cluster_threshold,
+        window: config.pipeline.cluster_window.0,
+    };
+    Ok((storage, leases))
 }
 
 /// `newswire migrate`: apply the PostgreSQL migrations.

@@ -63,7 +63,11 @@ pub fn measure(farm: &Farm) -> anyhow::Result<Vec<StageRate>> {
         let items =
             records.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect();
         let batch = SinkBatch {
-            checkpoint: Checkpoint { state: FeedState { feed: format!("feed-{i}"), ..FeedState::default() }, items },
+            checkpoint: Checkpoint {
+                state: FeedState { feed: format!("feed-{i}"), ..FeedState::default() },
+                items,
+                fingerprints: Vec::new(),
+            },
             records,
         };
         store.write_blocking(&batch.records, Some(&batch.checkpoint))?;

@@ -43,6 +43,7 @@
 
 mod depth;
 mod engine;
+pub mod extract;
 mod html;
 mod lang;
 mod markup;
@@ -54,6 +55,7 @@ use newswire_core::{Embed, Removed, RemovedKind};
 
 use crate::engine::{CustomRule, RuleSet};
 
+pub use extract::{Article, SiteRuleError, SiteRules, extract};
 pub use lang::detect_language;
 pub use normalize::normalize_paragraph;
 

@@ -125,6 +125,17 @@ pub fn parse_network(text: &str) -> Result<(std::net::IpAddr, u8), String> {
     Ok((ip, prefix))
 }
 
+/// What to do with a copy of a story seen before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDuplicate {
+    /// Write it, linked to its story by `cluster`.
+    #[default]
+    Keep,
+    /// Do not write it (it is still remembered, so it stays skipped).
+    Skip,
+}
+
 /// Where feed state lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -202,6 +213,12 @@ pub struct PipelineConfig {
     /// "postgres" (the postgres sink's database, which lets several daemons
     /// share the work).
     pub state: StateKind,
+    /// How similar (0 to 1: the estimated share of the smaller text found in
+    /// the larger) a record must be to an earlier one to be linked to its
+    /// story. Default 0.6.
+    pub cluster_threshold: f64,
+    /// How far back the near-duplicate index looks. Default "7d".
+    pub cluster_window: HumanDuration,
     /// With `state = "postgres"`, how long a daemon's lease on a feed lasts
     /// without renewal: a daemon that dies loses its feeds to the others
     /// after this. Default "30s".
@@ -223,6 +240,8 @@ impl Default for PipelineConfig {
             shutdown_grace: HumanDuration(Duration::from_secs(30)),
             state: StateKind::Sqlite,
             lease_ttl: HumanDuration(Duration::from_secs(30)),
+            cluster_threshold: 0.6,
+            cluster_window: HumanDuration(Duration::from_secs(7 * 24 * 3600)),
             per_host_concurrency: NonZeroUsize::new(4).expect("4 is not zero"),
             per_host_rate: 4.0,
             allowed_networks: Vec::new(),
@@ -262,6 +281,10 @@ pub struct Defaults {
     pub allow_private: bool,
     /// Whether the cleaner runs on feed content. Default true.
     pub clean: bool,
+    /// What to do with a record that is a copy of a story seen before:
+    /// "keep" it (linked by its `cluster` field) or "skip" writing it.
+    /// Default "keep".
+    pub on_duplicate: OnDuplicate,
     /// Built-in cleaner rules to turn off for every feed, by name.
     pub clean_disable: Vec<String>,
     /// Extra cleaner rules for every feed (`[[defaults.clean_rule]]`).
@@ -317,6 +340,7 @@ impl Default for Defaults {
             full_article: FullArticle::Never,
             allow_private: false,
             clean: true,
+            on_duplicate: OnDuplicate::Keep,
             clean_disable: Vec::new(),
             clean_rules: Vec::new(),
         }
@@ -434,6 +458,8 @@ pub struct FeedConfig {
     pub allow_private: Option<bool>,
     /// Overrides `[defaults] clean`.
     pub clean: Option<bool>,
+    /// Overrides `[defaults] on_duplicate`.
+    pub on_duplicate: Option<OnDuplicate>,
     /// Built-in cleaner rules to turn off for this feed, added to
     /// `[defaults] clean_disable`.
     #[serde(default)]
@@ -496,6 +522,8 @@ pub struct FeedSpec {
     pub allow_file: bool,
     /// Whether the cleaner runs.
     pub clean: bool,
+    /// Keep or skip copies of stories seen before.
+    pub on_duplicate: OnDuplicate,
     /// Built-in cleaner rules turned off (defaults' and the feed's).
     pub clean_disable: Vec<String>,
     /// Extra cleaner rules (defaults' then the feed's).
@@ -536,6 +564,7 @@ impl Config {
                 full_article: f.full_article.unwrap_or(d.full_article),
                 allow_private: f.allow_private.unwrap_or(d.allow_private),
                 clean: f.clean.unwrap_or(d.clean),
+                on_duplicate: f.on_duplicate.unwrap_or(d.on_duplicate),
                 clean_disable: d.clean_disable.iter().chain(&f.clean_disable).cloned().collect(),
                 clean_rules: d.clean_rules.iter().chain(&f.clean_rules).cloned().collect(),
             });
@@ -650,6 +679,14 @@ impl Config {
                     ));
                 }
             }
+        }
+        if self.pipeline.lease_ttl.0 < Duration::from_secs(5) {
+            // Renewal rounds run every third of the TTL and polling stops two
+            // thirds in; below a few seconds a loaded machine misses rounds.
+            out.push((None, "pipeline.lease_ttl".into(), "must be at least 5s".into()));
+        }
+        if !(0.0..=1.0).contains(&self.pipeline.cluster_threshold) {
+            out.push((None, "pipeline.cluster_threshold".into(), "must be between 0 and 1".into()));
         }
         if self.defaults.interval.0 < Duration::from_secs(1) {
             out.push((None, "defaults.interval".into(), "interval must be at least 1s".into()));

@@ -9,6 +9,8 @@
 //! - [`config`]: the typed configuration, parsed once from TOML with errors
 //!   that name the file, line and key, and validated in a pure function.
 //! - [`id`]: stable record ids and content hashes.
+//! - [`fingerprint`]: near-duplicate fingerprints (MinHash, LSH bands) that
+//!   link syndicated copies of one story.
 //! - [`canon`]: URL canonicalisation (tracking parameters removed) and
 //!   credential redaction for logs.
 //! - [`state`]: a feed's checkpoint: validators, poll times, error counts and
@@ -26,6 +28,7 @@
 pub mod canon;
 pub mod config;
 pub mod error;
+pub mod fingerprint;
 pub mod id;
 pub mod record;
 pub mod sink;

@@ -53,6 +53,17 @@ pub struct Record {
     pub embeds: Vec<Embed>,
     /// What the cleaner dropped, for audit.
     pub removed: Vec<Removed>,
+    /// Id of the earliest record of the same story (a syndicated copy seen
+    /// before), or null when the story is new.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// How much this record is that story, 0 to 1, or null.
+    #[serde(default)]
+    pub similarity: Option<f64>,
+    /// The near-duplicate fingerprint of `body` (not part of the record:
+    /// it travels to the store stage, which indexes it).
+    #[serde(skip)]
+    pub fingerprint: Option<crate::fingerprint::Fingerprint>,
 }
 
 /// Where a record's body came from.
@@ -201,6 +212,9 @@ mod tests {
             source: Source::Feed,
             embeds: vec![],
             removed: vec![Removed { kind: RemovedKind::SocialEmbed, text: "x".into() }],
+            cluster: None,
+            similarity: None,
+            fingerprint: None,
         }
     }
 
@@ -216,6 +230,7 @@ mod tests {
                 "authors",
                 "body",
                 "categories",
+                "cluster",
                 "content_hash",
                 "embeds",
                 "feed",
@@ -227,6 +242,7 @@ mod tests {
                 "published_at",
                 "removed",
                 "schema",
+                "similarity",
                 "source",
                 "summary",
                 "title",

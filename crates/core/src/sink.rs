@@ -10,8 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::error::ErrorKind;
+use crate::fingerprint::Fingerprint;
 use crate::record::Record;
-use crate::state::{Checkpoint, FeedState};
+use crate::state::{Checkpoint, FeedState, Match};
 
 /// A boxed, sendable future, as returned by the storage traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -102,4 +103,18 @@ pub trait StateStore: Send + Sync {
 
     /// Commit a checkpoint on its own (used when no sink holds the state).
     fn commit<'a>(&'a self, checkpoint: &'a Checkpoint) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// For each (record id, fingerprint), the most similar earlier record of
+    /// another id indexed since `since` whose similarity is at least
+    /// `threshold`, through the near-duplicate index (never a scan of all
+    /// records). A store without an index finds nothing.
+    fn find_similar<'a>(
+        &'a self,
+        items: &'a [(String, Fingerprint)],
+        since: chrono::DateTime<chrono::Utc>,
+        threshold: f64,
+    ) -> BoxFuture<'a, Result<Vec<Option<Match>>, StoreError>> {
+        let _ = (since, threshold);
+        Box::pin(async move { Ok(vec![None; items.len()]) })
+    }
 }

@@ -75,4 +75,30 @@ pub struct Checkpoint {
     pub state: FeedState,
     /// Items written by this batch (new or updated versions).
     pub items: Vec<ItemMark>,
+    /// Fingerprints of the records written, for the near-duplicate index.
+    #[serde(skip)]
+    pub fingerprints: Vec<Indexed>,
+}
+
+/// A record's entry in the near-duplicate index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indexed {
+    /// Record id.
+    pub id: String,
+    /// Its fingerprint.
+    pub fingerprint: crate::fingerprint::Fingerprint,
+    /// The story it belongs to (the earliest record's id), or None when it
+    /// is the first of its story.
+    pub cluster: Option<String>,
+    /// When it was seen, for the index's time window.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The closest earlier record of the same story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// The story: the earliest record's id.
+    pub cluster: String,
+    /// How similar, 0 to 1.
+    pub similarity: f64,
 }

@@ -402,6 +402,9 @@ mod tests {
             source: newswire_core::Source::Feed,
             embeds: vec![],
             removed: vec![],
+            cluster: None,
+            similarity: None,
+            fingerprint: None,
         }
     }
 

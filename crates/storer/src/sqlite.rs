@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use newswire_core::Record;
+use newswire_core::fingerprint::{Fingerprint, similarity};
 use newswire_core::sink::{BoxFuture, Sink, SinkBatch, StateStore, StoreError};
-use newswire_core::state::{Checkpoint, FeedState};
+use newswire_core::state::{Checkpoint, FeedState, Match};
 use rusqlite::{Connection, OptionalExtension, params};
 
 const NAME: &str = "sqlite";
@@ -54,8 +55,44 @@ CREATE TABLE IF NOT EXISTS item_state (
     feed          TEXT NOT NULL,
     content_hash  TEXT NOT NULL
 );
-PRAGMA user_version = 1;
+
+-- The near-duplicate index: each record's fingerprint and story, and its
+-- LSH band keys (docs/clusters.md).
+CREATE TABLE IF NOT EXISTS fingerprints (
+    id       TEXT PRIMARY KEY,
+    sig      BLOB NOT NULL,
+    cluster  TEXT,
+    at       INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lsh (
+    key  INTEGER NOT NULL,
+    id   TEXT NOT NULL,
+    at   INTEGER NOT NULL,
+    PRIMARY KEY (key, id)
+) WITHOUT ROWID;
 "#;
+
+/// Columns added after the first schema: (column, definition).
+const ADDED_RECORD_COLUMNS: &[(&str, &str)] = &[("cluster", "TEXT"), ("similarity", "REAL")];
+
+/// Bring a database made by an earlier version up to date: add the record
+/// columns it lacks. Idempotent.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let mut have = Vec::new();
+    {
+        let mut stmt = conn.prepare("PRAGMA table_info(records)")?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(1))?;
+        for row in rows {
+            have.push(row?);
+        }
+    }
+    for (column, definition) in ADDED_RECORD_COLUMNS {
+        if !have.iter().any(|c| c == column) {
+            conn.execute_batch(&format!("ALTER TABLE records ADD COLUMN {column} {definition};"))?;
+        }
+    }
+    conn.execute_batch("PRAGMA user_version = 2;")
+}
 
 fn db_err(context: &str, e: rusqlite::Error) -> StoreError {
     let retryable = matches!(
@@ -124,6 +161,7 @@ impl SqliteStore {
         }
         let writer = open_conn(path)?;
         writer.execute_batch(SCHEMA).map_err(|e| db_err(&format!("cannot create tables in {}", path.display()), e))?;
+        migrate(&writer).map_err(|e| db_err(&format!("cannot migrate {}", path.display()), e))?;
         let reader = open_conn(path)?;
         let checkpoints = open_conn(path)?;
         let (wrote, nudges) = std::sync::mpsc::sync_channel(1);
@@ -148,8 +186,9 @@ impl SqliteStore {
             let mut upsert = tx
                 .prepare_cached(
                     "INSERT INTO records (id, schema, feed, feed_url, guid, url, title, authors, published_at, updated_at,
-                        fetched_at, language, summary, body, word_count, categories, content_hash, source, embeds, removed)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                        fetched_at, language, summary, body, word_count, categories, content_hash, source, embeds, removed,
+                        cluster, similarity)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
                      ON CONFLICT(id) DO UPDATE SET
                         schema = excluded.schema, feed = excluded.feed, feed_url = excluded.feed_url,
                         guid = excluded.guid, url = excluded.url, title = excluded.title, authors = excluded.authors,
@@ -157,7 +196,7 @@ impl SqliteStore {
                         fetched_at = excluded.fetched_at, language = excluded.language, summary = excluded.summary,
                         body = excluded.body, word_count = excluded.word_count, categories = excluded.categories,
                         content_hash = excluded.content_hash, source = excluded.source, embeds = excluded.embeds,
-                        removed = excluded.removed,
+                        removed = excluded.removed, cluster = excluded.cluster, similarity = excluded.similarity,
                         version = records.version + (records.content_hash <> excluded.content_hash)",
                 )
                 .map_err(|e| db_err("cannot prepare record upsert", e))?;
@@ -184,6 +223,8 @@ impl SqliteStore {
                         r.source.as_str(),
                         serde_json::to_string(&r.embeds).map_err(|e| json_err("embeds", e))?,
                         serde_json::to_string(&r.removed).map_err(|e| json_err("removed", e))?,
+                        r.cluster,
+                        r.similarity,
                     ])
                     .map_err(|e| db_err(&format!("cannot write record {}", r.id), e))?;
             }
@@ -288,7 +329,76 @@ fn commit_in(tx: &rusqlite::Transaction<'_>, cp: &Checkpoint) -> Result<(), Stor
         mark.execute(params![item.id, cp.state.feed, item.content_hash])
             .map_err(|e| db_err("cannot write item state", e))?;
     }
+    if !cp.fingerprints.is_empty() {
+        let mut fp = tx
+            .prepare_cached(
+                "INSERT INTO fingerprints (id, sig, cluster, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET sig = excluded.sig, cluster = excluded.cluster, at = excluded.at",
+            )
+            .map_err(|e| db_err("cannot prepare the index", e))?;
+        let mut forget =
+            tx.prepare_cached("DELETE FROM lsh WHERE id = ?1").map_err(|e| db_err("cannot prepare the index", e))?;
+        let mut band = tx
+            .prepare_cached("INSERT OR IGNORE INTO lsh (key, id, at) VALUES (?1, ?2, ?3)")
+            .map_err(|e| db_err("cannot prepare the index", e))?;
+        for entry in &cp.fingerprints {
+            let at = entry.at.timestamp();
+            fp.execute(params![entry.id, entry.fingerprint.to_bytes(), entry.cluster, at])
+                .map_err(|e| db_err("cannot write a fingerprint", e))?;
+            forget.execute([&entry.id]).map_err(|e| db_err("cannot update the index", e))?;
+            for key in entry.fingerprint.bands() {
+                band.execute(params![key, entry.id, at]).map_err(|e| db_err("cannot write the index", e))?;
+            }
+        }
+    }
     Ok(())
+}
+
+/// The near-duplicate lookup, on the reader connection: candidates share an
+/// LSH band key and were indexed since `since`; the most similar one at or
+/// above `threshold` wins.
+fn find_similar_in(
+    conn: &Connection,
+    items: &[(String, Fingerprint)],
+    since: i64,
+    threshold: f64,
+) -> Result<Vec<Option<Match>>, StoreError> {
+    let mut by_key = conn
+        .prepare_cached("SELECT id FROM lsh WHERE key = ?1 AND at >= ?2")
+        .map_err(|e| db_err("cannot read the index", e))?;
+    let mut fingerprint = conn
+        .prepare_cached("SELECT sig, cluster FROM fingerprints WHERE id = ?1")
+        .map_err(|e| db_err("cannot read the index", e))?;
+    let mut out = Vec::with_capacity(items.len());
+    for (id, fp) in items {
+        let mut candidates: Vec<String> = Vec::new();
+        for key in fp.bands() {
+            let rows = by_key
+                .query_map(params![key, since], |r| r.get::<_, String>(0))
+                .map_err(|e| db_err("cannot read the index", e))?;
+            for row in rows {
+                let candidate = row.map_err(|e| db_err("cannot read the index", e))?;
+                if &candidate != id && !candidates.contains(&candidate) {
+                    candidates.push(candidate);
+                }
+            }
+        }
+        let mut best: Option<Match> = None;
+        for candidate in candidates {
+            let found: Option<(Vec<u8>, Option<String>)> = fingerprint
+                .query_row([&candidate], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(|e| db_err("cannot read the index", e))?;
+            let Some((sig, cluster)) = found else { continue };
+            let Some(other) = Fingerprint::from_bytes(&sig) else { continue };
+            let sim = similarity(fp, &other);
+            if sim >= threshold && best.as_ref().is_none_or(|b| sim > b.similarity) {
+                best = Some(Match { cluster: cluster.unwrap_or(candidate), similarity: sim });
+            }
+        }
+        out.push(best);
+    }
+    Ok(out)
 }
 
 async fn blocking<T: Send + 'static>(
@@ -313,6 +423,20 @@ impl StateStore for SqliteStore {
         let me = self.clone();
         let cp = checkpoint.clone();
         Box::pin(blocking(move || me.write_blocking(&[], Some(&cp))))
+    }
+
+    fn find_similar<'a>(
+        &'a self,
+        items: &'a [(String, Fingerprint)],
+        since: chrono::DateTime<chrono::Utc>,
+        threshold: f64,
+    ) -> BoxFuture<'a, Result<Vec<Option<Match>>, StoreError>> {
+        let me = self.clone();
+        let items = items.to_vec();
+        Box::pin(blocking(move || {
+            let conn = lock(&me.inner.reader);
+            find_similar_in(&conn, &items, since.timestamp(), threshold)
+        }))
     }
 }
 
@@ -398,6 +522,9 @@ pub(crate) mod tests {
             source: Source::Feed,
             embeds: vec![],
             removed: vec![],
+            cluster: None,
+            similarity: None,
+            fingerprint: None,
         }
     }
 
@@ -405,6 +532,7 @@ pub(crate) mod tests {
         Checkpoint {
             state: FeedState { feed: "f".into(), etag: Some("\"e1\"".into()), ..FeedState::default() },
             items: items.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect(),
+            fingerprints: Vec::new(),
         }
     }
 

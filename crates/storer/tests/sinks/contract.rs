@@ -40,6 +40,9 @@ pub fn record(feed: &str, id: &str, body: &str) -> Record {
         source: Source::Feed,
         embeds: vec![],
         removed: vec![],
+        cluster: None,
+        similarity: None,
+        fingerprint: None,
     }
 }
 
@@ -52,6 +55,7 @@ pub fn batch(feed: &str, etag: &str, records: &[&Record]) -> SinkBatch {
                 .iter()
                 .map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() })
                 .collect(),
+            fingerprints: Vec::new(),
         },
     }
 }

@@ -1,0 +1,637 @@
+//! Main-content selection: which subtrees of the page are the article.
+//!
+//! Four linear walks over the one parsed tree, no re-parsing:
+//!
+//! 1. [`measure`] everything, bottom-up: per element, its text length, link
+//!    text length, commas, `<p>` count and whether it has block children.
+//!    The metadata collector rides along.
+//! 2. [`Junk::find`], top-down with those numbers: page furniture (nav,
+//!    aside, footers, cookie banners, comment sections, related lists, link
+//!    lists, hidden elements) and the site's `remove` selectors. Subtrees
+//!    that hold most of the page's text, and the ancestors of a trusted body
+//!    (site `body` selector, `itemprop=articleBody`), are never junk.
+//! 3. [`measure`] again without the junk; paragraph-like elements are scored
+//!    as in Readability (1 + commas + length/100, capped) and their scores
+//!    flow to three levels of ancestors, weighted by tag and class/id hints,
+//!    and discounted by link density.
+//! 4. The best candidate, its siblings that score close to it or read like
+//!    paragraphs, or a trusted container when it holds more of the text,
+//!    are serialised without their junk for the cleaner.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use ego_tree::iter::Edge;
+use ego_tree::{NodeId, NodeRef};
+use scraper::Node;
+use scraper::node::Element;
+
+use crate::html::is_block;
+
+/// Hashes a `NodeId` (an index) with one multiply: the maps here are keyed
+/// only by node ids, and SipHash would be a good part of the time spent.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+pub(crate) type IdMap<V> = HashMap<NodeId, V, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdSet = HashSet<NodeId, BuildHasherDefault<IdHasher>>;
+
+/// What an element holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Stats {
+    /// Bytes of text, whitespace runs counted once.
+    pub(crate) text: u32,
+    /// Bytes of that text inside links.
+    pub(crate) link: u32,
+    pub(crate) commas: u32,
+    /// `<p>` descendants.
+    pub(crate) paras: u32,
+    /// Whether a block element is among the descendants.
+    pub(crate) blocks: bool,
+}
+
+impl Stats {
+    pub(crate) fn link_density(&self) -> f32 {
+        if self.text == 0 { 0.0 } else { self.link as f32 / self.text as f32 }
+    }
+}
+
+/// Elements whose content is never text.
+pub(crate) fn is_silent(name: &str) -> bool {
+    matches!(name, "script" | "style" | "noscript" | "template" | "svg" | "math" | "canvas" | "select" | "textarea")
+}
+
+fn text_len(t: &str) -> (u32, u32) {
+    let mut len = 0u32;
+    let mut commas = 0u32;
+    let mut space = true;
+    let bytes = t.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_whitespace() {
+            if !space {
+                len += 1;
+                space = true;
+            }
+            continue;
+        }
+        space = false;
+        len += 1;
+        // ",", and the fullwidth "，" (EF BC 8C) and Arabic "،" (D8 8C).
+        if b == b',' || (b == 0x8C && i >= 1 && (bytes[i - 1] == 0xBC || bytes[i - 1] == 0xD8)) {
+            commas += 1;
+        }
+    }
+    (len, commas)
+}
+
+/// Measure every element under `root`, skipping the subtrees in `skip`.
+/// `open` sees each element entered (silent ones too, before they are
+/// skipped); `close` each measured element with its numbers.
+pub(crate) fn measure<'a>(
+    root: NodeRef<'a, Node>,
+    skip: &IdSet,
+    mut open: impl FnMut(NodeRef<'a, Node>, &'a Element),
+    mut close: impl FnMut(NodeRef<'a, Node>, &'a Element, &Stats),
+) -> IdMap<Stats> {
+    let mut map = IdMap::default();
+    let mut stack: Vec<Stats> = Vec::with_capacity(64);
+    let mut skipping: Option<NodeId> = None;
+    for edge in root.traverse() {
+        match edge {
+            Edge::Open(n) => {
+                if skipping.is_some() {
+                    continue;
+                }
+                match n.value() {
+                    Node::Element(e) => {
+                        if skip.contains(&n.id()) {
+                            skipping = Some(n.id());
+                            continue;
+                        }
+                        open(n, e);
+                        if is_silent(e.name()) {
+                            skipping = Some(n.id());
+                            continue;
+                        }
+                        stack.push(Stats::default());
+                    }
+                    Node::Text(t) => {
+                        if let Some(top) = stack.last_mut() {
+                            let (len, commas) = text_len(t);
+                            top.text += len;
+                            top.commas += commas;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Edge::Close(n) => {
+                if let Some(id) = skipping {
+                    if id == n.id() {
+                        skipping = None;
+                    }
+                    continue;
+                }
+                let Node::Element(e) = n.value() else { continue };
+                let Some(mut s) = stack.pop() else { continue };
+                let name = e.name();
+                if name == "a" {
+                    s.link = s.text;
+                }
+                if let Some(parent) = stack.last_mut() {
+                    parent.text += s.text;
+                    parent.link += s.link;
+                    parent.commas += s.commas;
+                    parent.paras += s.paras + u32::from(name == "p");
+                    parent.blocks |= is_block(name);
+                }
+                close(n, e, &s);
+                map.insert(n.id(), s);
+            }
+        }
+    }
+    map
+}
+
+/// Lowercase words of an element's class and id.
+fn hint_words(e: &Element) -> impl Iterator<Item = String> + '_ {
+    e.attr("class")
+        .into_iter()
+        .chain(e.id())
+        .flat_map(|s| s.split(|c: char| c.is_ascii_whitespace() || c == '-' || c == '_' || c == ':'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
+/// Class/id words of page furniture, dropped whatever else the element says.
+fn is_strong_negative(w: &str) -> bool {
+    matches!(
+        w,
+        "comment"
+            | "comments"
+            | "commentlist"
+            | "disqus"
+            | "sidebar"
+            | "cookie"
+            | "cookies"
+            | "consent"
+            | "gdpr"
+            | "newsletter"
+            | "breadcrumb"
+            | "breadcrumbs"
+            | "related"
+            | "outbrain"
+            | "taboola"
+            | "share"
+            | "sharing"
+            | "sharebar"
+            | "social"
+            | "nav"
+            | "navbar"
+            | "navigation"
+            | "menu"
+            | "masthead"
+            | "recirc"
+            | "trending"
+            | "popular"
+            | "promo"
+            | "subscribe"
+            | "signup"
+            | "modal"
+            | "popup"
+            | "sponsored"
+            | "advert"
+            | "advertisement"
+            | "ad"
+            | "ads"
+            | "adslot"
+            | "dfp"
+            | "banner"
+            | "widget"
+            | "toolbar"
+            | "footer"
+            | "byline"
+            | "bio"
+            | "tags"
+            | "taglist"
+            | "pagination"
+            | "pager"
+    )
+}
+
+/// Class/id words of small furniture: dropped when the element is short.
+fn is_weak_negative(w: &str) -> bool {
+    matches!(
+        w,
+        "meta"
+            | "tag"
+            | "author"
+            | "authors"
+            | "date"
+            | "timestamp"
+            | "header"
+            | "hidden"
+            | "print"
+            | "caption"
+            | "credit"
+            | "skip"
+            | "copyright"
+            | "rating"
+            | "more"
+    )
+}
+
+fn is_positive(w: &str) -> bool {
+    w == "post"
+        || w == "hentry"
+        || ["article", "content", "entry", "story", "body", "text", "main", "prose"].iter().any(|p| w.contains(p))
+}
+
+/// Class/id weight for scoring: +25 for content words, −25 for furniture.
+fn class_weight(e: &Element) -> f32 {
+    let mut weight = 0.0;
+    let mut pos = false;
+    let mut neg = false;
+    for w in hint_words(e) {
+        pos |= is_positive(&w);
+        neg |= is_strong_negative(&w) || is_weak_negative(&w);
+    }
+    if pos {
+        weight += 25.0;
+    }
+    if neg {
+        weight -= 25.0;
+    }
+    weight
+}
+
+fn tag_weight(name: &str) -> f32 {
+    match name {
+        "div" | "article" | "main" | "section" => 5.0,
+        "pre" | "td" | "blockquote" => 3.0,
+        "address" | "ol" | "ul" | "dl" | "dd" | "dt" | "li" | "form" => -3.0,
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th" => -5.0,
+        _ => 0.0,
+    }
+}
+
+/// The junk found on a page.
+pub(crate) struct Junk;
+
+impl Junk {
+    /// Walk down from `root` and collect junk subtrees. `forced` are the
+    /// site's `remove` matches; `protected` the trusted bodies and their
+    /// ancestors; `total` the page's text length.
+    pub(crate) fn find(root: NodeRef<'_, Node>, raw: &IdMap<Stats>, forced: &IdSet, protected: &IdSet) -> IdSet {
+        let total = raw.get(&root.id()).map_or(0, |s| s.text);
+        let mut junk = forced.clone();
+        let mut skipping: Option<NodeId> = None;
+        for edge in root.traverse() {
+            match edge {
+                Edge::Open(n) => {
+                    if skipping.is_some() {
+                        continue;
+                    }
+                    let Node::Element(e) = n.value() else { continue };
+                    if junk.contains(&n.id()) {
+                        skipping = Some(n.id());
+                        continue;
+                    }
+                    if protected.contains(&n.id()) {
+                        continue;
+                    }
+                    let Some(stats) = raw.get(&n.id()) else { continue };
+                    if is_junk(e, stats, total) {
+                        junk.insert(n.id());
+                        skipping = Some(n.id());
+                    }
+                }
+                Edge::Close(n) => {
+                    if skipping == Some(n.id()) {
+                        skipping = None;
+                    }
+                }
+            }
+        }
+        junk
+    }
+}
+
+fn is_junk(e: &Element, s: &Stats, total: u32) -> bool {
+    let name = e.name();
+    if matches!(name, "html" | "body" | "main" | "a") {
+        return false;
+    }
+    // A paragraph that is one link: "Back to news", "More from Sport".
+    if name == "p" {
+        return s.text > 0 && s.text < 200 && s.link * 10 >= s.text * 9;
+    }
+    if matches!(name, "nav" | "dialog" | "menu" | "button" | "input" | "label") {
+        return true;
+    }
+    // A subtree with most of the page's text is the article's wrapper,
+    // whatever its markup says.
+    let major = u64::from(s.text) * 2 > u64::from(total);
+    if major {
+        return false;
+    }
+    if matches!(name, "aside" | "footer" | "header" | "form") {
+        return true;
+    }
+    if e.attr("hidden").is_some()
+        || e.attr("aria-hidden").is_some_and(|v| v == "true") && s.text < 200
+        || e.attr("style").is_some_and(|st| {
+            let st = st.to_ascii_lowercase();
+            st.contains("display:none") || st.contains("display: none") || st.contains("visibility:hidden")
+        })
+    {
+        return true;
+    }
+    if let Some(role) = e.attr("role")
+        && matches!(
+            role,
+            "navigation" | "banner" | "contentinfo" | "complementary" | "dialog" | "alertdialog" | "search" | "menu"
+        )
+    {
+        return true;
+    }
+    if name != "article" && (e.attr("class").is_some() || e.id().is_some()) {
+        let mut weak = false;
+        for w in hint_words(e) {
+            if is_strong_negative(&w) {
+                return true;
+            }
+            weak |= is_weak_negative(&w);
+        }
+        if weak && s.text < 400 {
+            return true;
+        }
+    }
+    // Lists and boxes of links: menus, related stories, tag clouds.
+    if matches!(name, "ul" | "ol" | "dl" | "div" | "section" | "table" | "span")
+        && s.text > 0
+        && s.text < 2_000
+        && s.link_density() > 0.5
+        && !e.attr("class").is_some_and(|c| c.contains("tweet") || c.contains("embed") || c.contains("media"))
+    {
+        return true;
+    }
+    false
+}
+
+/// Whether an element is a paragraph of text for scoring.
+pub(crate) fn is_paragraph_like(name: &str, s: &Stats) -> bool {
+    match name {
+        "p" | "pre" | "td" => true,
+        "div" | "section" | "article" | "span" | "font" | "center" | "blockquote" | "li" => !s.blocks,
+        _ => false,
+    }
+}
+
+/// The chosen article: top-level nodes in document order, and their text.
+pub(crate) struct Chosen {
+    pub(crate) nodes: Vec<NodeId>,
+    pub(crate) text: u32,
+}
+
+/// Readability-class scoring over the measured (junk-free) tree.
+pub(crate) fn best_candidate(root: NodeRef<'_, Node>, net: &IdMap<Stats>, paragraphs: &[NodeId]) -> Chosen {
+    let tree = root.tree();
+    let mut scores: IdMap<f32> = IdMap::default();
+    for &id in paragraphs {
+        let Some(node) = tree.get(id) else { continue };
+        let Some(s) = net.get(&id) else { continue };
+        if s.text < 25 {
+            continue;
+        }
+        let score = 1.0 + s.commas as f32 + (s.text as f32 / 100.0).min(3.0);
+        let mut ancestor = node.parent();
+        for level in 0..3 {
+            let Some(a) = ancestor else { break };
+            let Some(e) = a.value().as_element() else { break };
+            if e.name() == "html" {
+                break;
+            }
+            let divider = match level {
+                0 => 1.0,
+                1 => 2.0,
+                _ => level as f32 * 3.0,
+            };
+            let entry = scores.entry(a.id()).or_insert_with(|| tag_weight(e.name()) + class_weight(e));
+            *entry += score / divider;
+            ancestor = a.parent();
+        }
+    }
+    let mut best: Option<(NodeId, f32)> = None;
+    for (&id, &score) in &scores {
+        let density = net.get(&id).map_or(0.0, Stats::link_density);
+        let final_score = score * (1.0 - density);
+        let better = match best {
+            None => true,
+            Some((bid, bs)) => final_score > bs || (final_score == bs && id < bid),
+        };
+        if better {
+            best = Some((id, final_score));
+        }
+    }
+    let Some((mut top, top_score)) = best else {
+        return Chosen { nodes: vec![root.id()], text: net.get(&root.id()).map_or(0, |s| s.text) };
+    };
+    let text_of = |id: NodeId| net.get(&id).map_or(0, |s| s.text);
+    // Several close runners-up under one ancestor (live-blog entries, an
+    // article split by ads): that ancestor is the article.
+    let final_score = |id: &NodeId, score: f32| score * (1.0 - net.get(id).map_or(0.0, Stats::link_density));
+    let mut runners: Vec<NodeId> =
+        scores.iter().filter(|(id, s)| final_score(id, **s) >= top_score * 0.75).map(|(id, _)| *id).collect();
+    runners.sort();
+    if runners.len() >= 3 {
+        let mut ancestor = tree.get(top).and_then(|n| n.parent());
+        while let Some(a) = ancestor {
+            if a.value().as_element().is_none_or(|e| matches!(e.name(), "body" | "html")) {
+                break;
+            }
+            let inside = runners
+                .iter()
+                .filter(|&&r| tree.get(r).is_some_and(|n| n.ancestors().any(|x| x.id() == a.id())))
+                .count();
+            if inside >= 3 {
+                top = a.id();
+                break;
+            }
+            ancestor = a.parent();
+        }
+    }
+    // An only child: its parent holds the same text, and its siblings may
+    // be the rest of the article.
+    while let Some(parent) = tree.get(top).and_then(|n| n.parent()) {
+        let Some(e) = parent.value().as_element() else { break };
+        if matches!(e.name(), "body" | "html") || text_of(parent.id()) != text_of(top) {
+            break;
+        }
+        top = parent.id();
+    }
+    let Some(top_node) = tree.get(top) else { return Chosen { nodes: vec![top], text: text_of(top) } };
+    let Some(parent) = top_node.parent() else { return Chosen { nodes: vec![top], text: text_of(top) } };
+    let top_class = top_node.value().as_element().and_then(|e| e.attr("class")).unwrap_or_default();
+    let threshold = (top_score * 0.2).max(10.0);
+    let mut nodes = Vec::new();
+    let mut text = 0;
+    for sibling in parent.children() {
+        let Some(e) = sibling.value().as_element() else { continue };
+        let Some(s) = net.get(&sibling.id()) else { continue };
+        let include = if sibling.id() == top {
+            true
+        } else {
+            let mut score = scores.get(&sibling.id()).copied().unwrap_or(0.0) * (1.0 - s.link_density());
+            if !top_class.is_empty() && e.attr("class") == Some(top_class) {
+                score += top_score * 0.2;
+            }
+            if score >= threshold && scores.contains_key(&sibling.id()) {
+                true
+            } else if e.name() == "p" {
+                let density = s.link_density();
+                if s.text > 80 && density < 0.25 {
+                    true
+                } else if s.text > 0 && s.text <= 80 && density == 0.0 {
+                    let t = crate::markup::text_of(sibling);
+                    t.ends_with('.') || t.contains(". ")
+                } else {
+                    false
+                }
+            } else {
+                false
+            }
+        };
+        if include {
+            nodes.push(sibling.id());
+            text += s.text;
+        }
+    }
+    Chosen { nodes, text }
+}
+
+fn escape(text: &str, attr: bool, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\u{a0}' => out.push_str("&nbsp;"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn is_void(name: &str) -> bool {
+    matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+    )
+}
+
+/// Serialise a subtree as HTML without its junk (and without scripts).
+pub(crate) fn serialize(node: NodeRef<'_, Node>, junk: &IdSet, out: &mut String) {
+    let mut skipping: Option<NodeId> = None;
+    for edge in node.traverse() {
+        match edge {
+            Edge::Open(n) => {
+                if skipping.is_some() {
+                    continue;
+                }
+                match n.value() {
+                    Node::Element(e) => {
+                        if junk.contains(&n.id()) || matches!(e.name(), "script" | "style" | "noscript" | "template") {
+                            skipping = Some(n.id());
+                            continue;
+                        }
+                        out.push('<');
+                        out.push_str(e.name());
+                        for (k, v) in e.attrs() {
+                            // Only what the cleaner reads: classes, ids, links.
+                            if matches!(k, "class" | "id" | "href" | "src" | "title" | "cite" | "lang")
+                                || k.starts_with("data-")
+                            {
+                                out.push(' ');
+                                out.push_str(k);
+                                out.push_str("=\"");
+                                escape(v, true, out);
+                                out.push('"');
+                            }
+                        }
+                        out.push('>');
+                    }
+                    Node::Text(t) => escape(t, false, out),
+                    _ => {}
+                }
+            }
+            Edge::Close(n) => {
+                if let Some(id) = skipping {
+                    if id == n.id() {
+                        skipping = None;
+                        // A dropped block still ends the paragraph before it.
+                        if let Node::Element(e) = n.value()
+                            && is_block(e.name())
+                        {
+                            out.push_str("<div></div>");
+                        }
+                    }
+                    continue;
+                }
+                if let Node::Element(e) = n.value()
+                    && !is_void(e.name())
+                {
+                    out.push_str("</");
+                    out.push_str(e.name());
+                    out.push('>');
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_length_collapses_whitespace_and_counts_commas() {
+        assert_eq!(text_len("  a,  b ,c  "), (8, 2));
+        assert_eq!(text_len("一，二"), (9, 1));
+    }
+
+    #[test]
+    fn furniture_words() {
+        assert!(is_strong_negative("comments"));
+        assert!(!is_strong_negative("shadow"));
+        assert!(is_positive("articlebody"));
+        assert!(!is_positive("sidebar"));
+    }
+}

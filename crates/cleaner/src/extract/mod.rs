@@ -1,0 +1,309 @@
+//! Main-content extraction: a whole news page in, the article out.
+//!
+//! [`extract`] parses the page once (after the same size and depth caps as
+//! the cleaner), reads its metadata (JSON-LD, OpenGraph, meta tags), finds
+//! the article's subtrees, and runs the [`Cleaner`] on them so the
+//! boilerplate rules and embed extraction apply to page text as to feed
+//! text. See docs/extraction.md for the method and its measured quality.
+//!
+//! Where the article is, in order of trust:
+//!
+//! 1. the site's `body` selectors ([`SiteRules`]), when any matches;
+//! 2. the element marked `itemprop="articleBody"`;
+//! 3. the page's `<article>` (the longest), when it holds more of the text
+//!    than the scored candidate;
+//! 4. Readability-class scoring over block containers, with siblings.
+//!
+//! The JSON-LD `articleBody` replaces the DOM's text when the DOM's is much
+//! shorter (pages that render the body with scripts, or paywalled markup).
+
+mod content;
+mod metadata;
+
+use ego_tree::{NodeId, NodeRef};
+use newswire_core::{Embed, Removed};
+use scraper::{Html, Node, Selector};
+
+use self::content::{Chosen, IdSet, Junk, best_candidate, is_paragraph_like, measure, serialize};
+use self::metadata::Collector;
+use crate::depth::cap_depth;
+use crate::html::{MAX_HTML_BYTES, cap};
+use crate::normalize::normalize_paragraph;
+use crate::{Cleaned, Cleaner, Input, detect_language};
+
+/// An article extracted from a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Article {
+    /// Headline: JSON-LD `headline`, `og:title`, the first `<h1>`, `<title>`.
+    pub title: Option<String>,
+    /// Author names: JSON-LD `author`, else `<meta name=author>` and kin.
+    pub authors: Vec<String>,
+    /// Publication time, RFC 3339 when it parses, otherwise as found.
+    pub published: Option<String>,
+    /// Primary language subtag (`<html lang>`, JSON-LD, meta), or detected
+    /// from the text when the page does not say.
+    pub language: Option<String>,
+    /// Absolute URL of the lead image (`og:image`, JSON-LD `image`).
+    pub lead_image: Option<String>,
+    /// `og:site_name`, or the JSON-LD publisher's name.
+    pub site_name: Option<String>,
+    /// The article's paragraphs, cleaned.
+    pub paragraphs: Vec<String>,
+    /// What the cleaner removed from the article's subtree.
+    pub removed: Vec<Removed>,
+    /// Social posts and media the article embedded.
+    pub embeds: Vec<Embed>,
+}
+
+impl Article {
+    /// The body: paragraphs joined by a blank line.
+    pub fn text(&self) -> String {
+        self.paragraphs.join("\n\n")
+    }
+}
+
+/// A site rule that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SiteRuleError {
+    /// A selector does not parse as CSS.
+    #[error("invalid CSS selector \"{0}\"")]
+    BadSelector(String),
+}
+
+/// Per-site extraction rules: CSS selectors for the article body and for
+/// parts to remove. Compiled once; share between threads.
+#[derive(Debug, Clone)]
+pub struct SiteRules {
+    body: Vec<(String, Selector)>,
+    remove: Vec<(String, Selector)>,
+}
+
+impl SiteRules {
+    /// Compile the rules; the error names the first selector that does not
+    /// parse.
+    pub fn new(body: &[String], remove: &[String]) -> Result<SiteRules, SiteRuleError> {
+        let compile = |list: &[String]| -> Result<Vec<(String, Selector)>, SiteRuleError> {
+            let mut out = Vec::with_capacity(list.len());
+            for s in list {
+                let sel = Selector::parse(s).map_err(|_| SiteRuleError::BadSelector(s.clone()))?;
+                out.push((s.clone(), sel));
+            }
+            Ok(out)
+        };
+        Ok(SiteRules { body: compile(body)?, remove: compile(remove)? })
+    }
+
+    /// The body selectors, as written.
+    pub fn body(&self) -> impl Iterator<Item = &str> {
+        self.body.iter().map(|(s, _)| s.as_str())
+    }
+
+    /// The remove selectors, as written.
+    pub fn remove(&self) -> impl Iterator<Item = &str> {
+        self.remove.iter().map(|(s, _)| s.as_str())
+    }
+}
+
+/// Whether `ancestor` is `node` or one of its ancestors.
+fn contains(ancestor: NodeId, node: NodeRef<'_, Node>) -> bool {
+    let mut cur = Some(node);
+    while let Some(n) = cur {
+        if n.id() == ancestor {
+            return true;
+        }
+        cur = n.parent();
+    }
+    false
+}
+
+fn body_of(doc: &Html) -> NodeRef<'_, Node> {
+    let root = doc.tree.root();
+    for html in root.children() {
+        if html.value().as_element().is_some_and(|e| e.name() == "html") {
+            for child in html.children() {
+                if child.value().as_element().is_some_and(|e| e.name() == "body") {
+                    return child;
+                }
+            }
+        }
+    }
+    root
+}
+
+/// Extract the article from a page. `page_url` resolves relative image
+/// URLs; `site` rules take precedence over the generic extractor.
+pub fn extract(html: &str, page_url: Option<&str>, cleaner: &Cleaner, site: Option<&SiteRules>) -> Article {
+    let capped = cap_depth(cap(html, MAX_HTML_BYTES));
+    let doc = Html::parse_document(&capped);
+    let tree = &doc.tree;
+    let body = body_of(&doc);
+
+    let mut forced = IdSet::default();
+    let mut site_bodies = Vec::new();
+    if let Some(site) = site {
+        for (_, sel) in &site.remove {
+            for el in doc.select(sel) {
+                forced.insert(el.id());
+            }
+        }
+        for (_, sel) in &site.body {
+            for el in doc.select(sel) {
+                site_bodies.push(el.id());
+            }
+        }
+    }
+
+    // Pass 1: metadata, and every element's numbers.
+    let mut collector = Collector::default();
+    let mut article_bodies = Vec::new();
+    let mut articles = Vec::new();
+    let raw = measure(
+        tree.root(),
+        &IdSet::default(),
+        |n, e| {
+            collector.element(n, e);
+            if e.attr("itemprop").is_some_and(|p| p.split_ascii_whitespace().any(|w| w == "articleBody")) {
+                article_bodies.push(n.id());
+            } else if e.name() == "article" {
+                articles.push(n.id());
+            }
+        },
+        |_, _, _| {},
+    );
+    let meta = collector.finish(page_url);
+
+    // Trusted bodies and their ancestors are never junk.
+    let mut protected = IdSet::default();
+    for &id in site_bodies.iter().chain(&article_bodies) {
+        let mut cur = tree.get(id);
+        while let Some(n) = cur {
+            if !protected.insert(n.id()) {
+                break;
+            }
+            cur = n.parent();
+        }
+    }
+    // Pass 2: junk. Pass 3: numbers without it, and the paragraphs.
+    let junk = Junk::find(body, &raw, &forced, &protected);
+    let mut paragraphs = Vec::new();
+    let net = measure(
+        body,
+        &junk,
+        |_, _| {},
+        |n, e, s| {
+            if is_paragraph_like(e.name(), s) {
+                paragraphs.push(n.id());
+            }
+        },
+    );
+    let text_of = |id: &NodeId| net.get(id).map_or(0, |s| s.text);
+
+    let site_bodies: Vec<NodeId> = site_bodies.iter().copied().filter(|id| net.contains_key(id)).collect();
+    let chosen = if !site_bodies.is_empty() {
+        // Outermost matches only, in document order.
+        let mut nodes = Vec::new();
+        for &id in &site_bodies {
+            let Some(node) = tree.get(id) else { continue };
+            let nested = site_bodies
+                .iter()
+                .any(|&other| other != id && node.parent().is_some_and(|parent| contains(other, parent)));
+            if !nested && !nodes.contains(&id) {
+                nodes.push(id);
+            }
+        }
+        Chosen { text: nodes.iter().map(text_of).sum(), nodes }
+    } else {
+        let scored = best_candidate(body, &net, &paragraphs);
+        let best_body = article_bodies.iter().copied().max_by_key(|id| (text_of(id), std::cmp::Reverse(*id)));
+        let best_article = articles.iter().copied().max_by_key(|id| (text_of(id), std::cmp::Reverse(*id)));
+        let top_inside = |container: NodeId| {
+            scored.nodes.first().and_then(|&id| tree.get(id)).is_some_and(|n| contains(container, n))
+        };
+        if let Some(id) = best_body.filter(|id| text_of(id) > 0 && text_of(id) * 10 >= scored.text * 4) {
+            Chosen { nodes: vec![id], text: text_of(&id) }
+        } else if let Some(id) = best_article.filter(|id| text_of(id) > 0) {
+            let a = text_of(&id);
+            let use_article = if top_inside(id) {
+                // The scored nodes are inside the article: keep them when
+                // they hold most of it (they leave its header behind).
+                scored.text * 10 < a * 7
+            } else if tree.get(id).and_then(|n| scored.nodes.first().map(|&top| contains(top, n))).unwrap_or(false) {
+                // The article is inside the scored container.
+                a * 10 >= scored.text * 7
+            } else {
+                a >= scored.text
+            };
+            if use_article { Chosen { nodes: vec![id], text: a } } else { scored }
+        } else {
+            scored
+        }
+    };
+
+    let mut subtree = String::with_capacity(chosen.text as usize * 2);
+    for id in &chosen.nodes {
+        if let Some(node) = tree.get(*id) {
+            serialize(node, &junk, &mut subtree);
+        }
+    }
+    let mut cleaned = cleaner.clean(Input::Html(&subtree));
+
+    if site.is_none() || chosen.nodes.is_empty() {
+        if let Some(ld_body) = &meta.ld_body {
+            let dom: usize = cleaned.paragraphs.iter().map(String::len).sum();
+            if (dom as f64) < 0.6 * ld_body.trim().len() as f64 {
+                cleaned = cleaner.clean(Input::detect(ld_body));
+            }
+        }
+    }
+    let Cleaned { mut paragraphs, removed, embeds } = cleaned;
+    drop_leading_furniture(&mut paragraphs, meta.title.as_deref(), &meta.authors);
+
+    let language = meta.language.or_else(|| detect_language(&paragraphs.join("\n")));
+    Article {
+        title: meta.title,
+        authors: meta.authors,
+        published: meta.published,
+        language,
+        lead_image: meta.lead_image,
+        site_name: meta.site_name,
+        paragraphs,
+        removed,
+        embeds,
+    }
+}
+
+fn same_text(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    let (a, b) = (norm(a), norm(b));
+    !a.is_empty() && a == b
+}
+
+/// Drop a leading headline (the title again) and byline ("By Jane Doe").
+fn drop_leading_furniture(paragraphs: &mut Vec<String>, title: Option<&str>, authors: &[String]) {
+    let mut drop = 0;
+    // Always leave one paragraph: a page of one short line is that line.
+    for p in paragraphs.iter().take(3.min(paragraphs.len().saturating_sub(1))) {
+        let is_title = title
+            .is_some_and(|t| same_text(p, t) || (p.len() >= 20 && t.starts_with(p.as_str()) && t.len() < p.len() + 40));
+        let lower = p.to_lowercase();
+        let is_byline = p.len() < 120
+            && (authors.iter().any(|a| p.contains(a.as_str()))
+                && (same_text(p, &authors.join(""))
+                    || ["by ", "von ", "par ", "por ", "di ", "door "].iter().any(|w| lower.starts_with(w))));
+        // Before the first sentence: a kicker, a dateline, a headline that
+        // differs from the title, a score box — short and unpunctuated.
+        let fragment =
+            p.chars().count() < 80 && !p.ends_with(['.', '!', '?', '…', ':', '"', '”', '»', '。', '！', '？', ')']);
+        if is_title || is_byline || fragment {
+            drop += 1;
+        } else {
+            break;
+        }
+    }
+    paragraphs.drain(..drop);
+    for p in paragraphs.iter_mut() {
+        if p.contains('\u{a0}') {
+            *p = normalize_paragraph(p);
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The extractor against the synthetic pages in tests/fixtures/pages: each
+//! `NAME.html` has a `NAME.expected.txt` (the article text, one paragraph a
+//! line). Scored per page with token precision/recall/F1 and with the
+//! word 4-gram precision/recall of the Article Extraction Benchmark; the
+//! mean F1 must not fall below the level reached (see docs/extraction.md).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use newswire_cleaner::{Cleaner, SiteRules, extract};
+
+/// Mean token F1 over the fixture pages must stay above this.
+const MIN_MEAN_TOKEN_F1: f64 = 0.98;
+/// Mean 4-gram F1 over the fixture pages must stay above this.
+const MIN_MEAN_NGRAM_F1: f64 = 0.98;
+
+fn pages_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pages")
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
+/// Lowercase words; CJK characters are a token each.
+fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        if is_cjk(c) {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            out.push(c.to_string());
+        } else if c.is_alphanumeric() {
+            cur.extend(c.to_lowercase());
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Prf {
+    precision: f64,
+    recall: f64,
+}
+
+impl Prf {
+    fn f1(&self) -> f64 {
+        if self.precision + self.recall == 0.0 {
+            0.0
+        } else {
+            2.0 * self.precision * self.recall / (self.precision + self.recall)
+        }
+    }
+}
+
+/// Precision and recall of two bags of items.
+fn bag_prf<T: std::hash::Hash + Eq>(got: Vec<T>, want: Vec<T>) -> Prf {
+    let (ng, nw) = (got.len(), want.len());
+    if ng == 0 || nw == 0 {
+        let same = ng == nw;
+        return Prf { precision: if same { 1.0 } else { 0.0 }, recall: if same { 1.0 } else { 0.0 } };
+    }
+    let mut counts: HashMap<T, i64> = HashMap::new();
+    for w in want {
+        *counts.entry(w).or_default() += 1;
+    }
+    let mut hit = 0usize;
+    for g in got {
+        if let Some(c) = counts.get_mut(&g)
+            && *c > 0
+        {
+            *c -= 1;
+            hit += 1;
+        }
+    }
+    Prf { precision: hit as f64 / ng as f64, recall: hit as f64 / nw as f64 }
+}
+
+fn ngrams(t: &[String], n: usize) -> Vec<Vec<String>> {
+    if t.len() < n { vec![t.to_vec()] } else { t.windows(n).map(<[String]>::to_vec).collect() }
+}
+
+struct Score {
+    name: String,
+    token: Prf,
+    ngram: Prf,
+}
+
+fn score_all() -> Vec<Score> {
+    let cleaner = Cleaner::default();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(pages_dir())
+        .expect("fixture pages directory exists")
+        .map(|e| e.expect("readable directory entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".expected.txt"))
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for expected_path in names {
+        let path = expected_path.to_string_lossy();
+        let html_path = PathBuf::from(path.replace(".expected.txt", ".html"));
+        let html = std::fs::read_to_string(&html_path).expect("page next to its expected text");
+        let expected = std::fs::read_to_string(&expected_path).expect("expected text");
+        let article = extract(&html, Some("https://news.example/section/story.html"), &cleaner, None);
+        let got = tokens(&article.paragraphs.join("\n"));
+        let want = tokens(&expected);
+        let name = html_path.file_stem().expect("file name").to_string_lossy().into_owned();
+        out.push(Score {
+            name,
+            token: bag_prf(got.clone(), want.clone()),
+            ngram: bag_prf(ngrams(&got, 4), ngrams(&want, 4)),
+        });
+    }
+    out
+}
+
+#[test]
+fn fixture_pages_score_above_the_floor() {
+    let scores = score_all();
+    assert!(scores.len() >= 25, "expected at least 25 fixture pages, found {}", scores.len());
+    let mut sum_token = 0.0;
+    let mut sum_ngram = (0.0, 0.0, 0.0);
+    println!(
+        "{:<34} {:>6} {:>6} {:>6}   {:>6} {:>6} {:>6}",
+        "page", "tok-P", "tok-R", "tok-F1", "4g-P", "4g-R", "4g-F1"
+    );
+    for s in &scores {
+        println!(
+            "{:<34} {:>6.3} {:>6.3} {:>6.3}   {:>6.3} {:>6.3} {:>6.3}",
+            s.name,
+            s.token.precision,
+            s.token.recall,
+            s.token.f1(),
+            s.ngram.precision,
+            s.ngram.recall,
+            s.ngram.f1()
+        );
+        sum_token += s.token.f1();
+        sum_ngram.0 += s.ngram.precision;
+        sum_ngram.1 += s.ngram.recall;
+        sum_ngram.2 += s.ngram.f1();
+    }
+    let n = scores.len() as f64;
+    let mean_token = sum_token / n;
+    let mean_ngram = sum_ngram.2 / n;
+    println!(
+        "mean token F1 {mean_token:.4}; 4-gram precision {:.4} recall {:.4} F1 {mean_ngram:.4} over {} pages",
+        sum_ngram.0 / n,
+        sum_ngram.1 / n,
+        scores.len()
+    );
+    assert!(mean_token >= MIN_MEAN_TOKEN_F1, "mean token F1 {mean_token:.4} fell below {MIN_MEAN_TOKEN_F1}");
+    assert!(mean_ngram >= MIN_MEAN_NGRAM_F1, "mean 4-gram F1 {mean_ngram:.4} fell below {MIN_MEAN_NGRAM_F1}");
+}
+
+#[test]
+fn metadata_comes_from_json_ld_opengraph_and_meta_tags() {
+    let cleaner = Cleaner::default();
+    let read = |name: &str| std::fs::read_to_string(pages_dir().join(name)).expect("fixture page");
+    let a = extract(&read("17-wire-graph.html"), None, &cleaner, None);
+    assert_eq!(a.title.as_deref(), Some("Oil rises on signs of extended output cuts"));
+    assert_eq!(a.authors, ["Ana Souza", "Li Wei"]);
+    assert_eq!(a.published.as_deref(), Some("2024-04-02T16:10:00-04:00"));
+    assert_eq!(a.lead_image.as_deref(), Some("https://img.example/oil.jpg"));
+    assert_eq!(a.site_name.as_deref(), Some("Wire Service"));
+    assert_eq!(a.language.as_deref(), Some("en"));
+    assert!(!a.paragraphs.iter().any(|p| p.starts_with("By Ana Souza")), "byline left in: {:?}", a.paragraphs);
+
+    let a = extract(&read("15-italian-og-credits.html"), None, &cleaner, None);
+    assert_eq!(a.title.as_deref(), Some("Ponte sullo stretto, via libera al progetto"));
+    assert_eq!(a.published.as_deref(), Some("2024-07-20T18:45:00+02:00"));
+    assert_eq!(a.language.as_deref(), Some("it"));
+
+    let a = extract(&read("06-french-tweet-aside.html"), None, &cleaner, None);
+    assert_eq!(a.authors, ["Claire Martin"]);
+    assert_eq!(a.site_name.as_deref(), Some("Le Quotidien"));
+    assert_eq!(a.embeds.len(), 1);
+    assert_eq!(a.embeds[0].kind, "twitter");
+
+    let a = extract(&read("02-jsonld-paywall.html"), None, &cleaner, None);
+    assert_eq!(a.paragraphs.len(), 5, "{:?}", a.paragraphs);
+}
+
+#[test]
+fn site_rules_take_precedence() {
+    let html = "<html><body><div class=\"story\"><p>Generic extractors would pick this long paragraph, \
+                which goes on, and on, with many commas, clauses, and words.</p></div>\
+                <div id=\"real\"><p>The real body.</p><p class=\"promo\">Buy now.</p></div></body></html>";
+    let rules = SiteRules::new(&["#real".to_string()], &["p.promo".to_string()]).expect("valid selectors");
+    let a = extract(html, None, &Cleaner::default(), Some(&rules));
+    assert_eq!(a.paragraphs, ["The real body."]);
+    assert_eq!(rules.body().collect::<Vec<_>>(), ["#real"]);
+
+    let err = SiteRules::new(&["div[".to_string()], &[]).expect_err("bad selector");
+    assert_eq!(err.to_string(), "invalid CSS selector \"div[\"");
+}
+
+#[test]
+fn hostile_input_is_bounded() {
+    let n = 50_000;
+    let html = "<div>".repeat(n) + "deep text" + &"</div>".repeat(n);
+    let a = extract(&html, None, &Cleaner::default(), None);
+    assert_eq!(a.paragraphs, ["deep text"]);
+    let a = extract("", None, &Cleaner::default(), None);
+    assert!(a.paragraphs.is_empty() && a.title.is_none());
+    let a = extract("just some text, no markup", None, &Cleaner::default(), None);
+    assert_eq!(a.paragraphs, ["just some text, no markup"]);
+}

@@ -85,6 +85,19 @@ pub enum Command {
         #[command(subcommand)]
         command: FeedsCommand,
     },
+    /// Print the main article text of one page, cleaned, one paragraph per
+    /// line (or, with --json, with its metadata).
+    Extract {
+        /// Print the article as JSON: title, authors, published, language,
+        /// lead image, paragraphs, embeds, removed.
+        #[arg(long)]
+        json: bool,
+        /// Allow a URL that resolves to a private or loopback address.
+        #[arg(long)]
+        allow_private: bool,
+        /// An HTML file, - for standard input, or an http(s) URL.
+        input: String,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -127,6 +127,34 @@ pub async fn parse(input: &str, as_json: bool, allow_private: bool) -> anyhow::R
     Ok(0)
 }
 
+/// `newswire extract`: the main article text of one page.
+pub async fn extract(input: &str, as_json: bool, allow_private: bool) -> anyhow::Result<u8> {
+    let (html, page_url) = if input.starts_with("http://") || input.starts_with("https://") {
+        let url = Url::parse(input).map_err(|e| UsageError(format!("invalid URL {}: {e}", redact(input))))?;
+        let fetcher = newswire_fetcher::Fetcher::new(&FetcherOptions::default())?;
+        let request =
+            FetchRequest { allow_private, ..FetchRequest::simple(&url, Duration::from_secs(30), 16 * 1024 * 1024) };
+        match fetcher.fetch(&request).await? {
+            Fetched::Document(doc) => {
+                (String::from_utf8_lossy(&doc.body).into_owned(), Some(doc.final_url.to_string()))
+            }
+            Fetched::NotModified { .. } => anyhow::bail!("{} answered 304 to an unconditional request", redact(input)),
+        }
+    } else {
+        (read_input(input)?, None)
+    };
+    let article = newswire_cleaner::extract(&html, page_url.as_deref(), &Cleaner::default(), None);
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&article)?)?;
+    } else {
+        for p in &article.paragraphs {
+            writeln!(out, "{p}")?;
+        }
+    }
+    Ok(0)
+}
+
 /// A config-friendly name for a discovered feed: its title, or its host and
 /// path, lowercased with runs of other characters turned into dashes.
 pub fn slug(title: Option<&str>, url: &Url) -> String {

@@ -231,3 +231,41 @@ async fn opml_import_export_round_trip_and_list() {
     }
     assert!(again.contains("tags = [\"Science\", \"climate\"]"), "{again}");
 }
+
+#[tokio::test]
+async fn extract_prints_the_article_of_a_page() {
+    let work = Workdir::new();
+    let pages = repo().join("tests/fixtures/pages");
+    let mut names: Vec<String> = std::fs::read_dir(&pages)
+        .expect("fixture pages")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".expected.txt").map(str::to_string))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 25, "the fixture pages are there");
+    // Through the binary, every page: the share of expected paragraphs
+    // printed, averaged (the cleaner's own test scores words and 4-grams).
+    let mut total = 0.0;
+    for name in &names {
+        let out = run(&["extract", pages.join(format!("{name}.html")).to_str().expect("utf-8")], work.path()).await;
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let printed = stdout(&out);
+        let want: Vec<String> = std::fs::read_to_string(pages.join(format!("{name}.expected.txt")))
+            .expect("expected text")
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty())
+            .collect();
+        let found = want
+            .iter()
+            .filter(|p| printed.lines().any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") == **p))
+            .count();
+        total += found as f64 / want.len().max(1) as f64;
+    }
+    let mean = total / names.len() as f64;
+    assert!(mean >= 0.9, "mean paragraph recall through `newswire extract`: {mean:.3}");
+    let page = pages.join("01-wordpress-classic.html");
+    let out = run(&["extract", "--json", page.to_str().expect("utf-8")], work.path()).await;
+    let article: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert!(article["paragraphs"].as_array().is_some_and(|p| !p.is_empty()));
+    assert!(article["title"].is_string());
+}

@@ -98,6 +98,16 @@ pub enum Command {
         /// An HTML file, - for standard input, or an http(s) URL.
         input: String,
     },
+    /// List stories that appeared more than once (syndicated copies), with
+    /// their copies: feed, similarity, url, title.
+    Clusters {
+        /// The config (its SQLite database is read).
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only copies fetched since this date (2024-03-01 or RFC 3339).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -137,3 +137,24 @@ pub async fn list(config_path: &Path) -> anyhow::Result<u8> {
     }
     Ok(0)
 }
+
+/// `newswire clusters`: stories seen more than once, with their copies.
+pub fn clusters(config_path: &Path, since: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<u8> {
+    let settings = settings::load(config_path)?;
+    let db = settings.config.sqlite_path();
+    if !db.exists() {
+        return Err(UsageError(format!("no SQLite database at {}: run a backfill first", db.display())).into());
+    }
+    let store = newswire_storer::SqliteStore::open(&db)?;
+    let since = since.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)).unwrap_or_default();
+    let stories = store.clusters(&since)?;
+    let mut out = std::io::stdout().lock();
+    for story in &stories {
+        writeln!(out, "story {}: {} ({}, {})", story.id, story.title, story.feed, story.url)?;
+        for copy in &story.copies {
+            writeln!(out, "  {:.2}  {}  {}  {}", copy.similarity, copy.feed, copy.url, copy.title)?;
+        }
+    }
+    eprintln!("{} stories with copies", stories.len());
+    Ok(0)
+}

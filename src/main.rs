@@ -48,6 +48,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             Ok(if summary.feeds_failed > 0 { 1 } else { 0 })
         }
         Command::Check(c) => inspect::check(&c.config),
+        Command::Clusters { config, since } => feeds::clusters(&config.config, since),
         Command::Extract { json, allow_private, input } => inspect::extract(&input, json, allow_private).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "newswire", &mut std::io::stdout());

@@ -3,6 +3,7 @@
 
 mod archives;
 mod cli;
+mod clusters;
 mod daemon;
 mod harness;
 mod hostile;

@@ -106,6 +106,34 @@ fn json_err(context: &str, e: serde_json::Error) -> StoreError {
     StoreError::fatal(NAME, format!("{context}: {e}"))
 }
 
+/// A story seen more than once: its first record and the copies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Story {
+    /// The first record's id (the copies' `cluster`).
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its feed.
+    pub feed: String,
+    /// Its url.
+    pub url: String,
+    /// The copies, oldest first.
+    pub copies: Vec<Copy>,
+}
+
+/// One copy of a story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Copy {
+    /// Its feed.
+    pub feed: String,
+    /// Its url.
+    pub url: String,
+    /// Its title.
+    pub title: String,
+    /// How similar to the story's first record.
+    pub similarity: f64,
+}
+
 /// The SQLite database: the state store, and the sink behind [`SqliteSink`].
 /// A cheap handle: clones share the connections.
 #[derive(Clone)]
@@ -272,6 +300,41 @@ impl SqliteStore {
                 stmt.query_row([id], |row| row.get(0)).optional().map_err(|e| db_err("cannot read item state", e))?;
             if let Some(hash) = hash {
                 out.insert(id.clone(), hash);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stories with copies: each record that others name as their cluster,
+    /// with those copies fetched since `since` (RFC 3339; "" for all).
+    pub fn clusters(&self, since: &str) -> Result<Vec<Story>, StoreError> {
+        let conn = lock(&self.inner.reader);
+        let mut stmt = conn
+            .prepare(
+                "SELECT c.cluster, coalesce(r.title, ''), coalesce(r.feed, ''), coalesce(r.url, ''),
+                        c.feed, coalesce(c.url, ''), coalesce(c.title, ''), coalesce(c.similarity, 0)
+                 FROM records c LEFT JOIN records r ON r.id = c.cluster
+                 WHERE c.cluster IS NOT NULL AND c.fetched_at >= ?1
+                 ORDER BY c.cluster, c.fetched_at",
+            )
+            .map_err(|e| db_err("cannot read clusters", e))?;
+        let rows = stmt
+            .query_map([since], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    Copy { feed: r.get(4)?, url: r.get(5)?, title: r.get(6)?, similarity: r.get(7)? },
+                ))
+            })
+            .map_err(|e| db_err("cannot read clusters", e))?;
+        let mut out: Vec<Story> = Vec::new();
+        for row in rows {
+            let (id, title, feed, url, copy) = row.map_err(|e| db_err("cannot read clusters", e))?;
+            match out.last_mut() {
+                Some(story) if story.id == id => story.copies.push(copy),
+                _ => out.push(Story { id, title, feed, url, copies: vec![copy] }),
             }
         }
         Ok(out)

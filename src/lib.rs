@@ -14,6 +14,7 @@ pub mod assemble;
 pub mod backfill;
 pub mod cli;
 pub mod daemon;
+pub mod failpoint;
 pub mod feeds;
 pub mod inspect;
 pub mod logging;

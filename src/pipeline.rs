@@ -294,6 +294,7 @@ async fn fetch_stage(
                 _ = abort.cancelled() => return,
                 batch = fetch_one(&fetcher, job) => batch,
             };
+            crate::failpoint::hit("after_fetch");
             // Reserve first: a cancelled send() would lose the batch.
             let waiting = std::time::Instant::now();
             tokio::select! {
@@ -360,13 +361,23 @@ async fn clean_stage(
             // downstream still counts against the stage, so a slow store
             // stage stops the cleaning instead of piling batches up.
             let _permit = permit;
-            let cleaned = tokio::task::spawn_blocking(move || clean_one(batch, since)).await;
-            let Ok(cleaned) = cleaned else {
-                // The blocking task panicked: the feed is fetched again on
-                // its next poll since nothing was committed.
-                warn!("clean task failed");
-                return;
+            let (feed, state) = (Arc::clone(&batch.job.feed), batch.job.state.clone());
+            let cleaned = match tokio::task::spawn_blocking(move || clean_one(batch, since)).await {
+                Ok(cleaned) => cleaned,
+                // A document that makes the parser or cleaner panic is a
+                // failed poll of that feed, reported like any other (the
+                // scheduler reschedules it with backoff); its validators
+                // were not advanced, so it is read again next time.
+                Err(e) => {
+                    let message = format!("{}: cleaning the document failed: {e}", redact(feed.spec.url.as_str()));
+                    warn!(feed = %feed.spec.name, error = %message, "clean task failed");
+                    let mut state = state;
+                    state.error_count += 1;
+                    state.last_error = Some(message.clone());
+                    CleanBatch::new(feed, state, Outcome::Failed { kind: ErrorKind::Parse, message })
+                }
             };
+            crate::failpoint::hit("after_clean");
             let waiting = std::time::Instant::now();
             tokio::select! {
                 _ = abort.cancelled() => {}
@@ -682,10 +693,15 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
         // Remembered (items, index) but not written.
         to_write.retain(|r| r.cluster.is_none());
     }
-    let sink_batch = SinkBatch { records: to_write, checkpoint: Checkpoint { state, items, fingerprints } };
+    let mut sink_batch =
+        SinkBatch { records: to_write, checkpoint: Checkpoint { state, items, fingerprints, positions: Vec::new() } };
     let mut committed = false;
-    for sink in &mut storage.sinks {
+    let last = storage.sinks.len().saturating_sub(1);
+    for (i, sink) in storage.sinks.iter_mut().enumerate() {
         let name = sink.name().to_string();
+        if sink.holds_state() {
+            crate::failpoint::hit("before_commit");
+        }
         let mut attempt = 0;
         loop {
             let started = std::time::Instant::now();
@@ -705,12 +721,23 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
                 Err(e) => return Err(e),
             }
         }
+        // An append-only sink's position goes into the checkpoint that the
+        // sinks after it (or the state store) commit.
+        if let Some(position) = sink.position() {
+            sink_batch.checkpoint.positions.retain(|(key, _)| *key != position.0);
+            sink_batch.checkpoint.positions.push(position);
+        }
         committed |= sink.holds_state();
+        if i < last {
+            crate::failpoint::hit("between_sinks");
+        }
     }
     if !committed {
+        crate::failpoint::hit("before_commit");
         let cp = &sink_batch.checkpoint;
         with_retry("state", || storage.state.commit(cp)).await?;
     }
+    crate::failpoint::hit("after_commit");
     Ok(BatchReport {
         feed,
         state: sink_batch.checkpoint.state,

@@ -117,6 +117,12 @@ pub async fn storage_and_postgres(config: &Config) -> anyhow::Result<(Storage, O
         (StateKind::Sqlite, Some(lite), _) => Arc::new(lite),
         _ => anyhow::bail!("no store for the feed state (config validation should have caught this)"),
     };
+    // Append-only sinks drop what they wrote past the last committed
+    // checkpoint: that batch is fetched and written again.
+    let positions = state.positions().await.context("cannot read the committed sink positions")?;
+    for sink in &mut sinks {
+        sink.rewind(&positions).await.with_context(|| format!("cannot rewind the {} sink", sink.name()))?;
+    }
     let leases = if state_kind == StateKind::Postgres { postgres } else { None };
     let mut storage = Storage::new(sinks, state);
     storage.clustering = crate::pipeline::Clustering {

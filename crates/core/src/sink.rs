@@ -83,6 +83,23 @@ pub trait Sink: Send {
         false
     }
 
+    /// For an append-only sink, which cannot overwrite by id: its key (unique
+    /// to this sink on this machine) and where it stands after its last
+    /// successful write. The pipeline commits it with the batch's
+    /// checkpoint. Sinks that upsert or deduplicate return None.
+    fn position(&self) -> Option<(String, String)> {
+        None
+    }
+
+    /// Called once after `open` with every committed position: an
+    /// append-only sink discards what it wrote past its own (a batch whose
+    /// checkpoint never committed is written again, so keeping its lines
+    /// would duplicate them).
+    fn rewind<'a>(&'a mut self, committed: &'a HashMap<String, String>) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = committed;
+        Box::pin(async { Ok(()) })
+    }
+
     /// Whether the sink can take writes now (for readiness checks).
     fn check(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
@@ -100,6 +117,12 @@ pub trait StateStore: Send + Sync {
     /// The content hashes last written for these record ids (ids never seen
     /// are absent from the map).
     fn known_hashes<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>, StoreError>>;
+
+    /// The sink positions committed with the checkpoints (see
+    /// [`Checkpoint::positions`]): key to position.
+    fn positions(&self) -> BoxFuture<'_, Result<HashMap<String, String>, StoreError>> {
+        Box::pin(async { Ok(HashMap::new()) })
+    }
 
     /// Commit a checkpoint on its own (used when no sink holds the state).
     fn commit<'a>(&'a self, checkpoint: &'a Checkpoint) -> BoxFuture<'a, Result<(), StoreError>>;

@@ -78,6 +78,13 @@ pub struct Checkpoint {
     /// Fingerprints of the records written, for the near-duplicate index.
     #[serde(skip)]
     pub fingerprints: Vec<Indexed>,
+    /// Where each append-only sink stood once it had this batch: (the
+    /// sink's [key](crate::sink::Sink::position), its position). Committed
+    /// with the checkpoint, so after a crash such a sink can cut away what
+    /// it wrote past the last commit ([`rewind`](crate::sink::Sink::rewind))
+    /// and the replay writes it once.
+    #[serde(default)]
+    pub positions: Vec<(String, String)>,
 }
 
 /// A record's entry in the near-duplicate index.

@@ -4,7 +4,16 @@
 //! the day and calls fsync before returning, so the checkpoint that follows
 //! is never ahead of the data. The files are an append log: an updated
 //! article appears again with the same id; readers keep the last line per id.
+//!
+//! Exactly once across crashes: an append log cannot overwrite by id, so
+//! the sink reports its position (file and length) after every write, the
+//! pipeline commits it with the batch's checkpoint, and at start
+//! [`Sink::rewind`] cuts every file back to the committed position. The
+//! lines of a batch whose checkpoint never committed are gone before the
+//! batch is fetched and written again. A failed write (disk full midway)
+//! is cut away the same way before the retry appends.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -16,18 +25,61 @@ const NAME: &str = "jsonl";
 #[derive(Debug)]
 pub struct JsonlSink {
     dir: PathBuf,
+    /// Identifies this log among the positions committed to a state store
+    /// that several daemons may share: host name and directory.
+    key: String,
+    /// The file and its length after the last successful write (or after
+    /// the rewind at start): everything past it is uncommitted or torn.
+    end: Option<(String, u64)>,
 }
 
 impl JsonlSink {
     /// A sink writing `<dir>/newswire-YYYY-MM-DD.jsonl`.
     pub fn new(dir: &Path) -> Self {
-        JsonlSink { dir: dir.to_path_buf() }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let key = format!("jsonl:{}:{}", host.trim(), absolute.display());
+        JsonlSink { dir: dir.to_path_buf(), key, end: None }
+    }
+
+    fn file_name() -> String {
+        format!("newswire-{}.jsonl", chrono::Utc::now().format("%Y-%m-%d"))
     }
 
     /// The file a record written now goes to.
     pub fn current_file(&self) -> PathBuf {
-        self.dir.join(format!("newswire-{}.jsonl", chrono::Utc::now().format("%Y-%m-%d")))
+        self.dir.join(Self::file_name())
     }
+}
+
+/// `name:length`, as committed.
+fn parse_position(position: &str) -> Option<(String, u64)> {
+    let (name, len) = position.rsplit_once(':')?;
+    Some((name.to_string(), len.parse().ok()?))
+}
+
+/// Cut the log back to `(name, len)`: that file to `len` bytes, and every
+/// later file of the log removed. Returns the bytes discarded.
+fn cut_back(dir: &Path, name: &str, len: u64) -> std::io::Result<u64> {
+    let mut discarded = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if !(file.starts_with("newswire-") && file.ends_with(".jsonl")) {
+            continue;
+        }
+        let size = entry.metadata()?.len();
+        if file.as_str() > name {
+            discarded += size;
+            std::fs::remove_file(entry.path())?;
+        } else if file == name && size > len {
+            discarded += size - len;
+            let f = std::fs::OpenOptions::new().write(true).open(entry.path())?;
+            f.set_len(len)?;
+            f.sync_all()?;
+        }
+    }
+    Ok(discarded)
 }
 
 fn io_err(context: String, e: std::io::Error) -> StoreError {
@@ -48,8 +100,41 @@ impl Sink for JsonlSink {
         })
     }
 
+    fn position(&self) -> Option<(String, String)> {
+        self.end.as_ref().map(|(name, len)| (self.key.clone(), format!("{name}:{len}")))
+    }
+
+    fn rewind<'a>(&'a mut self, committed: &'a HashMap<String, String>) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            // No position yet: a log older than positions, or nothing ever
+            // committed; left as it is.
+            let Some((name, len)) = committed.get(&self.key).and_then(|p| parse_position(p)) else {
+                return Ok(());
+            };
+            let dir = self.dir.clone();
+            let cut = name.clone();
+            let discarded = tokio::task::spawn_blocking(move || cut_back(&dir, &cut, len))
+                .await
+                .map_err(|e| StoreError::fatal(NAME, format!("rewind task failed: {e}")))?
+                .map_err(|e| io_err(format!("cannot rewind {}", self.dir.display()), e))?;
+            if discarded > 0 {
+                tracing::info!(dir = %self.dir.display(), bytes = discarded, "jsonl: discarded lines past the last checkpoint");
+            }
+            self.end = Some((name, len));
+            Ok(())
+        })
+    }
+
     fn write<'a>(&'a mut self, batch: &'a SinkBatch) -> BoxFuture<'a, Result<(), StoreError>> {
-        let path = self.current_file();
+        let name = Self::file_name();
+        let path = self.dir.join(&name);
+        // Where this file must end before the append: past it lies a torn
+        // earlier attempt. A new day's file starts empty.
+        let expected = match &self.end {
+            Some((last, len)) if *last == name => Some(*len),
+            Some(_) => Some(0),
+            None => None,
+        };
         let mut buf = Vec::with_capacity(batch.records.len() * 2048);
         let encoded = batch.records.iter().try_for_each(|r| {
             serde_json::to_writer(&mut buf, r)?;
@@ -61,18 +146,27 @@ impl Sink for JsonlSink {
             if buf.is_empty() {
                 return Ok(());
             }
-            tokio::task::spawn_blocking(move || {
+            let end = tokio::task::spawn_blocking(move || {
                 let shown = path.display().to_string();
                 let mut file = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(&path)
                     .map_err(|e| io_err(format!("cannot open {shown}"), e))?;
+                let len = file.metadata().map_err(|e| io_err(format!("cannot stat {shown}"), e))?.len();
+                if let Some(expected) = expected
+                    && len > expected
+                {
+                    file.set_len(expected).map_err(|e| io_err(format!("cannot cut a torn write from {shown}"), e))?;
+                }
                 file.write_all(&buf).map_err(|e| io_err(format!("cannot write {shown}"), e))?;
-                file.sync_data().map_err(|e| io_err(format!("cannot sync {shown}"), e))
+                file.sync_data().map_err(|e| io_err(format!("cannot sync {shown}"), e))?;
+                Ok(expected.map_or(len, |e| e.min(len)) + buf.len() as u64)
             })
             .await
-            .map_err(|e| StoreError::fatal(NAME, format!("write task failed: {e}")))?
+            .map_err(|e| StoreError::fatal(NAME, format!("write task failed: {e}")))??;
+            self.end = Some((name, end));
+            Ok(())
         })
     }
 
@@ -114,5 +208,62 @@ mod tests {
         assert_eq!(lines[0]["id"], "a");
         assert_eq!(lines[1]["body"], "y");
         sink.check().await.expect("dir is reachable");
+    }
+
+    #[tokio::test]
+    async fn rewind_cuts_what_was_written_past_the_committed_position() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let mut sink = JsonlSink::new(&out);
+        sink.open().await.expect("open");
+        sink.write(&SinkBatch { records: vec![record("a", "x")], ..SinkBatch::default() }).await.expect("write");
+        let (key, committed) = sink.position().expect("a position after a write");
+        // A second batch is written, then the process dies before its
+        // checkpoint commits; a file of a later day was started too.
+        sink.write(&SinkBatch { records: vec![record("b", "y")], ..SinkBatch::default() }).await.expect("write");
+        std::fs::write(out.join("newswire-9999-01-01.jsonl"), "{\"id\":\"c\"}\n").expect("later file");
+        let mut restarted = JsonlSink::new(&out);
+        restarted.open().await.expect("open");
+        restarted.rewind(&HashMap::from([(key, committed.clone())])).await.expect("rewind");
+        let text = std::fs::read_to_string(restarted.current_file()).expect("file kept");
+        assert_eq!(text.lines().count(), 1, "only the committed batch is left: {text}");
+        assert!(text.contains("\"id\":\"a\""));
+        assert!(!out.join("newswire-9999-01-01.jsonl").exists(), "later files are past the position");
+        assert_eq!(restarted.position().map(|p| p.1), Some(committed));
+        // The replay then writes the batch once.
+        restarted.write(&SinkBatch { records: vec![record("b", "y")], ..SinkBatch::default() }).await.expect("write");
+        let text = std::fs::read_to_string(restarted.current_file()).expect("file");
+        assert_eq!(text.lines().count(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_torn_write_is_cut_before_the_next_append() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut sink = JsonlSink::new(dir.path());
+        sink.open().await.expect("open");
+        sink.write(&SinkBatch { records: vec![record("a", "x")], ..SinkBatch::default() }).await.expect("write");
+        // Half a line, as a write that failed when the disk filled up.
+        let mut f = std::fs::OpenOptions::new().append(true).open(sink.current_file()).expect("open");
+        f.write_all(b"{\"id\":\"b\",\"bo").expect("torn");
+        sink.write(&SinkBatch { records: vec![record("b", "y")], ..SinkBatch::default() }).await.expect("retry");
+        let text = std::fs::read_to_string(sink.current_file()).expect("file");
+        for line in text.lines() {
+            serde_json::from_str::<serde_json::Value>(line).expect("every line is whole JSON");
+        }
+        assert_eq!(text.lines().count(), 2);
+    }
+
+    #[tokio::test]
+    async fn without_a_committed_position_nothing_is_cut() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut sink = JsonlSink::new(dir.path());
+        sink.open().await.expect("open");
+        sink.write(&SinkBatch { records: vec![record("a", "x")], ..SinkBatch::default() }).await.expect("write");
+        let mut other = JsonlSink::new(dir.path());
+        other
+            .rewind(&HashMap::from([("jsonl:elsewhere:/x".to_string(), "newswire-2000-01-01.jsonl:0".to_string())]))
+            .await
+            .expect("rewind");
+        assert_eq!(std::fs::read_to_string(sink.current_file()).expect("file").lines().count(), 1);
     }
 }

@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS feed_state (
     state  TEXT NOT NULL
 );
 
+-- Where each append-only sink (JSONL) stood at the last commit.
+CREATE TABLE IF NOT EXISTS sink_positions (
+    sink      TEXT PRIMARY KEY,
+    position  TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS item_state (
     id            TEXT PRIMARY KEY,
     feed          TEXT NOT NULL,
@@ -289,6 +295,17 @@ impl SqliteStore {
         Ok(out)
     }
 
+    fn positions_blocking(&self) -> Result<HashMap<String, String>, StoreError> {
+        let conn = lock(&self.inner.reader);
+        let mut stmt = conn
+            .prepare_cached("SELECT sink, position FROM sink_positions")
+            .map_err(|e| db_err("cannot read sink positions", e))?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+            .map_err(|e| db_err("cannot read sink positions", e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| db_err("cannot read sink positions", e))
+    }
+
     fn known_hashes_blocking(&self, ids: &[String]) -> Result<HashMap<String, String>, StoreError> {
         let conn = lock(&self.inner.reader);
         let mut stmt = conn
@@ -392,6 +409,14 @@ fn commit_in(tx: &rusqlite::Transaction<'_>, cp: &Checkpoint) -> Result<(), Stor
         mark.execute(params![item.id, cp.state.feed, item.content_hash])
             .map_err(|e| db_err("cannot write item state", e))?;
     }
+    for (sink, position) in &cp.positions {
+        tx.prepare_cached(
+            "INSERT INTO sink_positions (sink, position) VALUES (?1, ?2)
+             ON CONFLICT(sink) DO UPDATE SET position = excluded.position",
+        )
+        .and_then(|mut s| s.execute(params![sink, position]))
+        .map_err(|e| db_err("cannot write a sink position", e))?;
+    }
     if !cp.fingerprints.is_empty() {
         let mut fp = tx
             .prepare_cached(
@@ -486,6 +511,11 @@ impl StateStore for SqliteStore {
         let me = self.clone();
         let cp = checkpoint.clone();
         Box::pin(blocking(move || me.write_blocking(&[], Some(&cp))))
+    }
+
+    fn positions(&self) -> BoxFuture<'_, Result<HashMap<String, String>, StoreError>> {
+        let me = self.clone();
+        Box::pin(blocking(move || me.positions_blocking()))
     }
 
     fn find_similar<'a>(
@@ -596,6 +626,7 @@ pub(crate) mod tests {
             state: FeedState { feed: "f".into(), etag: Some("\"e1\"".into()), ..FeedState::default() },
             items: items.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect(),
             fingerprints: Vec::new(),
+            positions: Vec::new(),
         }
     }
 

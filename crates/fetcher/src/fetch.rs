@@ -285,6 +285,11 @@ impl Fetcher {
         })
     }
 
+    /// The User-Agent header every request sends.
+    pub fn user_agent(&self) -> &str {
+        &self.inner.options.user_agent
+    }
+
     fn client(&self, allow_private: bool, proxy: Option<&str>) -> Result<Client, FetchError> {
         let key = (allow_private, proxy.map(str::to_string));
         let mut clients = self.inner.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

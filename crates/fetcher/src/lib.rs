@@ -23,7 +23,9 @@ pub mod discover;
 pub mod fetch;
 pub mod guard;
 pub mod opml;
+pub mod page;
 pub mod parse;
+pub mod robots;
 
 pub use fetch::{Document, FetchError, FetchRequest, Fetched, Fetcher, FetcherOptions};
 pub use parse::{FeedPages, ParseError, ParsedFeed, RawItem, parse_feed, parse_feed_with};

@@ -21,7 +21,7 @@
 //! Problems that were repaired, and a document with no items, are reported
 //! in [`ParsedFeed::warnings`], never silently.
 
-mod charset;
+pub(crate) mod charset;
 mod dates;
 mod entities;
 mod feedrs;

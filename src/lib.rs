@@ -6,6 +6,7 @@
 //! crates under `crates/`; this crate only assembles them.
 //!
 //! - [`pipeline`]: the fetch → clean → store stages and their channels.
+//! - [`pages`]: the page stage between clean and store (full articles).
 //! - [`daemon`]: `newswire run`, the scheduler over the pipeline.
 //! - [`backfill`]: `newswire backfill`, one pass and a summary.
 //! - [`inspect`]: `check`, `clean` and `parse`, for one config or document.
@@ -19,6 +20,7 @@ pub mod feeds;
 pub mod inspect;
 pub mod logging;
 pub mod metrics;
+pub mod pages;
 pub mod pipeline;
 pub mod schedule;
 pub mod settings;

@@ -24,11 +24,17 @@ pub const BODY_BYTES: &str = "newswire_fetch_body_bytes_total";
 pub const ITEMS: &str = "newswire_store_items_total";
 /// Pieces the cleaner removed, by kind.
 pub const REMOVED: &str = "newswire_clean_removed_total";
+/// Article pages wanted (`full_article`), by feed and result: `used`, or why
+/// the feed's text was kept (`robots`, `timeout`, `status`, `too_large`,
+/// `forbidden`, `fetch_failed`, `not_html`, `smaller`, `no_url`, `failed`).
+pub const PAGES: &str = "newswire_page_results_total";
 /// Time one sink took to write one batch, by sink.
 pub const SINK_WRITE: &str = "newswire_sink_write_duration_seconds";
 /// Failed sink writes (each retried), by sink.
 pub const SINK_ERRORS: &str = "newswire_sink_write_errors_total";
-/// Batches waiting in a channel between stages, by queue (`fetched`, `cleaned`).
+/// Batches waiting in a channel between stages, by queue (`fetched`, `pages`
+/// (cleaned, waiting for their article pages), `cleaned` (waiting for the
+/// sinks)).
 pub const QUEUE_DEPTH: &str = "newswire_pipeline_queue_depth";
 /// Time a stage spent waiting for room downstream, by stage.
 pub const BLOCKED: &str = "newswire_pipeline_blocked_microseconds_total";
@@ -54,6 +60,11 @@ pub fn items(feed: &str, new: usize, updated: usize, unchanged: usize) {
             counter!(ITEMS, "feed" => feed.to_string(), "result" => result).increment(n as u64);
         }
     }
+}
+
+/// One article page's result.
+pub fn page(feed: &str, result: crate::pages::PageResult) {
+    counter!(PAGES, "feed" => feed.to_string(), "result" => result.as_str()).increment(1);
 }
 
 /// One removal by the cleaner.

@@ -51,6 +51,8 @@ pub struct FeedContext {
     pub spec: FeedSpec,
     /// Cleaner with the feed's rules.
     pub cleaner: Cleaner,
+    /// Site rules for its article pages, compiled.
+    pub pages: crate::pages::PageRules,
 }
 
 /// One poll to make: the feed and what is remembered about it.
@@ -103,8 +105,8 @@ pub enum Outcome {
 /// What the clean stage hands on.
 #[derive(Debug)]
 pub struct CleanBatch {
-    feed: Arc<FeedContext>,
-    records: Vec<Record>,
+    pub(crate) feed: Arc<FeedContext>,
+    pub(crate) records: Vec<Record>,
     state: FeedState,
     outcome: Outcome,
     /// Body bytes fetched (0 for a 304 or a failure).
@@ -246,13 +248,22 @@ pub async fn run(
     let capacity = options.channel_capacity.max(1);
     // fetch → clean: fetched documents waiting for a CPU.
     let (fetched_tx, fetched_rx) = mpsc::channel::<FetchedBatch>(capacity);
-    // clean → store: records waiting for the sinks.
+    // clean → pages: records waiting for their article pages (src/pages.rs).
     let (clean_tx, clean_rx) = mpsc::channel::<CleanBatch>(capacity);
+    // pages → store: records waiting for the sinks.
+    let (paged_tx, paged_rx) = mpsc::channel::<CleanBatch>(capacity);
+    let pages = crate::pages::Pages::new(
+        fetcher.clone(),
+        Arc::clone(&storage.state),
+        options.fetch_concurrency,
+        options.clean_workers,
+    );
 
     let mut stages = JoinSet::new();
     stages.spawn(fetch_stage(jobs, fetcher, fetched_tx, options.fetch_concurrency.max(1), abort.clone()));
     stages.spawn(clean_stage(fetched_rx, clean_tx, options.clean_workers.max(1), options.since, abort.clone()));
-    let store = tokio::spawn(store_stage(clean_rx, storage, reports, abort.clone()));
+    stages.spawn(crate::pages::page_stage(clean_rx, paged_tx, Arc::new(pages), capacity, abort.clone()));
+    let store = tokio::spawn(store_stage(paged_rx, storage, reports, abort.clone()));
     while let Some(joined) = stages.join_next().await {
         if let Err(e) = joined
             && e.is_panic()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use newswire_cleaner::Cleaner;
 use newswire_core::config::{self, Config, ConfigError};
 
+use crate::pages;
 use crate::pipeline::FeedContext;
 
 /// A loaded configuration and its feeds, each with its compiled cleaner.
@@ -27,6 +28,18 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         message: format!("cannot read the config file: {e}"),
     })?;
     let config = config::parse(&text, path)?;
+    // A bad CSS selector names its feed, rule, field and line.
+    let bad_rule = |owner: &str, who: String, bad: pages::BadRule| ConfigError {
+        file: shown.clone(),
+        position: (!bad.span.is_empty()).then(|| config::line_col(&text, bad.span.start)),
+        key: Some(format!("{owner}site_rule[{}].{}", bad.rule, bad.field)),
+        message: format!("{who}: {}", bad.error),
+    };
+    // The top-level rules, compiled once and shared by every feed.
+    let shared = Arc::new(pages::compile(&config.site_rules).map_err(|bad| {
+        let host = config.site_rules[bad.rule].host().unwrap_or_default();
+        bad_rule("", format!("site rule for {host}"), bad)
+    })?);
     let mut feeds = Vec::with_capacity(config.feeds.len());
     for (i, spec) in config.feeds().into_iter().enumerate() {
         let cleaner = Cleaner::new(&spec.clean_rules, &spec.clean_disable).map_err(|e| ConfigError {
@@ -35,7 +48,12 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
             key: Some(format!("feed[{i}]")),
             message: format!("feed \"{}\": {e}", spec.name),
         })?;
-        feeds.push(Arc::new(FeedContext { spec, cleaner }));
+        // The spec lists the feed's own rules first, then the shared ones.
+        let own = spec.site_rules.len().saturating_sub(shared.len());
+        let own = pages::compile(&spec.site_rules[..own])
+            .map_err(|bad| bad_rule(&format!("feed[{i}]."), format!("feed \"{}\"", spec.name), bad))?;
+        let pages = pages::PageRules::new(own, Arc::clone(&shared));
+        feeds.push(Arc::new(FeedContext { spec, cleaner, pages }));
     }
     Ok(Settings { config, feeds })
 }

@@ -7,6 +7,7 @@ mod clusters;
 mod daemon;
 mod harness;
 mod hostile;
+mod pages;
 mod pipeline;
 mod scaling;
 mod server;

@@ -1,7 +1,7 @@
 //! The configuration: one TOML file, parsed once into typed values.
 //!
-//! Sections: `[pipeline]`, `[defaults]`, `[[sink]]`, `[[feed]]` and
-//! `[server]`. Every table rejects unknown keys. Durations are human
+//! Sections: `[pipeline]`, `[defaults]`, `[[sink]]`, `[[feed]]`,
+//! `[[site_rule]]` and `[server]`. Every table rejects unknown keys. Durations are human
 //! (`"15m"`, `"30s"`), sizes too (`"16MiB"`). Errors name the file, the line
 //! and column, and the key path (`feed[3].interval`).
 //!
@@ -179,6 +179,10 @@ pub struct Config {
     /// `[server]`: the status server; absent means no listener.
     #[serde(default)]
     pub server: Option<ServerConfig>,
+    /// `[[site_rule]]`: extraction rules for article pages of one host, for
+    /// every feed (a feed's own `[[feed.site_rule]]` come first).
+    #[serde(default, rename = "site_rule")]
+    pub site_rules: Vec<SiteRuleConfig>,
     /// Directory of the config file, against which relative paths in
     /// `file:` URLs are resolved. Set by [`parse`].
     #[serde(skip)]
@@ -320,6 +324,46 @@ pub struct CleanRuleConfig {
     /// Where the rule may match. Default "any".
     #[serde(default, rename = "where")]
     pub position: RulePosition,
+}
+
+/// `[[site_rule]]` or `[[feed.site_rule]]`: how to find the article on one
+/// site's pages, taking precedence over the generic extractor. Selectors are
+/// CSS, compiled when the config loads (by the binary, which owns the
+/// extractor); a bad one is a config error naming it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteRuleConfig {
+    /// The page host the rule applies to, also covering its subdomains
+    /// ("example.com" covers "www.example.com"). Required in a top-level
+    /// `[[site_rule]]`; a feed's rule without one applies to every page of
+    /// that feed.
+    pub host: Option<Spanned<String>>,
+    /// Selectors of the article body: every outermost match, in document
+    /// order, is the article. When none matches, the generic extractor runs.
+    #[serde(default)]
+    pub body: Vec<Spanned<String>>,
+    /// Selectors of parts to drop first (promos, notes, related links).
+    #[serde(default)]
+    pub remove: Vec<Spanned<String>>,
+}
+
+impl SiteRuleConfig {
+    /// The host, lowercased, without a leading dot.
+    pub fn host(&self) -> Option<String> {
+        self.host.as_ref().map(|h| h.get_ref().trim().trim_start_matches('.').to_ascii_lowercase())
+    }
+
+    /// Whether the rule applies to a page on `host`: the same host or a
+    /// subdomain of it (a rule without a host applies everywhere).
+    pub fn matches(&self, host: &str) -> bool {
+        match self.host() {
+            None => true,
+            Some(rule) => {
+                let host = host.trim_end_matches('.').to_ascii_lowercase();
+                host == rule || host.strip_suffix(rule.as_str()).is_some_and(|rest| rest.ends_with('.'))
+            }
+        }
+    }
 }
 
 fn custom_kind() -> crate::record::RemovedKind {
@@ -468,6 +512,14 @@ pub struct FeedConfig {
     /// the defaults' rules.
     #[serde(default, rename = "clean_rule")]
     pub clean_rules: Vec<CleanRuleConfig>,
+    /// Fetch this feed's article pages even where robots.txt disallows it:
+    /// only for sites whose operator gave you permission. Default false.
+    #[serde(default)]
+    pub ignore_robots: bool,
+    /// Extraction rules for this feed's article pages
+    /// (`[[feed.site_rule]]`), tried before the top-level `[[site_rule]]`s.
+    #[serde(default, rename = "site_rule")]
+    pub site_rules: Vec<SiteRuleConfig>,
 }
 
 fn yes() -> bool {
@@ -528,6 +580,12 @@ pub struct FeedSpec {
     pub clean_disable: Vec<String>,
     /// Extra cleaner rules (defaults' then the feed's).
     pub clean_rules: Vec<CleanRuleConfig>,
+    /// Whether robots.txt is ignored for this feed's article pages.
+    pub ignore_robots: bool,
+    /// Site rules for its pages: the feed's own, then the top-level ones
+    /// (the last [`Config::site_rules`]`.len()` entries), in the order they
+    /// are tried.
+    pub site_rules: Vec<SiteRuleConfig>,
 }
 
 impl Config {
@@ -567,6 +625,8 @@ impl Config {
                 on_duplicate: f.on_duplicate.unwrap_or(d.on_duplicate),
                 clean_disable: d.clean_disable.iter().chain(&f.clean_disable).cloned().collect(),
                 clean_rules: d.clean_rules.iter().chain(&f.clean_rules).cloned().collect(),
+                ignore_robots: f.ignore_robots,
+                site_rules: f.site_rules.iter().chain(&self.site_rules).cloned().collect(),
             });
         }
         out
@@ -633,6 +693,37 @@ impl Config {
                     out.push((None, key, "rule name is empty".into()));
                 } else if let Err(e) = regex::Regex::new(&rule.pattern) {
                     out.push((None, key, format!("rule \"{}\": invalid pattern: {e}", rule.name)));
+                }
+            }
+        }
+        let site_rules = std::iter::once(("".to_string(), &self.site_rules))
+            .chain(self.feeds.iter().enumerate().map(|(i, f)| (format!("feed[{i}]."), &f.site_rules)));
+        for (owner, rules) in site_rules {
+            for (j, rule) in rules.iter().enumerate() {
+                let key = format!("{owner}site_rule[{j}]");
+                match &rule.host {
+                    None if owner.is_empty() => {
+                        out.push((None, key.clone(), "a top-level site rule needs a host".into()));
+                    }
+                    Some(host)
+                        if rule.host().is_none_or(|h| {
+                            h.is_empty() || !h.chars().all(|c| c.is_ascii_alphanumeric() || "-.".contains(c))
+                        }) =>
+                    {
+                        out.push((
+                            Some(host.span()),
+                            format!("{key}.host"),
+                            format!("\"{}\" is not a host name like \"news.example.com\"", host.get_ref()),
+                        ));
+                    }
+                    _ => {}
+                }
+                if rule.body.is_empty() && rule.remove.is_empty() {
+                    out.push((
+                        rule.host.as_ref().map(Spanned::span),
+                        key,
+                        "a site rule needs body or remove selectors".into(),
+                    ));
                 }
             }
         }
@@ -753,7 +844,9 @@ pub fn resolve_feed_url(text: &str, base_dir: &Path) -> Result<Url, String> {
     }
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// The 1-based line and column of a byte offset into the config text (for
+/// errors found after parsing, such as a bad CSS selector).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
@@ -958,6 +1051,41 @@ listen = "127.0.0.1:9090"
         assert!(e.contains("pipeline.allowed_networks[0]: invalid prefix"), "{e}");
         let e = error_of("[[feed]]\nname = \"f\"\nurl = \"https://e.com/f\"\nproxy = \"ftp://p\"\n");
         assert!(e.contains("feed[0].proxy: invalid proxy URL"), "{e}");
+    }
+
+    #[test]
+    fn site_rules_top_level_and_per_feed_and_ignore_robots() {
+        let c = load("[[site_rule]]\nhost = \"News.Example.com\"\nbody = [\"div.story\"]\nremove = [\"aside\"]\n[[feed]]\nname = \"f\"\nurl = \"https://e.com/f\"\nignore_robots = true\n[[feed.site_rule]]\nbody = [\"main p\"]\n").expect("parses");
+        let rule = &c.site_rules[0];
+        assert_eq!(rule.host().as_deref(), Some("news.example.com"));
+        assert!(rule.matches("news.example.com") && rule.matches("www.News.example.com"));
+        assert!(!rule.matches("badnews.example.com") && !rule.matches("example.com"));
+        assert_eq!(rule.remove[0].get_ref(), "aside");
+        let f = &c.feeds()[0];
+        assert!(f.ignore_robots);
+        assert_eq!(f.site_rules.len(), 2, "the feed's own rule, then the top-level one");
+        assert_eq!(f.site_rules[0].body[0].get_ref(), "main p");
+        assert_eq!(f.site_rules[1], c.site_rules[0]);
+        assert!(f.site_rules[0].matches("anything.example.org"), "a feed's rule without a host covers its pages");
+        assert!(!load("[[feed]]\nname = \"g\"\nurl = \"https://e.com/g\"\n").expect("parses").feeds()[0].ignore_robots);
+
+        let e = error_of("[[site_rule]]\nhost = \"a.com\"\nbody = [\"p\"]\nbodyy = [\"p\"]\n");
+        assert!(e.starts_with("conf/test.toml:4:"), "{e}");
+        assert!(e.contains("site_rule[0]") && e.contains("bodyy"), "{e}");
+        let e = error_of(
+            "[[feed]]\nname = \"f\"\nurl = \"https://e.com/f\"\n[[feed.site_rule]]\nbody = [\"p\"]\nremov = [\"p\"]\n",
+        );
+        assert!(e.starts_with("conf/test.toml:6:"), "{e}");
+        assert!(e.contains("feed[0].site_rule[0]") && e.contains("remov"), "{e}");
+        let e = error_of("[[feed]]\nname = \"f\"\nurl = \"https://e.com/f\"\nignore_robot = true\n");
+        assert!(e.starts_with("conf/test.toml:4:") && e.contains("ignore_robot"), "{e}");
+
+        let e = error_of("[[site_rule]]\nbody = [\"p\"]\n");
+        assert!(e.contains("site_rule[0]: a top-level site rule needs a host"), "{e}");
+        let e = error_of("[[site_rule]]\nhost = \"https://a.com/x\"\nbody = [\"p\"]\n");
+        assert!(e.starts_with("conf/test.toml:2:") && e.contains("site_rule[0].host"), "{e}");
+        let e = error_of("[[feed]]\nname = \"f\"\nurl = \"https://e.com/f\"\n[[feed.site_rule]]\nhost = \"e.com\"\n");
+        assert!(e.contains("feed[0].site_rule[0]: a site rule needs body or remove selectors"), "{e}");
     }
 
     #[test]

@@ -209,6 +209,9 @@ pub struct Storage {
     pub health: Arc<crate::status::SinkHealth>,
     /// How copies of one story are linked.
     pub clustering: Clustering,
+    /// When the near-duplicate index was last pruned (None: at the next
+    /// batch).
+    pub index_pruned: Option<std::time::Instant>,
 }
 
 /// Near-duplicate linking settings (`[pipeline] cluster_threshold`,
@@ -223,7 +226,7 @@ pub struct Clustering {
 
 impl Default for Clustering {
     fn default() -> Self {
-        Clustering { threshold: 0.6, window: Duration::from_secs(7 * 24 * 3600) }
+        Clustering { threshold: 0.5, window: Duration::from_secs(7 * 24 * 3600) }
     }
 }
 
@@ -231,7 +234,7 @@ impl Storage {
     /// Order the sinks so that those holding the state are written last.
     pub fn new(mut sinks: Vec<Box<dyn Sink>>, state: Arc<dyn StateStore>) -> Self {
         sinks.sort_by_key(|s| s.holds_state());
-        Storage { sinks, state, health: Arc::default(), clustering: Clustering::default() }
+        Storage { sinks, state, health: Arc::default(), clustering: Clustering::default(), index_pruned: None }
     }
 }
 
@@ -698,7 +701,7 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
     if page.is_none() {
         schedule_next(&feed.spec, &mut state, &outcome, new + updated > 0, server_wait);
     }
-    let fingerprints = link_copies(&storage.state, storage.clustering, &mut to_write).await?;
+    let fingerprints = link_copies(storage, &mut to_write).await?;
     let items = to_write.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect();
     if feed.spec.on_duplicate == newswire_core::config::OnDuplicate::Skip {
         // Remembered (items, index) but not written.
@@ -763,34 +766,84 @@ pub async fn store_one(storage: &mut Storage, batch: CleanBatch) -> Result<Batch
     })
 }
 
-/// Link each record to the story it is a copy of, through the state
-/// store's near-duplicate index, and return the index entries to commit
-/// with the batch.
-async fn link_copies(
-    state: &Arc<dyn StateStore>,
-    clustering: Clustering,
-    records: &mut [Record],
-) -> Result<Vec<Indexed>, StoreError> {
+/// Link each record to the story it is a copy of, and return the index
+/// entries to commit with the batch (docs/clusters.md). A record's story is
+/// that of its most similar earlier record at or above the threshold: one
+/// found through the state store's near-duplicate index (within the window),
+/// or one earlier in this same batch (not in the index yet: a feed can carry
+/// a teaser and the full text of one story). Also prunes the index now and
+/// then, see [`prune_index`].
+async fn link_copies(storage: &mut Storage, records: &mut [Record]) -> Result<Vec<Indexed>, StoreError> {
+    let clustering = storage.clustering;
     let lookups: Vec<(String, Fingerprint)> =
         records.iter().filter_map(|r| r.fingerprint.clone().map(|f| (r.id.clone(), f))).collect();
     if lookups.is_empty() {
         return Ok(Vec::new());
     }
     let now = Utc::now();
-    let since = now - chrono::Duration::from_std(clustering.window).unwrap_or(chrono::Duration::days(7));
+    let window = chrono::Duration::from_std(clustering.window).unwrap_or(chrono::Duration::days(7));
+    let since = now - window;
+    let state = &storage.state;
     let matches = with_retry("state", || state.find_similar(&lookups, since, clustering.threshold)).await?;
     let mut found = matches.into_iter();
-    let mut entries = Vec::with_capacity(lookups.len());
+    let mut entries: Vec<Indexed> = Vec::with_capacity(lookups.len());
+    // This batch's entries so far, by index key.
+    let mut by_key: std::collections::HashMap<i64, Vec<usize>> = std::collections::HashMap::new();
     for record in records.iter_mut() {
         let Some(fingerprint) = record.fingerprint.take() else { continue };
-        if let Some(m) = found.next().flatten() {
-            record.cluster = Some(m.cluster);
+        let mut best = found.next().flatten().map(|m| (m.cluster, m.similarity));
+        let mut seen = Vec::new();
+        for key in fingerprint.keys() {
+            for &i in by_key.get(&key).into_iter().flatten() {
+                if seen.contains(&i) || entries[i].id == record.id {
+                    continue;
+                }
+                seen.push(i);
+                let sim = newswire_core::fingerprint::similarity(&fingerprint, &entries[i].fingerprint);
+                if sim >= clustering.threshold && best.as_ref().is_none_or(|(_, b)| sim > *b) {
+                    let story = entries[i].cluster.clone().unwrap_or_else(|| entries[i].id.clone());
+                    best = Some((story, sim));
+                }
+            }
+        }
+        if let Some((story, sim)) = best {
+            record.cluster = Some(story);
             // Two decimals: an estimate, not a measurement.
-            record.similarity = Some((m.similarity * 100.0).round() / 100.0);
+            record.similarity = Some((sim * 100.0).round() / 100.0);
+        }
+        for key in fingerprint.keys() {
+            by_key.entry(key).or_default().push(entries.len());
         }
         entries.push(Indexed { id: record.id.clone(), fingerprint, cluster: record.cluster.clone(), at: now });
     }
+    prune_index(storage, now - window).await;
     Ok(entries)
+}
+
+/// How often the store stage prunes the near-duplicate index, and how many
+/// entries at most each time.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+const PRUNE_LIMIT: usize = 10_000;
+
+/// Remove index entries indexed before `before` (outside the window, never
+/// found again): at most [`PRUNE_LIMIT`] every [`PRUNE_EVERY`], or at the
+/// next batch while more remain. Housekeeping: a failure is logged and
+/// tried again next time, never stops the batch.
+async fn prune_index(storage: &mut Storage, before: chrono::DateTime<Utc>) {
+    if storage.index_pruned.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+        return;
+    }
+    match storage.state.prune_index(before, PRUNE_LIMIT).await {
+        Ok(pruned) => {
+            debug!(pruned, "near-duplicate index pruned");
+            // A full helping means more remain: again at the next batch.
+            storage.index_pruned = (pruned < PRUNE_LIMIT as u64).then(std::time::Instant::now);
+        }
+        Err(e) => {
+            warn!(error = %e, "near-duplicate index pruning failed");
+            storage.index_pruned = Some(std::time::Instant::now());
+        }
+    }
 }
 
 /// Adapt the feed's interval to this poll and set its next due time.

@@ -88,3 +88,202 @@ async fn copies_are_linked_and_other_stories_are_not() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(skip.count("SELECT COUNT(*) FROM records"), 2, "only the first of each story is written");
 }
+
+/// One record of the syndication corpus (tests/fixtures/syndication).
+struct Fixture {
+    group: String,
+    feed: String,
+    story: String,
+    title: String,
+    body: String,
+    guid: String,
+}
+
+/// Every record of the corpus, in file order.
+fn corpus() -> Vec<Fixture> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/syndication");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the corpus directory")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    files.sort();
+    let mut out: Vec<Fixture> = Vec::new();
+    for file in files {
+        let group = file.file_stem().expect("a file name").to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&file).expect("read a group");
+        let mut n = 0;
+        for line in text.lines() {
+            if let Some(header) = line.strip_prefix("--- ") {
+                let parts: Vec<&str> = header.splitn(3, " | ").collect();
+                assert_eq!(parts.len(), 3, "{}: bad header {line:?}", file.display());
+                n += 1;
+                out.push(Fixture {
+                    group: group.clone(),
+                    feed: parts[0].trim().to_string(),
+                    story: parts[1].trim().to_string(),
+                    title: parts[2].trim().to_string(),
+                    body: String::new(),
+                    guid: format!("{group}-{n}"),
+                });
+            } else if let Some(last) = out.last_mut().filter(|f| f.group == group) {
+                last.body.push_str(line);
+                last.body.push('\n');
+            }
+        }
+    }
+    for f in &mut out {
+        f.body = f.body.trim().to_string();
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The corpus's feeds as RSS documents, by feed name.
+fn corpus_feeds(fixtures: &[Fixture]) -> std::collections::BTreeMap<String, String> {
+    let mut items: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for f in fixtures {
+        let html: String = f.body.split("\n\n").map(|p| format!("<p>{}</p>", escape(p.trim()))).collect();
+        items.entry(f.feed.clone()).or_default().push(format!(
+            "<item><title>{}</title><link>https://{}.example.org/{}</link><guid>{}</guid><description><![CDATA[{html}]]></description></item>",
+            escape(&f.title),
+            f.feed,
+            f.guid,
+            f.guid
+        ));
+    }
+    items.into_iter().map(|(name, items)| (name, feed(&items))).collect()
+}
+
+/// Serve every feed of the corpus at /NAME.xml; returns the feed names
+/// and their URLs.
+async fn serve_corpus(fixtures: &[Fixture]) -> Vec<(String, String)> {
+    let feeds = corpus_feeds(fixtures);
+    let names: Vec<String> = feeds.keys().cloned().collect();
+    let feeds = std::sync::Arc::new(feeds);
+    let app = axum::Router::new().route(
+        "/{name}",
+        get(move |axum::extract::Path(name): axum::extract::Path<String>| {
+            let feeds = std::sync::Arc::clone(&feeds);
+            async move {
+                let body = name.strip_suffix(".xml").and_then(|n| feeds.get(n)).cloned().unwrap_or_default();
+                ([(header::CONTENT_TYPE, "application/rss+xml")], body)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    names.into_iter().map(|n| (n.clone(), format!("http://{addr}/{n}.xml"))).collect()
+}
+
+/// How predicted stories compare with the corpus labels over every pair of
+/// records.
+struct Score {
+    precision: f64,
+    recall: f64,
+    /// Pairs linked that are not the same story.
+    false_links: Vec<(usize, usize)>,
+    /// Pairs of one story not linked.
+    missed: Vec<(usize, usize)>,
+}
+
+/// Pair precision and recall of predicted stories against the labels.
+fn score(fixtures: &[Fixture], predicted: &[String]) -> Score {
+    let (mut tp, mut false_links, mut missed) = (0usize, Vec::new(), Vec::new());
+    for i in 0..fixtures.len() {
+        for j in i + 1..fixtures.len() {
+            let truth = fixtures[i].group == fixtures[j].group && fixtures[i].story == fixtures[j].story;
+            match (truth, predicted[i] == predicted[j]) {
+                (true, true) => tp += 1,
+                (false, true) => false_links.push((i, j)),
+                (true, false) => missed.push((i, j)),
+                (false, false) => {}
+            }
+        }
+    }
+    let precision = if tp + false_links.len() == 0 { 1.0 } else { tp as f64 / (tp + false_links.len()) as f64 };
+    let recall = if tp + missed.len() == 0 { 1.0 } else { tp as f64 / (tp + missed.len()) as f64 };
+    Score { precision, recall, false_links, missed }
+}
+
+#[test]
+fn scoring_counts_pairs() {
+    let f = |group: &str, story: &str| Fixture {
+        group: group.into(),
+        feed: String::new(),
+        story: story.into(),
+        title: String::new(),
+        body: String::new(),
+        guid: String::new(),
+    };
+    // One story of three records, and another writer.
+    let fixtures = [f("g", "a"), f("g", "a"), f("g", "a"), f("g", "ow")];
+    let perfect = score(&fixtures, &["x", "x", "x", "y"].map(String::from));
+    assert_eq!((perfect.precision, perfect.recall), (1.0, 1.0));
+    // The third copy missed: 1 of 3 pairs found; the other writer linked: 3 false.
+    let bad = score(&fixtures, &["x", "x", "z", "x"].map(String::from));
+    assert_eq!(bad.missed.len(), 2);
+    assert_eq!(bad.false_links.len(), 2);
+    assert_eq!((bad.precision, bad.recall), (1.0 / 3.0, 1.0 / 3.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_syndication_corpus_scores_pair_precision_and_recall() {
+    let fixtures = corpus();
+    let groups: std::collections::BTreeSet<&str> = fixtures.iter().map(|f| f.group.as_str()).collect();
+    assert!(groups.len() >= 30, "at least 30 groups: {}", groups.len());
+    let feeds = serve_corpus(&fixtures).await;
+    let work = Workdir::new();
+    let named: Vec<(&str, String)> = feeds.iter().map(|(n, u)| (n.as_str(), u.clone())).collect();
+    let config = work.config(&named, "");
+    let out = run(&["backfill", "-c", config.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+
+    // The records as written: their story is their `cluster`, or their own
+    // id when they start one.
+    let mut story_of: std::collections::HashMap<String, (String, String, Option<f64>)> =
+        std::collections::HashMap::new();
+    for r in work.jsonl() {
+        let guid = r["guid"].as_str().expect("guid").to_string();
+        let id = r["id"].as_str().expect("id").to_string();
+        let story = r["cluster"].as_str().map_or(id, str::to_string);
+        let body = r["body"].as_str().unwrap_or_default().to_string();
+        story_of.insert(guid, (story, body, r["similarity"].as_f64()));
+    }
+    assert_eq!(story_of.len(), fixtures.len(), "every fixture is a record");
+    let predicted: Vec<String> = fixtures.iter().map(|f| story_of[&f.guid].0.clone()).collect();
+    let Score { precision, recall, false_links, missed } = score(&fixtures, &predicted);
+    let fp = |i: usize| newswire_core::fingerprint::Fingerprint::of(&story_of[&fixtures[i].guid].1);
+    let describe = |(i, j): (usize, usize)| {
+        let sim = match (fp(i), fp(j)) {
+            (Some(a), Some(b)) => newswire_core::fingerprint::similarity(&a, &b),
+            _ => 0.0,
+        };
+        format!(
+            "{} [{} {}] / {} [{} {}]: similarity {sim:.2}",
+            fixtures[i].guid,
+            fixtures[i].feed,
+            fixtures[i].story,
+            fixtures[j].guid,
+            fixtures[j].feed,
+            fixtures[j].story
+        )
+    };
+    for pair in &false_links {
+        println!("false link: {}", describe(*pair));
+    }
+    for pair in &missed {
+        println!("missed: {}", describe(*pair));
+    }
+    println!(
+        "syndication corpus: {} groups, {} records; pair precision {precision:.3}, recall {recall:.3}",
+        groups.len(),
+        fixtures.len()
+    );
+    assert!(precision >= 0.98, "pair precision {precision:.3}");
+    assert!(recall >= 0.95, "pair recall {recall:.3}");
+}

@@ -219,7 +219,7 @@ pub struct PipelineConfig {
     pub state: StateKind,
     /// How similar (0 to 1: the estimated share of the smaller text found in
     /// the larger) a record must be to an earlier one to be linked to its
-    /// story. Default 0.6.
+    /// story. Default 0.5.
     pub cluster_threshold: f64,
     /// How far back the near-duplicate index looks. Default "7d".
     pub cluster_window: HumanDuration,
@@ -244,7 +244,7 @@ impl Default for PipelineConfig {
             shutdown_grace: HumanDuration(Duration::from_secs(30)),
             state: StateKind::Sqlite,
             lease_ttl: HumanDuration(Duration::from_secs(30)),
-            cluster_threshold: 0.6,
+            cluster_threshold: 0.5,
             cluster_window: HumanDuration(Duration::from_secs(7 * 24 * 3600)),
             per_host_concurrency: NonZeroUsize::new(4).expect("4 is not zero"),
             per_host_rate: 4.0,

@@ -140,4 +140,18 @@ pub trait StateStore: Send + Sync {
         let _ = (since, threshold);
         Box::pin(async move { Ok(vec![None; items.len()]) })
     }
+
+    /// Remove up to `limit` near-duplicate index entries indexed before
+    /// `before` (outside the window, so never found again), oldest first;
+    /// returns how many. Cheap: it reads the oldest entries by time and
+    /// deletes their keys by primary key. A store without an index has
+    /// nothing to prune.
+    fn prune_index(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<u64, StoreError>> {
+        let _ = (before, limit);
+        Box::pin(async { Ok(0) })
+    }
 }

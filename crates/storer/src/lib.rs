@@ -11,11 +11,16 @@
 //! - [`nats::NatsSink`]: JetStream publish, deduplicated by message id,
 //!   returning only after every ack; never holds the state.
 //!
+//! - [`index`]: the near-duplicate index both SQL stores keep
+//!   (docs/clusters.md): fingerprints and an inverted index of their keys,
+//!   looked up by key within the window, pruned past it.
+//!
 //! Both implement newswire-core's [`Sink`](newswire_core::sink::Sink); the
 //! SQLite store also implements [`StateStore`](newswire_core::sink::StateStore).
 //! SQLite calls are synchronous, so they run on tokio's blocking pool, never
 //! on the reactor threads.
 
+pub mod index;
 pub mod jsonl;
 pub mod nats;
 pub mod postgres;

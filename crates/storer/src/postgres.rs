@@ -25,14 +25,18 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use futures_util::future::try_join_all;
 use newswire_core::Record;
+use newswire_core::fingerprint::Fingerprint;
 use newswire_core::sink::{BoxFuture, Sink, SinkBatch, StateStore, StoreError};
-use newswire_core::state::{Checkpoint, FeedState};
+use newswire_core::state::{Checkpoint, FeedState, Indexed, Match};
 use serde_json::Value;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+
+use crate::index;
 
 const NAME: &str = "postgres";
 
@@ -41,6 +45,7 @@ const NAME: &str = "postgres";
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "records and state", include_str!("../migrations/0001_records_and_state.sql")),
     (2, "feed leases", include_str!("../migrations/0002_feed_leases.sql")),
+    (3, "near duplicates", include_str!("../migrations/0003_near_duplicates.sql")),
 ];
 
 /// Connections in the pool: one writer per sink task and a few readers.
@@ -309,9 +314,9 @@ impl PostgresStore {
                 .prepare_cached(
                     "INSERT INTO records (id, schema, feed, feed_url, guid, url, title, authors, published_at,
                         updated_at, fetched_at, language, summary, body, word_count, categories, content_hash,
-                        source, embeds, removed)
+                        source, embeds, removed, cluster, similarity)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                        $19, $20)
+                        $19, $20, $21, $22)
                      ON CONFLICT (id) DO UPDATE SET
                         schema = excluded.schema, feed = excluded.feed, feed_url = excluded.feed_url,
                         guid = excluded.guid, url = excluded.url, title = excluded.title, authors = excluded.authors,
@@ -319,7 +324,7 @@ impl PostgresStore {
                         fetched_at = excluded.fetched_at, language = excluded.language, summary = excluded.summary,
                         body = excluded.body, word_count = excluded.word_count, categories = excluded.categories,
                         content_hash = excluded.content_hash, source = excluded.source, embeds = excluded.embeds,
-                        removed = excluded.removed,
+                        removed = excluded.removed, cluster = excluded.cluster, similarity = excluded.similarity,
                         version = records.version
                             + CASE WHEN records.content_hash <> excluded.content_hash THEN 1 ELSE 0 END",
                 )
@@ -356,6 +361,8 @@ impl PostgresStore {
                         &row.source,
                         &row.embeds,
                         &row.removed,
+                        &row.cluster,
+                        &row.similarity,
                     ],
                 )
                 .await
@@ -544,6 +551,8 @@ struct RecordRow<'a> {
     source: &'static str,
     embeds: Value,
     removed: Value,
+    cluster: Option<Cow<'a, str>>,
+    similarity: Option<f64>,
 }
 
 impl<'a> RecordRow<'a> {
@@ -571,6 +580,8 @@ impl<'a> RecordRow<'a> {
             source: r.source.as_str(),
             embeds: to_jsonb("embeds", &r.embeds)?,
             removed: to_jsonb("removed", &r.removed)?,
+            cluster: strip_nul_opt(&r.cluster),
+            similarity: r.similarity,
         })
     }
 }
@@ -589,6 +600,9 @@ async fn commit_in(tx: &deadpool_postgres::Transaction<'_>, cp: &Checkpoint) -> 
     tx.execute(&upsert_state, &[&feed, &state])
         .await
         .map_err(|e| pg_err(&format!("cannot write state of feed {feed}"), e))?;
+    if !cp.fingerprints.is_empty() {
+        index_in(tx, &cp.fingerprints).await?;
+    }
     if cp.items.is_empty() {
         return Ok(());
     }
@@ -609,6 +623,181 @@ async fn commit_in(tx: &deadpool_postgres::Transaction<'_>, cp: &Checkpoint) -> 
         .map_err(|e| pg_err("cannot prepare item state", e))?;
     tx.execute(&marks, &[&ids, &feed, &hashes]).await.map_err(|e| pg_err("cannot write item state", e))?;
     Ok(())
+}
+
+/// Keys of stored fingerprints as (key, at, id) columns, for a delete by
+/// primary key. A fingerprint of another format has no keys.
+fn stored_keys(rows: &[(String, Vec<u8>, DateTime<Utc>)]) -> (Vec<i64>, Vec<DateTime<Utc>>, Vec<String>) {
+    let (mut keys, mut ats, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, sig, at) in rows {
+        let Some(fp) = Fingerprint::from_bytes(sig) else { continue };
+        for key in fp.keys() {
+            keys.push(key);
+            ats.push(*at);
+            ids.push(id.clone());
+        }
+    }
+    (keys, ats, ids)
+}
+
+/// Delete index keys by primary key, given as columns.
+async fn forget_keys(
+    tx: &deadpool_postgres::Transaction<'_>,
+    keys: &(Vec<i64>, Vec<DateTime<Utc>>, Vec<String>),
+) -> Result<(), StoreError> {
+    if keys.0.is_empty() {
+        return Ok(());
+    }
+    let delete = tx
+        .prepare_cached(
+            "DELETE FROM lsh USING unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS old(key, at, id)
+             WHERE lsh.key = old.key AND lsh.at = old.at AND lsh.id = old.id",
+        )
+        .await
+        .map_err(|e| pg_err("cannot prepare the index", e))?;
+    tx.execute(&delete, &[&keys.0, &keys.1, &keys.2]).await.map_err(|e| pg_err("cannot update the index", e))?;
+    Ok(())
+}
+
+/// Add (or replace) near-duplicate index entries inside `tx`: the old keys
+/// of records indexed before are removed first (from their stored
+/// fingerprints, by primary key), then fingerprints and keys are written,
+/// one statement each.
+async fn index_in(tx: &deadpool_postgres::Transaction<'_>, entries: &[Indexed]) -> Result<(), StoreError> {
+    // One row per id (the last entry wins): ON CONFLICT cannot touch a row
+    // twice in one statement.
+    let mut last: HashMap<Cow<'_, str>, &Indexed> = HashMap::with_capacity(entries.len());
+    for entry in entries {
+        last.insert(strip_nul(&entry.id), entry);
+    }
+    let ids: Vec<Cow<'_, str>> = last.keys().cloned().collect();
+    let previous = tx
+        .prepare_cached("SELECT id, sig, at FROM fingerprints WHERE id = ANY($1::text[]) FOR UPDATE")
+        .await
+        .map_err(|e| pg_err("cannot prepare the index", e))?;
+    let old: Vec<(String, Vec<u8>, DateTime<Utc>)> = tx
+        .query(&previous, &[&ids])
+        .await
+        .map_err(|e| pg_err("cannot read the index", e))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    forget_keys(tx, &stored_keys(&old)).await?;
+
+    let (mut sigs, mut clusters, mut ats) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut keys, mut key_ats, mut key_ids) = (Vec::new(), Vec::new(), Vec::new());
+    for id in &ids {
+        let entry = last[id];
+        sigs.push(entry.fingerprint.to_bytes());
+        clusters.push(strip_nul_opt(&entry.cluster));
+        ats.push(entry.at);
+        for key in entry.fingerprint.keys() {
+            keys.push(key);
+            key_ats.push(entry.at);
+            key_ids.push(id.clone());
+        }
+    }
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO fingerprints (id, sig, cluster, at)
+             SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::timestamptz[])
+             ON CONFLICT (id) DO UPDATE SET sig = excluded.sig, cluster = excluded.cluster, at = excluded.at",
+        )
+        .await
+        .map_err(|e| pg_err("cannot prepare the index", e))?;
+    tx.execute(&upsert, &[&ids, &sigs, &clusters, &ats]).await.map_err(|e| pg_err("cannot write fingerprints", e))?;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO lsh (key, at, id) SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[])
+             ON CONFLICT DO NOTHING",
+        )
+        .await
+        .map_err(|e| pg_err("cannot prepare the index", e))?;
+    tx.execute(&insert, &[&keys, &key_ats, &key_ids]).await.map_err(|e| pg_err("cannot write the index", e))?;
+    Ok(())
+}
+
+impl PostgresStore {
+    /// Rows of the near-duplicate index: (fingerprints, keys), for tests
+    /// and tools.
+    pub async fn index_size(&self) -> Result<(u64, u64), StoreError> {
+        timed("count timed out", async {
+            let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+            let row = client
+                .query_one("SELECT (SELECT COUNT(*) FROM fingerprints), (SELECT COUNT(*) FROM lsh)", &[])
+                .await
+                .map_err(|e| pg_err("cannot count the index", e))?;
+            Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
+        })
+        .await
+    }
+
+    async fn find_similar_inner(
+        &self,
+        items: &[(String, Fingerprint)],
+        since: DateTime<Utc>,
+        threshold: f64,
+    ) -> Result<Vec<Option<Match>>, StoreError> {
+        let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+        // Per key, the newest entries within the window (a backward range
+        // scan of the primary key), as in the SQLite store.
+        let by_keys = client
+            .prepare_cached(
+                "SELECT hit.id FROM unnest($1::bigint[]) AS k(key)
+                 CROSS JOIN LATERAL (
+                     SELECT id FROM lsh WHERE lsh.key = k.key AND lsh.at >= $2 ORDER BY at DESC LIMIT $3
+                 ) AS hit",
+            )
+            .await
+            .map_err(|e| pg_err("cannot prepare the index lookup", e))?;
+        let fingerprints = client
+            .prepare_cached("SELECT id, sig, cluster FROM fingerprints WHERE id = ANY($1::text[])")
+            .await
+            .map_err(|e| pg_err("cannot prepare the index lookup", e))?;
+        let mut out = Vec::with_capacity(items.len());
+        for (id, fp) in items {
+            let keys = fp.keys();
+            let hits: Vec<String> = client
+                .query(&by_keys, &[&keys, &since, &index::PER_KEY])
+                .await
+                .map_err(|e| pg_err("cannot read the index", e))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let ranked = index::rank(hits, &strip_nul(id));
+            if ranked.is_empty() {
+                out.push(None);
+                continue;
+            }
+            let rows = client.query(&fingerprints, &[&ranked]).await.map_err(|e| pg_err("cannot read the index", e))?;
+            let found: Vec<(String, Vec<u8>, Option<String>)> =
+                rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+            let candidates = found.iter().map(|(id, sig, cluster)| (id.as_str(), sig.as_slice(), cluster.as_deref()));
+            out.push(index::best(fp, candidates, threshold));
+        }
+        Ok(out)
+    }
+
+    async fn prune_index_inner(&self, before: DateTime<Utc>, limit: usize) -> Result<u64, StoreError> {
+        let mut client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+        let tx = client.transaction().await.map_err(|e| pg_err("cannot begin transaction", e))?;
+        // SKIP LOCKED: instances pruning at once take different rows.
+        let old: Vec<(String, Vec<u8>, DateTime<Utc>)> = tx
+            .query(
+                "DELETE FROM fingerprints WHERE id IN (
+                     SELECT id FROM fingerprints WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED
+                 ) RETURNING id, sig, at",
+                &[&before, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .await
+            .map_err(|e| pg_err("cannot prune the index", e))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        forget_keys(&tx, &stored_keys(&old)).await?;
+        tx.commit().await.map_err(|e| pg_err("cannot commit", e))?;
+        Ok(old.len() as u64)
+    }
 }
 
 impl StateStore for PostgresStore {
@@ -655,6 +844,19 @@ impl StateStore for PostgresStore {
 
     fn commit<'a>(&'a self, checkpoint: &'a Checkpoint) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.write(&[], Some(checkpoint)))
+    }
+
+    fn find_similar<'a>(
+        &'a self,
+        items: &'a [(String, Fingerprint)],
+        since: DateTime<Utc>,
+        threshold: f64,
+    ) -> BoxFuture<'a, Result<Vec<Option<Match>>, StoreError>> {
+        Box::pin(timed("index lookup timed out", self.find_similar_inner(items, since, threshold)))
+    }
+
+    fn prune_index(&self, before: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(timed("index pruning timed out", self.prune_index_inner(before, limit)))
     }
 }
 

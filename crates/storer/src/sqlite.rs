@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use newswire_core::Record;
-use newswire_core::fingerprint::{Fingerprint, similarity};
+use newswire_core::fingerprint::Fingerprint;
 use newswire_core::sink::{BoxFuture, Sink, SinkBatch, StateStore, StoreError};
-use newswire_core::state::{Checkpoint, FeedState, Match};
+use newswire_core::state::{Checkpoint, FeedState, Indexed, Match};
+
+use crate::index;
 use rusqlite::{Connection, OptionalExtension, params};
 
 const NAME: &str = "sqlite";
@@ -62,19 +64,24 @@ CREATE TABLE IF NOT EXISTS item_state (
     content_hash  TEXT NOT NULL
 );
 
--- The near-duplicate index: each record's fingerprint and story, and its
--- LSH band keys (docs/clusters.md).
+"#;
+
+/// The near-duplicate index (see [`crate::index`]): each record's
+/// fingerprint and story, and its keys. `at` is when the record was indexed,
+/// in Unix seconds.
+const INDEX_SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS fingerprints (
     id       TEXT PRIMARY KEY,
     sig      BLOB NOT NULL,
     cluster  TEXT,
     at       INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS fingerprints_at ON fingerprints(at);
 CREATE TABLE IF NOT EXISTS lsh (
     key  INTEGER NOT NULL,
-    id   TEXT NOT NULL,
     at   INTEGER NOT NULL,
-    PRIMARY KEY (key, id)
+    id   TEXT NOT NULL,
+    PRIMARY KEY (key, at, id)
 ) WITHOUT ROWID;
 "#;
 
@@ -82,8 +89,17 @@ CREATE TABLE IF NOT EXISTS lsh (
 const ADDED_RECORD_COLUMNS: &[(&str, &str)] = &[("cluster", "TEXT"), ("similarity", "REAL")];
 
 /// Bring a database made by an earlier version up to date: add the record
-/// columns it lacks. Idempotent.
+/// columns it lacks, and replace a near-duplicate index of the first format
+/// (MinHash bands keyed (key, id), whose entries could only be removed by a
+/// scan). Idempotent.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version < 3 {
+        // Its fingerprints are unreadable by this version: records keep their
+        // `cluster`, new ones are compared with the records indexed from now.
+        conn.execute_batch("DROP TABLE IF EXISTS lsh; DROP TABLE IF EXISTS fingerprints;")?;
+    }
+    conn.execute_batch(INDEX_SCHEMA)?;
     let mut have = Vec::new();
     {
         let mut stmt = conn.prepare("PRAGMA table_info(records)")?;
@@ -97,7 +113,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             conn.execute_batch(&format!("ALTER TABLE records ADD COLUMN {column} {definition};"))?;
         }
     }
-    conn.execute_batch("PRAGMA user_version = 2;")
+    conn.execute_batch("PRAGMA user_version = 3;")
 }
 
 fn db_err(context: &str, e: rusqlite::Error) -> StoreError {
@@ -272,6 +288,18 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Rows of the near-duplicate index: (fingerprints, keys), for tests and
+    /// tools.
+    pub fn index_size(&self) -> Result<(u64, u64), StoreError> {
+        let conn = lock(&self.inner.reader);
+        let count = |table: &str| {
+            conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(|e| db_err("cannot count the index", e))
+        };
+        Ok((count("fingerprints")?, count("lsh")?))
+    }
+
     /// Every record, ordered by feed and id (for tests and tools).
     pub fn count_records(&self) -> Result<u64, StoreError> {
         let conn = lock(&self.inner.reader);
@@ -418,33 +446,62 @@ fn commit_in(tx: &rusqlite::Transaction<'_>, cp: &Checkpoint) -> Result<(), Stor
         .map_err(|e| db_err("cannot write a sink position", e))?;
     }
     if !cp.fingerprints.is_empty() {
-        let mut fp = tx
-            .prepare_cached(
-                "INSERT INTO fingerprints (id, sig, cluster, at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(id) DO UPDATE SET sig = excluded.sig, cluster = excluded.cluster, at = excluded.at",
-            )
-            .map_err(|e| db_err("cannot prepare the index", e))?;
-        let mut forget =
-            tx.prepare_cached("DELETE FROM lsh WHERE id = ?1").map_err(|e| db_err("cannot prepare the index", e))?;
-        let mut band = tx
-            .prepare_cached("INSERT OR IGNORE INTO lsh (key, id, at) VALUES (?1, ?2, ?3)")
-            .map_err(|e| db_err("cannot prepare the index", e))?;
-        for entry in &cp.fingerprints {
-            let at = entry.at.timestamp();
-            fp.execute(params![entry.id, entry.fingerprint.to_bytes(), entry.cluster, at])
-                .map_err(|e| db_err("cannot write a fingerprint", e))?;
-            forget.execute([&entry.id]).map_err(|e| db_err("cannot update the index", e))?;
-            for key in entry.fingerprint.bands() {
-                band.execute(params![key, entry.id, at]).map_err(|e| db_err("cannot write the index", e))?;
-            }
+        index_in(tx, &cp.fingerprints)?;
+    }
+    Ok(())
+}
+
+/// Add (or replace) index entries inside `tx`. A record indexed before has
+/// its old keys removed first, by primary key, from its stored fingerprint.
+fn index_in(tx: &rusqlite::Transaction<'_>, entries: &[Indexed]) -> Result<(), StoreError> {
+    let mut previous = tx
+        .prepare_cached("SELECT sig, at FROM fingerprints WHERE id = ?1")
+        .map_err(|e| db_err("cannot prepare the index", e))?;
+    let mut fp = tx
+        .prepare_cached(
+            "INSERT INTO fingerprints (id, sig, cluster, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET sig = excluded.sig, cluster = excluded.cluster, at = excluded.at",
+        )
+        .map_err(|e| db_err("cannot prepare the index", e))?;
+    let mut band = tx
+        .prepare_cached("INSERT OR IGNORE INTO lsh (key, at, id) VALUES (?1, ?2, ?3)")
+        .map_err(|e| db_err("cannot prepare the index", e))?;
+    for entry in entries {
+        let old: Option<(Vec<u8>, i64)> = previous
+            .query_row([&entry.id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(|e| db_err("cannot read the index", e))?;
+        if let Some((sig, at)) = old {
+            forget(tx, &entry.id, &sig, at)?;
+        }
+        let at = entry.at.timestamp();
+        fp.execute(params![entry.id, entry.fingerprint.to_bytes(), entry.cluster, at])
+            .map_err(|e| db_err("cannot write a fingerprint", e))?;
+        for key in entry.fingerprint.keys() {
+            band.execute(params![key, at, entry.id]).map_err(|e| db_err("cannot write the index", e))?;
         }
     }
     Ok(())
 }
 
-/// The near-duplicate lookup, on the reader connection: candidates share an
-/// LSH band key and were indexed since `since`; the most similar one at or
-/// above `threshold` wins.
+/// Remove one record's keys (those of its stored fingerprint `sig`,
+/// indexed at `at`), by primary key.
+fn forget(tx: &rusqlite::Transaction<'_>, id: &str, sig: &[u8], at: i64) -> Result<(), StoreError> {
+    // A fingerprint of another format has no keys in this index (the
+    // migration dropped them with it).
+    let Some(old) = Fingerprint::from_bytes(sig) else { return Ok(()) };
+    let mut delete = tx
+        .prepare_cached("DELETE FROM lsh WHERE key = ?1 AND at = ?2 AND id = ?3")
+        .map_err(|e| db_err("cannot prepare the index", e))?;
+    for key in old.keys() {
+        delete.execute(params![key, at, id]).map_err(|e| db_err("cannot update the index", e))?;
+    }
+    Ok(())
+}
+
+/// The near-duplicate lookup, on the reader connection: candidates share a
+/// key and were indexed since `since`; the most similar one at or above
+/// `threshold` wins (see [`crate::index`]).
 fn find_similar_in(
     conn: &Connection,
     items: &[(String, Fingerprint)],
@@ -452,41 +509,64 @@ fn find_similar_in(
     threshold: f64,
 ) -> Result<Vec<Option<Match>>, StoreError> {
     let mut by_key = conn
-        .prepare_cached("SELECT id FROM lsh WHERE key = ?1 AND at >= ?2")
+        .prepare_cached("SELECT id FROM lsh WHERE key = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3")
         .map_err(|e| db_err("cannot read the index", e))?;
     let mut fingerprint = conn
         .prepare_cached("SELECT sig, cluster FROM fingerprints WHERE id = ?1")
         .map_err(|e| db_err("cannot read the index", e))?;
     let mut out = Vec::with_capacity(items.len());
     for (id, fp) in items {
-        let mut candidates: Vec<String> = Vec::new();
-        for key in fp.bands() {
+        let mut hits: Vec<String> = Vec::new();
+        for key in fp.keys() {
             let rows = by_key
-                .query_map(params![key, since], |r| r.get::<_, String>(0))
+                .query_map(params![key, since, index::PER_KEY], |r| r.get::<_, String>(0))
                 .map_err(|e| db_err("cannot read the index", e))?;
             for row in rows {
-                let candidate = row.map_err(|e| db_err("cannot read the index", e))?;
-                if &candidate != id && !candidates.contains(&candidate) {
-                    candidates.push(candidate);
-                }
+                hits.push(row.map_err(|e| db_err("cannot read the index", e))?);
             }
         }
-        let mut best: Option<Match> = None;
-        for candidate in candidates {
+        let mut candidates: Vec<(String, Vec<u8>, Option<String>)> = Vec::new();
+        for candidate in index::rank(hits, id) {
             let found: Option<(Vec<u8>, Option<String>)> = fingerprint
                 .query_row([&candidate], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .map_err(|e| db_err("cannot read the index", e))?;
-            let Some((sig, cluster)) = found else { continue };
-            let Some(other) = Fingerprint::from_bytes(&sig) else { continue };
-            let sim = similarity(fp, &other);
-            if sim >= threshold && best.as_ref().is_none_or(|b| sim > b.similarity) {
-                best = Some(Match { cluster: cluster.unwrap_or(candidate), similarity: sim });
+            if let Some((sig, cluster)) = found {
+                candidates.push((candidate, sig, cluster));
             }
         }
-        out.push(best);
+        let candidates = candidates.iter().map(|(id, sig, cluster)| (id.as_str(), sig.as_slice(), cluster.as_deref()));
+        out.push(index::best(fp, candidates, threshold));
     }
     Ok(out)
+}
+
+/// Remove up to `limit` index entries indexed before `before` (Unix
+/// seconds), oldest first, in one transaction; returns how many.
+fn prune_in(conn: &mut Connection, before: i64, limit: usize) -> Result<u64, StoreError> {
+    let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
+    let old: Vec<(String, Vec<u8>, i64)> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT id, sig, at FROM fingerprints WHERE at < ?1 ORDER BY at LIMIT ?2")
+            .map_err(|e| db_err("cannot read the index", e))?;
+        let rows = stmt
+            .query_map(params![before, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| db_err("cannot read the index", e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| db_err("cannot read the index", e))?
+    };
+    {
+        let mut delete = tx
+            .prepare_cached("DELETE FROM fingerprints WHERE id = ?1")
+            .map_err(|e| db_err("cannot prepare the index", e))?;
+        for (id, sig, at) in &old {
+            forget(&tx, id, sig, *at)?;
+            delete.execute([id]).map_err(|e| db_err("cannot prune the index", e))?;
+        }
+    }
+    tx.commit().map_err(|e| db_err("cannot commit", e))?;
+    Ok(old.len() as u64)
 }
 
 async fn blocking<T: Send + 'static>(
@@ -529,6 +609,18 @@ impl StateStore for SqliteStore {
         Box::pin(blocking(move || {
             let conn = lock(&me.inner.reader);
             find_similar_in(&conn, &items, since.timestamp(), threshold)
+        }))
+    }
+
+    fn prune_index(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<u64, StoreError>> {
+        let me = self.clone();
+        Box::pin(blocking(move || {
+            let mut conn = lock(&me.inner.writer);
+            prune_in(&mut conn, before.timestamp(), limit)
         }))
     }
 }

@@ -7,6 +7,7 @@
 //! collide.
 
 mod contract;
+mod index;
 mod nats;
 mod postgres;
 mod sqlite;

@@ -182,3 +182,35 @@ async fn racing_holders_never_share_a_feed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn postgres_keeps_the_index_contract() {
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        let store = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
+        let mut sink = PostgresSink::new(store.clone(), true);
+        crate::index::run(&mut sink, &store, || async { store.index_size().await.expect("index size") }).await;
+        store.close();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_instances_share_one_index() {
+    use crate::index::{BRIDGE, entry, fp, index};
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        // Two stores on one schema, as two daemons would be.
+        let first = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
+        let second = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
+        let mut sink = PostgresSink::new(first.clone(), true);
+        index(&mut sink, "wire", vec![entry("bridge", BRIDGE, None, chrono::Duration::zero())]).await;
+        let copy = vec![("copy".to_string(), fp(&format!("From our partners: {BRIDGE}")))];
+        let since = chrono::Utc::now() - chrono::Duration::days(1);
+        let found = second.find_similar(&copy, since, 0.5).await.expect("lookup");
+        assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("bridge"));
+        first.close();
+        second.close();
+    })
+    .await;
+}

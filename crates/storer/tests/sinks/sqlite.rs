@@ -37,3 +37,11 @@ async fn sqlite_keeps_the_sink_contract() {
     let store = SqliteStore::open(&dir.path().join("n.db")).expect("open");
     contract::run(&Sqlite { store, _dir: dir }).await;
 }
+
+#[tokio::test]
+async fn sqlite_keeps_the_index_contract() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("n.db")).expect("open");
+    let mut sink = SqliteSink::new(store.clone(), true);
+    crate::index::run(&mut sink, &store, || async { store.index_size().expect("index size") }).await;
+}

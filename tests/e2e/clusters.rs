@@ -287,3 +287,129 @@ async fn the_syndication_corpus_scores_pair_precision_and_recall() {
     assert!(precision >= 0.98, "pair precision {precision:.3}");
     assert!(recall >= 0.95, "pair recall {recall:.3}");
 }
+
+/// With `state = "postgres"`, instances share one near-duplicate index: a
+/// copy fetched by one instance (its own config and feeds) links to the
+/// story another instance saw first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_sharing_postgres_share_one_index() {
+    let Some(pg_url) = std::env::var("NEWSWIRE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        println!("skipped: NEWSWIRE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let schema = format!("newswire_e2e_clusters_{:08x}", rand::random::<u32>());
+    let wire = feed(&[
+        item("wire-tunnel", "Council extends harbour tunnel works", TUNNEL),
+        item("wire-orchard", "Frost hits apple harvest", ORCHARD),
+    ]);
+    let wrapped = format!(
+        "Our partners at the Harbour Times report:\n\n{TUNNEL}\n\nThis article has been adapted from its original source."
+    );
+    let teaser = ORCHARD.split("\n\n").next().unwrap_or_default().to_string();
+    let partner = feed(&[
+        item("partner-tunnel", "Tunnel delay: two more years of works", &wrapped),
+        item("partner-orchard", "Growers fear small harvest", &teaser),
+    ]);
+    let app = axum::Router::new()
+        .route("/wire.xml", get(move || async move { ([(header::CONTENT_TYPE, "application/rss+xml")], wire) }))
+        .route("/partner.xml", get(move || async move { ([(header::CONTENT_TYPE, "application/rss+xml")], partner) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+
+    // Two instances: their own configs, data directories and feeds; one
+    // database and schema.
+    let instance = |feed_name: &str| {
+        let work = Workdir::new();
+        let config = work.config(&[(feed_name, format!("http://{addr}/{feed_name}.xml"))], "");
+        let mut text = std::fs::read_to_string(&config).expect("read config");
+        text = text.replacen("[pipeline]\n", "[pipeline]\nstate = \"postgres\"\n", 1);
+        text.push_str(&format!("\n[[sink]]\nkind = \"postgres\"\nurl = \"{pg_url}\"\nschema = \"{schema}\"\n"));
+        std::fs::write(&config, text).expect("write config");
+        (work, config)
+    };
+    let (first, first_config) = instance("wire");
+    let (second, second_config) = instance("partner");
+    let first_run = run(&["backfill", "-c", first_config.to_str().expect("utf-8")], first.path()).await;
+    let second_run = run(&["backfill", "-c", second_config.to_str().expect("utf-8")], second.path()).await;
+
+    let (pg, connection) = tokio_postgres::connect(&pg_url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let rows = pg.query(&format!("SELECT guid, id, cluster, similarity FROM {schema}.records"), &[]).await;
+    let indexed = pg.query_one(&format!("SELECT COUNT(*) FROM {schema}.fingerprints"), &[]).await;
+    // Clean up before asserting, so a failure leaves nothing behind.
+    let _ = pg.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+
+    assert_eq!(first_run.status.code(), Some(0), "{}\n{}", stdout(&first_run), stderr(&first_run));
+    assert_eq!(second_run.status.code(), Some(0), "{}\n{}", stdout(&second_run), stderr(&second_run));
+    let mut records: std::collections::HashMap<String, (String, Option<String>, Option<f64>)> =
+        std::collections::HashMap::new();
+    for row in rows.expect("records in postgres") {
+        records.insert(row.get(0), (row.get(1), row.get(2), row.get(3)));
+    }
+    assert_eq!(records.len(), 4);
+    assert_eq!(indexed.expect("the index is in postgres").get::<_, i64>(0), 4);
+    let id = |guid: &str| records[guid].0.clone();
+    let cluster = |guid: &str| records[guid].1.clone();
+    assert_eq!(cluster("wire-tunnel"), None, "the first instance saw the stories first");
+    assert_eq!(cluster("wire-orchard"), None);
+    assert_eq!(cluster("partner-tunnel"), Some(id("wire-tunnel")), "a copy linked across instances");
+    assert_eq!(cluster("partner-orchard"), Some(id("wire-orchard")), "a teaser linked across instances");
+    assert!(records["partner-tunnel"].2.is_some_and(|s| s >= 0.9));
+    // The second instance's own records say so too.
+    let jsonl = second.jsonl();
+    let copy = jsonl.iter().find(|r| r["guid"] == "partner-tunnel").expect("the copy in the second instance's jsonl");
+    assert_eq!(copy["cluster"].as_str(), Some(id("wire-tunnel").as_str()));
+}
+
+/// The store stage prunes index entries older than the window: entries
+/// back-dated by a month are gone after the next backfill that indexes
+/// something, entries of this run stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_past_the_window_are_pruned() {
+    let wire = feed(&[item("wire-tunnel", "Council extends harbour tunnel works", TUNNEL)]);
+    let partner = feed(&[item("partner-orchard", "Frost hits apple harvest", ORCHARD)]);
+    let app = axum::Router::new()
+        .route("/wire.xml", get(move || async move { ([(header::CONTENT_TYPE, "application/rss+xml")], wire) }))
+        .route("/partner.xml", get(move || async move { ([(header::CONTENT_TYPE, "application/rss+xml")], partner) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let work = Workdir::new();
+    let url = |p: &str| format!("http://{addr}/{p}");
+    let config = work.config(&[("wire", url("wire.xml"))], "");
+    let out = run(&["backfill", "-c", config.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Three stale entries, indexed a month ago (the window is 7 days).
+    let month_ago = chrono::Utc::now().timestamp() - 30 * 24 * 3600;
+    {
+        let db = work.db();
+        for i in 0..3 {
+            let fp = newswire_core::fingerprint::Fingerprint::of(&format!("{ORCHARD} Stale copy {i}."))
+                .expect("fingerprint");
+            let id = format!("stale-{i}");
+            db.execute(
+                "INSERT INTO fingerprints (id, sig, cluster, at) VALUES (?1, ?2, NULL, ?3)",
+                rusqlite::params![id, fp.to_bytes(), month_ago],
+            )
+            .expect("insert a stale fingerprint");
+            for key in fp.keys() {
+                db.execute("INSERT INTO lsh (key, at, id) VALUES (?1, ?2, ?3)", rusqlite::params![key, month_ago, id])
+                    .expect("insert a stale key");
+            }
+        }
+    }
+    assert_eq!(work.count("SELECT COUNT(*) FROM fingerprints"), 4);
+
+    let config = work.config(&[("wire", url("wire.xml")), ("partner", url("partner.xml"))], "");
+    let out = run(&["backfill", "-c", config.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(work.count("SELECT COUNT(*) FROM fingerprints"), 2, "the stale entries are pruned");
+    assert_eq!(work.count(&format!("SELECT COUNT(*) FROM lsh WHERE at <= {month_ago}")), 0, "with their keys");
+    assert_eq!(
+        work.count("SELECT COUNT(*) FROM records WHERE cluster IS NOT NULL"),
+        0,
+        "the orchard story is not linked to copies outside the window"
+    );
+}

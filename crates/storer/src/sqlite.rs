@@ -753,6 +753,47 @@ pub(crate) mod tests {
         assert_eq!(states[0].etag.as_deref(), Some("\"e1\""));
     }
 
+    #[test]
+    fn an_index_of_the_first_format_is_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        Connection::open(&path)
+            .expect("open")
+            .execute_batch(
+                "CREATE TABLE fingerprints (id TEXT PRIMARY KEY, sig BLOB NOT NULL, cluster TEXT, at INTEGER NOT NULL);
+                 CREATE TABLE lsh (key INTEGER NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL,
+                     PRIMARY KEY (key, id)) WITHOUT ROWID;
+                 INSERT INTO fingerprints VALUES ('a', x'00', NULL, 0);
+                 INSERT INTO lsh VALUES (1, 'a', 0);
+                 PRAGMA user_version = 2;",
+            )
+            .expect("an index of the first format");
+        let store = SqliteStore::open(&path).expect("opens and migrates");
+        assert_eq!(store.index_size().expect("size"), (0, 0), "unreadable entries are gone");
+        let columns: Vec<String> = {
+            let conn = lock(&store.inner.reader);
+            let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('lsh') ORDER BY pk").expect("prepare");
+            stmt.query_map([], |r| r.get(0)).expect("query").map(|c| c.expect("column")).collect()
+        };
+        assert_eq!(columns, ["key", "at", "id"]);
+        drop(store);
+        // Opening again keeps what the new index holds.
+        let store = SqliteStore::open(&path).expect("opens again");
+        let entry = Indexed {
+            id: "b".into(),
+            fingerprint: Fingerprint::of("one two three four five six seven eight nine ten eleven twelve")
+                .expect("fingerprint"),
+            cluster: None,
+            at: Utc::now(),
+        };
+        let mut cp = checkpoint(&[]);
+        cp.fingerprints = vec![entry];
+        store.write_blocking(&[], Some(&cp)).expect("index");
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens a third time");
+        assert_eq!(store.index_size().expect("size").0, 1);
+    }
+
     #[tokio::test]
     async fn a_sink_that_does_not_hold_state_leaves_it_alone() {
         let dir = tempfile::tempdir().expect("tempdir");

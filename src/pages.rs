@@ -330,7 +330,8 @@ pub struct Pages {
     fetcher: Fetcher,
     robots: RobotsCache,
     state: Arc<dyn StateStore>,
-    /// Page requests in flight at once, over all batches.
+    /// Pages in flight at once (fetched or being extracted), over all
+    /// batches.
     fetches: Arc<Semaphore>,
     /// Extractions running at once on the blocking pool.
     extractions: Arc<Semaphore>,
@@ -416,18 +417,31 @@ pub async fn complete(pages: &Arc<Pages>, mut batch: CleanBatch) -> CleanBatch {
     let known = known_hashes(&pages.state, &ids).await;
     wanted.retain(|&i| known.get(&batch.records[i].id) != Some(&batch.records[i].content_hash));
 
+    // One task per page in flight: a task exists only once it holds one of
+    // the stage's fetch permits, and keeps it through extraction, so the
+    // pages held in memory are bounded however many a batch wants.
     let mut tasks = JoinSet::new();
+    let mut done = Vec::new();
     for i in wanted {
         let record = &batch.records[i];
         let Some(url) = record.url.as_deref().and_then(|u| Url::parse(u).ok()) else {
             report(&feed, None, PageResult::NoUrl, None);
             continue;
         };
+        let turn = Arc::clone(&pages.fetches).acquire_owned().await.expect("the semaphore is never closed");
         let (pages, feed, words) = (Arc::clone(pages), Arc::clone(&feed), record.word_count);
-        tasks.spawn(async move { (i, page_of(&pages, &feed, &url, words).await) });
+        tasks.spawn(async move {
+            let _turn = turn;
+            (i, page_of(&pages, &feed, &url, words).await)
+        });
+        while let Some(joined) = tasks.try_join_next() {
+            done.extend(joined.ok());
+        }
     }
     while let Some(joined) = tasks.join_next().await {
-        let Ok((i, result)) = joined else { continue };
+        done.extend(joined.ok());
+    }
+    for (i, result) in done {
         if let Ok(text) = result {
             for removed in &text.article.removed {
                 crate::metrics::removed(removed.kind);
@@ -460,12 +474,10 @@ async fn known_hashes(state: &Arc<dyn StateStore>, ids: &[String]) -> HashMap<St
     }
 }
 
-/// One record's page: robots, fetch, extract. Logged and counted.
+/// One record's page: robots, fetch, extract. Logged and counted. The
+/// caller holds a fetch permit throughout.
 async fn page_of(pages: &Pages, feed: &Arc<FeedContext>, url: &Url, feed_words: u64) -> Result<PageText, PageResult> {
-    let fetched = {
-        let _turn = pages.fetches.acquire().await.expect("the semaphore is never closed");
-        fetch_page(pages, &feed.spec, url).await
-    };
+    let fetched = fetch_page(pages, &feed.spec, url).await;
     let (body, final_url, content_type) = match fetched {
         Ok(doc) => doc,
         Err((result, error)) => {

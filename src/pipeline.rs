@@ -1,9 +1,9 @@
-//! The pipeline: fetch → clean → store, joined by bounded channels.
+//! The pipeline: fetch → clean → pages → store, joined by bounded channels.
 //!
 //! ```text
-//! jobs ──▶ fetch stage ──FetchedBatch──▶ clean stage ──CleanBatch──▶ store stage ──BatchReport──▶ reports
-//!          (async I/O,     mpsc(cap)      (blocking pool:  mpsc(cap)   (sinks, then
-//!           N at once)                     hash, parse,                 checkpoint)
+//! jobs ──▶ fetch stage ──FetchedBatch──▶ clean stage ──CleanBatch──▶ page stage ──CleanBatch──▶ store stage ──BatchReport──▶ reports
+//!          (async I/O,     mpsc(cap)      (blocking pool:  mpsc(cap)  (article pages, mpsc(cap)  (sinks, then
+//!           N at once)                     hash, parse,                src/pages.rs)              checkpoint)
 //!                                          clean)
 //! ```
 //!

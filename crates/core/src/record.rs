@@ -45,7 +45,9 @@ pub struct Record {
     pub word_count: u64,
     /// Categories and tags of the item.
     pub categories: Vec<String>,
-    /// Hash of `body`: equal hashes mean an unchanged article.
+    /// Hash of `body`: equal hashes mean an unchanged article. For a record
+    /// whose article page was wanted, a hash derived from the item's feed
+    /// version instead, so the page is fetched once per version.
     pub content_hash: String,
     /// Where the body came from.
     pub source: Source,

@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "records and state", include_str!("../migrations/0001_records_and_state.sql")),
     (2, "feed leases", include_str!("../migrations/0002_feed_leases.sql")),
     (3, "near duplicates", include_str!("../migrations/0003_near_duplicates.sql")),
+    (4, "sink positions", include_str!("../migrations/0004_sink_positions.sql")),
 ];
 
 /// Connections in the pool: one writer per sink task and a few readers.
@@ -600,6 +601,15 @@ async fn commit_in(tx: &deadpool_postgres::Transaction<'_>, cp: &Checkpoint) -> 
     tx.execute(&upsert_state, &[&feed, &state])
         .await
         .map_err(|e| pg_err(&format!("cannot write state of feed {feed}"), e))?;
+    for (sink, position) in &cp.positions {
+        tx.execute(
+            "INSERT INTO sink_positions (sink, position) VALUES ($1, $2)
+             ON CONFLICT (sink) DO UPDATE SET position = excluded.position",
+            &[&strip_nul(sink), &strip_nul(position)],
+        )
+        .await
+        .map_err(|e| pg_err("cannot write a sink position", e))?;
+    }
     if !cp.fingerprints.is_empty() {
         index_in(tx, &cp.fingerprints).await?;
     }
@@ -801,6 +811,17 @@ impl PostgresStore {
 }
 
 impl StateStore for PostgresStore {
+    fn positions(&self) -> BoxFuture<'_, Result<HashMap<String, String>, StoreError>> {
+        Box::pin(timed("reading sink positions timed out", async {
+            let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+            let rows = client
+                .query("SELECT sink, position FROM sink_positions", &[])
+                .await
+                .map_err(|e| pg_err("cannot read sink positions", e))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        }))
+    }
+
     fn load_all(&self) -> BoxFuture<'_, Result<Vec<FeedState>, StoreError>> {
         Box::pin(timed("reading feed state timed out", async {
             let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;

@@ -112,6 +112,21 @@ pub async fn run(subject: &impl Subject) {
     assert_eq!(states.iter().map(|s| s.feed.as_str()).collect::<Vec<_>>(), ["f", "g"]);
     assert_eq!(subject.state().known_hashes(&["c".to_owned()]).await.expect("known")["c"], c.content_hash);
 
+    // Append-only sinks' positions commit with the checkpoint, through the
+    // sink that holds the state and through the state store alike.
+    assert!(subject.state().positions().await.expect("positions").is_empty());
+    let mut at = batch("f", "\"e2\"", &[]);
+    at.checkpoint.positions = vec![("jsonl:h:/a".into(), "newswire-2026-12-01.jsonl:10".into())];
+    sink.write(&at).await.expect("write with a position");
+    at.checkpoint.positions = vec![("jsonl:h:/b".into(), "newswire-2026-12-01.jsonl:7".into())];
+    subject.state().commit(&at.checkpoint).await.expect("commit with a position");
+    at.checkpoint.positions = vec![("jsonl:h:/a".into(), "newswire-2026-12-02.jsonl:3".into())];
+    sink.write(&at).await.expect("a position moves on");
+    let positions = subject.state().positions().await.expect("positions");
+    assert_eq!(positions.len(), 2);
+    assert_eq!(positions["jsonl:h:/a"], "newswire-2026-12-02.jsonl:3");
+    assert_eq!(positions["jsonl:h:/b"], "newswire-2026-12-01.jsonl:7");
+
     // An empty batch (a 304) still moves the checkpoint.
     sink.write(&batch("f", "\"e3\"", &[])).await.expect("empty batch");
     let states = subject.state().load_all().await.expect("load_all");

@@ -63,7 +63,8 @@ fn value(doc: &Doc<'_>, n: &Node) -> Option<String> {
 
 fn strip_div(s: &str) -> String {
     let t = s.trim();
-    if t.len() >= 5 && t[..4].eq_ignore_ascii_case("<div") {
+    // Compare bytes: byte 4 need not be a character boundary (`<diˆ`).
+    if t.len() >= 5 && t.as_bytes()[..4].eq_ignore_ascii_case(b"<div") {
         if let (Some(open_end), Some(close)) = (t.find('>'), t.rfind("</")) {
             if open_end < close && t[close..].to_ascii_lowercase().contains("div") {
                 return t[open_end + 1..close].to_string();
@@ -406,4 +407,22 @@ fn media_description(doc: &Doc<'_>, item: usize) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing (fuzz/parse_feed): an XHTML Atom content whose
+    /// fourth byte is inside a multi-byte character panicked on a slice.
+    #[test]
+    fn xhtml_content_with_a_multibyte_character_in_the_div_tag() {
+        assert_eq!(strip_div("<di\u{2c6} x>a</div>"), "<di\u{2c6} x>a</div>");
+        assert_eq!(strip_div(" <div xmlns=\"x\"><p>a</p></div> "), "<p>a</p>");
+        let feed = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>e</id><title>T</title>\
+            <content type=\"xhtml\"><di\u{2c6} xmlns=\"http://www.w3.org/1999/xhtml\"><p>Body.</p></div></content></entry></feed>";
+        let base = url::Url::parse("https://example.com/feed").expect("base");
+        let parsed = crate::parse::parse_feed(feed.as_bytes(), &base, 10).expect("parses");
+        assert_eq!(parsed.items.len(), 1);
+    }
 }

@@ -201,14 +201,31 @@ fn main() {
     measure("text", &text, rounds, |s| cleaner.clean(Input::Text(s)).paragraphs.len());
     measure("html", &html, rounds, |s| cleaner.clean(Input::Html(s)).paragraphs.len());
 
-    // Hostile markup: 1 MiB of nested tags must stay fast.
-    let deep = "<div>".repeat(100_000) + "deep" + &"</div>".repeat(100_000);
-    let start = Instant::now();
-    let c = cleaner.clean(Input::Html(&deep));
-    println!(
-        "deep   {:.2} MB of nested <div>: {:.3} s, {:?}",
-        deep.len() as f64 / 1e6,
-        start.elapsed().as_secs_f64(),
-        c.paragraphs
-    );
+    nested_shapes(&cleaner, quick);
+}
+
+#[path = "../tests/support/nested_shapes.rs"]
+mod nested;
+
+/// Hostile markup: 1 MiB of each nested or unclosed shape must clean in
+/// well under a second (best of three rounds; one in the quick run).
+fn nested_shapes(cleaner: &Cleaner, quick: bool) {
+    let env_size = std::env::var("NESTED_BENCH_BYTES").ok().and_then(|v| v.parse().ok());
+    let size = env_size.unwrap_or(if quick { nested::SIZE / 16 } else { nested::SIZE });
+    let only = std::env::var("NESTED_BENCH_ONLY").unwrap_or_default();
+    for (name, html) in nested::shapes(size).into_iter().filter(|(name, _)| name.contains(only.as_str())) {
+        let mut best = Duration::MAX;
+        let mut kept = 0;
+        for _ in 0..if quick { 1 } else { 3 } {
+            let start = Instant::now();
+            let c = cleaner.clean(Input::Html(black_box(&html)));
+            best = best.min(start.elapsed());
+            kept = c.paragraphs.iter().map(String::len).sum();
+        }
+        println!(
+            "nested {name:<20} {:>5.2} MB: {:>7.3} s  ({kept} bytes of text kept)",
+            html.len() as f64 / 1e6,
+            best.as_secs_f64()
+        );
+    }
 }

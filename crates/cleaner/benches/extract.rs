@@ -102,6 +102,32 @@ fn main() {
     let big: Vec<String> = (0..8).map(|i| big_page(i, 100 * 1024)).collect();
     run("generated 100 KB pages", &big, secs);
     parse_only(&big);
+    nested_shapes();
+}
+
+#[path = "../tests/support/nested_shapes.rs"]
+mod nested;
+
+/// Hostile markup: 1 MiB of each nested or unclosed shape through the
+/// extractor (best of three). `NESTED_BENCH_BYTES` changes the size.
+fn nested_shapes() {
+    let cleaner = Cleaner::default();
+    let size = std::env::var("NESTED_BENCH_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(nested::SIZE);
+    for (name, html) in nested::shapes(size) {
+        let mut best = Duration::MAX;
+        let mut kept = 0;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let a = extract(black_box(&html), None, &cleaner, None);
+            best = best.min(start.elapsed());
+            kept = a.paragraphs.iter().map(String::len).sum();
+        }
+        println!(
+            "nested {name:<20} {:>5.2} MB: {:>7.3} s  ({kept} bytes of text kept)",
+            html.len() as f64 / 1e6,
+            best.as_secs_f64()
+        );
+    }
 }
 
 /// The parser alone on the same pages: the ceiling for any extractor on scraper.

@@ -5,6 +5,7 @@
 //! target/release/newswire-bench all            # every table of docs/performance.md
 //! target/release/newswire-bench all --smoke    # tiny sizes, for CI
 //! target/release/newswire-bench backfill --feeds 2000 --items 50 --cpus 0
+//! target/release/newswire-bench index --sizes 10000,100000,1000000
 //! ```
 //!
 //! Each measurement generates a farm from a fixed seed, serves it on
@@ -14,6 +15,7 @@
 //! measurements, not tests.
 
 mod farm;
+mod index;
 mod measure;
 mod server;
 mod stages;
@@ -81,6 +83,16 @@ enum Cmd {
         /// Python with feedparser and trafilatura (benches/peers/setup.sh prints one).
         #[arg(long)]
         python: PathBuf,
+    },
+    /// The near-duplicate index (SQLite): insert + lookup per record as
+    /// the index grows (docs/clusters.md).
+    Index {
+        /// Index sizes to measure at, ascending.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+        sizes: Vec<usize>,
+        /// Records timed at each size.
+        #[arg(long, default_value_t = 5000)]
+        probes: usize,
     },
     /// Everything, at the documented sizes (or tiny ones with --smoke).
     All {
@@ -330,6 +342,10 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Poll304 { feeds } => poll304(&newswire, feeds, seed).await?,
         Cmd::Stages { feeds, items } => stages(feeds, items, seed)?,
         Cmd::Peer { feeds, items, python } => peer(&newswire, &python, feeds, items, seed).await?,
+        Cmd::Index { sizes, probes } => {
+            anyhow::ensure!(sizes.windows(2).all(|w| w[0] < w[1]), "--sizes must be ascending");
+            index::print(&index::measure(&sizes, probes, seed).await?);
+        }
         Cmd::All { smoke, python } => {
             let (bf, bi, pf, sf, si, peer_f, peer_i) =
                 if smoke { (20, 5, 200, 10, 10, 4, 5) } else { (2000, 50, 20000, 200, 50, 100, 50) };
@@ -355,6 +371,10 @@ async fn main() -> anyhow::Result<()> {
                 println!("\n## 5. Side by side with Python\n");
                 peer(&newswire, &python, peer_f, peer_i, seed).await?;
             }
+            println!("\n## 6. Near-duplicate index (docs/clusters.md)\n");
+            let (sizes, probes): (&[usize], usize) =
+                if smoke { (&[1000, 5000], 200) } else { (&[10_000, 100_000, 1_000_000], 5000) };
+            index::print(&index::measure(sizes, probes, seed).await?);
         }
     }
     Ok(())

@@ -20,6 +20,10 @@
 //!   again, and the upsert makes the replay harmless. Everything else
 //!   (constraint, schema, bad data) is fatal.
 //! - Leases: see [`PostgresStore::acquire_leases`].
+//! - The near-duplicate index ([`crate::index`], migration 3) lives here
+//!   when the state does, shared by every instance on the schema: a batch's
+//!   entries are written in the transaction of its checkpoint, lookups read
+//!   committed entries, pruning skips rows another instance is pruning.
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -19,6 +19,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 const NAME: &str = "sqlite";
 
+/// The WAL size past which the checkpointer empties it (see
+/// [`checkpointer`]).
+const WAL_LIMIT: u64 = 256 * 1024 * 1024;
+
 /// Schema, applied at open. Versioned through `PRAGMA user_version`.
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS records (
@@ -217,7 +221,12 @@ impl SqliteStore {
         let (wrote, nudges) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || checkpointer(checkpoints, nudges))
+            .spawn({
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                let wal = PathBuf::from(wal);
+                move || checkpointer(checkpoints, wal, nudges)
+            })
             .map_err(|e| StoreError::fatal(NAME, format!("cannot start the checkpoint thread: {e}")))?;
         let inner = Inner { path: path.to_path_buf(), writer: Mutex::new(writer), reader: Mutex::new(reader), wrote };
         Ok(SqliteStore { inner: Arc::new(inner) })
@@ -401,7 +410,13 @@ impl SqliteStore {
 /// copies what it can without blocking the writer; when it catches up the
 /// writer starts the WAL over from the beginning, so the WAL stays bounded.
 /// Ends when the store (holding the sender) is dropped.
-fn checkpointer(conn: Connection, nudges: std::sync::mpsc::Receiver<()>) {
+///
+/// Under sustained writes (a large backfill: the near-duplicate index's
+/// keys land on random pages) PASSIVE checkpoints fall behind and the WAL
+/// would grow without bound; past [`WAL_LIMIT`] a TRUNCATE checkpoint runs
+/// instead, which makes the writer wait (on its busy timeout) while it
+/// copies the WAL back and empties it.
+fn checkpointer(conn: Connection, wal: PathBuf, nudges: std::sync::mpsc::Receiver<()>) {
     use std::sync::mpsc::RecvTimeoutError;
     use std::time::{Duration, Instant};
     let mut last = Instant::now();
@@ -411,7 +426,9 @@ fn checkpointer(conn: Connection, nudges: std::sync::mpsc::Receiver<()>) {
             Ok(()) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        let full = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_LIMIT);
+        let pragma = if full { "PRAGMA wal_checkpoint(TRUNCATE)" } else { "PRAGMA wal_checkpoint(PASSIVE)" };
+        if let Err(e) = conn.query_row(pragma, [], |_| Ok(())) {
             tracing::warn!(error = %e, "sqlite checkpoint failed");
         }
         last = Instant::now();

@@ -1,0 +1,230 @@
+//! The near-duplicate index as the archive grows: insert + lookup cost per
+//! record at several index sizes, in the SQLite store, through the calls
+//! the store stage makes (`find_similar` for a batch, then the batch's
+//! entries committed with its checkpoint).
+//!
+//! Articles are generated from a fixed seed: 250 words drawn from a
+//! 20,000-word vocabulary with a heavy head (log-uniform ranks), so common
+//! phrases recur and some keys have long entry lists, as in real news.
+//! The index is filled to each size in batches of [`BATCH`] (untimed, but
+//! reported), then [`probes`](measure) records are timed: one in five is a
+//! copy of an indexed article (a wrapped, lightly edited copy), so lookups
+//! compare candidates and find stories, the rest are new. Every entry is
+//! inside the window: the worst case, the whole archive searchable.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use newswire_core::fingerprint::Fingerprint;
+use newswire_core::sink::StateStore;
+use newswire_core::state::{Checkpoint, FeedState, Indexed};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Records per batch, as a feed poll would bring.
+const BATCH: usize = 50;
+/// Words per article.
+const WORDS: usize = 250;
+/// Vocabulary size.
+const VOCABULARY: usize = 20_000;
+/// Link threshold, as the default config.
+const THRESHOLD: f64 = 0.5;
+
+/// One measured index size.
+pub struct IndexRow {
+    /// Records in the index when measured.
+    pub indexed: usize,
+    /// Records timed.
+    pub probes: usize,
+    /// Mean lookup time per record.
+    pub lookup: Duration,
+    /// Mean insert (commit) time per record.
+    pub insert: Duration,
+    /// Probes linked to a story (of the copies among them).
+    pub found: usize,
+    /// Copies among the probes.
+    pub copies: usize,
+    /// Mean insert time per record while filling up to this size.
+    pub fill: Duration,
+    /// Database size, bytes (the WAL folded back first).
+    pub db_bytes: u64,
+}
+
+/// Deterministic synthetic articles.
+struct Writer {
+    rng: StdRng,
+    vocabulary: Vec<String>,
+}
+
+impl Writer {
+    fn new(seed: u64) -> Writer {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let letters = b"abcdefghijklmnopqrstuvwxyz";
+        let vocabulary = (0..VOCABULARY)
+            .map(|_| {
+                let len = rng.random_range(2..10);
+                (0..len).map(|_| letters[rng.random_range(0..letters.len())] as char).collect()
+            })
+            .collect();
+        Writer { rng, vocabulary }
+    }
+
+    /// A word by log-uniform rank: the first words of the vocabulary are
+    /// far more common than the last, as in text.
+    fn word(&mut self) -> &str {
+        let u: f64 = self.rng.random();
+        let rank = ((VOCABULARY as f64).powf(u) as usize).saturating_sub(1).min(VOCABULARY - 1);
+        &self.vocabulary[rank]
+    }
+
+    fn article(&mut self) -> String {
+        let mut out = String::with_capacity(WORDS * 7);
+        for i in 0..WORDS {
+            if i > 0 {
+                out.push(if i % 17 == 0 { '.' } else { ' ' });
+                if i % 17 == 0 {
+                    out.push(' ');
+                }
+            }
+            let word = self.word().to_string();
+            out.push_str(&word);
+        }
+        out
+    }
+
+    /// A syndicated copy: an intro line, a few words changed, a footer.
+    fn copy(&mut self, original: &str) -> String {
+        let mut words: Vec<String> = original.split(' ').map(str::to_string).collect();
+        for _ in 0..5 {
+            let i = self.rng.random_range(0..words.len());
+            words[i] = self.word().to_string();
+        }
+        format!(
+            "From our partners at the wire. {} This article has been adapted from its original source.",
+            words.join(" ")
+        )
+    }
+}
+
+fn entries(batch: &[(String, Fingerprint)], at: chrono::DateTime<Utc>) -> Checkpoint {
+    Checkpoint {
+        state: FeedState { feed: "bench".into(), ..FeedState::default() },
+        fingerprints: batch
+            .iter()
+            .map(|(id, fp)| Indexed { id: id.clone(), fingerprint: fp.clone(), cluster: None, at })
+            .collect(),
+        ..Checkpoint::default()
+    }
+}
+
+fn db_bytes(path: &std::path::Path) -> u64 {
+    let size = |p: std::path::PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+    size(path.to_path_buf()) + size(path.with_extension("db-wal"))
+}
+
+/// Fill a fresh SQLite index to each of `sizes` (ascending) and time
+/// `probes` insert + lookups at each.
+pub async fn measure(sizes: &[usize], probes: usize, seed: u64) -> anyhow::Result<Vec<IndexRow>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("index.db");
+    let store = newswire_storer::SqliteStore::open(&path)?;
+    let mut writer = Writer::new(seed);
+    // A sample of indexed articles to copy from (reservoir, bounded).
+    let mut originals: Vec<String> = Vec::new();
+    let mut indexed = 0usize;
+    let mut next_id = 0usize;
+    let mut rows = Vec::new();
+    let since = Utc::now() - chrono::Duration::days(7);
+    for &size in sizes {
+        let mut fill_time = Duration::ZERO;
+        let filled_from = indexed;
+        while indexed < size {
+            let n = BATCH.min(size - indexed);
+            let mut batch = Vec::with_capacity(n);
+            for _ in 0..n {
+                let text = writer.article();
+                let fp = Fingerprint::of(&text).ok_or_else(|| anyhow::anyhow!("a generated article is too short"))?;
+                if originals.len() < 1000 {
+                    originals.push(text);
+                } else if writer.rng.random_range(0..indexed.max(1)) < 1000 {
+                    let slot = writer.rng.random_range(0..originals.len());
+                    originals[slot] = text;
+                }
+                batch.push((format!("r{next_id}"), fp));
+                next_id += 1;
+            }
+            let cp = entries(&batch, Utc::now());
+            let started = Instant::now();
+            store.write_blocking(&[], Some(&cp))?;
+            fill_time += started.elapsed();
+            indexed += n;
+        }
+        let fill = fill_time / u32::try_from((indexed - filled_from).max(1))?;
+
+        let (mut lookup, mut insert, mut found, mut copies) = (Duration::ZERO, Duration::ZERO, 0, 0);
+        let mut done = 0;
+        while done < probes {
+            let n = BATCH.min(probes - done);
+            let mut batch = Vec::with_capacity(n);
+            for i in 0..n {
+                let text = if (done + i) % 5 == 0 && !originals.is_empty() {
+                    copies += 1;
+                    let original = originals[writer.rng.random_range(0..originals.len())].clone();
+                    writer.copy(&original)
+                } else {
+                    writer.article()
+                };
+                let fp = Fingerprint::of(&text).ok_or_else(|| anyhow::anyhow!("a generated article is too short"))?;
+                batch.push((format!("r{next_id}"), fp));
+                next_id += 1;
+            }
+            let started = Instant::now();
+            let matches = store.find_similar(&batch, since, THRESHOLD).await?;
+            lookup += started.elapsed();
+            found += matches.iter().flatten().count();
+            let cp = entries(&batch, Utc::now());
+            let started = Instant::now();
+            store.write_blocking(&[], Some(&cp))?;
+            insert += started.elapsed();
+            done += n;
+            indexed += n;
+        }
+        // Fold the WAL back into the database (untimed) so its size is the
+        // index's.
+        newswire_core::sink::Sink::close(&mut newswire_storer::SqliteSink::new(store.clone(), true)).await?;
+        let per = u32::try_from(probes.max(1))?;
+        rows.push(IndexRow {
+            indexed: size,
+            probes,
+            lookup: lookup / per,
+            insert: insert / per,
+            found,
+            copies,
+            fill,
+            db_bytes: db_bytes(&path),
+        });
+    }
+    Ok(rows)
+}
+
+/// Print the table.
+pub fn print(rows: &[IndexRow]) {
+    println!(
+        "| indexed records | probes | insert + lookup µs/record | lookup µs | insert µs | copies found | fill µs/record | index MB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {:.0} | {:.0} | {:.0} | {}/{} | {:.0} | {:.0} |",
+            r.indexed,
+            r.probes,
+            (r.lookup + r.insert).as_secs_f64() * 1e6,
+            r.lookup.as_secs_f64() * 1e6,
+            r.insert.as_secs_f64() * 1e6,
+            r.found,
+            r.copies,
+            r.fill.as_secs_f64() * 1e6,
+            r.db_bytes as f64 / 1e6
+        );
+    }
+}

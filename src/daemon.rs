@@ -492,6 +492,12 @@ pub async fn run(
     // the pings, and systemd restarts the service.
     let mut watchdog = crate::systemd::watchdog_interval().map(tokio::time::interval);
 
+    // A due feed's job waiting for room in the pipeline. While it waits,
+    // every other branch stays live: above all the reports, since the
+    // pipeline's last stage waits for room in the report channel, and a
+    // scheduler that stopped reading reports while it waited for room in the
+    // job channel would close a cycle of full channels (a deadlock).
+    let mut waiting: Option<FeedJob> = None;
     loop {
         let next_due = book.queue.peek().map(|Reverse((due, _))| *due);
         tokio::select! {
@@ -522,16 +528,13 @@ pub async fn run(
             _ = async { watchdog.as_mut().expect("guarded by the branch condition").tick().await }, if watchdog.is_some() => {
                 crate::systemd::notify("WATCHDOG=1");
             }
-            _ = sleep_until(next_due) => {
+            permit = jobs_tx.reserve(), if waiting.is_some() => {
+                let Ok(permit) = permit else { break };
+                permit.send(waiting.take().expect("guarded by the branch condition"));
+            }
+            _ = sleep_until(next_due), if waiting.is_none() => {
                 let Some(idx) = book.pop_due() else { continue };
-                let job = FeedJob::poll(Arc::clone(&book.entries[idx].feed), book.entries[idx].state.clone());
-                // Reserve first so a shutdown while the pipeline is full does
-                // not lose track of the job.
-                let permit = tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    permit = jobs_tx.reserve() => match permit { Ok(p) => p, Err(_) => break },
-                };
-                permit.send(job);
+                waiting = Some(FeedJob::poll(Arc::clone(&book.entries[idx].feed), book.entries[idx].state.clone()));
             }
         }
     }

@@ -118,19 +118,17 @@ async fn three_daemons_share_300_feeds_and_take_over_from_a_dead_one() {
     let never: Vec<u32> = (0..300).filter(|n| !polled.contains(n)).collect();
     let orphans: Vec<&(String, String, bool)> =
         leases.iter().filter(|(f, _, _)| never.iter().any(|n| f == &format!("f{n}"))).collect();
-    // Known defect (issue 6, open): in about one run in five, one feed of
-    // the 300 is held by a live daemon and never polled within the window.
-    // Until it is found, this asserts at most one such feed, and says which.
-    if !never.is_empty() {
-        eprintln!("known defect: never polled: {never:?}, their leases: {orphans:?}");
-    }
-    assert!(never.len() <= 1, "feeds never polled: {never:?}, their leases: {orphans:?}");
-    assert_eq!(records as usize, 300 - never.len(), "every polled feed stored, once");
+    // Once one feed in five runs went unpolled: a daemon whose pipeline
+    // filled up stopped reading reports while it waited for room for a job,
+    // and the full channels waited on each other (tests/signals.rs has the
+    // reduced case). Every feed is polled now.
+    assert!(never.is_empty(), "feeds never polled: {never:?}, their leases: {orphans:?}");
+    assert_eq!(records, 300, "every feed stored, once");
     let mut by_feed: std::collections::HashMap<u32, Vec<(String, Instant)>> = Default::default();
     for (n, ua, at) in &polls {
         by_feed.entry(*n).or_default().push((ua.clone(), *at));
     }
-    assert_eq!(by_feed.len(), 300 - never.len(), "every feed polled but the known orphan");
+    assert_eq!(by_feed.len(), 300, "every feed polled");
     // No feed is polled twice in one interval, by one daemon or by two.
     for (n, seen) in &by_feed {
         for pair in seen.windows(2) {
@@ -138,6 +136,11 @@ async fn three_daemons_share_300_feeds_and_take_over_from_a_dead_one() {
             assert!(gap >= Duration::from_millis(2400), "feed {n} polled twice within {gap:?}: {seen:?}");
         }
     }
+    // The survivors kept polling to the end (a stalled daemon would keep
+    // renewing its leases and poll nothing).
+    let last_seconds = polls.iter().filter(|(_, _, at)| *at > killed_at + Duration::from_secs(10));
+    let late: std::collections::HashSet<&str> = last_seconds.map(|(_, ua, _)| ua.as_str()).collect();
+    assert!(late.contains("daemon-b") && late.contains("daemon-c"), "both survivors still polling: {late:?}");
     // Every daemon worked, and A's feeds were taken over after it died.
     let before: Vec<&(u32, String, Instant)> = polls.iter().filter(|(_, _, at)| *at < killed_at).collect();
     for name in ["daemon-a", "daemon-b", "daemon-c"] {

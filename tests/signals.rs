@@ -1,6 +1,7 @@
-//! Signals under load: a hundred SIGHUPs alternating valid and broken
-//! configs, and SIGTERM at random moments of a busy daemon. A test binary of
-//! its own: each test runs a daemon for tens of seconds.
+//! The daemon under load: a hundred SIGHUPs alternating valid and broken
+//! configs, SIGTERM at random moments of a busy daemon, and more due feeds
+//! than the pipeline's channels hold. A test binary of its own: each test
+//! runs a daemon for tens of seconds.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,8 +53,18 @@ async fn serve(farm: Arc<Farm>) -> std::net::SocketAddr {
 }
 
 fn config_text(work: &harness::Workdir, addr: std::net::SocketAddr, feeds: &[String], grace: &str) -> String {
+    config_with(work, addr, feeds, grace, "concurrency = 16")
+}
+
+fn config_with(
+    work: &harness::Workdir,
+    addr: std::net::SocketAddr,
+    feeds: &[String],
+    grace: &str,
+    pipeline: &str,
+) -> String {
     let mut text = format!(
-        "[pipeline]\ndata_dir = \"{}\"\nconcurrency = 16\nper_host_concurrency = 16\nper_host_rate = 0\nshutdown_grace = \"{grace}\"\n\n\
+        "[pipeline]\ndata_dir = \"{}\"\n{pipeline}\nper_host_concurrency = 16\nper_host_rate = 0\nshutdown_grace = \"{grace}\"\n\n\
          [defaults]\nallow_private = true\ntimeout = \"5s\"\ninterval = \"1s\"\nmin_interval = \"1s\"\nmax_interval = \"1s\"\n\n\
          [[sink]]\nkind = \"sqlite\"\n\n[[sink]]\nkind = \"jsonl\"\n",
         work.path().join("data").display()
@@ -215,4 +226,33 @@ async fn sigterm_under_load_exits_0_within_the_grace_period_20_of_20() {
     let feeds_with_state = work.count("SELECT COUNT(*) FROM feed_state");
     assert_eq!(records, 2 * feeds_with_state, "a committed feed has both its items");
     eprintln!("20 of 20 SIGTERMs under load exited 0; slowest {slowest:?} (grace {grace:?})");
+}
+
+/// More feeds fall due at once than every channel and stage of the
+/// pipeline holds together: the scheduler must keep taking reports while it
+/// waits for room for the next job, or the full channels wait on each other
+/// for ever (they did: the last stage waits for room for its report).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_due_feeds_than_the_pipeline_holds_keep_flowing() {
+    let farm = Arc::new(Farm::default());
+    let addr = serve(Arc::clone(&farm)).await;
+    let work = harness::Workdir::new();
+    let feeds: Vec<String> = (0..60).map(|n| format!("many{n}")).collect();
+    let path = work.path().join("newswire.toml");
+    let tight = "concurrency = 1\nchannel_capacity = 1\nclean_workers = 1";
+    std::fs::write(&path, config_with(&work, addr, &feeds, "10s", tight)).expect("write config");
+    let mut child = tokio::process::Command::new(harness::bin())
+        .args(["run", "-c", path.to_str().expect("utf-8")])
+        .current_dir(work.path())
+        .env("RUST_LOG", "error")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the daemon");
+    wait_for("every feed polled three times", Duration::from_secs(60), || feeds.iter().all(|f| farm.hits(f) >= 3))
+        .await;
+    assert_eq!(work.count("SELECT COUNT(*) FROM records"), 120);
+    let pid = child.id().expect("pid").to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    assert_eq!(status.code(), Some(0));
 }

@@ -394,9 +394,14 @@ async fn entries_past_the_window_are_pruned() {
                 rusqlite::params![id, fp.to_bytes(), month_ago],
             )
             .expect("insert a stale fingerprint");
+            // The index names records by their fingerprints row id.
+            let rid = db.last_insert_rowid();
             for key in fp.keys() {
-                db.execute("INSERT INTO lsh (key, at, id) VALUES (?1, ?2, ?3)", rusqlite::params![key, month_ago, id])
-                    .expect("insert a stale key");
+                db.execute(
+                    "INSERT INTO lsh (key, at, rid) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![key, month_ago, rid],
+                )
+                .expect("insert a stale key");
             }
         }
     }

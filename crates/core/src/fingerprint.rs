@@ -106,53 +106,108 @@ fn currency_word(word: &str) -> bool {
     matches!(word, "euro" | "euros" | "dollar" | "dollars" | "usd" | "eur")
 }
 
+/// The normalised words of a text (step 1 of the method), as one string of
+/// words joined by single spaces and each word's byte range in it. The
+/// shingle of words `i..i + 4` is then the slice from the start of word `i`
+/// to the end of word `i + 3`: exactly the bytes of those words joined by
+/// spaces, which is what the stored hashes were made from (pinned by a
+/// test), without a string per word or per shingle.
+#[derive(Default)]
+struct Words {
+    /// The words, separated by single spaces.
+    text: String,
+    /// Byte range (start, end) of each word in `text`.
+    spans: Vec<(usize, usize)>,
+}
+
+impl Words {
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn last(&self) -> Option<&str> {
+        self.spans.last().map(|&(s, e)| &self.text[s..e])
+    }
+
+    /// Words `from..to` joined by spaces (`from < to <= len`).
+    fn run(&self, from: usize, to: usize) -> &str {
+        &self.text[self.spans[from].0..self.spans[to - 1].1]
+    }
+
+    /// Append the word held in `word`, normalised (currency dropped, number
+    /// words to digits, "per cent" to "percent").
+    fn push(&mut self, word: &str) {
+        if currency_word(word) {
+            return;
+        }
+        if word == "cent" && self.last() == Some("per") {
+            self.pop();
+            self.push_raw("percent");
+            return;
+        }
+        self.push_raw(number_word(word).unwrap_or(word));
+    }
+
+    fn push_raw(&mut self, word: &str) {
+        if !self.text.is_empty() {
+            self.text.push(' ');
+        }
+        let start = self.text.len();
+        self.text.push_str(word);
+        self.spans.push((start, self.text.len()));
+    }
+
+    fn pop(&mut self) {
+        if let Some((start, _)) = self.spans.pop() {
+            // Drop the word and the space before it, if any.
+            self.text.truncate(start.saturating_sub(1));
+        }
+    }
+}
+
 /// The normalised words of a text (step 1 of the method).
-fn words(text: &str) -> Vec<String> {
-    let mut raw: Vec<String> = Vec::new();
-    let mut current = String::new();
+fn words(text: &str) -> Words {
+    let mut out = Words { text: String::with_capacity(text.len()), spans: Vec::with_capacity(text.len() / 5) };
+    let mut current = String::with_capacity(32);
     for c in text.chars() {
-        if c.is_alphanumeric() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                current.push(c.to_ascii_lowercase());
+                continue;
+            }
+        } else if c.is_alphanumeric() {
             current.extend(c.to_lowercase());
             continue;
         }
         if !current.is_empty() {
-            raw.push(std::mem::take(&mut current));
+            out.push(&current);
+            current.clear();
         }
         if c == '%' {
-            raw.push("percent".to_string());
+            out.push("percent");
         }
     }
     if !current.is_empty() {
-        raw.push(current);
-    }
-    let mut out: Vec<String> = Vec::with_capacity(raw.len());
-    for word in raw {
-        if currency_word(&word) {
-            continue;
-        }
-        if word == "cent" && out.last().is_some_and(|w| w == "per") {
-            out.pop();
-            out.push("percent".to_string());
-            continue;
-        }
-        match number_word(&word) {
-            Some(digits) => out.push(digits.to_string()),
-            None => out.push(word),
-        }
+        out.push(&current);
     }
     out
 }
 
-/// The distinct shingle hashes of a word list, sorted.
-fn shingle_hashes(words: &[String]) -> Vec<u32> {
-    let mut hashes: Vec<u32> = if words.len() < SHINGLE_WORDS {
-        if words.is_empty() { Vec::new() } else { vec![xxh3_64(words.join(" ").as_bytes()) as u32] }
-    } else {
-        words.windows(SHINGLE_WORDS).map(|w| xxh3_64(w.join(" ").as_bytes()) as u32).collect()
-    };
-    hashes.sort_unstable();
-    hashes.dedup();
-    hashes
+/// The hash of each shingle of `words[..upto]`, in text order (one hash of
+/// the whole run when it is shorter than a shingle).
+fn shingle_hashes_into(words: &Words, upto: usize, out: &mut Vec<u32>) {
+    out.clear();
+    if upto == 0 {
+        return;
+    }
+    if upto < SHINGLE_WORDS {
+        out.push(xxh3_64(words.run(0, upto).as_bytes()) as u32);
+        return;
+    }
+    out.reserve(upto + 1 - SHINGLE_WORDS);
+    for i in 0..=upto - SHINGLE_WORDS {
+        out.push(xxh3_64(words.run(i, i + SHINGLE_WORDS).as_bytes()) as u32);
+    }
 }
 
 /// How many values two sorted, distinct lists share.
@@ -190,10 +245,18 @@ impl Fingerprint {
         if all.len() < MIN_WORDS {
             return None;
         }
-        let hashes = shingle_hashes(&all);
+        let mut hashes = Vec::new();
+        shingle_hashes_into(&all, all.len(), &mut hashes);
+        // The lead's shingles are the first ones of the body (MIN_WORDS is
+        // more than a shingle, so the lead has at least one whole shingle).
+        let lead_words = all.len().min(LEAD_WORDS);
+        let mut lead = hashes[..=lead_words - SHINGLE_WORDS].to_vec();
+        lead.sort_unstable();
+        lead.dedup();
+        hashes.sort_unstable();
+        hashes.dedup();
         let mut sample: Vec<u32> = hashes.iter().copied().filter(|h| h % SAMPLE_EVERY == 0).collect();
         sample.truncate(MAX_SAMPLES);
-        let lead = shingle_hashes(&all[..all.len().min(LEAD_WORDS)]);
         Some(Fingerprint { shingles: u32::try_from(hashes.len()).unwrap_or(u32::MAX), sample, lead })
     }
 
@@ -292,12 +355,14 @@ mod tests {
 
     #[test]
     fn words_agree_across_house_styles() {
+        let words = |t: &str| words(t).text;
         assert_eq!(words("a fourteen-hour rescue"), words("a 14-hour rescue"));
         assert_eq!(words("rose 3.4% in May"), words("rose 3.4 per cent in May"));
         assert_eq!(words("rose 3.4% in May"), words("rose 3.4 percent in May"));
         assert_eq!(words("raised $210 million"), words("raised 210 million dollars"));
         assert_eq!(words("costs €4.2 billion"), words("costs 4.2 billion euros"));
-        assert_eq!(words("Ünïcode CAFÉ"), ["ünïcode", "café"]);
+        assert_eq!(words("Ünïcode CAFÉ"), "ünïcode café");
+        assert_eq!(words("per cent per cent"), "percent percent");
     }
 
     #[test]

@@ -21,18 +21,34 @@ use newswire_core::state::Match;
 pub const PER_KEY: i64 = 64;
 /// Candidates compared per lookup, those sharing the most keys first.
 pub const CANDIDATES: usize = 64;
+/// A record with at least this many keys compares only candidates sharing
+/// two or more of them. Two unrelated articles share a key now and then by
+/// chance (a common phrase: "said in a statement", a dateline, a wire
+/// credit), rarely two; a copy shares most of its story's keys (a teaser of
+/// 30 words its lead's six or so). Below this many keys (a short teaser) one
+/// shared key is enough, as before.
+pub const TWO_KEYS_FROM: usize = 6;
+
+/// How many keys a candidate must share with a record of `keys` keys to be
+/// compared.
+pub fn min_shared(keys: usize) -> usize {
+    if keys >= TWO_KEYS_FROM { 2 } else { 1 }
+}
 
 /// Candidate ids by how many keys they share with the record looked up,
 /// most first (ties by id, so lookups are deterministic), at most
-/// [`CANDIDATES`], without the record itself.
-pub fn rank(hits: impl IntoIterator<Item = String>, own: &str) -> Vec<String> {
-    let mut counts: HashMap<String, usize> = HashMap::new();
+/// [`CANDIDATES`], only those sharing [`min_shared`] keys of the record's
+/// `keys`, without the record itself (`own`). `hits` holds one id per key
+/// it was found under.
+pub fn rank<I: std::hash::Hash + Ord>(hits: impl IntoIterator<Item = I>, own: Option<&I>, keys: usize) -> Vec<I> {
+    let mut counts: HashMap<I, usize> = HashMap::new();
     for id in hits {
-        if id != own {
+        if Some(&id) != own {
             *counts.entry(id).or_default() += 1;
         }
     }
-    let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+    let least = min_shared(keys);
+    let mut ranked: Vec<(I, usize)> = counts.into_iter().filter(|(_, n)| *n >= least).collect();
     ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranked.truncate(CANDIDATES);
     ranked.into_iter().map(|(id, _)| id).collect()
@@ -65,9 +81,12 @@ mod tests {
     #[test]
     fn candidates_are_ranked_by_shared_keys_without_the_record_itself() {
         let hits = ["b", "c", "b", "self", "d", "c", "b"].map(String::from);
-        assert_eq!(rank(hits, "self"), ["b", "c", "d"]);
+        assert_eq!(rank(hits.clone(), Some(&"self".to_string()), 3), ["b", "c", "d"]);
         let many = (0..200).map(|i| format!("r{i:03}"));
-        assert_eq!(rank(many, "x").len(), CANDIDATES);
+        assert_eq!(rank(many, None, 1).len(), CANDIDATES);
+        // With enough keys, a candidate sharing one is a coincidence.
+        assert_eq!(rank(hits, Some(&"self".to_string()), TWO_KEYS_FROM), ["b", "c"]);
+        assert_eq!(rank([7, 7, 9], None, 40), [7]);
     }
 
     #[test]

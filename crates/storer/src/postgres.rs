@@ -778,7 +778,8 @@ impl PostgresStore {
                 .iter()
                 .map(|r| r.get(0))
                 .collect();
-            let ranked = index::rank(hits, &strip_nul(id));
+            let own = strip_nul(id).into_owned();
+            let ranked = index::rank(hits, Some(&own), keys.len());
             if ranked.is_empty() {
                 out.push(None);
                 continue;

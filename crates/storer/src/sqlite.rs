@@ -73,9 +73,19 @@ CREATE TABLE IF NOT EXISTS item_state (
 /// The near-duplicate index (see [`crate::index`]): each record's
 /// fingerprint and story, and its keys. `at` is when the record was indexed,
 /// in Unix seconds.
+///
+/// `lsh` names records by `rid`, the integer row id of their `fingerprints`
+/// row, not by their 32-character id: a key entry is three integers (about
+/// 15 bytes on disk instead of 50), so a lookup's range scans touch a third
+/// of the pages and ranking hashes integers. Invariant: every `lsh` entry
+/// (key, at, rid) belongs to the live `fingerprints` row `rid` indexed at
+/// `at`; entries are added and removed (from the stored fingerprint's keys)
+/// in the transaction that writes or deletes that row, so a row id freed by
+/// pruning and handed out again never inherits keys.
 const INDEX_SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS fingerprints (
-    id       TEXT PRIMARY KEY,
+    rid      INTEGER PRIMARY KEY,
+    id       TEXT NOT NULL UNIQUE,
     sig      BLOB NOT NULL,
     cluster  TEXT,
     at       INTEGER NOT NULL
@@ -84,24 +94,61 @@ CREATE INDEX IF NOT EXISTS fingerprints_at ON fingerprints(at);
 CREATE TABLE IF NOT EXISTS lsh (
     key  INTEGER NOT NULL,
     at   INTEGER NOT NULL,
-    id   TEXT NOT NULL,
-    PRIMARY KEY (key, at, id)
+    rid  INTEGER NOT NULL,
+    PRIMARY KEY (key, at, rid)
 ) WITHOUT ROWID;
+"#;
+
+/// `PRAGMA user_version` of the current schema: 3 keyed `lsh` by text ids,
+/// 4 by `fingerprints` row ids.
+const SCHEMA_VERSION: i64 = 4;
+
+/// Rewrite an index of the second format (`lsh` keyed (key, at, id) with
+/// text ids) into the current one, keeping every entry. One transaction.
+const INDEX_FROM_TEXT_IDS: &str = r#"
+DROP INDEX IF EXISTS fingerprints_at;
+ALTER TABLE fingerprints RENAME TO fingerprints_v3;
+ALTER TABLE lsh RENAME TO lsh_v3;
+CREATE TABLE fingerprints (
+    rid      INTEGER PRIMARY KEY,
+    id       TEXT NOT NULL UNIQUE,
+    sig      BLOB NOT NULL,
+    cluster  TEXT,
+    at       INTEGER NOT NULL
+);
+CREATE INDEX fingerprints_at ON fingerprints(at);
+CREATE TABLE lsh (
+    key  INTEGER NOT NULL,
+    at   INTEGER NOT NULL,
+    rid  INTEGER NOT NULL,
+    PRIMARY KEY (key, at, rid)
+) WITHOUT ROWID;
+INSERT INTO fingerprints (id, sig, cluster, at) SELECT id, sig, cluster, at FROM fingerprints_v3 ORDER BY at;
+INSERT INTO lsh (key, at, rid) SELECT l.key, l.at, f.rid FROM lsh_v3 l JOIN fingerprints f ON f.id = l.id;
+DROP TABLE lsh_v3;
+DROP TABLE fingerprints_v3;
 "#;
 
 /// Columns added after the first schema: (column, definition).
 const ADDED_RECORD_COLUMNS: &[(&str, &str)] = &[("cluster", "TEXT"), ("similarity", "REAL")];
 
 /// Bring a database made by an earlier version up to date: add the record
-/// columns it lacks, and replace a near-duplicate index of the first format
+/// columns it lacks, replace a near-duplicate index of the first format
 /// (MinHash bands keyed (key, id), whose entries could only be removed by a
-/// scan). Idempotent.
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+/// scan), and rewrite one of the second (text ids in `lsh`) with row ids.
+/// Idempotent.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if version < 3 {
         // Its fingerprints are unreadable by this version: records keep their
         // `cluster`, new ones are compared with the records indexed from now.
         conn.execute_batch("DROP TABLE IF EXISTS lsh; DROP TABLE IF EXISTS fingerprints;")?;
+    } else if version == 3 {
+        // Same fingerprints, other key table: converted, nothing lost.
+        let tx = conn.transaction()?;
+        tx.execute_batch(INDEX_FROM_TEXT_IDS)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
+        tx.commit()?;
     }
     conn.execute_batch(INDEX_SCHEMA)?;
     let mut have = Vec::new();
@@ -117,7 +164,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             conn.execute_batch(&format!("ALTER TABLE records ADD COLUMN {column} {definition};"))?;
         }
     }
-    conn.execute_batch("PRAGMA user_version = 3;")
+    conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
 }
 
 fn db_err(context: &str, e: rusqlite::Error) -> StoreError {
@@ -213,9 +260,9 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::fatal(NAME, format!("cannot create directory {}: {e}", dir.display())))?;
         }
-        let writer = open_conn(path)?;
+        let mut writer = open_conn(path)?;
         writer.execute_batch(SCHEMA).map_err(|e| db_err(&format!("cannot create tables in {}", path.display()), e))?;
-        migrate(&writer).map_err(|e| db_err(&format!("cannot migrate {}", path.display()), e))?;
+        migrate(&mut writer).map_err(|e| db_err(&format!("cannot migrate {}", path.display()), e))?;
         let reader = open_conn(path)?;
         let checkpoints = open_conn(path)?;
         let (wrote, nudges) = std::sync::mpsc::sync_channel(1);
@@ -468,57 +515,71 @@ fn commit_in(tx: &rusqlite::Transaction<'_>, cp: &Checkpoint) -> Result<(), Stor
     Ok(())
 }
 
-/// Add (or replace) index entries inside `tx`. A record indexed before has
-/// its old keys removed first, by primary key, from its stored fingerprint.
+/// Add (or replace) index entries inside `tx`. A record indexed before
+/// keeps its row id and has its old keys removed first, by primary key,
+/// from its stored fingerprint.
 fn index_in(tx: &rusqlite::Transaction<'_>, entries: &[Indexed]) -> Result<(), StoreError> {
     let mut previous = tx
-        .prepare_cached("SELECT sig, at FROM fingerprints WHERE id = ?1")
+        .prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE id = ?1")
         .map_err(|e| db_err("cannot prepare the index", e))?;
-    let mut fp = tx
-        .prepare_cached(
-            "INSERT INTO fingerprints (id, sig, cluster, at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(id) DO UPDATE SET sig = excluded.sig, cluster = excluded.cluster, at = excluded.at",
-        )
+    let mut update = tx
+        .prepare_cached("UPDATE fingerprints SET sig = ?2, cluster = ?3, at = ?4 WHERE rid = ?1")
+        .map_err(|e| db_err("cannot prepare the index", e))?;
+    let mut insert = tx
+        .prepare_cached("INSERT INTO fingerprints (id, sig, cluster, at) VALUES (?1, ?2, ?3, ?4)")
         .map_err(|e| db_err("cannot prepare the index", e))?;
     let mut band = tx
-        .prepare_cached("INSERT OR IGNORE INTO lsh (key, at, id) VALUES (?1, ?2, ?3)")
+        .prepare_cached("INSERT OR IGNORE INTO lsh (key, at, rid) VALUES (?1, ?2, ?3)")
         .map_err(|e| db_err("cannot prepare the index", e))?;
     for entry in entries {
-        let old: Option<(Vec<u8>, i64)> = previous
-            .query_row([&entry.id], |r| Ok((r.get(0)?, r.get(1)?)))
+        let old: Option<(i64, Vec<u8>, i64)> = previous
+            .query_row([&entry.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()
             .map_err(|e| db_err("cannot read the index", e))?;
-        if let Some((sig, at)) = old {
-            forget(tx, &entry.id, &sig, at)?;
-        }
         let at = entry.at.timestamp();
-        fp.execute(params![entry.id, entry.fingerprint.to_bytes(), entry.cluster, at])
-            .map_err(|e| db_err("cannot write a fingerprint", e))?;
+        let sig = entry.fingerprint.to_bytes();
+        let rid = match old {
+            Some((rid, old_sig, old_at)) => {
+                forget(tx, rid, &old_sig, old_at)?;
+                update
+                    .execute(params![rid, sig, entry.cluster, at])
+                    .map_err(|e| db_err("cannot write a fingerprint", e))?;
+                rid
+            }
+            None => {
+                insert
+                    .execute(params![entry.id, sig, entry.cluster, at])
+                    .map_err(|e| db_err("cannot write a fingerprint", e))?;
+                tx.last_insert_rowid()
+            }
+        };
         for key in entry.fingerprint.keys() {
-            band.execute(params![key, at, entry.id]).map_err(|e| db_err("cannot write the index", e))?;
+            band.execute(params![key, at, rid]).map_err(|e| db_err("cannot write the index", e))?;
         }
     }
     Ok(())
 }
 
 /// Remove one record's keys (those of its stored fingerprint `sig`,
-/// indexed at `at`), by primary key.
-fn forget(tx: &rusqlite::Transaction<'_>, id: &str, sig: &[u8], at: i64) -> Result<(), StoreError> {
+/// indexed at `at`, row id `rid`), by primary key.
+fn forget(tx: &rusqlite::Transaction<'_>, rid: i64, sig: &[u8], at: i64) -> Result<(), StoreError> {
     // A fingerprint of another format has no keys in this index (the
     // migration dropped them with it).
     let Some(old) = Fingerprint::from_bytes(sig) else { return Ok(()) };
     let mut delete = tx
-        .prepare_cached("DELETE FROM lsh WHERE key = ?1 AND at = ?2 AND id = ?3")
+        .prepare_cached("DELETE FROM lsh WHERE key = ?1 AND at = ?2 AND rid = ?3")
         .map_err(|e| db_err("cannot prepare the index", e))?;
     for key in old.keys() {
-        delete.execute(params![key, at, id]).map_err(|e| db_err("cannot update the index", e))?;
+        delete.execute(params![key, at, rid]).map_err(|e| db_err("cannot update the index", e))?;
     }
     Ok(())
 }
 
-/// The near-duplicate lookup, on the reader connection: candidates share a
-/// key and were indexed since `since`; the most similar one at or above
-/// `threshold` wins (see [`crate::index`]).
+/// The near-duplicate lookup: candidates share a
+/// key (two when the record has enough, see [`index::min_shared`]) and were
+/// indexed since `since`; the most similar one at or above `threshold` wins
+/// (see [`crate::index`]). Each distinct key of the batch is read once:
+/// copies of one story in a batch, and common phrases, share keys.
 fn find_similar_in(
     conn: &Connection,
     items: &[(String, Fingerprint)],
@@ -526,31 +587,45 @@ fn find_similar_in(
     threshold: f64,
 ) -> Result<Vec<Option<Match>>, StoreError> {
     let mut by_key = conn
-        .prepare_cached("SELECT id FROM lsh WHERE key = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3")
+        .prepare_cached("SELECT rid FROM lsh WHERE key = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3")
+        .map_err(|e| db_err("cannot read the index", e))?;
+    let mut own = conn
+        .prepare_cached("SELECT rid FROM fingerprints WHERE id = ?1")
         .map_err(|e| db_err("cannot read the index", e))?;
     let mut fingerprint = conn
-        .prepare_cached("SELECT sig, cluster FROM fingerprints WHERE id = ?1")
+        .prepare_cached("SELECT id, sig, cluster FROM fingerprints WHERE rid = ?1")
         .map_err(|e| db_err("cannot read the index", e))?;
+    let mut read: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut out = Vec::with_capacity(items.len());
     for (id, fp) in items {
-        let mut hits: Vec<String> = Vec::new();
-        for key in fp.keys() {
-            let rows = by_key
-                .query_map(params![key, since, index::PER_KEY], |r| r.get::<_, String>(0))
-                .map_err(|e| db_err("cannot read the index", e))?;
-            for row in rows {
-                hits.push(row.map_err(|e| db_err("cannot read the index", e))?);
+        let keys = fp.keys();
+        let mut hits: Vec<i64> = Vec::new();
+        for &key in &keys {
+            if let Some(rids) = read.get(&key) {
+                hits.extend_from_slice(rids);
+                continue;
             }
+            let rows = by_key
+                .query_map(params![key, since, index::PER_KEY], |r| r.get::<_, i64>(0))
+                .map_err(|e| db_err("cannot read the index", e))?;
+            let rids = rows.collect::<Result<Vec<i64>, _>>().map_err(|e| db_err("cannot read the index", e))?;
+            hits.extend_from_slice(&rids);
+            read.insert(key, rids);
         }
+        if hits.is_empty() {
+            out.push(None);
+            continue;
+        }
+        // The record itself, when it is indexed already (its text changed).
+        let own_rid: Option<i64> =
+            own.query_row([id], |r| r.get(0)).optional().map_err(|e| db_err("cannot read the index", e))?;
         let mut candidates: Vec<(String, Vec<u8>, Option<String>)> = Vec::new();
-        for candidate in index::rank(hits, id) {
-            let found: Option<(Vec<u8>, Option<String>)> = fingerprint
-                .query_row([&candidate], |r| Ok((r.get(0)?, r.get(1)?)))
+        for rid in index::rank(hits, own_rid.as_ref(), keys.len()) {
+            let found: Option<(String, Vec<u8>, Option<String>)> = fingerprint
+                .query_row([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()
                 .map_err(|e| db_err("cannot read the index", e))?;
-            if let Some((sig, cluster)) = found {
-                candidates.push((candidate, sig, cluster));
-            }
+            candidates.extend(found);
         }
         let candidates = candidates.iter().map(|(id, sig, cluster)| (id.as_str(), sig.as_slice(), cluster.as_deref()));
         out.push(index::best(fp, candidates, threshold));
@@ -562,9 +637,9 @@ fn find_similar_in(
 /// seconds), oldest first, in one transaction; returns how many.
 fn prune_in(conn: &mut Connection, before: i64, limit: usize) -> Result<u64, StoreError> {
     let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
-    let old: Vec<(String, Vec<u8>, i64)> = {
+    let old: Vec<(i64, Vec<u8>, i64)> = {
         let mut stmt = tx
-            .prepare_cached("SELECT id, sig, at FROM fingerprints WHERE at < ?1 ORDER BY at LIMIT ?2")
+            .prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE at < ?1 ORDER BY at LIMIT ?2")
             .map_err(|e| db_err("cannot read the index", e))?;
         let rows = stmt
             .query_map(params![before, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
@@ -575,11 +650,11 @@ fn prune_in(conn: &mut Connection, before: i64, limit: usize) -> Result<u64, Sto
     };
     {
         let mut delete = tx
-            .prepare_cached("DELETE FROM fingerprints WHERE id = ?1")
+            .prepare_cached("DELETE FROM fingerprints WHERE rid = ?1")
             .map_err(|e| db_err("cannot prepare the index", e))?;
-        for (id, sig, at) in &old {
-            forget(&tx, id, sig, *at)?;
-            delete.execute([id]).map_err(|e| db_err("cannot prune the index", e))?;
+        for (rid, sig, at) in &old {
+            forget(&tx, *rid, sig, *at)?;
+            delete.execute([rid]).map_err(|e| db_err("cannot prune the index", e))?;
         }
     }
     tx.commit().map_err(|e| db_err("cannot commit", e))?;
@@ -624,8 +699,19 @@ impl StateStore for SqliteStore {
         let me = self.clone();
         let items = items.to_vec();
         Box::pin(blocking(move || {
-            let conn = lock(&me.inner.reader);
-            find_similar_in(&conn, &items, since.timestamp(), threshold)
+            // On the writer's connection, in one read transaction. In WAL mode
+            // a connection drops its whole page cache when it starts a read
+            // transaction after another connection wrote, so the reader's
+            // cache was gone at every statement after each batch's commit
+            // and every index page was read from the file again (a quarter
+            // of the store stage's time). The writer's cache survives its own
+            // writes. Nothing waits on this: the store stage, which makes the
+            // lookups, is also the only writer of the index.
+            let mut conn = lock(&me.inner.writer);
+            let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
+            let found = find_similar_in(&tx, &items, since.timestamp(), threshold)?;
+            tx.commit().map_err(|e| db_err("cannot end the lookup", e))?;
+            Ok(found)
         }))
     }
 
@@ -792,7 +878,7 @@ pub(crate) mod tests {
             let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('lsh') ORDER BY pk").expect("prepare");
             stmt.query_map([], |r| r.get(0)).expect("query").map(|c| c.expect("column")).collect()
         };
-        assert_eq!(columns, ["key", "at", "id"]);
+        assert_eq!(columns, ["key", "at", "rid"]);
         drop(store);
         // Opening again keeps what the new index holds.
         let store = SqliteStore::open(&path).expect("opens again");
@@ -809,6 +895,41 @@ pub(crate) mod tests {
         drop(store);
         let store = SqliteStore::open(&path).expect("opens a third time");
         assert_eq!(store.index_size().expect("size").0, 1);
+    }
+
+    #[tokio::test]
+    async fn an_index_of_the_second_format_is_converted_to_row_ids() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v3.db");
+        let text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
+        let fp = Fingerprint::of(text).expect("fingerprint");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE fingerprints (id TEXT PRIMARY KEY, sig BLOB NOT NULL, cluster TEXT, at INTEGER NOT NULL);
+                 CREATE INDEX fingerprints_at ON fingerprints(at);
+                 CREATE TABLE lsh (key INTEGER NOT NULL, at INTEGER NOT NULL, id TEXT NOT NULL,
+                     PRIMARY KEY (key, at, id)) WITHOUT ROWID;
+                 PRAGMA user_version = 3;",
+            )
+            .expect("an index of the second format");
+            let at = Utc::now().timestamp();
+            conn.execute("INSERT INTO fingerprints VALUES ('a', ?1, 'story', ?2)", params![fp.to_bytes(), at])
+                .expect("fingerprint");
+            for key in fp.keys() {
+                conn.execute("INSERT INTO lsh VALUES (?1, ?2, 'a')", params![key, at]).expect("key");
+            }
+        }
+        let store = SqliteStore::open(&path).expect("opens and converts");
+        assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64), "every entry kept");
+        let found = store
+            .find_similar(&[("b".to_string(), fp.clone())], Utc::now() - chrono::Duration::days(1), 0.5)
+            .await
+            .expect("lookup");
+        assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("story"), "found through the converted keys");
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64));
     }
 
     #[tokio::test]

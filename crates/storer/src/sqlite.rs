@@ -80,11 +80,22 @@ CREATE TABLE IF NOT EXISTS item_state (
 /// of the pages and ranking hashes integers. Invariant: every `lsh` entry
 /// (key, at, rid) belongs to the live `fingerprints` row `rid` indexed at
 /// `at`; entries are added and removed (from the stored fingerprint's keys)
-/// in the transaction that writes or deletes that row, so a row id freed by
-/// pruning and handed out again never inherits keys.
+/// in the transaction that writes or deletes that row; row ids only grow
+/// (AUTOINCREMENT), and a record indexed again gets a new row.
+///
+/// Keys reach `lsh` in bulk, not with each batch: `index_keyed` holds the
+/// highest row id whose keys are in `lsh`; the keys of the rows above it
+/// (at most [`FLUSH_ROWS`] records) are held in memory ([`Pending`]) and
+/// written, sorted, in one transaction once there are enough of them, or
+/// when the sink closes. A batch's keys land on random pages of `lsh`, so
+/// writing them with each batch dirtied about one page per key (40 pages,
+/// 160 KB of WAL, per record: the store stage's largest cost); in bulk,
+/// each page is written once for all the keys it receives. Nothing is lost
+/// to a crash: the fingerprints are committed with their batch, and the
+/// keys of the rows above `index_keyed` are derived from them again on open.
 const INDEX_SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS fingerprints (
-    rid      INTEGER PRIMARY KEY,
+    rid      INTEGER PRIMARY KEY AUTOINCREMENT,
     id       TEXT NOT NULL UNIQUE,
     sig      BLOB NOT NULL,
     cluster  TEXT,
@@ -97,7 +108,15 @@ CREATE TABLE IF NOT EXISTS lsh (
     rid  INTEGER NOT NULL,
     PRIMARY KEY (key, at, rid)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS index_keyed (keyed INTEGER NOT NULL);
+-- Without the table, every row's keys are in lsh (a new or converted index).
+INSERT INTO index_keyed (keyed)
+    SELECT coalesce(max(rid), 0) FROM fingerprints WHERE NOT EXISTS (SELECT 1 FROM index_keyed);
 "#;
+
+/// Records whose keys are held in memory before they are written to `lsh`
+/// in one transaction (see [`INDEX_SCHEMA`]): about 160,000 keys, a few MB.
+const FLUSH_ROWS: usize = 4096;
 
 /// `PRAGMA user_version` of the current schema: 3 keyed `lsh` by text ids,
 /// 4 by `fingerprints` row ids.
@@ -110,7 +129,7 @@ DROP INDEX IF EXISTS fingerprints_at;
 ALTER TABLE fingerprints RENAME TO fingerprints_v3;
 ALTER TABLE lsh RENAME TO lsh_v3;
 CREATE TABLE fingerprints (
-    rid      INTEGER PRIMARY KEY,
+    rid      INTEGER PRIMARY KEY AUTOINCREMENT,
     id       TEXT NOT NULL UNIQUE,
     sig      BLOB NOT NULL,
     cluster  TEXT,
@@ -128,6 +147,94 @@ INSERT INTO lsh (key, at, rid) SELECT l.key, l.at, f.rid FROM lsh_v3 l JOIN fing
 DROP TABLE lsh_v3;
 DROP TABLE fingerprints_v3;
 "#;
+
+/// The keys of the `fingerprints` rows above `keyed`, not yet in `lsh`
+/// (see [`INDEX_SCHEMA`]). Changed only under the writer's lock, after the
+/// transaction it mirrors has committed.
+#[derive(Debug, Default)]
+struct Pending {
+    /// Rows above this row id have their keys here, not in `lsh`.
+    keyed: i64,
+    /// key → (at, rid) of those rows.
+    by_key: HashMap<i64, Vec<(i64, i64)>>,
+    /// rid → (at, keys) of those rows.
+    rows: HashMap<i64, (i64, Vec<i64>)>,
+}
+
+/// A change to [`Pending`], applied once its transaction has committed.
+enum PendingChange {
+    Add { rid: i64, at: i64, keys: Vec<i64> },
+    Drop { rid: i64 },
+}
+
+impl Pending {
+    /// The state of the index in `conn`: the watermark, and the keys of the
+    /// rows above it, derived from their fingerprints.
+    fn load(conn: &Connection) -> rusqlite::Result<Pending> {
+        let keyed: i64 = conn.query_row("SELECT keyed FROM index_keyed", [], |r| r.get(0))?;
+        let mut pending = Pending { keyed, ..Pending::default() };
+        let mut stmt = conn.prepare("SELECT rid, sig, at FROM fingerprints WHERE rid > ?1")?;
+        let rows =
+            stmt.query_map([keyed], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?)))?;
+        for row in rows {
+            let (rid, sig, at) = row?;
+            // A fingerprint of another format has no keys.
+            let keys = Fingerprint::from_bytes(&sig).map(|f| f.keys()).unwrap_or_default();
+            pending.apply(PendingChange::Add { rid, at, keys });
+        }
+        Ok(pending)
+    }
+
+    fn apply(&mut self, change: PendingChange) {
+        match change {
+            PendingChange::Add { rid, at, keys } => {
+                for &key in &keys {
+                    self.by_key.entry(key).or_default().push((at, rid));
+                }
+                self.rows.insert(rid, (at, keys));
+            }
+            PendingChange::Drop { rid } => {
+                let Some((_, keys)) = self.rows.remove(&rid) else { return };
+                for key in keys {
+                    if let Some(list) = self.by_key.get_mut(&key) {
+                        list.retain(|&(_, r)| r != rid);
+                        if list.is_empty() {
+                            self.by_key.remove(&key);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn keys(&self) -> usize {
+        self.rows.values().map(|(_, keys)| keys.len()).sum()
+    }
+
+    /// Write every held key to `lsh`, sorted, and move the watermark past
+    /// them, in one transaction; then hold none.
+    fn flush(&mut self, conn: &mut Connection) -> Result<(), StoreError> {
+        let Some(&top) = self.rows.keys().max() else { return Ok(()) };
+        let mut entries: Vec<(i64, i64, i64)> = Vec::with_capacity(self.keys());
+        for (&rid, (at, keys)) in &self.rows {
+            entries.extend(keys.iter().map(|&key| (key, *at, rid)));
+        }
+        entries.sort_unstable();
+        let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
+        {
+            let mut band = tx
+                .prepare_cached("INSERT OR IGNORE INTO lsh (key, at, rid) VALUES (?1, ?2, ?3)")
+                .map_err(|e| db_err("cannot prepare the index", e))?;
+            for (key, at, rid) in entries {
+                band.execute(params![key, at, rid]).map_err(|e| db_err("cannot write the index", e))?;
+            }
+        }
+        tx.execute("UPDATE index_keyed SET keyed = ?1", [top]).map_err(|e| db_err("cannot write the index", e))?;
+        tx.commit().map_err(|e| db_err("cannot commit the index", e))?;
+        *self = Pending { keyed: top, ..Pending::default() };
+        Ok(())
+    }
+}
 
 /// Columns added after the first schema: (column, definition).
 const ADDED_RECORD_COLUMNS: &[(&str, &str)] = &[("cluster", "TEXT"), ("similarity", "REAL")];
@@ -217,6 +324,8 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Index keys not yet in `lsh`. Locked after `writer`, never alone.
+    pending: Mutex<Pending>,
     reader: Mutex<Connection>,
     /// Nudges the checkpointer after each commit. Dropping it (with the
     /// store) ends the checkpointer thread.
@@ -247,7 +356,7 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn lock<'a>(m: &'a Mutex<Connection>) -> std::sync::MutexGuard<'a, Connection> {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock leaves the connection usable: SQLite
     // rolls back the open transaction when the Transaction guard drops.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -275,7 +384,15 @@ impl SqliteStore {
                 move || checkpointer(checkpoints, wal, nudges)
             })
             .map_err(|e| StoreError::fatal(NAME, format!("cannot start the checkpoint thread: {e}")))?;
-        let inner = Inner { path: path.to_path_buf(), writer: Mutex::new(writer), reader: Mutex::new(reader), wrote };
+        let pending =
+            Pending::load(&writer).map_err(|e| db_err(&format!("cannot read the index in {}", path.display()), e))?;
+        let inner = Inner {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            pending: Mutex::new(pending),
+            reader: Mutex::new(reader),
+            wrote,
+        };
         Ok(SqliteStore { inner: Arc::new(inner) })
     }
 
@@ -287,6 +404,8 @@ impl SqliteStore {
     /// Write records and (optionally) a checkpoint in one transaction.
     pub fn write_blocking(&self, records: &[Record], checkpoint: Option<&Checkpoint>) -> Result<(), StoreError> {
         let mut conn = lock(&self.inner.writer);
+        let mut pending = lock(&self.inner.pending);
+        let mut changes = Vec::new();
         let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
         {
             let mut upsert = tx
@@ -336,9 +455,19 @@ impl SqliteStore {
             }
         }
         if let Some(cp) = checkpoint {
-            commit_in(&tx, cp)?;
+            commit_in(&tx, cp, pending.keyed, &mut changes)?;
         }
         tx.commit().map_err(|e| db_err("cannot commit", e))?;
+        for change in changes {
+            pending.apply(change);
+        }
+        if pending.rows.len() >= FLUSH_ROWS {
+            // The batch is committed; its keys stay held until a flush
+            // succeeds (derived again from the fingerprints after a crash).
+            if let Err(e) = pending.flush(&mut conn) {
+                tracing::warn!(error = %e, "cannot write the near-duplicate index keys; will retry");
+            }
+        }
         // Full means a nudge is already pending, which is all we need.
         let _ = self.inner.wrote.try_send(());
         Ok(())
@@ -353,7 +482,8 @@ impl SqliteStore {
                 .map(|n| n as u64)
                 .map_err(|e| db_err("cannot count the index", e))
         };
-        Ok((count("fingerprints")?, count("lsh")?))
+        let held = lock(&self.inner.pending).keys() as u64;
+        Ok((count("fingerprints")?, count("lsh")? + held))
     }
 
     /// Every record, ordered by feed and id (for tests and tools).
@@ -484,7 +614,12 @@ fn checkpointer(conn: Connection, wal: PathBuf, nudges: std::sync::mpsc::Receive
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
-fn commit_in(tx: &rusqlite::Transaction<'_>, cp: &Checkpoint) -> Result<(), StoreError> {
+fn commit_in(
+    tx: &rusqlite::Transaction<'_>,
+    cp: &Checkpoint,
+    keyed: i64,
+    changes: &mut Vec<PendingChange>,
+) -> Result<(), StoreError> {
     let state = serde_json::to_string(&cp.state).map_err(|e| json_err("feed state", e))?;
     tx.prepare_cached(
         "INSERT INTO feed_state (feed, state) VALUES (?1, ?2) ON CONFLICT(feed) DO UPDATE SET state = excluded.state",
@@ -510,59 +645,64 @@ fn commit_in(tx: &rusqlite::Transaction<'_>, cp: &Checkpoint) -> Result<(), Stor
         .map_err(|e| db_err("cannot write a sink position", e))?;
     }
     if !cp.fingerprints.is_empty() {
-        index_in(tx, &cp.fingerprints)?;
+        index_in(tx, &cp.fingerprints, keyed, changes)?;
     }
     Ok(())
 }
 
-/// Add (or replace) index entries inside `tx`. A record indexed before
-/// keeps its row id and has its old keys removed first, by primary key,
-/// from its stored fingerprint.
-fn index_in(tx: &rusqlite::Transaction<'_>, entries: &[Indexed]) -> Result<(), StoreError> {
+/// Add (or replace) index entries inside `tx`; their keys are held in
+/// [`Pending`] (`changes`, applied once `tx` commits). A record indexed
+/// before has its old row and keys removed first and gets a new row.
+fn index_in(
+    tx: &rusqlite::Transaction<'_>,
+    entries: &[Indexed],
+    keyed: i64,
+    changes: &mut Vec<PendingChange>,
+) -> Result<(), StoreError> {
     let mut previous = tx
         .prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE id = ?1")
         .map_err(|e| db_err("cannot prepare the index", e))?;
-    let mut update = tx
-        .prepare_cached("UPDATE fingerprints SET sig = ?2, cluster = ?3, at = ?4 WHERE rid = ?1")
+    let mut delete = tx
+        .prepare_cached("DELETE FROM fingerprints WHERE rid = ?1")
         .map_err(|e| db_err("cannot prepare the index", e))?;
     let mut insert = tx
         .prepare_cached("INSERT INTO fingerprints (id, sig, cluster, at) VALUES (?1, ?2, ?3, ?4)")
-        .map_err(|e| db_err("cannot prepare the index", e))?;
-    let mut band = tx
-        .prepare_cached("INSERT OR IGNORE INTO lsh (key, at, rid) VALUES (?1, ?2, ?3)")
         .map_err(|e| db_err("cannot prepare the index", e))?;
     for entry in entries {
         let old: Option<(i64, Vec<u8>, i64)> = previous
             .query_row([&entry.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()
             .map_err(|e| db_err("cannot read the index", e))?;
-        let at = entry.at.timestamp();
-        let sig = entry.fingerprint.to_bytes();
-        let rid = match old {
-            Some((rid, old_sig, old_at)) => {
-                forget(tx, rid, &old_sig, old_at)?;
-                update
-                    .execute(params![rid, sig, entry.cluster, at])
-                    .map_err(|e| db_err("cannot write a fingerprint", e))?;
-                rid
-            }
-            None => {
-                insert
-                    .execute(params![entry.id, sig, entry.cluster, at])
-                    .map_err(|e| db_err("cannot write a fingerprint", e))?;
-                tx.last_insert_rowid()
-            }
-        };
-        for key in entry.fingerprint.keys() {
-            band.execute(params![key, at, rid]).map_err(|e| db_err("cannot write the index", e))?;
+        if let Some((rid, sig, at)) = old {
+            forget(tx, rid, &sig, at, keyed, changes)?;
+            delete.execute([rid]).map_err(|e| db_err("cannot write a fingerprint", e))?;
         }
+        let at = entry.at.timestamp();
+        insert
+            .execute(params![entry.id, entry.fingerprint.to_bytes(), entry.cluster, at])
+            .map_err(|e| db_err("cannot write a fingerprint", e))?;
+        changes.push(PendingChange::Add { rid: tx.last_insert_rowid(), at, keys: entry.fingerprint.keys() });
     }
     Ok(())
 }
 
 /// Remove one record's keys (those of its stored fingerprint `sig`,
-/// indexed at `at`, row id `rid`), by primary key.
-fn forget(tx: &rusqlite::Transaction<'_>, rid: i64, sig: &[u8], at: i64) -> Result<(), StoreError> {
+/// indexed at `at`, row id `rid`): held ones from [`Pending`], through
+/// `changes`; those in `lsh` by primary key. A held row's keys are looked
+/// for in `lsh` too (none by the invariant, but a hand-edited index can
+/// hold them, and a delete that finds nothing is cheap): removal is never
+/// left to the invariant.
+fn forget(
+    tx: &rusqlite::Transaction<'_>,
+    rid: i64,
+    sig: &[u8],
+    at: i64,
+    keyed: i64,
+    changes: &mut Vec<PendingChange>,
+) -> Result<(), StoreError> {
+    if rid > keyed {
+        changes.push(PendingChange::Drop { rid });
+    }
     // A fingerprint of another format has no keys in this index (the
     // migration dropped them with it).
     let Some(old) = Fingerprint::from_bytes(sig) else { return Ok(()) };
@@ -582,12 +722,13 @@ fn forget(tx: &rusqlite::Transaction<'_>, rid: i64, sig: &[u8], at: i64) -> Resu
 /// copies of one story in a batch, and common phrases, share keys.
 fn find_similar_in(
     conn: &Connection,
+    pending: &Pending,
     items: &[(String, Fingerprint)],
     since: i64,
     threshold: f64,
 ) -> Result<Vec<Option<Match>>, StoreError> {
     let mut by_key = conn
-        .prepare_cached("SELECT rid FROM lsh WHERE key = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3")
+        .prepare_cached("SELECT at, rid FROM lsh WHERE key = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3")
         .map_err(|e| db_err("cannot read the index", e))?;
     let mut own = conn
         .prepare_cached("SELECT rid FROM fingerprints WHERE id = ?1")
@@ -606,9 +747,17 @@ fn find_similar_in(
                 continue;
             }
             let rows = by_key
-                .query_map(params![key, since, index::PER_KEY], |r| r.get::<_, i64>(0))
+                .query_map(params![key, since, index::PER_KEY], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
                 .map_err(|e| db_err("cannot read the index", e))?;
-            let rids = rows.collect::<Result<Vec<i64>, _>>().map_err(|e| db_err("cannot read the index", e))?;
+            let mut newest =
+                rows.collect::<Result<Vec<(i64, i64)>, _>>().map_err(|e| db_err("cannot read the index", e))?;
+            // With the held keys: the newest PER_KEY of both, within the window.
+            if let Some(held) = pending.by_key.get(&key) {
+                newest.extend(held.iter().filter(|(at, _)| *at >= since));
+                newest.sort_unstable_by(|a, b| b.cmp(a));
+                newest.truncate(usize::try_from(index::PER_KEY).unwrap_or(usize::MAX));
+            }
+            let rids: Vec<i64> = newest.into_iter().map(|(_, rid)| rid).collect();
             hits.extend_from_slice(&rids);
             read.insert(key, rids);
         }
@@ -635,7 +784,8 @@ fn find_similar_in(
 
 /// Remove up to `limit` index entries indexed before `before` (Unix
 /// seconds), oldest first, in one transaction; returns how many.
-fn prune_in(conn: &mut Connection, before: i64, limit: usize) -> Result<u64, StoreError> {
+fn prune_in(conn: &mut Connection, pending: &mut Pending, before: i64, limit: usize) -> Result<u64, StoreError> {
+    let mut changes = Vec::new();
     let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
     let old: Vec<(i64, Vec<u8>, i64)> = {
         let mut stmt = tx
@@ -653,11 +803,14 @@ fn prune_in(conn: &mut Connection, before: i64, limit: usize) -> Result<u64, Sto
             .prepare_cached("DELETE FROM fingerprints WHERE rid = ?1")
             .map_err(|e| db_err("cannot prepare the index", e))?;
         for (rid, sig, at) in &old {
-            forget(&tx, *rid, sig, *at)?;
+            forget(&tx, *rid, sig, *at, pending.keyed, &mut changes)?;
             delete.execute([rid]).map_err(|e| db_err("cannot prune the index", e))?;
         }
     }
     tx.commit().map_err(|e| db_err("cannot commit", e))?;
+    for change in changes {
+        pending.apply(change);
+    }
     Ok(old.len() as u64)
 }
 
@@ -708,8 +861,9 @@ impl StateStore for SqliteStore {
             // writes. Nothing waits on this: the store stage, which makes the
             // lookups, is also the only writer of the index.
             let mut conn = lock(&me.inner.writer);
+            let pending = lock(&me.inner.pending);
             let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
-            let found = find_similar_in(&tx, &items, since.timestamp(), threshold)?;
+            let found = find_similar_in(&tx, &pending, &items, since.timestamp(), threshold)?;
             tx.commit().map_err(|e| db_err("cannot end the lookup", e))?;
             Ok(found)
         }))
@@ -723,7 +877,8 @@ impl StateStore for SqliteStore {
         let me = self.clone();
         Box::pin(blocking(move || {
             let mut conn = lock(&me.inner.writer);
-            prune_in(&mut conn, before.timestamp(), limit)
+            let mut pending = lock(&me.inner.pending);
+            prune_in(&mut conn, &mut pending, before.timestamp(), limit)
         }))
     }
 }
@@ -774,7 +929,10 @@ impl Sink for SqliteSink {
     fn close(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
         let store = self.store.clone();
         Box::pin(blocking(move || {
-            let conn = lock(&store.inner.writer);
+            let mut conn = lock(&store.inner.writer);
+            // The held index keys, so the file stands alone (they would be
+            // derived again on open otherwise).
+            lock(&store.inner.pending).flush(&mut conn)?;
             // Fold the WAL back into the database so the file stands alone.
             conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(|e| db_err("cannot checkpoint the WAL", e))
         }))
@@ -930,6 +1088,33 @@ pub(crate) mod tests {
         drop(store);
         let store = SqliteStore::open(&path).expect("opens again");
         assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64));
+    }
+
+    #[tokio::test]
+    async fn held_index_keys_survive_a_crash_and_reach_lsh_on_close() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("held.db");
+        let text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
+        let fp = Fingerprint::of(text).expect("fingerprint");
+        let store = SqliteStore::open(&path).expect("opens");
+        let mut cp = checkpoint(&[]);
+        cp.fingerprints = vec![Indexed { id: "a".into(), fingerprint: fp.clone(), cluster: None, at: Utc::now() }];
+        store.write_blocking(&[], Some(&cp)).expect("index");
+        let in_lsh = |store: &SqliteStore| {
+            lock(&store.inner.reader).query_row("SELECT COUNT(*) FROM lsh", [], |r| r.get::<_, i64>(0)).expect("count")
+        };
+        assert_eq!(in_lsh(&store), 0, "held, not written with the batch");
+        assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64));
+        // No close: the keys are derived again from the fingerprint on open.
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        let since = Utc::now() - chrono::Duration::days(1);
+        let found = store.find_similar(&[("b".to_string(), fp.clone())], since, 0.5).await.expect("lookup");
+        assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("a"));
+        SqliteSink::new(store.clone(), true).close().await.expect("close");
+        assert_eq!(in_lsh(&store), fp.keys().len() as i64, "written on close");
+        let found = store.find_similar(&[("b".to_string(), fp.clone())], since, 0.5).await.expect("lookup");
+        assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("a"), "and found there");
     }
 
     #[tokio::test]

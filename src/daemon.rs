@@ -221,7 +221,7 @@ impl Scheduler {
     /// Add a feed, due when its state says (or now, spread over 200 ms so a
     /// start does not poll every overdue feed in the same instant).
     fn add(&mut self, feed: Arc<FeedContext>, state: FeedState) {
-        let wait = state.next_due_at.and_then(|due| (due - Utc::now()).to_std().ok()).unwrap_or_default();
+        let wait = crate::schedule::until_due(state.next_due_at, state.last_polled_at, Utc::now());
         let spread = Duration::from_millis(rand::rng().random_range(0..=200));
         let idx = self.entries.len();
         self.by_name.insert(feed.spec.name.clone(), idx);
@@ -255,7 +255,7 @@ impl Scheduler {
             warn!(feed = %entry.feed.spec.name, "feed disabled after HTTP 410");
             return;
         }
-        let wait = entry.state.next_due_at.and_then(|due| (due - Utc::now()).to_std().ok()).unwrap_or_default();
+        let wait = crate::schedule::until_due(entry.state.next_due_at, entry.state.last_polled_at, Utc::now());
         if matches!(report.outcome, Outcome::Failed { .. }) {
             warn!(feed = %entry.feed.spec.name, retry_in_s = wait.as_secs(), "feed will be retried");
         }
@@ -373,7 +373,7 @@ impl Scheduler {
                     continue;
                 }
                 if let Some(state) = states.remove(name) {
-                    let wait = state.next_due_at.and_then(|d| (d - Utc::now()).to_std().ok()).unwrap_or_default();
+                    let wait = crate::schedule::until_due(state.next_due_at, state.last_polled_at, Utc::now());
                     self.entries[idx].state = state;
                     self.schedule(idx, Instant::now() + wait);
                     self.board.set_feed(self.entries[idx].status());

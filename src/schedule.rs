@@ -51,9 +51,41 @@ pub fn interval_with_jitter(interval: Duration, error_count: u32, jitter: f64) -
     interval.saturating_mul(backoff).mul_f64((1.0 + jitter).clamp(0.5, 1.5))
 }
 
+/// How long from `now` until a feed is due, by its committed state
+/// (`next_due_at`, set from `last_polled_at`). A state from the future — the
+/// wall clock went back, or the state was written by a machine whose clock
+/// ran ahead — keeps the wait it meant relative to its poll, instead of
+/// waiting for the clock to catch up (a clock set back a year would
+/// otherwise silence the feed for a year). A due time in the past (the
+/// clock jumped forward) is due now.
+pub fn until_due(
+    next_due_at: Option<chrono::DateTime<chrono::Utc>>,
+    last_polled_at: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Duration {
+    let Some(due) = next_due_at else { return Duration::ZERO };
+    let from = match last_polled_at {
+        Some(polled) if polled > now => polled,
+        _ => now,
+    };
+    (due - from).to_std().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_due_time_from_the_future_keeps_its_wait_relative_to_its_poll() {
+        let now = chrono::Utc::now();
+        let s = chrono::Duration::seconds;
+        assert_eq!(until_due(None, None, now), Duration::ZERO);
+        assert_eq!(until_due(Some(now + s(90)), Some(now - s(30)), now), Duration::from_secs(90));
+        assert_eq!(until_due(Some(now - s(90)), Some(now - s(200)), now), Duration::ZERO, "overdue is due now");
+        // Polled "a year from now": the clock went back after the poll.
+        let year = s(365 * 24 * 3600);
+        assert_eq!(until_due(Some(now + year + s(60)), Some(now + year), now), Duration::from_secs(60));
+    }
 
     #[test]
     fn busy_feeds_speed_up_and_quiet_ones_slow_down_within_bounds() {

@@ -272,6 +272,7 @@ async fn killed_anywhere_loses_nothing_and_doubles_nothing() {
     let config = config.to_str().expect("utf-8 path").to_string();
     let start = |failpoint: Option<String>| {
         let mut cmd = tokio::process::Command::new(harness::bin());
+        cmd.kill_on_drop(true);
         cmd.args(["run", "-c", &config]).current_dir(work.path()).env("RUST_LOG", "error");
         cmd.stderr(std::process::Stdio::null()).stdout(std::process::Stdio::null());
         if let Some(point) = failpoint {

@@ -121,6 +121,7 @@ async fn a_hundred_reloads_alternating_valid_and_broken() {
     let path = work.path().join("newswire.toml");
     std::fs::write(&path, config_text(&work, addr, &base, "10s")).expect("write config");
     let mut child = tokio::process::Command::new(harness::bin())
+        .kill_on_drop(true)
         .args(["run", "-c", path.to_str().expect("utf-8")])
         .current_dir(work.path())
         .env("RUST_LOG", "info")
@@ -202,6 +203,7 @@ async fn sigterm_under_load_exits_0_within_the_grace_period_20_of_20() {
     let mut slowest = Duration::ZERO;
     for trial in 0..20 {
         let child = tokio::process::Command::new(harness::bin())
+            .kill_on_drop(true)
             .args(["run", "-c", path.to_str().expect("utf-8")])
             .current_dir(work.path())
             .env("RUST_LOG", "error")
@@ -242,6 +244,7 @@ async fn more_due_feeds_than_the_pipeline_holds_keep_flowing() {
     let tight = "concurrency = 1\nchannel_capacity = 1\nclean_workers = 1";
     std::fs::write(&path, config_with(&work, addr, &feeds, "10s", tight)).expect("write config");
     let mut child = tokio::process::Command::new(harness::bin())
+        .kill_on_drop(true)
         .args(["run", "-c", path.to_str().expect("utf-8")])
         .current_dir(work.path())
         .env("RUST_LOG", "error")

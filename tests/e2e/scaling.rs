@@ -81,54 +81,6 @@ async fn backfill_into_sqlite_postgres_and_nats_at_once() {
     );
 }
 
-/// A TCP proxy to a server, that can be cut (live connections dropped, new
-/// ones refused) and restored: a server restart, without touching the
-/// server other tests share.
-struct Proxy {
-    addr: std::net::SocketAddr,
-    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
-}
-
-impl Proxy {
-    async fn start(upstream: String) -> Proxy {
-        use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Default::default();
-        let (up2, conns2) = (std::sync::Arc::clone(&up), std::sync::Arc::clone(&conns));
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { continue };
-                if !up2.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let upstream = upstream.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                conns2.lock().expect("lock").push(task.abort_handle());
-            }
-        });
-        Proxy { addr, up, conns }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
-        for conn in self.conns.lock().expect("lock").drain(..) {
-            conn.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sink_that_goes_away_is_retried_and_nothing_is_lost() {
     use std::sync::atomic::Ordering;
@@ -138,7 +90,7 @@ async fn a_sink_that_goes_away_is_retried_and_nothing_is_lost() {
         let rest = pg_url.split_once("@").map_or(pg_url.as_str(), |(_, r)| r);
         rest.split('/').next().unwrap_or("127.0.0.1:5432").to_string()
     };
-    let proxy = Proxy::start(upstream.clone()).await;
+    let proxy = crate::proxy::Proxy::start(upstream.clone()).await;
     let proxied_url = pg_url.replacen(&upstream, &proxy.addr.to_string(), 1);
     let suffix: u32 = rand::rng().random();
     let schema = format!("newswire_e2e_{suffix}");

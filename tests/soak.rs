@@ -1,0 +1,183 @@
+//! The soak: the daemon over a local farm of 10,000 feeds for a long time.
+//!
+//! Ignored in the ordinary test run (it runs for minutes to hours); run it
+//! with
+//!
+//! ```text
+//! NEWSWIRE_SOAK_MINUTES=30 cargo test --release --test soak -- --ignored --nocapture
+//! ```
+//!
+//! (`NEWSWIRE_SOAK_MINUTES=360` for six hours, `NEWSWIRE_SOAK_FEEDS` for
+//! another farm size). Feeds answer with ETags (most polls are 304s, as in
+//! life), one in twenty publishes a new item every minute, and every feed's
+//! interval is 60 s. Every 10 s it samples the daemon's resident memory and
+//! open file descriptors from /proc, and the scheduler's overdue feeds and
+//! poll lag from /metrics. It fails on a panic in the log, resident memory
+//! after warm-up growing by more than a fifth, descriptors growing, or the
+//! worst poll lag reaching twice the interval; it prints the samples.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[path = "e2e/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+const INTERVAL_S: u64 = 60;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Farm {
+    started: Instant,
+    polls: AtomicU64,
+}
+
+/// Feed `n` at minute `m`: items up to the minute for one feed in twenty,
+/// a fixed pair for the rest. The ETag names the content.
+fn document(n: u64, minute: u64) -> (String, String) {
+    let newest = if n % 20 == 0 { minute } else { 0 };
+    let mut items = String::new();
+    for k in newest.saturating_sub(9)..=newest {
+        items.push_str(&format!(
+            "<item><title>Soak {n} item {k}</title><link>https://soak.example.org/{n}/{k}</link><guid>soak-{n}-{k}</guid>\
+             <description>Report {k} of station {n}: the ferry ran on time and the harbour office published the \
+             tide tables for the coming week after the storm.</description></item>"
+        ));
+    }
+    (
+        format!("\"{n}-{newest}\""),
+        format!("<rss version=\"2.0\"><channel><title>Soak {n}</title>{items}</channel></rss>"),
+    )
+}
+
+async fn serve(farm: Arc<Farm>) -> std::net::SocketAddr {
+    use axum::extract::{Path, State};
+    use axum::http::{HeaderMap, StatusCode, header};
+    async fn feed(State(farm): State<Arc<Farm>>, Path(n): Path<u64>, headers: HeaderMap) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        farm.polls.fetch_add(1, Ordering::Relaxed);
+        let (etag, body) = document(n, farm.started.elapsed().as_secs() / 60);
+        if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+            return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+        }
+        ([(header::CONTENT_TYPE, "application/rss+xml".to_string()), (header::ETAG, etag)], body).into_response()
+    }
+    let app = axum::Router::new().route("/f/{n}", axum::routing::get(feed)).with_state(farm);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    addr
+}
+
+async fn metrics(addr: &str) -> String {
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else { return String::new() };
+    let _ = s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await;
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out).await;
+    out
+}
+
+/// The sum of a metric's samples whose line holds `label`.
+fn value(metrics: &str, name: &str, label: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a soak runs for minutes to hours: NEWSWIRE_SOAK_MINUTES=30 cargo test --release --test soak -- --ignored"]
+async fn ten_thousand_feeds_for_half_an_hour() {
+    let minutes = env_number("NEWSWIRE_SOAK_MINUTES", 30);
+    let feeds = env_number("NEWSWIRE_SOAK_FEEDS", 10_000);
+    let farm = Arc::new(Farm { started: Instant::now(), polls: AtomicU64::new(0) });
+    let addr = serve(Arc::clone(&farm)).await;
+    let work = harness::Workdir::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let status = format!("127.0.0.1:{port}");
+    let mut text = format!(
+        "[pipeline]\ndata_dir = \"{}\"\nconcurrency = 64\nper_host_concurrency = 64\nper_host_rate = 0\n\n\
+         [defaults]\nallow_private = true\ninterval = \"{INTERVAL_S}s\"\nmin_interval = \"{INTERVAL_S}s\"\nmax_interval = \"{INTERVAL_S}s\"\n\n\
+         [[sink]]\nkind = \"sqlite\"\n\n[[sink]]\nkind = \"jsonl\"\n\n[server]\nlisten = \"{status}\"\n",
+        work.path().join("data").display()
+    );
+    for n in 0..feeds {
+        text.push_str(&format!("\n[[feed]]\nname = \"soak{n}\"\nurl = \"http://{addr}/f/{n}\"\n"));
+    }
+    let config = work.path().join("soak.toml");
+    std::fs::write(&config, text).expect("write config");
+    let log = work.path().join("daemon.log");
+    let mut child = tokio::process::Command::new(harness::bin())
+        .kill_on_drop(true)
+        .args(["run", "-c", config.to_str().expect("utf-8")])
+        .current_dir(work.path())
+        .env("RUST_LOG", "warn")
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start the daemon");
+    let pid = child.id().expect("pid");
+
+    // (minute, rss MB, fds, overdue feeds, worst lag s, polls served)
+    let mut samples: Vec<(f64, u64, usize, f64, f64, u64)> = Vec::new();
+    let end = Instant::now() + Duration::from_secs(minutes * 60);
+    while Instant::now() < end {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let m = metrics(&status).await;
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0);
+        // The worst recent poll lag, and how many feeds are late now.
+        let lag = worst_lag(&m);
+        samples.push((
+            farm.started.elapsed().as_secs_f64() / 60.0,
+            proc_status_kb(pid, "VmRSS:") / 1024,
+            fds,
+            value(&m, "newswire_scheduler_feeds_overdue", ""),
+            lag,
+            farm.polls.load(Ordering::Relaxed),
+        ));
+    }
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill").success());
+    let exit = tokio::time::timeout(Duration::from_secs(60), child.wait()).await.expect("exits").expect("wait");
+
+    println!("| minute | RSS MB | fds | overdue feeds | worst poll lag s | polls served |");
+    println!("|---|---|---|---|---|---|");
+    for (minute, rss, fds, overdue, lag, polls) in &samples {
+        println!("| {minute:.1} | {rss} | {fds} | {overdue} | {lag} | {polls} |");
+    }
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!log.contains("panicked"), "a panic in the daemon's log");
+    assert_eq!(exit.code(), Some(0));
+    // Warm-up: the first two intervals (every feed stored once, caches full).
+    let warm: Vec<&(f64, u64, usize, f64, f64, u64)> =
+        samples.iter().filter(|s| s.0 >= 2.0 * INTERVAL_S as f64 / 60.0 + 0.5).collect();
+    assert!(warm.len() >= 2, "the soak must run past its warm-up ({minutes} minutes is too short)");
+    let (first, last) = (warm[0], warm[warm.len() - 1]);
+    let peak_rss = warm.iter().map(|s| s.1).max().unwrap_or(0);
+    assert!(
+        peak_rss as f64 <= first.1 as f64 * 1.2 + 16.0,
+        "resident memory grew after warm-up: {first:?} .. peak {peak_rss} MB"
+    );
+    assert!(last.2 <= first.2 + 8, "open descriptors grew: {} then {}", first.2, last.2);
+    let worst = warm.iter().map(|s| s.4).fold(0.0, f64::max);
+    assert!(worst < 2.0 * INTERVAL_S as f64, "poll lag reached {worst} s (interval {INTERVAL_S} s)");
+    println!(
+        "soak: {feeds} feeds, {minutes} min, {} polls; RSS {}..{peak_rss} MB after warm-up; fds {}..{}; worst poll lag {worst:.2} s",
+        last.5, first.1, first.2, last.2
+    );
+}
+
+/// The largest poll lag of the recent window: the exporter renders the
+/// histogram as a summary whose `quantile="1"` is its maximum.
+fn worst_lag(metrics: &str) -> f64 {
+    value(metrics, "newswire_scheduler_poll_lag_seconds{", "quantile=\"1\"")
+}

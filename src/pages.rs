@@ -354,45 +354,17 @@ impl Pages {
 /// Run the stage until `input` closes (or `abort`), at most `batches`
 /// batches in it at once.
 pub async fn page_stage(
-    mut input: mpsc::Receiver<CleanBatch>,
+    input: mpsc::Receiver<CleanBatch>,
     out: mpsc::Sender<CleanBatch>,
     pages: Arc<Pages>,
     batches: usize,
     abort: CancellationToken,
 ) {
-    let slots = Arc::new(Semaphore::new(batches.max(1)));
-    let mut tasks = JoinSet::new();
-    loop {
-        let batch = tokio::select! {
-            _ = abort.cancelled() => break,
-            batch = input.recv() => match batch { Some(b) => b, None => break },
-        };
-        crate::metrics::queue_depth("pages", input.len());
-        let permit = tokio::select! {
-            _ = abort.cancelled() => break,
-            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
-        };
+    crate::pipeline::run_stage("pages", Some("pages"), input, out, batches, abort, move |batch| {
         let pages = Arc::clone(&pages);
-        let out = out.clone();
-        let abort = abort.clone();
-        tasks.spawn(async move {
-            // Held until the batch is handed on, like the clean stage's.
-            let _permit = permit;
-            let batch = tokio::select! {
-                _ = abort.cancelled() => return,
-                batch = complete(&pages, batch) => batch,
-            };
-            // Reserve first: a cancelled send() would lose the batch.
-            let waiting = std::time::Instant::now();
-            tokio::select! {
-                _ = abort.cancelled() => {}
-                slot = out.reserve() => if let Ok(slot) = slot { slot.send(batch) },
-            }
-            crate::metrics::blocked("pages", waiting.elapsed());
-        });
-        while tasks.try_join_next().is_some() {}
-    }
-    while tasks.join_next().await.is_some() {}
+        async move { complete(&pages, batch).await }
+    })
+    .await;
 }
 
 /// Fetch the pages one batch wants and put them into its records.

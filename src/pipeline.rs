@@ -281,46 +281,82 @@ pub async fn run(
     }
 }
 
+/// The loop every concurrent stage shares; the stage itself is `work`, one
+/// item at a time. Take an item, wait for one of `concurrency` slots, run
+/// `work` on it in a task of its own, and hand the result on. The slot is
+/// held until the result is handed on, not just while it is worked on: a
+/// result waiting for room downstream still counts against the stage, so a
+/// slow stage downstream stops this one instead of piling results up. Sends
+/// reserve first, since a cancelled `send()` would lose the result. Ends
+/// when the input closes and its tasks are done, or at `abort`. `stage`
+/// names it in the blocked-time metric, `queue` (if any) its input queue in
+/// the depth metric.
+pub(crate) async fn run_stage<I, O, F, Fut>(
+    stage: &'static str,
+    queue: Option<&'static str>,
+    mut input: mpsc::Receiver<I>,
+    out: mpsc::Sender<O>,
+    concurrency: usize,
+    abort: CancellationToken,
+    work: F,
+) where
+    I: Send + 'static,
+    O: Send + 'static,
+    F: Fn(I) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = O> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+    let work = Arc::new(work);
+    let mut tasks = JoinSet::new();
+    loop {
+        let item = tokio::select! {
+            _ = abort.cancelled() => break,
+            item = input.recv() => match item { Some(item) => item, None => break },
+        };
+        if let Some(queue) = queue {
+            crate::metrics::queue_depth(queue, input.len());
+        }
+        let permit = tokio::select! {
+            _ = abort.cancelled() => break,
+            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
+        let (work, out, abort) = (Arc::clone(&work), out.clone(), abort.clone());
+        tasks.spawn(async move {
+            let _permit = permit;
+            let result = tokio::select! {
+                _ = abort.cancelled() => return,
+                result = work(item) => result,
+            };
+            let waiting = std::time::Instant::now();
+            tokio::select! {
+                _ = abort.cancelled() => {}
+                slot = out.reserve() => if let Ok(slot) = slot { slot.send(result) },
+            }
+            crate::metrics::blocked(stage, waiting.elapsed());
+        });
+        // Reap finished tasks so the set does not grow with the item count.
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Up to `concurrency` polls at once.
 async fn fetch_stage(
-    mut jobs: mpsc::Receiver<FeedJob>,
+    jobs: mpsc::Receiver<FeedJob>,
     fetcher: Fetcher,
     out: mpsc::Sender<FetchedBatch>,
     concurrency: usize,
     abort: CancellationToken,
 ) {
-    let slots = Arc::new(Semaphore::new(concurrency));
-    let mut tasks = JoinSet::new();
-    loop {
-        let job = tokio::select! {
-            _ = abort.cancelled() => break,
-            job = jobs.recv() => match job { Some(job) => job, None => break },
-        };
-        let permit = tokio::select! {
-            _ = abort.cancelled() => break,
-            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
-        };
+    run_stage("fetch", None, jobs, out, concurrency, abort, move |job| {
         let fetcher = fetcher.clone();
-        let out = out.clone();
-        let abort = abort.clone();
-        tasks.spawn(async move {
-            let _permit = permit;
-            let batch = tokio::select! {
-                _ = abort.cancelled() => return,
-                batch = fetch_one(&fetcher, job) => batch,
-            };
+        async move {
+            let batch = fetch_one(&fetcher, job).await;
             crate::failpoint::hit("after_fetch");
-            // Reserve first: a cancelled send() would lose the batch.
-            let waiting = std::time::Instant::now();
-            tokio::select! {
-                _ = abort.cancelled() => {}
-                slot = out.reserve() => if let Ok(slot) = slot { slot.send(batch) },
-            }
-            crate::metrics::blocked("fetch", waiting.elapsed());
-        });
-        // Reap finished tasks so the set does not grow with the job count.
-        while tasks.try_join_next().is_some() {}
-    }
-    while tasks.join_next().await.is_some() {}
+            batch
+        }
+    })
+    .await;
 }
 
 /// Poll one feed.
@@ -348,60 +384,36 @@ pub async fn fetch_one(fetcher: &Fetcher, job: FeedJob) -> FetchedBatch {
     FetchedBatch { job, polled_at, result }
 }
 
+/// Up to `workers` documents parsed and cleaned at once, on the blocking
+/// pool.
 async fn clean_stage(
-    mut input: mpsc::Receiver<FetchedBatch>,
+    input: mpsc::Receiver<FetchedBatch>,
     out: mpsc::Sender<CleanBatch>,
     workers: usize,
     since: Option<DateTime<Utc>>,
     abort: CancellationToken,
 ) {
-    let slots = Arc::new(Semaphore::new(workers));
-    let mut tasks = JoinSet::new();
-    loop {
-        let batch = tokio::select! {
-            _ = abort.cancelled() => break,
-            batch = input.recv() => match batch { Some(b) => b, None => break },
-        };
-        crate::metrics::queue_depth("fetched", input.len());
-        let permit = tokio::select! {
-            _ = abort.cancelled() => break,
-            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
-        };
-        let out = out.clone();
-        let abort = abort.clone();
-        tasks.spawn(async move {
-            // The permit is held until the batch is handed on, not just
-            // while it is cleaned: a cleaned batch waiting for room
-            // downstream still counts against the stage, so a slow store
-            // stage stops the cleaning instead of piling batches up.
-            let _permit = permit;
-            let (feed, state) = (Arc::clone(&batch.job.feed), batch.job.state.clone());
-            let cleaned = match tokio::task::spawn_blocking(move || clean_one(batch, since)).await {
-                Ok(cleaned) => cleaned,
-                // A document that makes the parser or cleaner panic is a
-                // failed poll of that feed, reported like any other (the
-                // scheduler reschedules it with backoff); its validators
-                // were not advanced, so it is read again next time.
-                Err(e) => {
-                    let message = format!("{}: cleaning the document failed: {e}", redact(feed.spec.url.as_str()));
-                    warn!(feed = %feed.spec.name, error = %message, "clean task failed");
-                    let mut state = state;
-                    state.error_count += 1;
-                    state.last_error = Some(message.clone());
-                    CleanBatch::new(feed, state, Outcome::Failed { kind: ErrorKind::Parse, message })
-                }
-            };
-            crate::failpoint::hit("after_clean");
-            let waiting = std::time::Instant::now();
-            tokio::select! {
-                _ = abort.cancelled() => {}
-                slot = out.reserve() => if let Ok(slot) = slot { slot.send(cleaned) },
+    run_stage("clean", Some("fetched"), input, out, workers, abort, move |batch: FetchedBatch| async move {
+        let (feed, state) = (Arc::clone(&batch.job.feed), batch.job.state.clone());
+        let cleaned = match tokio::task::spawn_blocking(move || clean_one(batch, since)).await {
+            Ok(cleaned) => cleaned,
+            // A document that makes the parser or cleaner panic is a
+            // failed poll of that feed, reported like any other (the
+            // scheduler reschedules it with backoff); its validators were
+            // not advanced, so it is read again next time.
+            Err(e) => {
+                let message = format!("{}: cleaning the document failed: {e}", redact(feed.spec.url.as_str()));
+                warn!(feed = %feed.spec.name, error = %message, "clean task failed");
+                let mut state = state;
+                state.error_count += 1;
+                state.last_error = Some(message.clone());
+                CleanBatch::new(feed, state, Outcome::Failed { kind: ErrorKind::Parse, message })
             }
-            crate::metrics::blocked("clean", waiting.elapsed());
-        });
-        while tasks.try_join_next().is_some() {}
-    }
-    while tasks.join_next().await.is_some() {}
+        };
+        crate::failpoint::hit("after_clean");
+        cleaned
+    })
+    .await;
 }
 
 /// Turn a fetched document into records and the feed's next state. Pure

@@ -46,9 +46,9 @@ pub(crate) fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> 
         .and_then(|v| v.parse().ok())
 }
 
-/// A count, or -1 while the database does not exist yet.
+/// A count, or -1 while the database or its tables do not exist yet.
 fn count(work: &Workdir, sql: &str) -> i64 {
-    if work.path().join("data/newswire.db").exists() { work.count(sql) } else { -1 }
+    work.try_count(sql).unwrap_or(-1)
 }
 
 fn write_config(work: &Workdir, server: &FixtureServer, feeds: &[(&str, &str)], port: u16) -> std::path::PathBuf {

@@ -58,6 +58,17 @@ impl Workdir {
     pub fn count(&self, sql: &str) -> i64 {
         self.db().query_row(sql, [], |r| r.get(0)).expect("count query")
     }
+
+    /// A count while the daemon may still be creating the database: None
+    /// until the file and its tables exist.
+    pub fn try_count(&self, sql: &str) -> Option<i64> {
+        let path = self.path().join("data/newswire.db");
+        if !path.exists() {
+            return None;
+        }
+        let db = rusqlite::Connection::open(path).ok()?;
+        db.query_row(sql, [], |r| r.get(0)).ok()
+    }
 }
 
 /// Run the binary to completion.

@@ -59,6 +59,31 @@ fn big_page(seed: usize, target: usize) -> String {
     page
 }
 
+/// A generated page of about `target` bytes of which half is what real news
+/// pages carry besides markup: inline state and analytics scripts, styles,
+/// and an SVG icon in every menu link.
+fn scripted_page(seed: usize, target: usize) -> String {
+    let page = big_page(seed, target / 2).replace(
+        "\">Section ",
+        "\"><svg class=\"icon\" viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M12 2L2 7l10 5 10-5-10-5zm0 13l-10-5v6l10 5 10-5v-6l-10 5z\"/></svg>Section ",
+    );
+    let mut head = String::from("<head>");
+    head.push_str("<style>");
+    while head.len() < target / 8 {
+        head.push_str(".story-body p{margin:0 0 1em;line-height:1.5}.nav a:hover{text-decoration:underline}");
+    }
+    head.push_str("</style><script>window.__STATE__={\"articles\":[");
+    let mut n = 0;
+    while head.len() + page.len() < target {
+        head.push_str(&format!(
+            "{{\"id\":{n},\"title\":\"Teaser {n}\",\"url\":\"/t/{n}\",\"html\":\"<p>Teaser text {n}</p>\"}},"
+        ));
+        n += 1;
+    }
+    head.push_str("{}]};dataLayer.push({event:'page'});</script>");
+    page.replacen("<head>", &head, 1)
+}
+
 fn run(name: &str, pages: &[String], secs: f64) {
     let cleaner = Cleaner::default();
     let bytes: usize = pages.iter().map(String::len).sum();
@@ -101,6 +126,8 @@ fn main() {
     run("fixture pages", &fixtures, secs);
     let big: Vec<String> = (0..8).map(|i| big_page(i, 100 * 1024)).collect();
     run("generated 100 KB pages", &big, secs);
+    let scripted: Vec<String> = (0..8).map(|i| scripted_page(i, 100 * 1024)).collect();
+    run("same, half scripts", &scripted, secs);
     parse_only(&big);
     nested_shapes();
 }

@@ -87,6 +87,23 @@ fn broken(valid: &str, variant: usize) -> String {
     }
 }
 
+/// `newswire run` on `config`, killed if the test fails before it stops it.
+fn daemon(
+    work: &harness::Workdir,
+    config: &std::path::Path,
+    log: &str,
+    stderr: std::process::Stdio,
+) -> tokio::process::Child {
+    tokio::process::Command::new(harness::bin())
+        .kill_on_drop(true)
+        .args(["run", "-c", config.to_str().expect("utf-8")])
+        .current_dir(work.path())
+        .env("RUST_LOG", log)
+        .stderr(stderr)
+        .spawn()
+        .expect("start the daemon")
+}
+
 /// The daemon's stderr, collected as it comes.
 fn collect(stderr: tokio::process::ChildStderr) -> Arc<Mutex<Vec<String>>> {
     let lines = Arc::new(Mutex::new(Vec::new()));
@@ -120,14 +137,7 @@ async fn a_hundred_reloads_alternating_valid_and_broken() {
     let base: Vec<String> = (0..20).map(|n| format!("base{n}")).collect();
     let path = work.path().join("newswire.toml");
     std::fs::write(&path, config_text(&work, addr, &base, "10s")).expect("write config");
-    let mut child = tokio::process::Command::new(harness::bin())
-        .kill_on_drop(true)
-        .args(["run", "-c", path.to_str().expect("utf-8")])
-        .current_dir(work.path())
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start the daemon");
+    let mut child = daemon(&work, &path, "info", std::process::Stdio::piped());
     let lines = collect(child.stderr.take().expect("stderr"));
     wait_for("the base feeds stored", Duration::from_secs(30), || {
         work.try_count("SELECT COUNT(*) FROM records") == Some(40)
@@ -202,14 +212,7 @@ async fn sigterm_under_load_exits_0_within_the_grace_period_20_of_20() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(20);
     let mut slowest = Duration::ZERO;
     for trial in 0..20 {
-        let child = tokio::process::Command::new(harness::bin())
-            .kill_on_drop(true)
-            .args(["run", "-c", path.to_str().expect("utf-8")])
-            .current_dir(work.path())
-            .env("RUST_LOG", "error")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start the daemon");
+        let child = daemon(&work, &path, "error", std::process::Stdio::null());
         tokio::time::sleep(Duration::from_millis(rng.random_range(200..1500))).await;
         let pid = child.id().expect("pid").to_string();
         let sent = Instant::now();
@@ -243,14 +246,7 @@ async fn more_due_feeds_than_the_pipeline_holds_keep_flowing() {
     let path = work.path().join("newswire.toml");
     let tight = "concurrency = 1\nchannel_capacity = 1\nclean_workers = 1";
     std::fs::write(&path, config_with(&work, addr, &feeds, "10s", tight)).expect("write config");
-    let mut child = tokio::process::Command::new(harness::bin())
-        .kill_on_drop(true)
-        .args(["run", "-c", path.to_str().expect("utf-8")])
-        .current_dir(work.path())
-        .env("RUST_LOG", "error")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start the daemon");
+    let mut child = daemon(&work, &path, "error", std::process::Stdio::null());
     wait_for("every feed polled three times", Duration::from_secs(60), || feeds.iter().all(|f| farm.hits(f) >= 3))
         .await;
     assert_eq!(work.count("SELECT COUNT(*) FROM records"), 120);

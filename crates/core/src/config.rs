@@ -785,6 +785,22 @@ impl Config {
         if self.sinks.iter().filter(|s| matches!(s, SinkConfig::Sqlite { .. })).count() > 1 {
             out.push((None, "sink".into(), "at most one sqlite sink".into()));
         }
+        // Two JSONL sinks in one directory would write one log and cut each
+        // other's lines back to their own committed positions at start.
+        let mut jsonl_dirs = Vec::new();
+        for (i, sink) in self.sinks.iter().enumerate() {
+            if let SinkConfig::Jsonl { dir } = sink {
+                let dir = dir.clone().unwrap_or_else(|| self.pipeline.data_dir.join("jsonl"));
+                if jsonl_dirs.contains(&dir) {
+                    out.push((
+                        None,
+                        format!("sink[{i}].dir"),
+                        format!("another jsonl sink writes to {}", dir.display()),
+                    ));
+                }
+                jsonl_dirs.push(dir);
+            }
+        }
         let postgres = self.sinks.iter().filter(|s| matches!(s, SinkConfig::Postgres { .. })).count();
         if postgres > 1 {
             out.push((None, "sink".into(), "at most one postgres sink".into()));
@@ -958,6 +974,14 @@ listen = "127.0.0.1:9090"
 
     fn error_of(text: &str) -> String {
         load(text).expect_err("config must be rejected").to_string()
+    }
+
+    #[test]
+    fn two_jsonl_sinks_cannot_share_a_directory() {
+        let e = error_of("[[sink]]\nkind = \"jsonl\"\n\n[[sink]]\nkind = \"jsonl\"\ndir = \"data/jsonl\"\n");
+        assert!(e.contains("sink[1].dir") && e.contains("another jsonl sink writes to data/jsonl"), "{e}");
+        load("[[sink]]\nkind = \"jsonl\"\n\n[[sink]]\nkind = \"jsonl\"\ndir = \"elsewhere\"\n")
+            .expect("two directories are fine");
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! whole, `<br>` joins with a space, scripts, styles, forms and embedded
 //! players are dropped, captions are dropped and recorded.
 
+use crate::parse::attr;
 use ego_tree::iter::Edge;
+use markup5ever::local_name;
 use newswire_core::{Embed, Removed, RemovedKind};
 use scraper::{Html, Node};
 
-use crate::depth::cap_depth;
 use crate::markup::{Special, classify, frame_embed, post_embed, text_of, too_much_text};
 use crate::normalize::normalize_paragraph;
 
@@ -104,9 +105,10 @@ pub(crate) fn cap(html: &str, max: usize) -> &str {
     &html[..end]
 }
 
-/// Parse a fragment after capping its size and nesting depth.
+/// Parse a fragment after capping its size (the tree builder caps its
+/// nesting depth).
 fn parse(html: &str) -> Html {
-    Html::parse_fragment(&cap_depth(cap(html, MAX_HTML_BYTES)))
+    crate::parse::fragment(cap(html, MAX_HTML_BYTES))
 }
 
 /// Paragraphs of an HTML fragment, with what the markup says was not
@@ -211,7 +213,7 @@ fn walk(html: &str, markup_rules: bool) -> Extracted {
                                         "youtube" | "vimeo" | "media" => RemovedKind::MediaEmbed,
                                         _ => RemovedKind::SocialEmbed,
                                     };
-                                    let text = e.attr("src").unwrap_or_default().to_string();
+                                    let text = attr(e, local_name!("src")).unwrap_or_default().to_string();
                                     removed.push((at, Removed { kind, text }));
                                     embeds.push((at, embed));
                                 }

@@ -41,13 +41,13 @@
 //! Helpers for the record: [`html_to_text`] for titles and other short
 //! fields, [`looks_like_html`], and [`detect_language`].
 
-mod depth;
 mod engine;
 pub mod extract;
 mod html;
 mod lang;
 mod markup;
 mod normalize;
+mod parse;
 mod rules;
 
 use newswire_core::config::CleanRuleConfig;

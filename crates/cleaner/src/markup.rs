@@ -9,7 +9,9 @@
 //! A widget that holds a lot of text is not a widget: the article must
 //! never be dropped because its wrapper's class mentions "share".
 
+use crate::parse::attr;
 use ego_tree::NodeRef;
+use markup5ever::local_name;
 use newswire_core::{Embed, RemovedKind};
 use scraper::Node;
 use scraper::node::Element;
@@ -52,7 +54,7 @@ pub(crate) fn classify(e: &Element) -> Option<Special> {
     if name == "figcaption" {
         return Some(Special::Caption);
     }
-    if e.attr("class").is_none() && e.id().is_none() {
+    if attr(e, local_name!("class")).is_none() && e.id().is_none() {
         return None;
     }
     for (class, kind) in [
@@ -178,7 +180,7 @@ fn elements<'a>(node: NodeRef<'a, Node>, name: &'a str) -> impl Iterator<Item = 
 fn links(node: NodeRef<'_, Node>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for a in elements(node, "a") {
-        if let Some(href) = a.value().as_element().and_then(|e| e.attr("href")) {
+        if let Some(href) = a.value().as_element().and_then(|e| attr(e, local_name!("href"))) {
             out.push((href.to_string(), text_of(a)));
         }
     }
@@ -279,7 +281,7 @@ pub(crate) fn post_embed(node: NodeRef<'_, Node>, kind: &'static str) -> Embed {
 
 /// The data of an iframe.
 pub(crate) fn frame_embed(e: &Element) -> Option<Embed> {
-    let src = e.attr("src").or_else(|| e.attr("data-src"))?;
+    let src = attr(e, local_name!("src")).or_else(|| e.attr("data-src"))?;
     let src = if let Some(rest) = src.strip_prefix("//") { format!("https://{rest}") } else { src.to_string() };
     let kind = kind_of_url(&src);
     let url = match kind {
@@ -301,7 +303,7 @@ pub(crate) fn frame_embed(e: &Element) -> Option<Embed> {
     Some(Embed {
         kind: kind.to_string(),
         url: Some(url),
-        text: e.attr("title").map(normalize_paragraph).and_then(non_empty),
+        text: attr(e, local_name!("title")).map(normalize_paragraph).and_then(non_empty),
         ..Embed::default()
     })
 }

@@ -18,6 +18,8 @@
 //!    paragraphs, or a trusted container when it holds more of the text,
 //!    are serialised without their junk for the cleaner.
 
+use crate::parse::attr;
+use markup5ever::local_name;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -169,7 +171,7 @@ pub(crate) fn measure<'a>(
 
 /// Lowercase words of an element's class and id.
 fn hint_words(e: &Element) -> impl Iterator<Item = String> + '_ {
-    e.attr("class")
+    attr(e, local_name!("class"))
         .into_iter()
         .chain(e.id())
         .flat_map(|s| s.split(|c: char| c.is_ascii_whitespace() || c == '-' || c == '_' || c == ':'))
@@ -352,16 +354,16 @@ fn is_junk(e: &Element, s: &Stats, total: u32) -> bool {
     if matches!(name, "aside" | "footer" | "header" | "form") {
         return true;
     }
-    if e.attr("hidden").is_some()
-        || e.attr("aria-hidden").is_some_and(|v| v == "true") && s.text < 200
-        || e.attr("style").is_some_and(|st| {
+    if attr(e, local_name!("hidden")).is_some()
+        || attr(e, local_name!("aria-hidden")).is_some_and(|v| v == "true") && s.text < 200
+        || attr(e, local_name!("style")).is_some_and(|st| {
             let st = st.to_ascii_lowercase();
             st.contains("display:none") || st.contains("display: none") || st.contains("visibility:hidden")
         })
     {
         return true;
     }
-    if let Some(role) = e.attr("role")
+    if let Some(role) = attr(e, local_name!("role"))
         && matches!(
             role,
             "navigation" | "banner" | "contentinfo" | "complementary" | "dialog" | "alertdialog" | "search" | "menu"
@@ -369,7 +371,7 @@ fn is_junk(e: &Element, s: &Stats, total: u32) -> bool {
     {
         return true;
     }
-    if name != "article" && (e.attr("class").is_some() || e.id().is_some()) {
+    if name != "article" && (attr(e, local_name!("class")).is_some() || e.id().is_some()) {
         let mut weak = false;
         for w in hint_words(e) {
             if is_strong_negative(&w) {
@@ -386,7 +388,8 @@ fn is_junk(e: &Element, s: &Stats, total: u32) -> bool {
         && s.text > 0
         && s.text < 2_000
         && s.link_density() > 0.5
-        && !e.attr("class").is_some_and(|c| c.contains("tweet") || c.contains("embed") || c.contains("media"))
+        && !attr(e, local_name!("class"))
+            .is_some_and(|c| c.contains("tweet") || c.contains("embed") || c.contains("media"))
     {
         return true;
     }
@@ -486,7 +489,7 @@ pub(crate) fn best_candidate(root: NodeRef<'_, Node>, net: &IdMap<Stats>, paragr
     }
     let Some(top_node) = tree.get(top) else { return Chosen { nodes: vec![top], text: text_of(top) } };
     let Some(parent) = top_node.parent() else { return Chosen { nodes: vec![top], text: text_of(top) } };
-    let top_class = top_node.value().as_element().and_then(|e| e.attr("class")).unwrap_or_default();
+    let top_class = top_node.value().as_element().and_then(|e| attr(e, local_name!("class"))).unwrap_or_default();
     let threshold = (top_score * 0.2).max(10.0);
     let mut nodes = Vec::new();
     let mut text = 0;
@@ -497,7 +500,7 @@ pub(crate) fn best_candidate(root: NodeRef<'_, Node>, net: &IdMap<Stats>, paragr
             true
         } else {
             let mut score = scores.get(&sibling.id()).copied().unwrap_or(0.0) * (1.0 - s.link_density());
-            if !top_class.is_empty() && e.attr("class") == Some(top_class) {
+            if !top_class.is_empty() && attr(e, local_name!("class")) == Some(top_class) {
                 score += top_score * 0.2;
             }
             if score >= threshold && scores.contains_key(&sibling.id()) {

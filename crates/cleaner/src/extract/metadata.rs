@@ -5,7 +5,9 @@
 //! then picks per field in order of trust: JSON-LD, OpenGraph and article
 //! meta tags, plain meta tags, then the document itself (`<h1>`, `<title>`).
 
+use crate::parse::attr;
 use ego_tree::NodeRef;
+use markup5ever::local_name;
 use scraper::Node;
 use scraper::node::Element;
 use serde_json::Value;
@@ -88,12 +90,15 @@ impl Collector {
     pub(crate) fn element(&mut self, node: NodeRef<'_, Node>, e: &Element) {
         match e.name() {
             "html" if self.html_lang.is_none() => {
-                self.html_lang = e.attr("lang").or_else(|| e.attr("xml:lang")).and_then(non_empty);
+                self.html_lang = attr(e, local_name!("lang")).or_else(|| e.attr("xml:lang")).and_then(non_empty);
             }
             "title" if self.title.is_none() => self.title = non_empty(&text_children(node)),
             "h1" if self.h1.is_none() => self.h1 = non_empty(&crate::markup::text_of(node)),
             "meta" => self.meta(e),
-            "script" if e.attr("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) => {
+            "script"
+                if attr(e, local_name!("type"))
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) =>
+            {
                 let text = text_children(node);
                 if let Ok(value) = serde_json::from_str::<Value>(text.trim()) {
                     self.json_ld(&value, 0);
@@ -101,8 +106,8 @@ impl Collector {
             }
             "time" => {
                 if self.meta_published.is_none()
-                    && e.attr("itemprop").is_some_and(|p| p == "datePublished")
-                    && let Some(dt) = e.attr("datetime")
+                    && attr(e, local_name!("itemprop")).is_some_and(|p| p == "datePublished")
+                    && let Some(dt) = attr(e, local_name!("datetime"))
                 {
                     self.meta_published = non_empty(dt);
                 }
@@ -112,9 +117,11 @@ impl Collector {
     }
 
     fn meta(&mut self, e: &Element) {
-        let Some(content) = e.attr("content") else { return };
-        let key = e.attr("property").or_else(|| e.attr("name")).or_else(|| e.attr("itemprop"));
-        if let Some(lang) = e.attr("http-equiv")
+        let Some(content) = attr(e, local_name!("content")) else { return };
+        let key = attr(e, local_name!("property"))
+            .or_else(|| attr(e, local_name!("name")))
+            .or_else(|| attr(e, local_name!("itemprop")));
+        if let Some(lang) = attr(e, local_name!("http-equiv"))
             && lang.eq_ignore_ascii_case("content-language")
             && self.meta_language.is_none()
         {

@@ -1,0 +1,1380 @@
+//! newswire's HTML tree builder: one linear pass from bytes to the same
+//! `scraper::Html` tree html5ever builds, for the markup news pages carry.
+//!
+//! html5ever implements the whole WHATWG parsing algorithm, character by
+//! character through a queue of tendrils; on a 100 KB page that alone took
+//! longer than the issue's budget for the whole extraction (docs/extraction.md).
+//! The extractor and the cleaner read text, tag names, attributes and the
+//! nesting of blocks, so this builder does the part of the algorithm that
+//! decides those and skips the rest:
+//!
+//! - the tokenizer: tags and attributes (quoted, unquoted, duplicates),
+//!   comments, doctypes and other bogus markup, raw text (`script`, `style`,
+//!   …), RCDATA (`title`, `textarea`), `plaintext`, character references
+//!   (html5ever's own table of named references, numeric ones with the
+//!   Windows-1252 remapping), newline normalisation; a `<` that opens
+//!   nothing is text;
+//! - the tree: implied `html`, `head` and `body`, head content before the
+//!   body, void elements, the implied end tags (a block closes an open `p`,
+//!   `li` closes `li`, `dd`/`dt`, headings, `option`, nested `a`, table rows
+//!   and cells with implied `tbody` and `tr`), end tags matched within the
+//!   spec's scopes (an end tag that would cross a block it did not open is
+//!   ignored, a block's end tag closes what is open inside it), SVG and
+//!   MathML as foreign content with their self-closing tags and the HTML
+//!   tags that break out of them.
+//!
+//! Not done, because no text or block changes with it: re-opening
+//! formatting elements after a block closed them and the adoption agency
+//! (a misnested `<b>` ends where its end tag or its parent ends), foster
+//! parenting (text misplaced in a table stays where it was written), the
+//! `select` and `frameset` modes, quirks. Tests compare the text and
+//! structure with html5ever's on every fixture page and corpus case, and on
+//! generated markup (`tests` below).
+//!
+//! Hostile markup stays linear: start tags nested deeper than [`MAX_DEPTH`]
+//! are dropped with their end tags, tags keep at most [`MAX_ATTRIBUTES`]
+//! attributes, and no re-opening means no work per earlier element.
+//!
+//! In page mode ([`document`]) what the extractor never reads is not built:
+//! scripts (but JSON-LD), styles, `noscript`, `template`, inline SVG and
+//! MathML, `textarea`. Left in the tree they would sway its structure rules,
+//! and they are most of a real page's bytes.
+
+use std::borrow::Cow;
+
+use ego_tree::{NodeId, Tree};
+use markup5ever::data::{C1_REPLACEMENTS, NAMED_ENTITIES};
+use markup5ever::interface::QuirksMode;
+use markup5ever::{Attribute, LocalName, Namespace, QualName, local_name, ns};
+use scraper::node::{Element, Text};
+use scraper::{Html, Node, StrTendril};
+
+/// Start tags nested deeper than this are dropped, with their end tags.
+pub(crate) const MAX_DEPTH: usize = 256;
+
+/// Attributes of one tag beyond this are dropped.
+pub(crate) const MAX_ATTRIBUTES: usize = 128;
+
+/// Parse a whole page, leaving out what the extractor never reads.
+pub(crate) fn document(html: &str) -> Html {
+    Builder::new(html, true).run()
+}
+
+/// Parse a fragment as html5ever does in a `<body>` context: a fragment
+/// root holding an `html` element holding the nodes.
+pub(crate) fn fragment(html: &str) -> Html {
+    Builder::new(html, false).run()
+}
+
+// What the tree builder needs to know of a tag name.
+const VOID: u32 = 1;
+/// The spec's "special" elements: an ordinary end tag never closes one.
+const SPECIAL: u32 = 1 << 1;
+/// Its start tag closes an open `p`.
+const CLOSES_P: u32 = 1 << 2;
+const HEADING: u32 = 1 << 3;
+const FORMATTING: u32 = 1 << 4;
+/// A boundary of the default scope.
+const SCOPE: u32 = 1 << 5;
+/// Its end tag closes everything open inside it (when it is in scope).
+const BLOCK_END: u32 = 1 << 6;
+/// Goes in the head when it comes before the body.
+const HEAD_CONTENT: u32 = 1 << 7;
+/// Its contents are text up to its end tag.
+const RAW: u32 = 1 << 8;
+/// Raw text with character references.
+const RCDATA: u32 = 1 << 9;
+/// Not built in page mode.
+const UNREAD: u32 = 1 << 10;
+const TABLE_SECTION: u32 = 1 << 11;
+/// An HTML start tag that ends foreign (SVG, MathML) content.
+const BREAKOUT: u32 = 1 << 12;
+/// `ol`, `ul`: a boundary of list item scope.
+const LIST: u32 = 1 << 13;
+/// `html`, `table`, `template`: the boundaries of table scope.
+const TABLE_SCOPE: u32 = 1 << 14;
+/// `button`: a boundary of button scope besides the default ones.
+const BUTTON: u32 = 1 << 15;
+
+fn classify(name: &str) -> u32 {
+    match name {
+        "area" | "wbr" | "keygen" | "frame" | "param" | "source" | "track" | "col" | "input" => VOID | SPECIAL,
+        "br" | "img" | "embed" | "hr" => VOID | SPECIAL | BREAKOUT | if name == "hr" { CLOSES_P } else { 0 },
+        "base" | "basefont" | "bgsound" | "link" => VOID | SPECIAL | HEAD_CONTENT,
+        "meta" => VOID | SPECIAL | HEAD_CONTENT | BREAKOUT,
+        "image" => VOID,
+        "title" => SPECIAL | HEAD_CONTENT | RCDATA,
+        "textarea" => SPECIAL | RCDATA | UNREAD,
+        "style" | "noscript" => SPECIAL | HEAD_CONTENT | RAW | UNREAD,
+        "script" => SPECIAL | HEAD_CONTENT | RAW | UNREAD,
+        "template" => SPECIAL | HEAD_CONTENT | SCOPE | TABLE_SCOPE | UNREAD,
+        "xmp" => SPECIAL | RAW | CLOSES_P,
+        "iframe" | "noembed" | "noframes" => SPECIAL | RAW,
+        "plaintext" => SPECIAL | CLOSES_P,
+        "svg" | "math" => UNREAD,
+        "address" | "article" | "aside" | "blockquote" | "center" | "details" | "dialog" | "dir" | "div"
+        | "fieldset" | "figcaption" | "figure" | "footer" | "header" | "hgroup" | "main" | "menu" | "nav"
+        | "search" | "section" | "summary" => {
+            SPECIAL
+                | CLOSES_P
+                | BLOCK_END
+                | if matches!(name, "blockquote" | "center" | "div" | "menu") { BREAKOUT } else { 0 }
+        }
+        "dl" => SPECIAL | CLOSES_P | BLOCK_END | BREAKOUT,
+        "ol" | "ul" => SPECIAL | CLOSES_P | BLOCK_END | LIST | BREAKOUT,
+        "pre" | "listing" => SPECIAL | CLOSES_P | BLOCK_END | BREAKOUT,
+        "p" => SPECIAL | CLOSES_P | BREAKOUT,
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => SPECIAL | CLOSES_P | HEADING | BREAKOUT,
+        "form" => SPECIAL | CLOSES_P | BLOCK_END,
+        "li" | "dd" | "dt" => SPECIAL | BREAKOUT,
+        "table" => SPECIAL | CLOSES_P | SCOPE | TABLE_SCOPE | BREAKOUT,
+        "tbody" | "thead" | "tfoot" => SPECIAL | TABLE_SECTION,
+        "tr" => SPECIAL,
+        "td" | "th" | "caption" => SPECIAL | SCOPE,
+        "colgroup" => SPECIAL,
+        "applet" | "marquee" | "object" => SPECIAL | SCOPE | BLOCK_END,
+        "button" => SPECIAL | BLOCK_END | BUTTON,
+        "html" => SPECIAL | SCOPE | TABLE_SCOPE,
+        "head" => SPECIAL | BREAKOUT,
+        "body" => SPECIAL | BREAKOUT,
+        "frameset" | "select" => SPECIAL,
+        "a" | "big" | "code" | "em" | "font" | "i" | "nobr" | "s" | "small" | "strike" | "strong" | "tt" | "u" => {
+            FORMATTING | if matches!(name, "a" | "font" | "nobr") { 0 } else { BREAKOUT }
+        }
+        "b" => FORMATTING | BREAKOUT,
+        "span" | "sub" | "sup" | "var" | "ruby" => BREAKOUT,
+        _ => 0,
+    }
+}
+
+/// One element of the stack of open elements.
+struct Open {
+    id: NodeId,
+    name: LocalName,
+    flags: u32,
+    /// SVG or MathML.
+    foreign: bool,
+}
+
+struct Builder<'a> {
+    src: &'a str,
+    page: bool,
+    tree: Tree<Node>,
+    html: Option<NodeId>,
+    head: Option<NodeId>,
+    /// The body, or the fragment's `html` element: where the stack starts.
+    body: Option<NodeId>,
+    stack: Vec<Open>,
+    /// Start tags dropped for depth whose end tags are still to come.
+    dropped: Vec<LocalName>,
+    /// The attributes of the tag being read.
+    attrs: Vec<Attribute>,
+    scratch: String,
+    /// The next element built is cut from the tree at the end (page mode).
+    cut: bool,
+    /// A form is open: another `<form>` is ignored (the form element pointer).
+    form: bool,
+    cuts: Vec<NodeId>,
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
+}
+
+/// Whether `bytes[at..]` starts with `word`, ignoring ASCII case.
+fn starts_with_ci(bytes: &[u8], at: usize, word: &[u8]) -> bool {
+    bytes.get(at..at + word.len()).is_some_and(|s| s.eq_ignore_ascii_case(word))
+}
+
+/// Where the tag whose attributes start at `at` ends (just past its `>`),
+/// honouring quoted values; None when the input ends first.
+fn skip_tag(bytes: &[u8], mut at: usize) -> Option<usize> {
+    while at < bytes.len() {
+        match bytes[at] {
+            b'>' => return Some(at + 1),
+            b'=' => {
+                at += 1;
+                while at < bytes.len() && is_space(bytes[at]) {
+                    at += 1;
+                }
+                if let Some(&q) = bytes.get(at)
+                    && (q == b'"' || q == b'\'')
+                {
+                    at += 1 + memchr::memchr(q, &bytes[at + 1..])?;
+                }
+                at += 1;
+            }
+            _ => at += 1,
+        }
+    }
+    None
+}
+
+/// Where a comment whose `<!--` ends at `at` ends.
+fn comment_end(bytes: &[u8], at: usize) -> usize {
+    if bytes.get(at) == Some(&b'>') {
+        return at + 1;
+    }
+    if bytes.get(at..at + 2) == Some(b"->") {
+        return at + 2;
+    }
+    let mut from = at;
+    while let Some(k) = memchr::memmem::find(&bytes[from..], b"--") {
+        let dash = from + k;
+        let mut after = dash + 2;
+        if bytes.get(after) == Some(&b'!') {
+            after += 1;
+        }
+        if bytes.get(after) == Some(&b'>') {
+            return after + 1;
+        }
+        from = dash + 1;
+    }
+    bytes.len()
+}
+
+/// The end of the raw text of element `name` starting at `at`: where its
+/// contents end, and where its end tag ends. The contents run to the end
+/// of the input when the end tag is missing.
+fn raw_end(bytes: &[u8], at: usize, name: &[u8]) -> (usize, usize) {
+    let mut from = at;
+    while let Some(k) = memchr::memmem::find(&bytes[from..], b"</") {
+        let lt = from + k;
+        let after = lt + 2 + name.len();
+        if starts_with_ci(bytes, lt + 2, name)
+            && bytes.get(after).is_none_or(|&b| is_space(b) || b == b'/' || b == b'>')
+        {
+            return (lt, skip_tag(bytes, after).unwrap_or(bytes.len()));
+        }
+        from = lt + 2;
+    }
+    (bytes.len(), bytes.len())
+}
+
+/// Where the element `name` whose start tag ends at `at` ends (past its
+/// end tag), counting nested elements of the same name; None when it is
+/// never closed, or, in `foreign` content, when an HTML tag breaks out of it
+/// first.
+fn element_end(bytes: &[u8], at: usize, name: &[u8], foreign: bool) -> Option<usize> {
+    let mut depth = 1usize;
+    let mut i = at;
+    while let Some(k) = memchr::memchr(b'<', &bytes[i..]) {
+        let lt = i + k;
+        if bytes[lt..].starts_with(b"<!--") {
+            i = comment_end(bytes, lt + 4);
+            continue;
+        }
+        let (close, start) = if bytes.get(lt + 1) == Some(&b'/') { (true, lt + 2) } else { (false, lt + 1) };
+        let mut name_end = start;
+        while name_end < bytes.len() && bytes[name_end].is_ascii_alphanumeric() {
+            name_end += 1;
+        }
+        if name_end == start {
+            i = lt + 1;
+            continue;
+        }
+        let end = skip_tag(bytes, name_end)?;
+        let tag = &bytes[start..name_end];
+        if tag.eq_ignore_ascii_case(name) {
+            if close {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(end);
+                }
+            } else if bytes[end - 2] != b'/' {
+                depth += 1;
+            }
+        } else if foreign && !close {
+            let tag = String::from_utf8_lossy(tag).to_ascii_lowercase();
+            if classify(&tag) & BREAKOUT != 0 && tag != "font" {
+                return None;
+            }
+        }
+        i = end;
+    }
+    None
+}
+
+/// The character a numeric reference names, as the spec maps it.
+fn numeric_char(value: u32) -> char {
+    match value {
+        0 => '\u{fffd}',
+        0x80..=0x9f => {
+            C1_REPLACEMENTS[(value - 0x80) as usize].unwrap_or_else(|| char::from_u32(value).unwrap_or('\u{fffd}'))
+        }
+        _ => char::from_u32(value).unwrap_or('\u{fffd}'),
+    }
+}
+
+/// Decode the character reference at `s[0] == '&'` into `out`; returns
+/// how many bytes it took (1 when it is a plain ampersand).
+fn reference(s: &str, in_attribute: bool, out: &mut String) -> usize {
+    let bytes = s.as_bytes();
+    if bytes.get(1) == Some(&b'#') {
+        let hex = matches!(bytes.get(2), Some(b'x' | b'X'));
+        let start = if hex { 3 } else { 2 };
+        let mut end = start;
+        let mut value: u32 = 0;
+        while let Some(&b) = bytes.get(end) {
+            let digit = match b {
+                b'0'..=b'9' => u32::from(b - b'0'),
+                b'a'..=b'f' if hex => u32::from(b - b'a' + 10),
+                b'A'..=b'F' if hex => u32::from(b - b'A' + 10),
+                _ => break,
+            };
+            value = value.saturating_mul(if hex { 16 } else { 10 }).saturating_add(digit);
+            end += 1;
+        }
+        if end == start {
+            out.push('&');
+            return 1;
+        }
+        out.push(numeric_char(value.min(0x11_0000)));
+        return if bytes.get(end) == Some(&b';') { end + 1 } else { end };
+    }
+    let mut end = 1;
+    while end < bytes.len() && end <= 32 && bytes[end].is_ascii_alphanumeric() {
+        end += 1;
+    }
+    if end > 1
+        && bytes.get(end) == Some(&b';')
+        && let Some(&(a, b)) = NAMED_ENTITIES.get(&s[1..=end])
+        && a != 0
+    {
+        push_codepoints(a, b, out);
+        return end + 1;
+    }
+    // Legacy references without a semicolon: the longest known prefix.
+    for len in (2..=end).rev() {
+        if let Some(&(a, b)) = NAMED_ENTITIES.get(&s[1..len])
+            && a != 0
+        {
+            let next = bytes.get(len).copied();
+            if in_attribute && next.is_some_and(|n| n.is_ascii_alphanumeric() || n == b'=') {
+                break;
+            }
+            push_codepoints(a, b, out);
+            return len;
+        }
+    }
+    out.push('&');
+    1
+}
+
+fn push_codepoints(a: u32, b: u32, out: &mut String) {
+    out.extend(char::from_u32(a));
+    if b != 0 {
+        out.extend(char::from_u32(b));
+    }
+}
+
+/// `s` with character references decoded, carriage returns turned into
+/// newlines and NULs dropped, appended to `out`.
+fn decode_into(s: &str, in_attribute: bool, out: &mut String) {
+    let mut rest = s;
+    while let Some(k) = memchr::memchr3(b'&', b'\r', b'\0', rest.as_bytes()) {
+        out.push_str(&rest[..k]);
+        rest = &rest[k..];
+        match rest.as_bytes()[0] {
+            b'&' => {
+                let n = reference(rest, in_attribute, out);
+                rest = &rest[n..];
+            }
+            b'\r' => {
+                out.push('\n');
+                rest = rest.strip_prefix("\r\n").unwrap_or(&rest[1..]);
+            }
+            _ => rest = &rest[1..],
+        }
+    }
+    out.push_str(rest);
+}
+
+fn needs_decoding(s: &str) -> bool {
+    memchr::memchr3(b'&', b'\r', b'\0', s.as_bytes()).is_some()
+}
+
+/// A tag as read: its name (lower case), whether it ends in `/>`, and where
+/// it ends. Attributes of start tags go to the builder's `attrs`.
+struct Tag<'a> {
+    name: Cow<'a, str>,
+    self_closing: bool,
+    end: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn new(src: &'a str, page: bool) -> Builder<'a> {
+        let mut b = Builder {
+            src,
+            page,
+            tree: Tree::new(if page { Node::Document } else { Node::Fragment }),
+            html: None,
+            head: None,
+            body: None,
+            stack: Vec::with_capacity(64),
+            dropped: Vec::new(),
+            attrs: Vec::new(),
+            scratch: String::new(),
+            cut: false,
+            form: false,
+            cuts: Vec::new(),
+        };
+        if !page {
+            let html = b.append(b.tree.root().id(), Node::Element(element(local_name!("html"), ns!(html), Vec::new())));
+            b.html = Some(html);
+            b.head = Some(html);
+            b.body = Some(html);
+            b.stack.push(Open {
+                id: html,
+                name: local_name!("html"),
+                flags: SPECIAL | SCOPE | TABLE_SCOPE,
+                foreign: false,
+            });
+        }
+        b
+    }
+
+    fn run(mut self) -> Html {
+        let src = self.src;
+        let bytes = src.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let Some(k) = memchr::memchr(b'<', &bytes[i..]) else {
+                self.text(&src[i..]);
+                break;
+            };
+            if k > 0 {
+                self.text(&src[i..i + k]);
+            }
+            i = self.markup(i + k);
+        }
+        if self.page {
+            self.ensure_body(None);
+        }
+        for id in std::mem::take(&mut self.cuts) {
+            if let Some(mut n) = self.tree.get_mut(id) {
+                n.detach();
+            }
+        }
+        Html { quirks_mode: QuirksMode::NoQuirks, tree: self.tree }
+    }
+
+    fn append(&mut self, parent: NodeId, node: Node) -> NodeId {
+        match self.tree.get_mut(parent) {
+            Some(mut p) => p.append(node).id(),
+            None => parent,
+        }
+    }
+
+    /// Read the markup at `bytes[at] == '<'`; returns where reading goes on.
+    fn markup(&mut self, at: usize) -> usize {
+        let bytes = self.src.as_bytes();
+        match bytes.get(at + 1).copied() {
+            Some(c) if c.is_ascii_alphabetic() => match self.read_tag(at + 1, true) {
+                Some(tag) => self.start_tag(tag),
+                None => bytes.len(),
+            },
+            Some(b'/') => match bytes.get(at + 2).copied() {
+                Some(c) if c.is_ascii_alphabetic() => match self.read_tag(at + 2, false) {
+                    Some(tag) => {
+                        self.end_tag(&tag.name);
+                        tag.end
+                    }
+                    None => bytes.len(),
+                },
+                Some(b'>') => at + 3,
+                None => {
+                    self.text("</");
+                    bytes.len()
+                }
+                _ => memchr::memchr(b'>', &bytes[at..]).map_or(bytes.len(), |k| at + k + 1),
+            },
+            Some(b'!') if bytes[at..].starts_with(b"<!--") => comment_end(bytes, at + 4),
+            Some(b'!') if self.in_foreign() && bytes[at..].starts_with(b"<![CDATA[") => {
+                let from = at + 9;
+                let end = memchr::memmem::find(&bytes[from..], b"]]>").map_or(bytes.len(), |k| from + k);
+                let text = &self.src[from..end];
+                self.text(text);
+                (end + 3).min(bytes.len())
+            }
+            Some(b'!' | b'?') => memchr::memchr(b'>', &bytes[at..]).map_or(bytes.len(), |k| at + k + 1),
+            _ => {
+                self.text("<");
+                at + 1
+            }
+        }
+    }
+
+    /// Read a tag whose name starts at `at`. None when the input ends inside
+    /// it (the tokenizer drops such a tag).
+    fn read_tag(&mut self, at: usize, keep_attributes: bool) -> Option<Tag<'a>> {
+        let src = self.src;
+        let bytes = src.as_bytes();
+        let mut i = at;
+        while i < bytes.len() && !is_space(bytes[i]) && bytes[i] != b'/' && bytes[i] != b'>' {
+            i += 1;
+        }
+        let name = lower(&src[at..i]);
+        self.attrs.clear();
+        let mut self_closing = false;
+        loop {
+            while i < bytes.len() && (is_space(bytes[i]) || bytes[i] == b'/') {
+                self_closing = bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'>');
+                i += 1;
+            }
+            match bytes.get(i) {
+                None => return None,
+                Some(b'>') => return Some(Tag { name, self_closing, end: i + 1 }),
+                Some(_) => {}
+            }
+            self_closing = false;
+            // A name may start with '='; it ends at space, '/', '>' or '='.
+            let name_start = i;
+            i += 1;
+            while i < bytes.len() && !is_space(bytes[i]) && !matches!(bytes[i], b'/' | b'>' | b'=') {
+                i += 1;
+            }
+            let name_end = i;
+            while i < bytes.len() && is_space(bytes[i]) {
+                i += 1;
+            }
+            let mut value = "";
+            if bytes.get(i) == Some(&b'=') {
+                i += 1;
+                while i < bytes.len() && is_space(bytes[i]) {
+                    i += 1;
+                }
+                match bytes.get(i).copied() {
+                    None => return None,
+                    Some(q @ (b'"' | b'\'')) => {
+                        let close = i + 1 + memchr::memchr(q, &bytes[i + 1..])?;
+                        value = &src[i + 1..close];
+                        i = close + 1;
+                    }
+                    Some(b'>') => {}
+                    Some(_) => {
+                        let start = i;
+                        while i < bytes.len() && !is_space(bytes[i]) && bytes[i] != b'>' {
+                            i += 1;
+                        }
+                        value = &src[start..i];
+                    }
+                }
+            }
+            if keep_attributes && self.attrs.len() < MAX_ATTRIBUTES {
+                let attr_name = lower(&src[name_start..name_end]);
+                if !self.attrs.iter().any(|a| *a.name.local == *attr_name) {
+                    let value = if needs_decoding(value) {
+                        self.scratch.clear();
+                        decode_into(value, true, &mut self.scratch);
+                        StrTendril::from_slice(&self.scratch)
+                    } else {
+                        StrTendril::from_slice(value)
+                    };
+                    self.attrs.push(Attribute { name: QualName::new(None, ns!(), atom(&attr_name)), value });
+                }
+            }
+        }
+    }
+
+    fn in_foreign(&self) -> bool {
+        self.stack.last().is_some_and(|o| o.foreign && !is_integration_point(&o.name))
+    }
+
+    fn current(&self) -> NodeId {
+        self.stack.last().map_or_else(|| self.tree.root().id(), |o| o.id)
+    }
+
+    fn text(&mut self, s: &str) {
+        if s.is_empty() {
+            return;
+        }
+        if self.body.is_none() {
+            if s.bytes().all(is_space) {
+                return;
+            }
+            self.ensure_body(None);
+        }
+        let parent = self.current();
+        self.insert_text(parent, s);
+    }
+
+    fn insert_text(&mut self, parent: NodeId, s: &str) {
+        let mut decoded = String::new();
+        let s = if needs_decoding(s) {
+            decode_into(s, false, &mut decoded);
+            decoded.as_str()
+        } else {
+            s
+        };
+        if s.is_empty() {
+            return;
+        }
+        let Some(mut p) = self.tree.get_mut(parent) else { return };
+        if let Some(mut last) = p.last_child()
+            && let Node::Text(t) = last.value()
+        {
+            t.text.push_slice(s);
+            return;
+        }
+        p.append(Node::Text(Text { text: StrTendril::from_slice(s) }));
+    }
+
+    fn ensure_html(&mut self, attrs: Vec<Attribute>) -> NodeId {
+        if let Some(html) = self.html {
+            return html;
+        }
+        let root = self.tree.root().id();
+        let html = self.append(root, Node::Element(element(local_name!("html"), ns!(html), attrs)));
+        self.html = Some(html);
+        self.stack.push(Open {
+            id: html,
+            name: local_name!("html"),
+            flags: SPECIAL | SCOPE | TABLE_SCOPE,
+            foreign: false,
+        });
+        html
+    }
+
+    fn ensure_head(&mut self) -> NodeId {
+        if let Some(head) = self.head {
+            return head;
+        }
+        let html = self.ensure_html(Vec::new());
+        let head = self.append(html, Node::Element(element(local_name!("head"), ns!(html), Vec::new())));
+        self.head = Some(head);
+        head
+    }
+
+    fn ensure_body(&mut self, attrs: Option<Vec<Attribute>>) -> NodeId {
+        if let Some(body) = self.body {
+            return body;
+        }
+        self.ensure_head();
+        let html = self.ensure_html(Vec::new());
+        let body = self.append(html, Node::Element(element(local_name!("body"), ns!(html), attrs.unwrap_or_default())));
+        self.body = Some(body);
+        self.stack.truncate(1);
+        self.stack.push(Open { id: body, name: local_name!("body"), flags: SPECIAL | BREAKOUT, foreign: false });
+        body
+    }
+
+    /// Index in the stack of the nearest open `name` before a boundary.
+    fn in_scope(&self, name: &LocalName, boundaries: u32) -> Option<usize> {
+        for (i, o) in self.stack.iter().enumerate().rev() {
+            if o.foreign {
+                continue;
+            }
+            if o.name == *name {
+                return Some(i);
+            }
+            if o.flags & boundaries != 0 {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Close the open `p` in button scope, if any.
+    fn close_p(&mut self) {
+        if let Some(i) = self.in_scope(&local_name!("p"), SCOPE | BUTTON) {
+            self.stack.truncate(i);
+        }
+    }
+
+    /// Keep the stack at least one deep (the body or the fragment root).
+    fn pop_to(&mut self, i: usize) {
+        self.stack.truncate(i.max(1));
+    }
+
+    fn start_tag(&mut self, tag: Tag<'a>) -> usize {
+        let Tag { name, self_closing, end } = tag;
+        let flags = classify(&name);
+        let bytes = self.src.as_bytes();
+
+        // Page mode: what is never read is not built.
+        if self.page && flags & UNREAD != 0 && !(name == "script" && self.is_json_ld()) {
+            if self_closing && (name == "svg" || name == "math") {
+                return end;
+            }
+            if flags & (RAW | RCDATA) != 0 {
+                return raw_end(bytes, end, name.as_bytes()).1;
+            }
+            if let Some(after) = element_end(bytes, end, name.as_bytes(), name != "template") {
+                return after;
+            }
+            // Never closed (or broken out of): built, and cut at the end.
+            self.cut = true;
+        }
+
+        // Before the body: the document's html, head and head content.
+        if self.body.is_none() {
+            match &*name {
+                "html" => {
+                    let attrs = std::mem::take(&mut self.attrs);
+                    self.ensure_html(attrs);
+                    return end;
+                }
+                "head" => {
+                    self.ensure_head();
+                    return end;
+                }
+                "body" => {
+                    let attrs = std::mem::take(&mut self.attrs);
+                    self.ensure_body(Some(attrs));
+                    return end;
+                }
+                _ if flags & HEAD_CONTENT != 0 && (flags & (VOID | RAW | RCDATA) != 0) => {
+                    let head = self.ensure_head();
+                    return self.insert(head, &name, flags, self_closing, end, false);
+                }
+                _ => {
+                    self.ensure_body(None);
+                }
+            }
+        }
+
+        // Foreign content: SVG and MathML until an HTML tag breaks out.
+        if self.in_foreign() {
+            if flags & BREAKOUT == 0 || (name == "font" && !self.attrs.iter().any(|a| is_font_breakout(&a.name.local)))
+            {
+                let parent = self.current();
+                let ns = self.stack.last().map_or(ns!(svg), |o| {
+                    if o.name == local_name!("math") || is_mathml(&o.name) { ns!(mathml) } else { ns!(svg) }
+                });
+                return self.insert_element(parent, &name, 0, self_closing, end, ns);
+            }
+            while self.stack.len() > 1 && self.stack.last().is_some_and(|o| o.foreign) {
+                self.stack.pop();
+            }
+        }
+
+        match &*name {
+            "html" | "head" | "body" | "frameset" => return end,
+            "svg" | "math" => {
+                let parent = self.current();
+                let ns = if name == "svg" { ns!(svg) } else { ns!(mathml) };
+                return self.insert_element(parent, &name, 0, self_closing, end, ns);
+            }
+            "li" | "dd" | "dt" => {
+                let closes = |n: &LocalName| {
+                    if name == "li" {
+                        *n == local_name!("li")
+                    } else {
+                        *n == local_name!("dd") || *n == local_name!("dt")
+                    }
+                };
+                for i in (0..self.stack.len()).rev() {
+                    let o = &self.stack[i];
+                    if closes(&o.name) {
+                        self.pop_to(i);
+                        break;
+                    }
+                    if o.flags & SPECIAL != 0 && !matches!(&*o.name, "address" | "div" | "p") {
+                        break;
+                    }
+                }
+                self.close_p();
+            }
+            "tr" | "td" | "th" | "tbody" | "thead" | "tfoot" | "caption" | "colgroup" | "col"
+                if !self.table_context(&name) =>
+            {
+                return end;
+            }
+            "a" => {
+                for i in (0..self.stack.len()).rev() {
+                    let o = &self.stack[i];
+                    if o.name == local_name!("a") {
+                        self.pop_to(i);
+                        break;
+                    }
+                    if o.flags & SPECIAL != 0 {
+                        break;
+                    }
+                }
+            }
+            "form" => {
+                if self.form {
+                    return end;
+                }
+                self.form = true;
+                self.close_p();
+            }
+            "button" | "nobr" => {
+                if let Some(i) = self.in_scope(&atom(&name), SCOPE) {
+                    self.pop_to(i);
+                }
+            }
+            "option" | "optgroup" => {
+                if self.stack.last().is_some_and(|o| o.name == local_name!("option")) {
+                    self.stack.pop();
+                }
+                if name == "optgroup" && self.stack.last().is_some_and(|o| o.name == local_name!("optgroup")) {
+                    self.stack.pop();
+                }
+            }
+            _ if flags & CLOSES_P != 0 => {
+                self.close_p();
+                if flags & HEADING != 0 && self.stack.last().is_some_and(|o| o.flags & HEADING != 0) {
+                    self.stack.pop();
+                }
+            }
+            _ => {}
+        }
+        let name = if name == "image" { Cow::Borrowed("img") } else { name };
+        let parent = self.current();
+        if name == "plaintext" {
+            // The rest of the input is its text, markup and all.
+            let id = self.new_element(parent, &name, ns!(html));
+            let rest = &self.src[end..];
+            self.insert_raw(id, rest);
+            return bytes.len();
+        }
+        self.insert(parent, &name, flags, self_closing, end, true)
+    }
+
+    fn is_json_ld(&self) -> bool {
+        self.attrs
+            .iter()
+            .any(|a| &*a.name.local == "type" && a.value.trim().eq_ignore_ascii_case("application/ld+json"))
+    }
+
+    /// Open the table structure `name` needs: implied `tbody` and `tr`,
+    /// closing an open cell or row. False when no table is open (the tag is
+    /// ignored).
+    fn table_context(&mut self, name: &str) -> bool {
+        let Some(table) = self.in_scope(&local_name!("table"), TABLE_SCOPE) else { return false };
+        // Close what is open above the level this tag belongs at.
+        let keep = |o: &Open| -> bool {
+            match name {
+                "tr" => o.flags & TABLE_SECTION != 0 || o.name == local_name!("table"),
+                "td" | "th" => o.name == local_name!("tr"),
+                "col" => o.name == local_name!("colgroup") || o.name == local_name!("table"),
+                _ => o.name == local_name!("table"),
+            }
+        };
+        let mut top = self.stack.len();
+        while top > table + 1 && !keep(&self.stack[top - 1]) {
+            top -= 1;
+        }
+        self.pop_to(top);
+        let implied = |b: &mut Builder<'_>, n: &'static str| {
+            let parent = b.current();
+            b.attrs.clear();
+            let id = b.append(parent, Node::Element(element(LocalName::from(n), ns!(html), Vec::new())));
+            b.stack.push(Open { id, name: LocalName::from(n), flags: classify(n), foreign: false });
+        };
+        match name {
+            "tr" if self.stack.last().is_some_and(|o| o.name == local_name!("table")) => implied(self, "tbody"),
+            "col" if self.stack.last().is_some_and(|o| o.name == local_name!("table")) => implied(self, "colgroup"),
+            "td" | "th" => {
+                if self.stack.last().is_some_and(|o| o.name == local_name!("table")) {
+                    implied(self, "tbody");
+                }
+                if self.stack.last().is_some_and(|o| o.flags & TABLE_SECTION != 0) {
+                    implied(self, "tr");
+                }
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Insert an HTML element, reading its raw text when it has one.
+    fn insert(&mut self, parent: NodeId, name: &str, flags: u32, self_closing: bool, end: usize, push: bool) -> usize {
+        if flags & (RAW | RCDATA) != 0 {
+            let bytes = self.src.as_bytes();
+            let (text_end, after) = raw_end(bytes, end, name.as_bytes());
+            let id = self.new_element(parent, name, ns!(html));
+            let text = &self.src[end..text_end];
+            if flags & RCDATA != 0 {
+                self.insert_text(id, text);
+            } else if text.contains('\r') {
+                self.insert_raw(id, &text.replace("\r\n", "\n").replace('\r', "\n"));
+            } else {
+                self.insert_raw(id, text);
+            }
+            return after;
+        }
+        if !push {
+            self.new_element(parent, name, ns!(html));
+            return end;
+        }
+        self.insert_element(parent, name, flags, self_closing, end, ns!(html))
+    }
+
+    fn insert_raw(&mut self, parent: NodeId, s: &str) {
+        if s.is_empty() {
+            return;
+        }
+        if let Some(mut p) = self.tree.get_mut(parent) {
+            p.append(Node::Text(Text { text: StrTendril::from_slice(s) }));
+        }
+    }
+
+    fn new_element(&mut self, parent: NodeId, name: &str, ns: Namespace) -> NodeId {
+        let attrs = std::mem::take(&mut self.attrs);
+        let id = self.append(parent, Node::Element(element(atom(name), ns, attrs)));
+        if std::mem::take(&mut self.cut) {
+            self.cuts.push(id);
+        }
+        id
+    }
+
+    /// Append an element and open it, unless it is void, self-closed
+    /// foreign content, or too deep.
+    fn insert_element(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        flags: u32,
+        self_closing: bool,
+        end: usize,
+        ns: Namespace,
+    ) -> usize {
+        let foreign = ns != ns!(html);
+        let opens = if foreign { !self_closing } else { flags & VOID == 0 };
+        if opens && self.stack.len() >= MAX_DEPTH {
+            self.dropped.push(atom(name));
+            self.attrs.clear();
+            self.cut = false;
+            return end;
+        }
+        let id = self.new_element(parent, name, ns);
+        if opens {
+            let name = self.tree.get(id).and_then(|n| n.value().as_element().map(|e| e.name.local.clone()));
+            self.stack.push(Open { id, name: name.unwrap_or_else(|| atom("")), flags, foreign });
+        }
+        end
+    }
+
+    fn end_tag(&mut self, name: &str) {
+        let local = atom(name);
+        if self.dropped.last() == Some(&local) {
+            self.dropped.pop();
+            return;
+        }
+        if self.body.is_none() {
+            // Before the body only `</head>` and `</br>` mean anything.
+            if name != "br" {
+                return;
+            }
+            self.ensure_body(None);
+        }
+        // Foreign content: the nearest foreign element of that name.
+        if self.stack.last().is_some_and(|o| o.foreign) {
+            for i in (1..self.stack.len()).rev() {
+                let o = &self.stack[i];
+                if !o.foreign {
+                    break;
+                }
+                if o.name.as_ref().eq_ignore_ascii_case(name) {
+                    self.pop_to(i);
+                    return;
+                }
+            }
+        }
+        let flags = classify(name);
+        match name {
+            "html" | "body" | "head" => {}
+            "br" => {
+                let parent = self.current();
+                self.attrs.clear();
+                self.new_element(parent, "br", ns!(html));
+            }
+            "p" => {
+                if self.in_scope(&local_name!("p"), SCOPE | BUTTON).is_none() {
+                    // A stray `</p>` is an empty paragraph.
+                    let parent = self.current();
+                    self.attrs.clear();
+                    self.new_element(parent, "p", ns!(html));
+                }
+                self.close_p();
+            }
+            "li" => {
+                if let Some(i) = self.in_scope(&local, SCOPE | LIST) {
+                    self.pop_to(i);
+                }
+            }
+            _ if flags & HEADING != 0 => {
+                for i in (0..self.stack.len()).rev() {
+                    let o = &self.stack[i];
+                    if o.flags & HEADING != 0 && !o.foreign {
+                        self.pop_to(i);
+                        break;
+                    }
+                    if o.flags & SCOPE != 0 {
+                        break;
+                    }
+                }
+            }
+            "form" => {
+                self.form = false;
+                // Implied end tags close; then the form leaves the stack, and
+                // what else was open inside it stays open.
+                if let Some(i) = self.in_scope(&local, SCOPE)
+                    && i > 0
+                {
+                    while self.stack.len() > i + 1
+                        && self
+                            .stack
+                            .last()
+                            .is_some_and(|o| matches!(&*o.name, "p" | "li" | "dd" | "dt" | "option" | "optgroup"))
+                    {
+                        self.stack.pop();
+                    }
+                    self.stack.remove(i);
+                }
+            }
+            "table" | "tbody" | "thead" | "tfoot" | "tr" | "td" | "th" | "caption" | "colgroup" => {
+                if let Some(i) = self.in_scope(&local, TABLE_SCOPE) {
+                    self.pop_to(i);
+                }
+            }
+            _ if flags & (BLOCK_END | SPECIAL) != 0 || name == "dd" || name == "dt" => {
+                if let Some(i) = self.in_scope(&local, SCOPE) {
+                    self.pop_to(i);
+                }
+            }
+            _ => {
+                // Any other end tag: the nearest open element of that name,
+                // unless a special element is open above it.
+                for i in (1..self.stack.len()).rev() {
+                    let o = &self.stack[i];
+                    if o.name == local && !o.foreign {
+                        self.pop_to(i);
+                        return;
+                    }
+                    if o.flags & SPECIAL != 0 {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An element's attribute, found by atom: `Element::attr` interns the name
+/// it is given on every call, which was a tenth of the extractor's time.
+pub(crate) fn attr(e: &Element, name: LocalName) -> Option<&str> {
+    e.attrs.iter().find(|(q, _)| q.local == name && q.ns == ns!()).map(|(_, v)| &**v)
+}
+
+fn element(name: LocalName, ns: Namespace, attrs: Vec<Attribute>) -> Element {
+    Element::new(QualName::new(None, ns, name), attrs)
+}
+
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(s.to_ascii_lowercase()) } else { Cow::Borrowed(s) }
+}
+
+/// The atom of a tag or attribute name: the common ones without hashing
+/// (interning was a tenth of the parse).
+fn atom(name: &str) -> LocalName {
+    match name {
+        "a" => local_name!("a"),
+        "p" => local_name!("p"),
+        "div" => local_name!("div"),
+        "span" => local_name!("span"),
+        "li" => local_name!("li"),
+        "ul" => local_name!("ul"),
+        "img" => local_name!("img"),
+        "br" => local_name!("br"),
+        "b" => local_name!("b"),
+        "i" => local_name!("i"),
+        "em" => local_name!("em"),
+        "strong" => local_name!("strong"),
+        "h1" => local_name!("h1"),
+        "h2" => local_name!("h2"),
+        "h3" => local_name!("h3"),
+        "section" => local_name!("section"),
+        "article" => local_name!("article"),
+        "header" => local_name!("header"),
+        "footer" => local_name!("footer"),
+        "nav" => local_name!("nav"),
+        "aside" => local_name!("aside"),
+        "main" => local_name!("main"),
+        "figure" => local_name!("figure"),
+        "figcaption" => local_name!("figcaption"),
+        "picture" => local_name!("picture"),
+        "source" => local_name!("source"),
+        "time" => local_name!("time"),
+        "button" => local_name!("button"),
+        "form" => local_name!("form"),
+        "input" => local_name!("input"),
+        "label" => local_name!("label"),
+        "meta" => local_name!("meta"),
+        "link" => local_name!("link"),
+        "script" => local_name!("script"),
+        "title" => local_name!("title"),
+        "table" => local_name!("table"),
+        "tr" => local_name!("tr"),
+        "td" => local_name!("td"),
+        "blockquote" => local_name!("blockquote"),
+        "iframe" => local_name!("iframe"),
+        "class" => local_name!("class"),
+        "id" => local_name!("id"),
+        "href" => local_name!("href"),
+        "src" => local_name!("src"),
+        "rel" => local_name!("rel"),
+        "type" => local_name!("type"),
+        "name" => local_name!("name"),
+        "content" => local_name!("content"),
+        "property" => local_name!("property"),
+        "itemprop" => local_name!("itemprop"),
+        "alt" => local_name!("alt"),
+        "style" => local_name!("style"),
+        "lang" => local_name!("lang"),
+        "datetime" => local_name!("datetime"),
+        "width" => local_name!("width"),
+        "height" => local_name!("height"),
+        "target" => local_name!("target"),
+        "srcset" => local_name!("srcset"),
+        "loading" => local_name!("loading"),
+        "role" => local_name!("role"),
+        "aria-label" => local_name!("aria-label"),
+        "aria-hidden" => local_name!("aria-hidden"),
+        _ => LocalName::from(name),
+    }
+}
+
+/// SVG and MathML elements whose children are HTML.
+fn is_integration_point(name: &LocalName) -> bool {
+    matches!(&**name, "foreignobject" | "desc" | "mi" | "mo" | "mn" | "ms" | "mtext")
+}
+
+fn is_mathml(name: &LocalName) -> bool {
+    matches!(&**name, "mi" | "mo" | "mn" | "ms" | "mtext" | "mrow" | "mfrac" | "msup" | "msub" | "annotation-xml")
+}
+
+fn is_font_breakout(attr: &LocalName) -> bool {
+    matches!(&**attr, "color" | "face" | "size")
+}
+
+#[cfg(test)]
+mod tests_support {
+    use super::*;
+    use ego_tree::NodeRef;
+
+    /// Blocks break the text; formatting elements are left out of the
+    /// outline (html5ever re-opens them after blocks, this builder does
+    /// not), so a tree reads as its text, line by line, and the outline of
+    /// its other elements: name, id, classes, depth.
+    pub(super) fn reading(root: NodeRef<'_, Node>) -> (Vec<String>, Vec<String>) {
+        let mut text = String::new();
+        let mut outline = Vec::new();
+        fn walk(n: NodeRef<'_, Node>, depth: usize, text: &mut String, outline: &mut Vec<String>) {
+            match n.value() {
+                Node::Text(t) => text.push_str(t),
+                Node::Element(e) => {
+                    let formatting = classify(e.name()) & FORMATTING != 0;
+                    if !formatting {
+                        let mut attrs: Vec<String> = e.attrs().map(|(k, v)| format!("{k}={v:?}")).collect();
+                        attrs.sort();
+                        outline.push(format!("{}{} {}", "  ".repeat(depth), e.name(), attrs.join(" ")));
+                        text.push('\n');
+                    }
+                    let depth = if formatting { depth } else { depth + 1 };
+                    for c in n.children() {
+                        walk(c, depth, text, outline);
+                    }
+                    if !formatting {
+                        text.push('\n');
+                    }
+                }
+                _ => {
+                    for c in n.children() {
+                        walk(c, depth, text, outline);
+                    }
+                }
+            }
+        }
+        walk(root, 0, &mut text, &mut outline);
+        let lines = text
+            .split('\n')
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty())
+            .collect();
+        (lines, outline)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::reading;
+    use super::*;
+
+    fn html5ever_page(html: &str) -> Html {
+        let mut doc = Html::parse_document(html);
+        let unread: Vec<NodeId> = doc
+            .tree
+            .root()
+            .descendants()
+            .filter(|n| {
+                n.value().as_element().is_some_and(|e| match e.name() {
+                    "script" => e.attr("type").is_none_or(|t| !t.trim().eq_ignore_ascii_case("application/ld+json")),
+                    name => ["style", "noscript", "template", "svg", "math", "textarea"].contains(&name),
+                })
+            })
+            .map(|n| n.id())
+            .collect();
+        for id in unread {
+            if let Some(mut n) = doc.tree.get_mut(id) {
+                n.detach();
+            }
+        }
+        doc
+    }
+
+    fn files(dir: &str, suffix: &str) -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .expect("fixture directory")
+            .map(|e| e.expect("dir entry").path())
+            .filter(|p| p.to_string_lossy().ends_with(suffix))
+            .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).expect("read fixture")))
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn same(ours: &Html, theirs: &Html, what: &str) {
+        let (a, b) = (reading(ours.tree.root()), reading(theirs.tree.root()));
+        assert_eq!(a.0, b.0, "text of {what}");
+        assert_eq!(a.1, b.1, "outline of {what}");
+    }
+
+    #[test]
+    fn pages_read_as_html5ever_reads_them() {
+        let pages: Vec<_> = files("../../tests/fixtures/pages", ".html")
+            .into_iter()
+            .chain(files("../../tests/fixtures/full-article", ".html"))
+            .collect();
+        assert!(pages.len() >= 25);
+        for (path, html) in &pages {
+            same(&document(html), &html5ever_page(html), path);
+        }
+    }
+
+    #[test]
+    fn corpus_fragments_read_as_html5ever_reads_them() {
+        let cases = files("tests/corpus", ".input.html");
+        assert!(!cases.is_empty());
+        for (path, html) in cases.iter().chain(&files("tests/corpus", ".input.txt")) {
+            same(&fragment(html), &Html::parse_fragment(html), path);
+        }
+    }
+
+    #[test]
+    fn markup_the_builder_must_get_right() {
+        let cases = [
+            "<p>one<p>two<div>three</div>four",
+            "<ul><li>a<li>b<ul><li>c</ul><li>d</ul>",
+            "<dl><dt>t<dd>d<dt>u</dl>",
+            "<table><tr><td>a<td>b<tr><td>c</table>after",
+            "<table><td>cell</td></table>",
+            "<h1>a<h2>b</h1>c",
+            "<a href=x>one<a href=y>two</a>",
+            "<p>a</span>b</p>",
+            "<div><p>a</div>b",
+            "<select><option>a<option>b</select>",
+            "<p>x &amp; y &lt; z &copy 2024 &notin; &#x41;&#66;&#x80; &bogus; &amp</p>",
+            "<a title='a &amp b' href=\"?a=1&copy=2\" data-x=&lt;>t</a>",
+            "<p>café\r\nnext\rline</p>",
+            "<title>A &amp; B</title><p>x",
+            "<br/><img src=a /><p/>after",
+            "</br>text",
+            "<p>a<!-- <p>hidden --> b<!--> c<!---> d</p>",
+            "<![CDATA[x]]><?php echo ?><!doctype html><p>t",
+            "<p>1 < 2 and 3 <> 4 </ 5</p>",
+            "<button>a<button>b</button>",
+            "<form><p>a</form>b",
+            "<iframe src=v>fallback <b>text</b></iframe><p>t",
+            "<textarea>a &amp; <b>b</b></textarea>",
+            "<svg><path d=x/><circle/><title>t</title></svg><p>after",
+            "<svg><p>breaks out</svg>",
+            "<math><mi>x</mi></math>y",
+            "<center><p>a</center>b",
+            "<DIV CLASS=Big ID=x>Upper</DIV>",
+            "<div a=1 a=2 b>dup</div>",
+            "<p>unterminated <b tag",
+            "<p>a</p></p>b",
+            "<nobr>a<nobr>b",
+            "<table><caption>c</caption><colgroup><col></colgroup><thead><tr><th>h</thead><tbody><tr><td>d</tbody></table>",
+            "<table><tr><td><table><tr><td>inner</table>outer</td></tr></table>",
+            "<li>stray<li>items",
+            "<p><li>list in p",
+        ];
+        for case in cases {
+            same(&fragment(case), &Html::parse_fragment(case), case);
+            let page = format!(
+                "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>T</title></head><body class=b>{case}</body></html>"
+            );
+            same(&document(&page), &html5ever_page(&page), &page);
+        }
+    }
+}
+
+#[cfg(test)]
+mod soup {
+    use super::tests_support::*;
+    use proptest::prelude::*;
+
+    /// Start and end tags of blocks and inline elements, start tags of
+    /// formatting elements but `a`: their end tags across blocks, and an
+    /// `<a>` while one is open, are where html5ever runs the adoption
+    /// agency, which this builder does not (module docs).
+    fn token() -> impl Strategy<Value = String> {
+        let names = prop::sample::select(vec![
+            "p",
+            "div",
+            "span",
+            "li",
+            "ul",
+            "ol",
+            "h2",
+            "h3",
+            "section",
+            "br",
+            "img",
+            "blockquote",
+            "dl",
+            "dt",
+            "dd",
+            "article",
+            "header",
+            "footer",
+            "nav",
+            "aside",
+            "figure",
+            "figcaption",
+            "pre",
+            "button",
+            "form",
+        ]);
+        let formatting = prop::sample::select(vec!["b", "i", "em", "strong", "font", "small"]);
+        prop_oneof![
+            (names.clone(), any::<bool>()).prop_map(|(n, c)| if c {
+                format!("<{n} class=\"k\">")
+            } else {
+                format!("<{n}>")
+            }),
+            names.prop_map(|n| format!("</{n}>")),
+            formatting.prop_map(|n| format!("<{n}>")),
+            prop::sample::select(vec!["word", "two words", " ", "a &amp; b", "&copy;", "x&y", "1 < 2", "\n"])
+                .prop_map(str::to_string),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        /// Tag soup reads as html5ever reads it: the same text, line by line.
+        #[test]
+        fn tag_soup_reads_as_html5ever_reads_it(tokens in prop::collection::vec(token(), 0..40)) {
+            let html = tokens.concat();
+            let ours = reading(super::fragment(&html).tree.root()).0;
+            let theirs = reading(scraper::Html::parse_fragment(&html).tree.root()).0;
+            prop_assert_eq!(ours, theirs, "{}", html);
+        }
+    }
+}

@@ -338,20 +338,29 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+/// Page cache per connection, KiB. The writer's keeps the id and index
+/// B-trees in memory; the reader serves state loads and lookups; the
+/// checkpointer copies WAL frames and needs next to none. Each cache fills
+/// as the database grows (three 32 MiB caches were a soak's slow climb of
+/// resident memory), so the sum, 41 MiB, is part of the memory bound.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+const READER_CACHE_KIB: i64 = 8 * 1024;
+const CHECKPOINTER_CACHE_KIB: i64 = 1024;
+
+fn open_conn(path: &Path, cache_kib: i64) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(|e| db_err(&format!("cannot open {}", path.display()), e))?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(|e| db_err("cannot set busy timeout", e))?;
     // WAL lets readers run beside the writer; NORMAL sync in WAL mode keeps
     // every committed transaction across a process crash (power loss may
-    // lose the last ones, see docs/ARCHITECTURE.md).
-    // A 32 MiB page cache keeps the id indexes in memory. Checkpoints (which
-    // copy the WAL into the database file and sync it) are not run by the
-    // writer: the checkpointer thread runs them beside it, see
-    // [`checkpointer`]. They were half of the write stage's wall time.
+    // lose the last ones, see docs/ARCHITECTURE.md). Checkpoints (which copy
+    // the WAL into the database file and sync it) are not run by the writer:
+    // the checkpointer thread runs them beside it, see [`checkpointer`].
+    // They were half of the write stage's wall time.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-         PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;",
+         PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;",
     )
+    .and_then(|()| conn.pragma_update(None, "cache_size", -cache_kib))
     .map_err(|e| db_err(&format!("cannot configure {}", path.display()), e))?;
     Ok(conn)
 }
@@ -369,11 +378,11 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::fatal(NAME, format!("cannot create directory {}: {e}", dir.display())))?;
         }
-        let mut writer = open_conn(path)?;
+        let mut writer = open_conn(path, WRITER_CACHE_KIB)?;
         writer.execute_batch(SCHEMA).map_err(|e| db_err(&format!("cannot create tables in {}", path.display()), e))?;
         migrate(&mut writer).map_err(|e| db_err(&format!("cannot migrate {}", path.display()), e))?;
-        let reader = open_conn(path)?;
-        let checkpoints = open_conn(path)?;
+        let reader = open_conn(path, READER_CACHE_KIB)?;
+        let checkpoints = open_conn(path, CHECKPOINTER_CACHE_KIB)?;
         let (wrote, nudges) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())

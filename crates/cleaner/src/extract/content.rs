@@ -109,7 +109,7 @@ pub(crate) fn measure<'a>(
     mut open: impl FnMut(NodeRef<'a, Node>, &'a Element),
     mut close: impl FnMut(NodeRef<'a, Node>, &'a Element, &Stats),
 ) -> IdMap<Stats> {
-    let mut map = IdMap::default();
+    let mut map = IdMap::with_capacity_and_hasher(root.tree().values().len(), Default::default());
     let mut stack: Vec<Stats> = Vec::with_capacity(64);
     let mut skipping: Option<NodeId> = None;
     for edge in root.traverse() {
@@ -169,14 +169,21 @@ pub(crate) fn measure<'a>(
     map
 }
 
-/// Lowercase words of an element's class and id.
-fn hint_words(e: &Element) -> impl Iterator<Item = String> + '_ {
+/// Lowercase words of an element's class and id (copied only when they
+/// are not lower case already).
+fn hint_words(e: &Element) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
     attr(e, local_name!("class"))
         .into_iter()
         .chain(e.id())
         .flat_map(|s| s.split(|c: char| c.is_ascii_whitespace() || c == '-' || c == '_' || c == ':'))
         .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
+        .map(|w| {
+            if w.bytes().any(|b| b.is_ascii_uppercase()) {
+                std::borrow::Cow::Owned(w.to_ascii_lowercase())
+            } else {
+                std::borrow::Cow::Borrowed(w)
+            }
+        })
 }
 
 /// Class/id words of page furniture, dropped whatever else the element says.

@@ -1377,4 +1377,69 @@ mod soup {
             prop_assert_eq!(ours, theirs, "{}", html);
         }
     }
+
+    /// Pieces of markup, cut anywhere: the builder never panics, and every
+    /// text node it builds is non-empty.
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "<",
+            "</",
+            "<!--",
+            "-->",
+            "--!>",
+            "<!",
+            "<?",
+            "<![CDATA[",
+            "]]>",
+            ">",
+            "/>",
+            "/",
+            "=",
+            "\"",
+            "'",
+            " ",
+            "\r",
+            "\0",
+            "&",
+            "&#",
+            "&#x",
+            "&amp",
+            ";",
+            "&notin",
+            "a",
+            "p",
+            "div",
+            "script",
+            "style",
+            "svg",
+            "math",
+            "title",
+            "textarea",
+            "template",
+            "table",
+            "tr",
+            "td",
+            "li",
+            "form",
+            "plaintext",
+            "b",
+            "é",
+            "中",
+            "type=application/ld+json",
+        ])
+    }
+
+    proptest! {
+        #[test]
+        fn any_cut_of_markup_parses(pieces in prop::collection::vec(piece(), 0..60)) {
+            let html = pieces.concat();
+            for doc in [super::document(&html), super::fragment(&html)] {
+                for node in doc.tree.root().descendants() {
+                    if let scraper::Node::Text(t) = node.value() {
+                        prop_assert!(!t.text.is_empty(), "{:?}", html);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -295,6 +295,9 @@ impl Scheduler {
 
     /// Apply a reloaded config's feeds.
     fn reload(&mut self, new: &Settings) {
+        if let Some(server) = &new.config.server {
+            crate::metrics::set_feed_labels(server.feed_labels_for(new.feeds.len()));
+        }
         let (mut added, mut changed, mut removed) = (0, 0, 0);
         let wanted: HashMap<&str, &Arc<FeedContext>> =
             new.feeds.iter().filter(|f| f.spec.enabled).map(|f| (f.spec.name.as_str(), f)).collect();
@@ -439,6 +442,7 @@ pub async fn run(
     let board = Arc::new(Board::new(Arc::clone(&storage.health)));
     let server = match &settings.config.server {
         Some(server) => {
+            crate::metrics::set_feed_labels(server.feed_labels_for(settings.feeds.len()));
             let metrics = crate::status::install_metrics()?;
             Some(crate::status::serve(server.listen, Arc::clone(&board), metrics, shutdown.clone()).await?)
         }

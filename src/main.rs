@@ -5,13 +5,6 @@ use newswire::cli::{Cli, Command, FeedsCommand};
 use newswire::{backfill, daemon, exit_code, feeds, inspect, logging, settings, signals};
 use tokio_util::sync::CancellationToken;
 
-/// mimalloc returns freed pages to the system; glibc's malloc, with a new
-/// arena per blocking-pool thread, let a 10,000-feed daemon's resident
-/// memory climb by ~1.5 MB a minute while its heap in use stayed level
-/// (the soak, docs/reliability.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format, cli.log.as_deref());

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! (`NEWSWIRE_SOAK_MINUTES=360` for six hours, `NEWSWIRE_SOAK_FEEDS` for
-//! another farm size). Feeds answer with ETags (most polls are 304s, as in
+//! another farm size, `NEWSWIRE_SOAK_WRAPPER=heaptrack` to run the daemon
+//! under a profiler: the samples then follow the daemon, the wrapper's child). Feeds answer with ETags (most polls are 304s, as in
 //! life), one in twenty publishes a new item every minute, and every feed's
 //! interval is 60 s. Every 10 s it samples the daemon's resident memory and
 //! open file descriptors from /proc, and the scheduler's overdue feeds and
@@ -119,7 +120,16 @@ async fn ten_thousand_feeds_for_half_an_hour() {
     let config = work.path().join("soak.toml");
     std::fs::write(&config, text).expect("write config");
     let log = work.path().join("daemon.log");
-    let mut child = tokio::process::Command::new(harness::bin())
+    let wrapper = std::env::var("NEWSWIRE_SOAK_WRAPPER").ok().filter(|w| !w.is_empty());
+    let mut command = match &wrapper {
+        Some(w) => {
+            let mut c = tokio::process::Command::new(w);
+            c.arg(harness::bin());
+            c
+        }
+        None => tokio::process::Command::new(harness::bin()),
+    };
+    let mut child = command
         .kill_on_drop(true)
         .args(["run", "-c", config.to_str().expect("utf-8")])
         .current_dir(work.path())
@@ -127,7 +137,10 @@ async fn ten_thousand_feeds_for_half_an_hour() {
         .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("start the daemon");
-    let pid = child.id().expect("pid");
+    let mut pid = child.id().expect("pid");
+    if wrapper.is_some() {
+        pid = daemon_under(pid).await;
+    }
 
     // (minute, rss MB, fds, overdue feeds, worst lag s, polls served)
     let mut samples: Vec<(f64, u64, usize, f64, f64, u64)> = Vec::new();
@@ -189,6 +202,24 @@ async fn ten_thousand_feeds_for_half_an_hour() {
         floor(early),
         floor(late)
     );
+}
+
+/// The daemon's pid under a wrapper: the first process below `root` that
+/// runs newswire's binary (waits for the wrapper to start it).
+async fn daemon_under(root: u32) -> u32 {
+    let exe = std::fs::canonicalize(harness::bin()).expect("binary path");
+    for _ in 0..600 {
+        let mut queue = vec![root];
+        while let Some(p) = queue.pop() {
+            if std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == exe) {
+                return p;
+            }
+            let children = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
+            queue.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no newswire process under the wrapper {root}");
 }
 
 /// The largest poll lag of the recent window: the exporter renders the

@@ -60,6 +60,43 @@ fn write_config(work: &Workdir, server: &FixtureServer, feeds: &[(&str, &str)], 
     path
 }
 
+/// With `feed_labels = false` the per-feed counters sum over the feeds: no
+/// `feed` label in any sample, and the totals are those of both feeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_without_feed_labels_sum_over_the_feeds() {
+    let server = FixtureServer::start().await;
+    let work = Workdir::new();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let config = write_config(&work, &server, &[("world", "/rss.xml"), ("versioned", "/versioned.xml")], port);
+    let mut text = std::fs::read_to_string(&config).expect("read config");
+    text.push_str("feed_labels = false\n");
+    std::fs::write(&config, text).expect("write config");
+    let mut child = tokio::process::Command::new(crate::harness::bin())
+        .kill_on_drop(true)
+        .args(["run", "-c", config.to_str().expect("utf-8")])
+        .current_dir(work.path())
+        .spawn()
+        .expect("start the daemon");
+    wait_for("both feeds stored", || async { count(&work, "SELECT COUNT(*) FROM records") == 5 }).await;
+    wait_for("the items counted", || async {
+        let metrics = get(&addr, "/metrics").await.map(|r| r.1).unwrap_or_default();
+        sample(&metrics, "newswire_store_items_total", &["result=\"new\""]) == Some(5.0)
+    })
+    .await;
+    let metrics = get(&addr, "/metrics").await.map(|r| r.1).expect("metrics");
+    assert!(!metrics.contains("feed=\""), "{metrics}");
+    assert!(sample(&metrics, "newswire_fetch_polls_total", &["outcome=\"items\""]).is_some_and(|n| n >= 2.0));
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().expect("pid").to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    assert_eq!(child.wait().await.expect("wait").code(), Some(0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_server_and_reload() {
     let server = FixtureServer::start().await;

@@ -532,6 +532,21 @@ fn yes() -> bool {
 pub struct ServerConfig {
     /// Address to listen on, like "127.0.0.1:9090".
     pub listen: std::net::SocketAddr,
+    /// Whether the per-feed counters carry a `feed` label. Unset: yes for
+    /// up to [`FEED_LABELS_AUTO_MAX`] feeds, no beyond (each label value is
+    /// a series in every scrape; per-feed status stays on `/feeds`).
+    #[serde(default)]
+    pub feed_labels: Option<bool>,
+}
+
+/// Feeds up to which the `feed` label is on when `feed_labels` is unset.
+pub const FEED_LABELS_AUTO_MAX: usize = 1_000;
+
+impl ServerConfig {
+    /// Whether the `feed` label is on for a config of `feeds` feeds.
+    pub fn feed_labels_for(&self, feeds: usize) -> bool {
+        self.feed_labels.unwrap_or(feeds <= FEED_LABELS_AUTO_MAX)
+    }
 }
 
 /// One feed with the defaults applied and its URL resolved.
@@ -946,7 +961,22 @@ listen = "127.0.0.1:9090"
         assert!(feeds[1].allow_file);
         assert!(feeds[1].url.path().ends_with("/conf/fixtures/local.xml"), "{}", feeds[1].url);
         assert_eq!(c.sqlite_path(), PathBuf::from("var/newswire.db"));
-        assert_eq!(c.server.expect("server set").listen.port(), 9090);
+        let server = c.server.expect("server set");
+        assert_eq!(server.listen.port(), 9090);
+        assert!(server.feed_labels_for(FEED_LABELS_AUTO_MAX), "unset: on up to the limit");
+        assert!(!server.feed_labels_for(FEED_LABELS_AUTO_MAX + 1), "unset: off beyond it");
+    }
+
+    #[test]
+    fn feed_labels_set_either_way_win_over_the_feed_count() {
+        for (value, want) in [("true", true), ("false", false)] {
+            let c = load(&format!("[server]\nlisten = \"127.0.0.1:9090\"\nfeed_labels = {value}\n")).expect("parses");
+            let server = c.server.expect("server set");
+            assert_eq!(server.feed_labels_for(1), want);
+            assert_eq!(server.feed_labels_for(1_000_000), want);
+        }
+        let e = error_of("[server]\nlisten = \"127.0.0.1:9090\"\nfeed_labels = \"yes\"\n");
+        assert!(e.contains("feed_labels"), "{e}");
     }
 
     #[test]

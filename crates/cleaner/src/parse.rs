@@ -420,16 +420,10 @@ impl<'a> Builder<'a> {
             cuts: Vec::new(),
         };
         if !page {
-            let html = b.append(b.tree.root().id(), Node::Element(element(local_name!("html"), ns!(html), Vec::new())));
-            b.html = Some(html);
+            // The fragment's `html` element is its head and body alike.
+            let html = b.ensure_html(Vec::new());
             b.head = Some(html);
             b.body = Some(html);
-            b.stack.push(Open {
-                id: html,
-                name: local_name!("html"),
-                flags: SPECIAL | SCOPE | TABLE_SCOPE,
-                foreign: false,
-            });
         }
         b
     }
@@ -825,7 +819,7 @@ impl<'a> Builder<'a> {
         let parent = self.current();
         if name == "plaintext" {
             // The rest of the input is its text, markup and all.
-            let id = self.new_element(parent, &name, ns!(html));
+            let id = self.new_element(parent, atom(&name), ns!(html));
             let rest = &self.src[end..];
             self.insert_raw(id, rest);
             return bytes.len();
@@ -885,7 +879,7 @@ impl<'a> Builder<'a> {
         if flags & (RAW | RCDATA) != 0 {
             let bytes = self.src.as_bytes();
             let (text_end, after) = raw_end(bytes, end, name.as_bytes());
-            let id = self.new_element(parent, name, ns!(html));
+            let id = self.new_element(parent, atom(name), ns!(html));
             let text = &self.src[end..text_end];
             if flags & RCDATA != 0 {
                 self.insert_text(id, text);
@@ -897,7 +891,7 @@ impl<'a> Builder<'a> {
             return after;
         }
         if !push {
-            self.new_element(parent, name, ns!(html));
+            self.new_element(parent, atom(name), ns!(html));
             return end;
         }
         self.insert_element(parent, name, flags, self_closing, end, ns!(html))
@@ -912,9 +906,9 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn new_element(&mut self, parent: NodeId, name: &str, ns: Namespace) -> NodeId {
+    fn new_element(&mut self, parent: NodeId, name: LocalName, ns: Namespace) -> NodeId {
         let attrs = std::mem::take(&mut self.attrs);
-        let id = self.append(parent, Node::Element(element(atom(name), ns, attrs)));
+        let id = self.append(parent, Node::Element(element(name, ns, attrs)));
         if std::mem::take(&mut self.cut) {
             self.cuts.push(id);
         }
@@ -940,10 +934,10 @@ impl<'a> Builder<'a> {
             self.cut = false;
             return end;
         }
-        let id = self.new_element(parent, name, ns);
+        let name = atom(name);
+        let id = self.new_element(parent, name.clone(), ns);
         if opens {
-            let name = self.tree.get(id).and_then(|n| n.value().as_element().map(|e| e.name.local.clone()));
-            self.stack.push(Open { id, name: name.unwrap_or_else(|| atom("")), flags, foreign });
+            self.stack.push(Open { id, name, flags, foreign });
         }
         end
     }
@@ -980,14 +974,14 @@ impl<'a> Builder<'a> {
             "br" => {
                 let parent = self.current();
                 self.attrs.clear();
-                self.new_element(parent, "br", ns!(html));
+                self.new_element(parent, local_name!("br"), ns!(html));
             }
             "p" => {
                 if self.in_scope(&local_name!("p"), SCOPE | BUTTON).is_none() {
                     // A stray `</p>` is an empty paragraph.
                     let parent = self.current();
                     self.attrs.clear();
-                    self.new_element(parent, "p", ns!(html));
+                    self.new_element(parent, local_name!("p"), ns!(html));
                 }
                 self.close_p();
             }
@@ -1152,7 +1146,7 @@ fn is_font_breakout(attr: &LocalName) -> bool {
 }
 
 #[cfg(test)]
-mod tests_support {
+pub(crate) mod tests_support {
     use super::*;
     use ego_tree::NodeRef;
 
@@ -1197,14 +1191,10 @@ mod tests_support {
             .collect();
         (lines, outline)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::tests_support::reading;
-    use super::*;
-
-    fn html5ever_page(html: &str) -> Html {
+    /// The page as html5ever parses it, less the elements the tree builder's
+    /// page mode leaves out: the reference the builder is held to.
+    pub(crate) fn html5ever_page(html: &str) -> Html {
         let mut doc = Html::parse_document(html);
         let unread: Vec<NodeId> = doc
             .tree
@@ -1226,7 +1216,7 @@ mod tests {
         doc
     }
 
-    fn files(dir: &str, suffix: &str) -> Vec<(String, String)> {
+    pub(crate) fn files(dir: &str, suffix: &str) -> Vec<(String, String)> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
         let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
             .expect("fixture directory")
@@ -1238,6 +1228,19 @@ mod tests {
         out
     }
 
+    /// Every fixture page (`tests/fixtures/pages`, `full-article`): (path, html).
+    pub(crate) fn fixture_pages() -> Vec<(String, String)> {
+        let mut pages = files("../../tests/fixtures/pages", ".html");
+        pages.extend(files("../../tests/fixtures/full-article", ".html"));
+        pages
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::{files, fixture_pages, html5ever_page, reading};
+    use super::*;
+
     fn same(ours: &Html, theirs: &Html, what: &str) {
         let (a, b) = (reading(ours.tree.root()), reading(theirs.tree.root()));
         assert_eq!(a.0, b.0, "text of {what}");
@@ -1246,10 +1249,7 @@ mod tests {
 
     #[test]
     fn pages_read_as_html5ever_reads_them() {
-        let pages: Vec<_> = files("../../tests/fixtures/pages", ".html")
-            .into_iter()
-            .chain(files("../../tests/fixtures/full-article", ".html"))
-            .collect();
+        let pages = fixture_pages();
         assert!(pages.len() >= 25);
         for (path, html) in &pages {
             same(&document(html), &html5ever_page(html), path);

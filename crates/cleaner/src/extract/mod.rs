@@ -318,48 +318,7 @@ fn drop_leading_furniture(paragraphs: &mut Vec<String>, title: Option<&str>, aut
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The page as html5ever parses it, less the elements the tree builder's
-    /// page mode leaves out: the reference the builder is held to.
-    fn html5ever_page(html: &str) -> Html {
-        let mut doc = Html::parse_document(html);
-        let unread: Vec<NodeId> = doc
-            .tree
-            .root()
-            .descendants()
-            .filter(|n| {
-                n.value().as_element().is_some_and(|e| match e.name() {
-                    "script" => attr(e, local_name!("type"))
-                        .is_none_or(|t| !t.trim().eq_ignore_ascii_case("application/ld+json")),
-                    name => ["style", "noscript", "template", "svg", "math", "textarea"].contains(&name),
-                })
-            })
-            .map(|n| n.id())
-            .collect();
-        for id in unread {
-            if let Some(mut n) = doc.tree.get_mut(id) {
-                n.detach();
-            }
-        }
-        doc
-    }
-
-    fn fixture_pages() -> Vec<(std::path::PathBuf, String)> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
-        let mut pages = Vec::new();
-        for dir in ["pages", "full-article"] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
-            for entry in entries {
-                let path = entry.expect("dir entry").path();
-                if path.extension().is_some_and(|e| e == "html") {
-                    let html = std::fs::read_to_string(&path).expect("read page");
-                    pages.push((path, html));
-                }
-            }
-        }
-        pages.sort();
-        pages
-    }
+    use crate::parse::tests_support::{fixture_pages, html5ever_page};
 
     /// Every fixture page gives the same article through newswire's tree
     /// builder as through html5ever's, and the same again with scripts,
@@ -374,12 +333,12 @@ mod tests {
         for (path, html) in &pages {
             let ours = extract(html, url, &cleaner, None);
             let reference = extract_from(&html5ever_page(html), url, &cleaner, None);
-            assert_eq!(ours, reference, "{}", path.display());
+            assert_eq!(ours, reference, "{path}");
             let busy = html
                 .replacen("<head>", "<head><script>window.__STATE__ = {\"html\": \"<p>not text</p>\"};</script><style>.a > p { color: red }</style>", 1)
                 .replace("</p>", "</p><script>track('p')</script><noscript><img src=\"/pixel\"></noscript>")
                 .replace("</a>", "<svg class=\"icon\" viewBox=\"0 0 8 8\"><path d=\"M0 0h8v8z\"/></svg></a>");
-            assert_eq!(extract(&busy, url, &cleaner, None), ours, "{} with scripts, styles and icons", path.display());
+            assert_eq!(extract(&busy, url, &cleaner, None), ours, "{path} with scripts, styles and icons");
         }
     }
 }

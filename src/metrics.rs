@@ -50,6 +50,10 @@ pub const FEEDS: &str = "newswire_scheduler_feeds";
 pub const OVERDUE: &str = "newswire_scheduler_feeds_overdue";
 /// How late polls start after their due time.
 pub const POLL_LAG: &str = "newswire_scheduler_poll_lag_seconds";
+/// Bytes SQLite holds in this process (page caches, statements), read at
+/// every scrape: it rises while the archive is young and levels off at the
+/// caches' bound (docs/reliability.md, Soak).
+pub const SQLITE_MEMORY: &str = "newswire_sqlite_memory_bytes";
 
 static FEED_LABELS: AtomicBool = AtomicBool::new(true);
 
@@ -134,4 +138,9 @@ pub fn feeds(scheduled: usize, in_flight: usize, failing: usize, disabled: usize
 /// How late a poll started.
 pub fn poll_lag(lag: Duration) {
     histogram!(POLL_LAG).record(lag.as_secs_f64());
+}
+
+/// SQLite's memory now; called just before each scrape is rendered.
+pub fn sqlite_memory() {
+    gauge!(SQLITE_MEMORY).set(newswire_storer::sqlite::memory_used() as f64);
 }

@@ -168,6 +168,7 @@ async fn readyz(State(state): State<ServerState>) -> Response {
 }
 
 async fn render_metrics(State(state): State<ServerState>) -> Response {
+    crate::metrics::sqlite_memory();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 

@@ -87,6 +87,9 @@ async fn metrics_without_feed_labels_sum_over_the_feeds() {
     let metrics = get(&addr, "/metrics").await.map(|r| r.1).expect("metrics");
     assert!(!metrics.contains("feed=\""), "{metrics}");
     assert!(sample(&metrics, "newswire_fetch_polls_total", &["outcome=\"items\""]).is_some_and(|n| n >= 2.0));
+    // SQLite's own memory is read at each scrape: the store is open and has
+    // written, so its page caches hold something.
+    assert!(sample(&metrics, "newswire_sqlite_memory_bytes", &[]).is_some_and(|b| b > 0.0), "{metrics}");
     assert!(
         std::process::Command::new("kill")
             .args(["-TERM", &child.id().expect("pid").to_string()])

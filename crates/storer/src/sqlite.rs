@@ -151,14 +151,57 @@ DROP TABLE fingerprints_v3;
 /// The keys of the `fingerprints` rows above `keyed`, not yet in `lsh`
 /// (see [`INDEX_SCHEMA`]). Changed only under the writer's lock, after the
 /// transaction it mirrors has committed.
+///
+/// Its tables keep their capacity across flushes: refilled every few
+/// thousand records, they were freed and grown again each time, and that
+/// churn of some 20 MB (a table of 160,000 keys, a list per key) let
+/// resident memory step up at each flush in a soak (docs/reliability.md).
+/// Most keys belong to one held record, so a key's list is inline until a
+/// second record shares it.
 #[derive(Debug, Default)]
 struct Pending {
     /// Rows above this row id have their keys here, not in `lsh`.
     keyed: i64,
     /// key → (at, rid) of those rows.
-    by_key: HashMap<i64, Vec<(i64, i64)>>,
+    by_key: HashMap<i64, Held>,
     /// rid → (at, keys) of those rows.
     rows: HashMap<i64, (i64, Vec<i64>)>,
+    /// The sorted (key, at, rid) rows of a flush, kept for the next.
+    flushing: Vec<(i64, i64, i64)>,
+}
+
+/// The (at, rid) of the held records under one key.
+#[derive(Debug)]
+enum Held {
+    One((i64, i64)),
+    Many(Vec<(i64, i64)>),
+}
+
+impl Held {
+    fn push(&mut self, entry: (i64, i64)) {
+        match self {
+            Held::One(first) => *self = Held::Many(vec![*first, entry]),
+            Held::Many(list) => list.push(entry),
+        }
+    }
+
+    /// Drops `rid`'s entries; false when none is left.
+    fn remove(&mut self, rid: i64) -> bool {
+        match self {
+            Held::One((_, r)) => *r != rid,
+            Held::Many(list) => {
+                list.retain(|&(_, r)| r != rid);
+                !list.is_empty()
+            }
+        }
+    }
+
+    fn entries(&self) -> &[(i64, i64)] {
+        match self {
+            Held::One(entry) => std::slice::from_ref(entry),
+            Held::Many(list) => list,
+        }
+    }
 }
 
 /// A change to [`Pending`], applied once its transaction has committed.
@@ -189,18 +232,20 @@ impl Pending {
         match change {
             PendingChange::Add { rid, at, keys } => {
                 for &key in &keys {
-                    self.by_key.entry(key).or_default().push((at, rid));
+                    match self.by_key.entry(key) {
+                        std::collections::hash_map::Entry::Occupied(mut held) => held.get_mut().push((at, rid)),
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert(Held::One((at, rid)));
+                        }
+                    }
                 }
                 self.rows.insert(rid, (at, keys));
             }
             PendingChange::Drop { rid } => {
                 let Some((_, keys)) = self.rows.remove(&rid) else { return };
                 for key in keys {
-                    if let Some(list) = self.by_key.get_mut(&key) {
-                        list.retain(|&(_, r)| r != rid);
-                        if list.is_empty() {
-                            self.by_key.remove(&key);
-                        }
+                    if self.by_key.get_mut(&key).is_some_and(|held| !held.remove(rid)) {
+                        self.by_key.remove(&key);
                     }
                 }
             }
@@ -215,25 +260,36 @@ impl Pending {
     /// them, in one transaction; then hold none.
     fn flush(&mut self, conn: &mut Connection) -> Result<(), StoreError> {
         let Some(&top) = self.rows.keys().max() else { return Ok(()) };
-        let mut entries: Vec<(i64, i64, i64)> = Vec::with_capacity(self.keys());
+        let mut entries = std::mem::take(&mut self.flushing);
+        entries.clear();
         for (&rid, (at, keys)) in &self.rows {
             entries.extend(keys.iter().map(|&key| (key, *at, rid)));
         }
         entries.sort_unstable();
-        let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
-        {
-            let mut band = tx
-                .prepare_cached("INSERT OR IGNORE INTO lsh (key, at, rid) VALUES (?1, ?2, ?3)")
-                .map_err(|e| db_err("cannot prepare the index", e))?;
-            for (key, at, rid) in entries {
-                band.execute(params![key, at, rid]).map_err(|e| db_err("cannot write the index", e))?;
-            }
-        }
-        tx.execute("UPDATE index_keyed SET keyed = ?1", [top]).map_err(|e| db_err("cannot write the index", e))?;
-        tx.commit().map_err(|e| db_err("cannot commit the index", e))?;
-        *self = Pending { keyed: top, ..Pending::default() };
+        let written = write_keys(conn, &entries, top);
+        self.flushing = entries;
+        written?;
+        self.keyed = top;
+        self.by_key.clear();
+        self.rows.clear();
         Ok(())
     }
+}
+
+/// Writes held index rows to `lsh` and moves the watermark to `top`, in one
+/// transaction.
+fn write_keys(conn: &mut Connection, entries: &[(i64, i64, i64)], top: i64) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
+    {
+        let mut band = tx
+            .prepare_cached("INSERT OR IGNORE INTO lsh (key, at, rid) VALUES (?1, ?2, ?3)")
+            .map_err(|e| db_err("cannot prepare the index", e))?;
+        for &(key, at, rid) in entries {
+            band.execute(params![key, at, rid]).map_err(|e| db_err("cannot write the index", e))?;
+        }
+    }
+    tx.execute("UPDATE index_keyed SET keyed = ?1", [top]).map_err(|e| db_err("cannot write the index", e))?;
+    tx.commit().map_err(|e| db_err("cannot commit the index", e))
 }
 
 /// Columns added after the first schema: (column, definition).
@@ -776,7 +832,7 @@ fn find_similar_in(
                 rows.collect::<Result<Vec<(i64, i64)>, _>>().map_err(|e| db_err("cannot read the index", e))?;
             // With the held keys: the newest PER_KEY of both, within the window.
             if let Some(held) = pending.by_key.get(&key) {
-                newest.extend(held.iter().filter(|(at, _)| *at >= since));
+                newest.extend(held.entries().iter().filter(|(at, _)| *at >= since));
                 newest.sort_unstable_by(|a, b| b.cmp(a));
                 newest.truncate(usize::try_from(index::PER_KEY).unwrap_or(usize::MAX));
             }
@@ -1111,6 +1167,42 @@ pub(crate) mod tests {
         drop(store);
         let store = SqliteStore::open(&path).expect("opens again");
         assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64));
+    }
+
+    #[test]
+    fn held_keys_shared_by_records_are_dropped_one_record_at_a_time() {
+        let mut pending = Pending::default();
+        pending.apply(PendingChange::Add { rid: 1, at: 10, keys: vec![100, 200] });
+        pending.apply(PendingChange::Add { rid: 2, at: 20, keys: vec![200, 300] });
+        pending.apply(PendingChange::Add { rid: 3, at: 30, keys: vec![200] });
+        let under = |p: &Pending, key: i64| p.by_key.get(&key).map(|h| h.entries().to_vec()).unwrap_or_default();
+        assert_eq!(under(&pending, 200), vec![(10, 1), (20, 2), (30, 3)]);
+        pending.apply(PendingChange::Drop { rid: 2 });
+        assert_eq!(under(&pending, 200), vec![(10, 1), (30, 3)]);
+        assert_eq!(under(&pending, 300), vec![], "its only record dropped, the key goes");
+        assert_eq!(under(&pending, 100), vec![(10, 1)]);
+        pending.apply(PendingChange::Drop { rid: 1 });
+        pending.apply(PendingChange::Drop { rid: 3 });
+        assert!(pending.by_key.is_empty() && pending.rows.is_empty());
+        assert_eq!(pending.keys(), 0);
+    }
+
+    #[test]
+    fn a_flush_writes_the_held_keys_and_keeps_the_tables_for_the_next() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("flush.db")).expect("opens");
+        let mut conn = lock(&store.inner.writer);
+        let mut pending = Pending::default();
+        for rid in 1..=50 {
+            pending.apply(PendingChange::Add { rid, at: rid * 10, keys: vec![rid, 1000 + rid % 7] });
+        }
+        pending.flush(&mut conn).expect("flush");
+        let lsh: i64 = conn.query_row("SELECT COUNT(*) FROM lsh", [], |r| r.get(0)).expect("count");
+        let keyed: i64 = conn.query_row("SELECT keyed FROM index_keyed", [], |r| r.get(0)).expect("keyed");
+        assert_eq!((lsh, keyed, pending.keyed), (100, 50, 50));
+        assert!(pending.by_key.is_empty() && pending.rows.is_empty());
+        assert!(pending.by_key.capacity() >= 57 && pending.rows.capacity() >= 50, "capacity kept");
+        assert!(pending.flushing.capacity() >= 100);
     }
 
     #[test]

@@ -400,7 +400,7 @@ impl std::fmt::Debug for SqliteStore {
 /// `cache_size` of each connection (32 + 8 + 1 MiB per store), so this rises
 /// while an archive is young and levels off; exported as
 /// `newswire_sqlite_memory_bytes`.
-#[allow(unsafe_code)]
+#[expect(unsafe_code, reason = "rusqlite has no safe wrapper for sqlite3_memory_used; the call takes no arguments")]
 pub fn memory_used() -> u64 {
     // SAFETY: sqlite3_memory_used takes no arguments and only reads SQLite's
     // global counter under its own mutex; it is callable from any thread at

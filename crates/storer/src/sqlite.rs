@@ -16,6 +16,7 @@ use newswire_core::state::{Checkpoint, FeedState, Indexed, Match};
 
 use crate::index;
 use rusqlite::{Connection, OptionalExtension, params};
+use smallvec::SmallVec;
 
 const NAME: &str = "sqlite";
 
@@ -164,45 +165,11 @@ struct Pending {
     /// Rows above this row id have their keys here, not in `lsh`.
     keyed: i64,
     /// key → (at, rid) of those rows.
-    by_key: HashMap<i64, Held>,
+    by_key: HashMap<i64, SmallVec<[(i64, i64); 1]>>,
     /// rid → (at, keys) of those rows.
     rows: HashMap<i64, (i64, Vec<i64>)>,
     /// The sorted (key, at, rid) rows of a flush, kept for the next.
     flushing: Vec<(i64, i64, i64)>,
-}
-
-/// The (at, rid) of the held records under one key.
-#[derive(Debug)]
-enum Held {
-    One((i64, i64)),
-    Many(Vec<(i64, i64)>),
-}
-
-impl Held {
-    fn push(&mut self, entry: (i64, i64)) {
-        match self {
-            Held::One(first) => *self = Held::Many(vec![*first, entry]),
-            Held::Many(list) => list.push(entry),
-        }
-    }
-
-    /// Drops `rid`'s entries; false when none is left.
-    fn remove(&mut self, rid: i64) -> bool {
-        match self {
-            Held::One((_, r)) => *r != rid,
-            Held::Many(list) => {
-                list.retain(|&(_, r)| r != rid);
-                !list.is_empty()
-            }
-        }
-    }
-
-    fn entries(&self) -> &[(i64, i64)] {
-        match self {
-            Held::One(entry) => std::slice::from_ref(entry),
-            Held::Many(list) => list,
-        }
-    }
 }
 
 /// A change to [`Pending`], applied once its transaction has committed.
@@ -233,20 +200,18 @@ impl Pending {
         match change {
             PendingChange::Add { rid, at, keys } => {
                 for &key in &keys {
-                    match self.by_key.entry(key) {
-                        std::collections::hash_map::Entry::Occupied(mut held) => held.get_mut().push((at, rid)),
-                        std::collections::hash_map::Entry::Vacant(slot) => {
-                            slot.insert(Held::One((at, rid)));
-                        }
-                    }
+                    self.by_key.entry(key).or_default().push((at, rid));
                 }
                 self.rows.insert(rid, (at, keys));
             }
             PendingChange::Drop { rid } => {
                 let Some((_, keys)) = self.rows.remove(&rid) else { return };
                 for key in keys {
-                    if self.by_key.get_mut(&key).is_some_and(|held| !held.remove(rid)) {
-                        self.by_key.remove(&key);
+                    if let Some(list) = self.by_key.get_mut(&key) {
+                        list.retain(|&mut (_, r)| r != rid);
+                        if list.is_empty() {
+                            self.by_key.remove(&key);
+                        }
                     }
                 }
             }
@@ -833,7 +798,7 @@ fn find_similar_in(
                 rows.collect::<Result<Vec<(i64, i64)>, _>>().map_err(|e| db_err("cannot read the index", e))?;
             // With the held keys: the newest PER_KEY of both, within the window.
             if let Some(held) = pending.by_key.get(&key) {
-                newest.extend(held.entries().iter().filter(|(at, _)| *at >= since));
+                newest.extend(held.iter().filter(|(at, _)| *at >= since));
                 newest.sort_unstable_by(|a, b| b.cmp(a));
                 newest.truncate(usize::try_from(index::PER_KEY).unwrap_or(usize::MAX));
             }
@@ -1176,7 +1141,7 @@ pub(crate) mod tests {
         pending.apply(PendingChange::Add { rid: 1, at: 10, keys: vec![100, 200] });
         pending.apply(PendingChange::Add { rid: 2, at: 20, keys: vec![200, 300] });
         pending.apply(PendingChange::Add { rid: 3, at: 30, keys: vec![200] });
-        let under = |p: &Pending, key: i64| p.by_key.get(&key).map(|h| h.entries().to_vec()).unwrap_or_default();
+        let under = |p: &Pending, key: i64| p.by_key.get(&key).map(|h| h.to_vec()).unwrap_or_default();
         assert_eq!(under(&pending, 200), vec![(10, 1), (20, 2), (30, 3)]);
         pending.apply(PendingChange::Drop { rid: 2 });
         assert_eq!(under(&pending, 200), vec![(10, 1), (30, 3)]);

@@ -123,6 +123,14 @@ pub async fn storage_and_postgres(config: &Config) -> anyhow::Result<(Storage, O
     for sink in &mut sinks {
         sink.rewind(&positions).await.with_context(|| format!("cannot rewind the {} sink", sink.name()))?;
     }
+    // A sink with no committed position yet gets where it stands now, before
+    // it writes anything: otherwise a crash before the first checkpoint
+    // would leave lines that the replay writes a second time.
+    let baselines: Vec<(String, String)> =
+        sinks.iter().filter_map(|s| s.position()).filter(|(key, _)| !positions.contains_key(key)).collect();
+    if !baselines.is_empty() {
+        state.commit_positions(&baselines).await.context("cannot commit the sinks' starting positions")?;
+    }
     let leases = if state_kind == StateKind::Postgres { postgres } else { None };
     let mut storage = Storage::new(sinks, state);
     storage.clustering = crate::pipeline::Clustering {

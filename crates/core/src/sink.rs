@@ -124,6 +124,15 @@ pub trait StateStore: Send + Sync {
         Box::pin(async { Ok(HashMap::new()) })
     }
 
+    /// Commit sink positions on their own: where an append-only sink with
+    /// no committed position stands at start, so that what it writes
+    /// before its first checkpoint can be cut away too. A store that keeps
+    /// no positions ignores them.
+    fn commit_positions<'a>(&'a self, positions: &'a [(String, String)]) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = positions;
+        Box::pin(async { Ok(()) })
+    }
+
     /// Commit a checkpoint on its own (used when no sink holds the state).
     fn commit<'a>(&'a self, checkpoint: &'a Checkpoint) -> BoxFuture<'a, Result<(), StoreError>>;
 

@@ -82,6 +82,20 @@ fn cut_back(dir: &Path, name: &str, len: u64) -> std::io::Result<u64> {
     Ok(discarded)
 }
 
+/// Where the log ends now: its last file and that file's length, or no
+/// file (an empty name, before every file) when it has none.
+fn log_end(dir: &Path) -> std::io::Result<(String, u64)> {
+    let mut end = (String::new(), 0);
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with("newswire-") && file.ends_with(".jsonl") && file > end.0 {
+            end = (file, entry.metadata()?.len());
+        }
+    }
+    Ok(end)
+}
+
 fn io_err(context: String, e: std::io::Error) -> StoreError {
     StoreError::retryable(NAME, format!("{context}: {e}"))
 }
@@ -106,9 +120,17 @@ impl Sink for JsonlSink {
 
     fn rewind<'a>(&'a mut self, committed: &'a HashMap<String, String>) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            // No position yet: a log older than positions, or nothing ever
-            // committed; left as it is.
+            // No position yet (a new log, or one older than positions): the
+            // log is kept as it stands, and where it ends becomes the
+            // position the pipeline commits before the first write, so a
+            // crash before the first checkpoint is cut back too.
             let Some((name, len)) = committed.get(&self.key).and_then(|p| parse_position(p)) else {
+                let dir = self.dir.clone();
+                let end = tokio::task::spawn_blocking(move || log_end(&dir))
+                    .await
+                    .map_err(|e| StoreError::fatal(NAME, format!("rewind task failed: {e}")))?
+                    .map_err(|e| io_err(format!("cannot read {}", self.dir.display()), e))?;
+                self.end = Some(end);
                 return Ok(());
             };
             let dir = self.dir.clone();
@@ -265,5 +287,28 @@ mod tests {
             .await
             .expect("rewind");
         assert_eq!(std::fs::read_to_string(sink.current_file()).expect("file").lines().count(), 1);
+        // Where the log ends now is the position to commit before writing.
+        let len = std::fs::metadata(sink.current_file()).expect("file").len();
+        let name = sink.current_file().file_name().expect("name").to_string_lossy().into_owned();
+        assert_eq!(other.position().map(|p| p.1), Some(format!("{name}:{len}")));
+    }
+
+    #[tokio::test]
+    async fn a_new_log_killed_before_its_first_checkpoint_is_cut_to_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let mut sink = JsonlSink::new(&out);
+        sink.open().await.expect("open");
+        sink.rewind(&HashMap::new()).await.expect("rewind");
+        let (key, start) = sink.position().expect("a starting position, committed before the first write");
+        sink.write(&SinkBatch { records: vec![record("a", "x")], ..SinkBatch::default() }).await.expect("write");
+        // The process dies before the batch's checkpoint commits.
+        let mut restarted = JsonlSink::new(&out);
+        restarted.open().await.expect("open");
+        restarted.rewind(&HashMap::from([(key, start)])).await.expect("rewind");
+        assert!(!restarted.current_file().exists(), "the uncommitted file is gone");
+        restarted.write(&SinkBatch { records: vec![record("a", "x")], ..SinkBatch::default() }).await.expect("write");
+        let text = std::fs::read_to_string(restarted.current_file()).expect("file");
+        assert_eq!(text.lines().count(), 1, "the replay is written once: {text}");
     }
 }

@@ -592,6 +592,22 @@ impl<'a> RecordRow<'a> {
 }
 
 /// Write a checkpoint (feed state and item marks) inside `tx`.
+async fn positions_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    positions: &[(String, String)],
+) -> Result<(), StoreError> {
+    for (sink, position) in positions {
+        tx.execute(
+            "INSERT INTO sink_positions (sink, position) VALUES ($1, $2)
+             ON CONFLICT (sink) DO UPDATE SET position = excluded.position",
+            &[&strip_nul(sink), &strip_nul(position)],
+        )
+        .await
+        .map_err(|e| pg_err("cannot write a sink position", e))?;
+    }
+    Ok(())
+}
+
 async fn commit_in(tx: &deadpool_postgres::Transaction<'_>, cp: &Checkpoint) -> Result<(), StoreError> {
     let feed = strip_nul(&cp.state.feed);
     let state = to_jsonb("feed state", &cp.state)?;
@@ -605,15 +621,7 @@ async fn commit_in(tx: &deadpool_postgres::Transaction<'_>, cp: &Checkpoint) -> 
     tx.execute(&upsert_state, &[&feed, &state])
         .await
         .map_err(|e| pg_err(&format!("cannot write state of feed {feed}"), e))?;
-    for (sink, position) in &cp.positions {
-        tx.execute(
-            "INSERT INTO sink_positions (sink, position) VALUES ($1, $2)
-             ON CONFLICT (sink) DO UPDATE SET position = excluded.position",
-            &[&strip_nul(sink), &strip_nul(position)],
-        )
-        .await
-        .map_err(|e| pg_err("cannot write a sink position", e))?;
-    }
+    positions_in(tx, &cp.positions).await?;
     if !cp.fingerprints.is_empty() {
         index_in(tx, &cp.fingerprints).await?;
     }
@@ -824,6 +832,15 @@ impl StateStore for PostgresStore {
                 .await
                 .map_err(|e| pg_err("cannot read sink positions", e))?;
             Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        }))
+    }
+
+    fn commit_positions<'a>(&'a self, positions: &'a [(String, String)]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(timed("committing sink positions timed out", async {
+            let mut client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+            let tx = client.transaction().await.map_err(|e| pg_err("cannot begin transaction", e))?;
+            positions_in(&tx, positions).await?;
+            tx.commit().await.map_err(|e| pg_err("cannot commit sink positions", e))
         }))
     }
 

@@ -554,6 +554,13 @@ impl SqliteStore {
         Ok(out)
     }
 
+    fn commit_positions_blocking(&self, positions: &[(String, String)]) -> Result<(), StoreError> {
+        let mut conn = lock(&self.inner.writer);
+        let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
+        positions_in(&tx, positions)?;
+        tx.commit().map_err(|e| db_err("cannot commit sink positions", e))
+    }
+
     fn positions_blocking(&self) -> Result<HashMap<String, String>, StoreError> {
         let conn = lock(&self.inner.reader);
         let mut stmt = conn
@@ -681,16 +688,21 @@ fn commit_in(
         mark.execute(params![item.id, cp.state.feed, item.content_hash])
             .map_err(|e| db_err("cannot write item state", e))?;
     }
-    for (sink, position) in &cp.positions {
+    positions_in(tx, &cp.positions)?;
+    if !cp.fingerprints.is_empty() {
+        index_in(tx, &cp.fingerprints, keyed, changes)?;
+    }
+    Ok(())
+}
+
+fn positions_in(tx: &rusqlite::Transaction<'_>, positions: &[(String, String)]) -> Result<(), StoreError> {
+    for (sink, position) in positions {
         tx.prepare_cached(
             "INSERT INTO sink_positions (sink, position) VALUES (?1, ?2)
              ON CONFLICT(sink) DO UPDATE SET position = excluded.position",
         )
         .and_then(|mut s| s.execute(params![sink, position]))
         .map_err(|e| db_err("cannot write a sink position", e))?;
-    }
-    if !cp.fingerprints.is_empty() {
-        index_in(tx, &cp.fingerprints, keyed, changes)?;
     }
     Ok(())
 }
@@ -886,6 +898,12 @@ impl StateStore for SqliteStore {
     fn positions(&self) -> BoxFuture<'_, Result<HashMap<String, String>, StoreError>> {
         let me = self.clone();
         Box::pin(blocking(move || me.positions_blocking()))
+    }
+
+    fn commit_positions<'a>(&'a self, positions: &'a [(String, String)]) -> BoxFuture<'a, Result<(), StoreError>> {
+        let me = self.clone();
+        let positions = positions.to_vec();
+        Box::pin(blocking(move || me.commit_positions_blocking(&positions)))
     }
 
     fn find_similar<'a>(

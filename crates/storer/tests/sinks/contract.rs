@@ -126,6 +126,13 @@ pub async fn run(subject: &impl Subject) {
     assert_eq!(positions.len(), 2);
     assert_eq!(positions["jsonl:h:/a"], "newswire-2026-12-02.jsonl:3");
     assert_eq!(positions["jsonl:h:/b"], "newswire-2026-12-01.jsonl:7");
+    // And on their own, as a sink's starting position, touching no feed.
+    subject.state().commit_positions(&[("jsonl:h:/c".into(), ":0".into())]).await.expect("commit positions");
+    let positions = subject.state().positions().await.expect("positions");
+    assert_eq!(positions.len(), 3);
+    assert_eq!(positions["jsonl:h:/c"], ":0");
+    assert_eq!(positions["jsonl:h:/a"], "newswire-2026-12-02.jsonl:3");
+    assert_eq!(subject.state().load_all().await.expect("load_all").len(), 2, "no feed state is written");
 
     // An empty batch (a 304) still moves the checkpoint.
     sink.write(&batch("f", "\"e3\"", &[])).await.expect("empty batch");

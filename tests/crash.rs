@@ -205,12 +205,15 @@ fn jsonl_lines(work: &harness::Workdir, torn_ok: bool) -> Vec<(String, String, S
     out
 }
 
+/// The database, once the daemon has made it: one killed before it made
+/// its data directory wrote nothing.
+fn existing_db(work: &harness::Workdir) -> Option<rusqlite::Connection> {
+    work.path().join("data/newswire.db").exists().then(|| work.db())
+}
+
 /// The committed item marks: id to content hash.
 fn committed_marks(work: &harness::Workdir) -> HashMap<String, String> {
-    if !work.path().join("data/newswire.db").exists() {
-        return HashMap::new();
-    }
-    let db = work.db();
+    let Some(db) = existing_db(work) else { return HashMap::new() };
     let Ok(mut stmt) = db.prepare("SELECT id, content_hash FROM item_state") else { return HashMap::new() };
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").map(|r| r.expect("row")).collect()
 }
@@ -219,15 +222,13 @@ fn committed_marks(work: &harness::Workdir) -> HashMap<String, String> {
 /// every sink, with its content hash.
 async fn check_not_ahead(work: &harness::Workdir, remote: &Remote, when: &str) -> usize {
     let marks = committed_marks(work);
-    // A daemon killed before it made its data directory wrote nothing.
-    let records: HashMap<String, (String, String)> = if work.path().join("data/newswire.db").exists() {
-        work.db()
-            .prepare("SELECT id, content_hash, body FROM records")
-            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?.collect())
-            .unwrap_or_default()
-    } else {
-        HashMap::new()
-    };
+    let records: HashMap<String, (String, String)> = existing_db(work)
+        .and_then(|db| {
+            db.prepare("SELECT id, content_hash, body FROM records")
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?.collect())
+                .ok()
+        })
+        .unwrap_or_default();
     let lines: HashSet<(String, String)> =
         jsonl_lines(work, true).into_iter().map(|(id, hash, _)| (id, hash)).collect();
     let pg = remote.pg_records().await;

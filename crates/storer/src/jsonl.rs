@@ -58,6 +58,11 @@ fn parse_position(position: &str) -> Option<(String, u64)> {
     Some((name.to_string(), len.parse().ok()?))
 }
 
+/// Whether a file in the directory is one of the log's.
+fn is_log_file(name: &str) -> bool {
+    name.starts_with("newswire-") && name.ends_with(".jsonl")
+}
+
 /// Cut the log back to `(name, len)`: that file to `len` bytes, and every
 /// later file of the log removed. Returns the bytes discarded.
 fn cut_back(dir: &Path, name: &str, len: u64) -> std::io::Result<u64> {
@@ -65,7 +70,7 @@ fn cut_back(dir: &Path, name: &str, len: u64) -> std::io::Result<u64> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let file = entry.file_name().to_string_lossy().into_owned();
-        if !(file.starts_with("newswire-") && file.ends_with(".jsonl")) {
+        if !is_log_file(&file) {
             continue;
         }
         let size = entry.metadata()?.len();
@@ -89,7 +94,7 @@ fn log_end(dir: &Path) -> std::io::Result<(String, u64)> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let file = entry.file_name().to_string_lossy().into_owned();
-        if file.starts_with("newswire-") && file.ends_with(".jsonl") && file > end.0 {
+        if is_log_file(&file) && file > end.0 {
             end = (file, entry.metadata()?.len());
         }
     }
@@ -124,25 +129,19 @@ impl Sink for JsonlSink {
             // log is kept as it stands, and where it ends becomes the
             // position the pipeline commits before the first write, so a
             // crash before the first checkpoint is cut back too.
-            let Some((name, len)) = committed.get(&self.key).and_then(|p| parse_position(p)) else {
-                let dir = self.dir.clone();
-                let end = tokio::task::spawn_blocking(move || log_end(&dir))
-                    .await
-                    .map_err(|e| StoreError::fatal(NAME, format!("rewind task failed: {e}")))?
-                    .map_err(|e| io_err(format!("cannot read {}", self.dir.display()), e))?;
-                self.end = Some(end);
-                return Ok(());
-            };
+            let committed = committed.get(&self.key).and_then(|p| parse_position(p));
             let dir = self.dir.clone();
-            let cut = name.clone();
-            let discarded = tokio::task::spawn_blocking(move || cut_back(&dir, &cut, len))
-                .await
-                .map_err(|e| StoreError::fatal(NAME, format!("rewind task failed: {e}")))?
-                .map_err(|e| io_err(format!("cannot rewind {}", self.dir.display()), e))?;
+            let (end, discarded) = tokio::task::spawn_blocking(move || match committed {
+                Some((name, len)) => cut_back(&dir, &name, len).map(|discarded| ((name, len), discarded)),
+                None => log_end(&dir).map(|end| (end, 0)),
+            })
+            .await
+            .map_err(|e| StoreError::fatal(NAME, format!("rewind task failed: {e}")))?
+            .map_err(|e| io_err(format!("cannot rewind {}", self.dir.display()), e))?;
             if discarded > 0 {
                 tracing::info!(dir = %self.dir.display(), bytes = discarded, "jsonl: discarded lines past the last checkpoint");
             }
-            self.end = Some((name, len));
+            self.end = Some(end);
             Ok(())
         })
     }

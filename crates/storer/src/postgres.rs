@@ -591,7 +591,7 @@ impl<'a> RecordRow<'a> {
     }
 }
 
-/// Write a checkpoint (feed state and item marks) inside `tx`.
+/// Write sink positions inside `tx`.
 async fn positions_in(
     tx: &deadpool_postgres::Transaction<'_>,
     positions: &[(String, String)],
@@ -608,6 +608,7 @@ async fn positions_in(
     Ok(())
 }
 
+/// Write a checkpoint (feed state and item marks) inside `tx`.
 async fn commit_in(tx: &deadpool_postgres::Transaction<'_>, cp: &Checkpoint) -> Result<(), StoreError> {
     let feed = strip_nul(&cp.state.feed);
     let state = to_jsonb("feed state", &cp.state)?;

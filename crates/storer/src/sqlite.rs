@@ -695,6 +695,7 @@ fn commit_in(
     Ok(())
 }
 
+/// Write sink positions inside `tx`.
 fn positions_in(tx: &rusqlite::Transaction<'_>, positions: &[(String, String)]) -> Result<(), StoreError> {
     for (sink, position) in positions {
         tx.prepare_cached(

@@ -15,10 +15,15 @@
 //!   (docs/clusters.md): fingerprints and an inverted index of their keys,
 //!   looked up by key within the window, pruned past it.
 //!
-//! Both implement newswire-core's [`Sink`](newswire_core::sink::Sink); the
-//! SQLite store also implements [`StateStore`](newswire_core::sink::StateStore).
-//! SQLite calls are synchronous, so they run on tokio's blocking pool, never
-//! on the reactor threads.
+//! Every sink implements newswire-core's [`Sink`](newswire_core::sink::Sink);
+//! the SQLite and PostgreSQL stores also implement
+//! [`StateStore`](newswire_core::sink::StateStore). SQLite calls are
+//! synchronous, so they run on tokio's blocking pool, never on the reactor
+//! threads.
+//!
+//! Each backend with more than one subsystem is a folder, one file per
+//! subsystem: `sqlite/` (store, schema, index, checkpointer, sink) and
+//! `postgres/` (store, migrations, index, leases, sink).
 
 pub mod index;
 pub mod jsonl;

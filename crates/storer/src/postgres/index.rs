@@ -1,0 +1,190 @@
+//! The near-duplicate index in PostgreSQL (see [`crate::index`]), shared by
+//! every instance on the schema.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use newswire_core::fingerprint::Fingerprint;
+use newswire_core::sink::StoreError;
+use newswire_core::state::{Indexed, Match};
+
+use super::store::PostgresStore;
+use super::{pg_err, pool_err, strip_nul, strip_nul_opt, timed};
+use crate::index;
+
+/// Keys of stored fingerprints as (key, at, id) columns, for a delete by
+/// primary key. A fingerprint of another format has no keys.
+fn stored_keys(rows: &[(String, Vec<u8>, DateTime<Utc>)]) -> (Vec<i64>, Vec<DateTime<Utc>>, Vec<String>) {
+    let (mut keys, mut ats, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, sig, at) in rows {
+        let Some(fp) = Fingerprint::from_bytes(sig) else { continue };
+        for key in fp.keys() {
+            keys.push(key);
+            ats.push(*at);
+            ids.push(id.clone());
+        }
+    }
+    (keys, ats, ids)
+}
+
+/// Delete index keys by primary key, given as columns.
+async fn forget_keys(
+    tx: &deadpool_postgres::Transaction<'_>,
+    keys: &(Vec<i64>, Vec<DateTime<Utc>>, Vec<String>),
+) -> Result<(), StoreError> {
+    if keys.0.is_empty() {
+        return Ok(());
+    }
+    let delete = tx
+        .prepare_cached(
+            "DELETE FROM lsh USING unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS old(key, at, id)
+             WHERE lsh.key = old.key AND lsh.at = old.at AND lsh.id = old.id",
+        )
+        .await
+        .map_err(|e| pg_err("cannot prepare the index", e))?;
+    tx.execute(&delete, &[&keys.0, &keys.1, &keys.2]).await.map_err(|e| pg_err("cannot update the index", e))?;
+    Ok(())
+}
+
+/// Add (or replace) near-duplicate index entries inside `tx`: the old keys
+/// of records indexed before are removed first (from their stored
+/// fingerprints, by primary key), then fingerprints and keys are written,
+/// one statement each.
+pub(super) async fn index_in(tx: &deadpool_postgres::Transaction<'_>, entries: &[Indexed]) -> Result<(), StoreError> {
+    // One row per id (the last entry wins): ON CONFLICT cannot touch a row
+    // twice in one statement.
+    let mut last: HashMap<Cow<'_, str>, &Indexed> = HashMap::with_capacity(entries.len());
+    for entry in entries {
+        last.insert(strip_nul(&entry.id), entry);
+    }
+    let ids: Vec<Cow<'_, str>> = last.keys().cloned().collect();
+    let previous = tx
+        .prepare_cached("SELECT id, sig, at FROM fingerprints WHERE id = ANY($1::text[]) FOR UPDATE")
+        .await
+        .map_err(|e| pg_err("cannot prepare the index", e))?;
+    let old: Vec<(String, Vec<u8>, DateTime<Utc>)> = tx
+        .query(&previous, &[&ids])
+        .await
+        .map_err(|e| pg_err("cannot read the index", e))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    forget_keys(tx, &stored_keys(&old)).await?;
+
+    let (mut sigs, mut clusters, mut ats) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut keys, mut key_ats, mut key_ids) = (Vec::new(), Vec::new(), Vec::new());
+    for id in &ids {
+        let entry = last[id];
+        sigs.push(entry.fingerprint.to_bytes());
+        clusters.push(strip_nul_opt(&entry.cluster));
+        ats.push(entry.at);
+        for key in entry.fingerprint.keys() {
+            keys.push(key);
+            key_ats.push(entry.at);
+            key_ids.push(id.clone());
+        }
+    }
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO fingerprints (id, sig, cluster, at)
+             SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::timestamptz[])
+             ON CONFLICT (id) DO UPDATE SET sig = excluded.sig, cluster = excluded.cluster, at = excluded.at",
+        )
+        .await
+        .map_err(|e| pg_err("cannot prepare the index", e))?;
+    tx.execute(&upsert, &[&ids, &sigs, &clusters, &ats]).await.map_err(|e| pg_err("cannot write fingerprints", e))?;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO lsh (key, at, id) SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[])
+             ON CONFLICT DO NOTHING",
+        )
+        .await
+        .map_err(|e| pg_err("cannot prepare the index", e))?;
+    tx.execute(&insert, &[&keys, &key_ats, &key_ids]).await.map_err(|e| pg_err("cannot write the index", e))?;
+    Ok(())
+}
+
+impl PostgresStore {
+    /// Rows of the near-duplicate index: (fingerprints, keys), for tests
+    /// and tools.
+    pub async fn index_size(&self) -> Result<(u64, u64), StoreError> {
+        timed("count timed out", async {
+            let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+            let row = client
+                .query_one("SELECT (SELECT COUNT(*) FROM fingerprints), (SELECT COUNT(*) FROM lsh)", &[])
+                .await
+                .map_err(|e| pg_err("cannot count the index", e))?;
+            Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
+        })
+        .await
+    }
+
+    pub(super) async fn find_similar_inner(
+        &self,
+        items: &[(String, Fingerprint)],
+        since: DateTime<Utc>,
+        threshold: f64,
+    ) -> Result<Vec<Option<Match>>, StoreError> {
+        let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+        // Per key, the newest entries within the window (a backward range
+        // scan of the primary key), as in the SQLite store.
+        let by_keys = client
+            .prepare_cached(
+                "SELECT hit.id FROM unnest($1::bigint[]) AS k(key)
+                 CROSS JOIN LATERAL (
+                     SELECT id FROM lsh WHERE lsh.key = k.key AND lsh.at >= $2 ORDER BY at DESC LIMIT $3
+                 ) AS hit",
+            )
+            .await
+            .map_err(|e| pg_err("cannot prepare the index lookup", e))?;
+        let fingerprints = client
+            .prepare_cached("SELECT id, sig, cluster FROM fingerprints WHERE id = ANY($1::text[])")
+            .await
+            .map_err(|e| pg_err("cannot prepare the index lookup", e))?;
+        let mut out = Vec::with_capacity(items.len());
+        for (id, fp) in items {
+            let keys = fp.keys();
+            let hits: Vec<String> = client
+                .query(&by_keys, &[&keys, &since, &index::PER_KEY])
+                .await
+                .map_err(|e| pg_err("cannot read the index", e))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let own = strip_nul(id).into_owned();
+            let ranked = index::rank(hits, Some(&own), keys.len());
+            if ranked.is_empty() {
+                out.push(None);
+                continue;
+            }
+            let rows = client.query(&fingerprints, &[&ranked]).await.map_err(|e| pg_err("cannot read the index", e))?;
+            let found: Vec<(String, Vec<u8>, Option<String>)> =
+                rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+            let candidates = found.iter().map(|(id, sig, cluster)| (id.as_str(), sig.as_slice(), cluster.as_deref()));
+            out.push(index::best(fp, candidates, threshold));
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn prune_index_inner(&self, before: DateTime<Utc>, limit: usize) -> Result<u64, StoreError> {
+        let mut client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+        let tx = client.transaction().await.map_err(|e| pg_err("cannot begin transaction", e))?;
+        // SKIP LOCKED: instances pruning at once take different rows.
+        let old: Vec<(String, Vec<u8>, DateTime<Utc>)> = tx
+            .query(
+                "DELETE FROM fingerprints WHERE id IN (
+                     SELECT id FROM fingerprints WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED
+                 ) RETURNING id, sig, at",
+                &[&before, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .await
+            .map_err(|e| pg_err("cannot prune the index", e))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        forget_keys(&tx, &stored_keys(&old)).await?;
+        tx.commit().await.map_err(|e| pg_err("cannot commit", e))?;
+        Ok(old.len() as u64)
+    }
+}

@@ -1,0 +1,492 @@
+//! The near-duplicate index in SQLite (see [`crate::index`]): the keys held
+//! in memory until a flush, entries written with their checkpoint, the
+//! lookup, pruning, and the stories it made.
+
+use std::collections::HashMap;
+
+use newswire_core::fingerprint::Fingerprint;
+use newswire_core::sink::StoreError;
+use newswire_core::state::{Indexed, Match};
+use rusqlite::{Connection, OptionalExtension, params};
+use smallvec::SmallVec;
+
+use super::store::SqliteStore;
+use super::{db_err, lock};
+use crate::index;
+
+/// The near-duplicate index (see [`crate::index`]): each record's
+/// fingerprint and story, and its keys. `at` is when the record was indexed,
+/// in Unix seconds.
+///
+/// `lsh` names records by `rid`, the integer row id of their `fingerprints`
+/// row, not by their 32-character id: a key entry is three integers (about
+/// 15 bytes on disk instead of 50), so a lookup's range scans touch a third
+/// of the pages and ranking hashes integers. Invariant: every `lsh` entry
+/// (key, at, rid) belongs to the live `fingerprints` row `rid` indexed at
+/// `at`; entries are added and removed (from the stored fingerprint's keys)
+/// in the transaction that writes or deletes that row; row ids only grow
+/// (AUTOINCREMENT), and a record indexed again gets a new row.
+///
+/// Keys reach `lsh` in bulk, not with each batch: `index_keyed` holds the
+/// highest row id whose keys are in `lsh`; the keys of the rows above it
+/// (at most [`FLUSH_ROWS`] records) are held in memory ([`Pending`]) and
+/// written, sorted, in one transaction once there are enough of them, or
+/// when the sink closes. A batch's keys land on random pages of `lsh`, so
+/// writing them with each batch dirtied about one page per key (40 pages,
+/// 160 KB of WAL, per record: the store stage's largest cost); in bulk,
+/// each page is written once for all the keys it receives. Nothing is lost
+/// to a crash: the fingerprints are committed with their batch, and the
+/// keys of the rows above `index_keyed` are derived from them again on open.
+pub(super) const INDEX_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS fingerprints (
+    rid      INTEGER PRIMARY KEY AUTOINCREMENT,
+    id       TEXT NOT NULL UNIQUE,
+    sig      BLOB NOT NULL,
+    cluster  TEXT,
+    at       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fingerprints_at ON fingerprints(at);
+CREATE TABLE IF NOT EXISTS lsh (
+    key  INTEGER NOT NULL,
+    at   INTEGER NOT NULL,
+    rid  INTEGER NOT NULL,
+    PRIMARY KEY (key, at, rid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS index_keyed (keyed INTEGER NOT NULL);
+-- Without the table, every row's keys are in lsh (a new or converted index).
+INSERT INTO index_keyed (keyed)
+    SELECT coalesce(max(rid), 0) FROM fingerprints WHERE NOT EXISTS (SELECT 1 FROM index_keyed);
+"#;
+
+/// Records whose keys are held in memory before they are written to `lsh`
+/// in one transaction (see [`INDEX_SCHEMA`]): about 160,000 keys, some
+/// 15 MB of tables that are kept from one flush to the next.
+pub(super) const FLUSH_ROWS: usize = 4096;
+
+/// The keys of the `fingerprints` rows above `keyed`, not yet in `lsh`
+/// (see [`INDEX_SCHEMA`]). Changed only under the writer's lock, after the
+/// transaction it mirrors has committed.
+///
+/// Its tables keep their capacity across flushes: refilled every few
+/// thousand records, they were freed and grown again each time, and that
+/// churn of some 20 MB (a table of 160,000 keys, a list per key) let
+/// resident memory step up at each flush in a soak (docs/reliability.md).
+/// Most keys belong to one held record, so a key's list is inline until a
+/// second record shares it.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    /// Rows above this row id have their keys here, not in `lsh`.
+    pub(super) keyed: i64,
+    /// key → (at, rid) of those rows.
+    by_key: HashMap<i64, SmallVec<[(i64, i64); 1]>>,
+    /// rid → (at, keys) of those rows.
+    pub(super) rows: HashMap<i64, (i64, Vec<i64>)>,
+    /// The sorted (key, at, rid) rows of a flush, kept for the next.
+    flushing: Vec<(i64, i64, i64)>,
+}
+
+/// A change to [`Pending`], applied once its transaction has committed.
+pub(super) enum PendingChange {
+    Add { rid: i64, at: i64, keys: Vec<i64> },
+    Drop { rid: i64 },
+}
+
+impl Pending {
+    /// The state of the index in `conn`: the watermark, and the keys of the
+    /// rows above it, derived from their fingerprints.
+    pub(super) fn load(conn: &Connection) -> rusqlite::Result<Pending> {
+        let keyed: i64 = conn.query_row("SELECT keyed FROM index_keyed", [], |r| r.get(0))?;
+        let mut pending = Pending { keyed, ..Pending::default() };
+        let mut stmt = conn.prepare("SELECT rid, sig, at FROM fingerprints WHERE rid > ?1")?;
+        let rows =
+            stmt.query_map([keyed], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?)))?;
+        for row in rows {
+            let (rid, sig, at) = row?;
+            // A fingerprint of another format has no keys.
+            let keys = Fingerprint::from_bytes(&sig).map(|f| f.keys()).unwrap_or_default();
+            pending.apply(PendingChange::Add { rid, at, keys });
+        }
+        Ok(pending)
+    }
+
+    pub(super) fn apply(&mut self, change: PendingChange) {
+        match change {
+            PendingChange::Add { rid, at, keys } => {
+                for &key in &keys {
+                    self.by_key.entry(key).or_default().push((at, rid));
+                }
+                self.rows.insert(rid, (at, keys));
+            }
+            PendingChange::Drop { rid } => {
+                let Some((_, keys)) = self.rows.remove(&rid) else { return };
+                for key in keys {
+                    if let Some(list) = self.by_key.get_mut(&key) {
+                        list.retain(|&mut (_, r)| r != rid);
+                        if list.is_empty() {
+                            self.by_key.remove(&key);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn keys(&self) -> usize {
+        self.rows.values().map(|(_, keys)| keys.len()).sum()
+    }
+
+    /// Write every held key to `lsh`, sorted, and move the watermark past
+    /// them, in one transaction; then hold none.
+    pub(super) fn flush(&mut self, conn: &mut Connection) -> Result<(), StoreError> {
+        let Some(&top) = self.rows.keys().max() else { return Ok(()) };
+        let mut entries = std::mem::take(&mut self.flushing);
+        entries.clear();
+        for (&rid, (at, keys)) in &self.rows {
+            entries.extend(keys.iter().map(|&key| (key, *at, rid)));
+        }
+        entries.sort_unstable();
+        let written = write_keys(conn, &entries, top);
+        self.flushing = entries;
+        written?;
+        self.keyed = top;
+        self.by_key.clear();
+        self.rows.clear();
+        Ok(())
+    }
+}
+
+/// Writes held index rows to `lsh` and moves the watermark to `top`, in one
+/// transaction.
+fn write_keys(conn: &mut Connection, entries: &[(i64, i64, i64)], top: i64) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
+    {
+        let mut band = tx
+            .prepare_cached("INSERT OR IGNORE INTO lsh (key, at, rid) VALUES (?1, ?2, ?3)")
+            .map_err(|e| db_err("cannot prepare the index", e))?;
+        for &(key, at, rid) in entries {
+            band.execute(params![key, at, rid]).map_err(|e| db_err("cannot write the index", e))?;
+        }
+    }
+    tx.execute("UPDATE index_keyed SET keyed = ?1", [top]).map_err(|e| db_err("cannot write the index", e))?;
+    tx.commit().map_err(|e| db_err("cannot commit the index", e))
+}
+
+/// A story seen more than once: its first record and the copies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Story {
+    /// The first record's id (the copies' `cluster`).
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its feed.
+    pub feed: String,
+    /// Its url.
+    pub url: String,
+    /// The copies, oldest first.
+    pub copies: Vec<Copy>,
+}
+
+/// One copy of a story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Copy {
+    /// Its feed.
+    pub feed: String,
+    /// Its url.
+    pub url: String,
+    /// Its title.
+    pub title: String,
+    /// How similar to the story's first record.
+    pub similarity: f64,
+}
+
+impl SqliteStore {
+    /// Rows of the near-duplicate index: (fingerprints, keys), for tests and
+    /// tools.
+    pub fn index_size(&self) -> Result<(u64, u64), StoreError> {
+        let conn = lock(&self.inner.reader);
+        let count = |table: &str| {
+            conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(|e| db_err("cannot count the index", e))
+        };
+        let held = lock(&self.inner.pending).keys() as u64;
+        Ok((count("fingerprints")?, count("lsh")? + held))
+    }
+
+    /// Stories with copies: each record that others name as their cluster,
+    /// with those copies fetched since `since` (RFC 3339; "" for all).
+    pub fn clusters(&self, since: &str) -> Result<Vec<Story>, StoreError> {
+        let conn = lock(&self.inner.reader);
+        let mut stmt = conn
+            .prepare(
+                "SELECT c.cluster, coalesce(r.title, ''), coalesce(r.feed, ''), coalesce(r.url, ''),
+                        c.feed, coalesce(c.url, ''), coalesce(c.title, ''), coalesce(c.similarity, 0)
+                 FROM records c LEFT JOIN records r ON r.id = c.cluster
+                 WHERE c.cluster IS NOT NULL AND c.fetched_at >= ?1
+                 ORDER BY c.cluster, c.fetched_at",
+            )
+            .map_err(|e| db_err("cannot read clusters", e))?;
+        let rows = stmt
+            .query_map([since], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    Copy { feed: r.get(4)?, url: r.get(5)?, title: r.get(6)?, similarity: r.get(7)? },
+                ))
+            })
+            .map_err(|e| db_err("cannot read clusters", e))?;
+        let mut out: Vec<Story> = Vec::new();
+        for row in rows {
+            let (id, title, feed, url, copy) = row.map_err(|e| db_err("cannot read clusters", e))?;
+            match out.last_mut() {
+                Some(story) if story.id == id => story.copies.push(copy),
+                _ => out.push(Story { id, title, feed, url, copies: vec![copy] }),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Add (or replace) index entries inside `tx`; their keys are held in
+/// [`Pending`] (`changes`, applied once `tx` commits). A record indexed
+/// before has its old row and keys removed first and gets a new row.
+pub(super) fn index_in(
+    tx: &rusqlite::Transaction<'_>,
+    entries: &[Indexed],
+    keyed: i64,
+    changes: &mut Vec<PendingChange>,
+) -> Result<(), StoreError> {
+    let mut previous = tx
+        .prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE id = ?1")
+        .map_err(|e| db_err("cannot prepare the index", e))?;
+    let mut delete = tx
+        .prepare_cached("DELETE FROM fingerprints WHERE rid = ?1")
+        .map_err(|e| db_err("cannot prepare the index", e))?;
+    let mut insert = tx
+        .prepare_cached("INSERT INTO fingerprints (id, sig, cluster, at) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(|e| db_err("cannot prepare the index", e))?;
+    for entry in entries {
+        let old: Option<(i64, Vec<u8>, i64)> = previous
+            .query_row([&entry.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+            .map_err(|e| db_err("cannot read the index", e))?;
+        if let Some((rid, sig, at)) = old {
+            forget(tx, rid, &sig, at, keyed, changes)?;
+            delete.execute([rid]).map_err(|e| db_err("cannot write a fingerprint", e))?;
+        }
+        let at = entry.at.timestamp();
+        insert
+            .execute(params![entry.id, entry.fingerprint.to_bytes(), entry.cluster, at])
+            .map_err(|e| db_err("cannot write a fingerprint", e))?;
+        changes.push(PendingChange::Add { rid: tx.last_insert_rowid(), at, keys: entry.fingerprint.keys() });
+    }
+    Ok(())
+}
+
+/// Remove one record's keys (those of its stored fingerprint `sig`,
+/// indexed at `at`, row id `rid`): held ones from [`Pending`], through
+/// `changes`; those in `lsh` by primary key. A held row's keys are looked
+/// for in `lsh` too (none by the invariant, but a hand-edited index can
+/// hold them, and a delete that finds nothing is cheap): removal is never
+/// left to the invariant.
+fn forget(
+    tx: &rusqlite::Transaction<'_>,
+    rid: i64,
+    sig: &[u8],
+    at: i64,
+    keyed: i64,
+    changes: &mut Vec<PendingChange>,
+) -> Result<(), StoreError> {
+    if rid > keyed {
+        changes.push(PendingChange::Drop { rid });
+    }
+    // A fingerprint of another format has no keys in this index (the
+    // migration dropped them with it).
+    let Some(old) = Fingerprint::from_bytes(sig) else { return Ok(()) };
+    let mut delete = tx
+        .prepare_cached("DELETE FROM lsh WHERE key = ?1 AND at = ?2 AND rid = ?3")
+        .map_err(|e| db_err("cannot prepare the index", e))?;
+    for key in old.keys() {
+        delete.execute(params![key, at, rid]).map_err(|e| db_err("cannot update the index", e))?;
+    }
+    Ok(())
+}
+
+/// The near-duplicate lookup: candidates share a
+/// key (two when the record has enough, see [`index::min_shared`]) and were
+/// indexed since `since`; the most similar one at or above `threshold` wins
+/// (see [`crate::index`]). Each distinct key of the batch is read once:
+/// copies of one story in a batch, and common phrases, share keys.
+pub(super) fn find_similar_in(
+    conn: &Connection,
+    pending: &Pending,
+    items: &[(String, Fingerprint)],
+    since: i64,
+    threshold: f64,
+) -> Result<Vec<Option<Match>>, StoreError> {
+    let mut by_key = conn
+        .prepare_cached("SELECT at, rid FROM lsh WHERE key = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3")
+        .map_err(|e| db_err("cannot read the index", e))?;
+    let mut own = conn
+        .prepare_cached("SELECT rid FROM fingerprints WHERE id = ?1")
+        .map_err(|e| db_err("cannot read the index", e))?;
+    let mut fingerprint = conn
+        .prepare_cached("SELECT id, sig, cluster FROM fingerprints WHERE rid = ?1")
+        .map_err(|e| db_err("cannot read the index", e))?;
+    let mut read: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut out = Vec::with_capacity(items.len());
+    for (id, fp) in items {
+        let keys = fp.keys();
+        let mut hits: Vec<i64> = Vec::new();
+        for &key in &keys {
+            if let Some(rids) = read.get(&key) {
+                hits.extend_from_slice(rids);
+                continue;
+            }
+            let rows = by_key
+                .query_map(params![key, since, index::PER_KEY], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(|e| db_err("cannot read the index", e))?;
+            let mut newest =
+                rows.collect::<Result<Vec<(i64, i64)>, _>>().map_err(|e| db_err("cannot read the index", e))?;
+            // With the held keys: the newest PER_KEY of both, within the window.
+            if let Some(held) = pending.by_key.get(&key) {
+                newest.extend(held.iter().filter(|(at, _)| *at >= since));
+                newest.sort_unstable_by(|a, b| b.cmp(a));
+                newest.truncate(usize::try_from(index::PER_KEY).unwrap_or(usize::MAX));
+            }
+            let rids: Vec<i64> = newest.into_iter().map(|(_, rid)| rid).collect();
+            hits.extend_from_slice(&rids);
+            read.insert(key, rids);
+        }
+        if hits.is_empty() {
+            out.push(None);
+            continue;
+        }
+        // The record itself, when it is indexed already (its text changed).
+        let own_rid: Option<i64> =
+            own.query_row([id], |r| r.get(0)).optional().map_err(|e| db_err("cannot read the index", e))?;
+        let mut candidates: Vec<(String, Vec<u8>, Option<String>)> = Vec::new();
+        for rid in index::rank(hits, own_rid.as_ref(), keys.len()) {
+            let found: Option<(String, Vec<u8>, Option<String>)> = fingerprint
+                .query_row([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+                .map_err(|e| db_err("cannot read the index", e))?;
+            candidates.extend(found);
+        }
+        let candidates = candidates.iter().map(|(id, sig, cluster)| (id.as_str(), sig.as_slice(), cluster.as_deref()));
+        out.push(index::best(fp, candidates, threshold));
+    }
+    Ok(out)
+}
+
+/// Remove up to `limit` index entries indexed before `before` (Unix
+/// seconds), oldest first, in one transaction; returns how many.
+pub(super) fn prune_in(
+    conn: &mut Connection,
+    pending: &mut Pending,
+    before: i64,
+    limit: usize,
+) -> Result<u64, StoreError> {
+    let mut changes = Vec::new();
+    let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
+    let old: Vec<(i64, Vec<u8>, i64)> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE at < ?1 ORDER BY at LIMIT ?2")
+            .map_err(|e| db_err("cannot read the index", e))?;
+        let rows = stmt
+            .query_map(params![before, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| db_err("cannot read the index", e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| db_err("cannot read the index", e))?
+    };
+    {
+        let mut delete = tx
+            .prepare_cached("DELETE FROM fingerprints WHERE rid = ?1")
+            .map_err(|e| db_err("cannot prepare the index", e))?;
+        for (rid, sig, at) in &old {
+            forget(&tx, *rid, sig, *at, pending.keyed, &mut changes)?;
+            delete.execute([rid]).map_err(|e| db_err("cannot prune the index", e))?;
+        }
+    }
+    tx.commit().map_err(|e| db_err("cannot commit", e))?;
+    for change in changes {
+        pending.apply(change);
+    }
+    Ok(old.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use newswire_core::sink::{Sink, StateStore};
+
+    use super::super::sink::SqliteSink;
+    use super::super::tests::checkpoint;
+    use super::*;
+
+    #[test]
+    fn held_keys_shared_by_records_are_dropped_one_record_at_a_time() {
+        let mut pending = Pending::default();
+        pending.apply(PendingChange::Add { rid: 1, at: 10, keys: vec![100, 200] });
+        pending.apply(PendingChange::Add { rid: 2, at: 20, keys: vec![200, 300] });
+        pending.apply(PendingChange::Add { rid: 3, at: 30, keys: vec![200] });
+        let under = |p: &Pending, key: i64| p.by_key.get(&key).map(|h| h.to_vec()).unwrap_or_default();
+        assert_eq!(under(&pending, 200), vec![(10, 1), (20, 2), (30, 3)]);
+        pending.apply(PendingChange::Drop { rid: 2 });
+        assert_eq!(under(&pending, 200), vec![(10, 1), (30, 3)]);
+        assert_eq!(under(&pending, 300), vec![], "its only record dropped, the key goes");
+        assert_eq!(under(&pending, 100), vec![(10, 1)]);
+        pending.apply(PendingChange::Drop { rid: 1 });
+        pending.apply(PendingChange::Drop { rid: 3 });
+        assert!(pending.by_key.is_empty() && pending.rows.is_empty());
+        assert_eq!(pending.keys(), 0);
+    }
+
+    #[test]
+    fn a_flush_writes_the_held_keys_and_keeps_the_tables_for_the_next() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("flush.db")).expect("opens");
+        let mut conn = lock(&store.inner.writer);
+        let mut pending = Pending::default();
+        for rid in 1..=50 {
+            pending.apply(PendingChange::Add { rid, at: rid * 10, keys: vec![rid, 1000 + rid % 7] });
+        }
+        pending.flush(&mut conn).expect("flush");
+        let lsh: i64 = conn.query_row("SELECT COUNT(*) FROM lsh", [], |r| r.get(0)).expect("count");
+        let keyed: i64 = conn.query_row("SELECT keyed FROM index_keyed", [], |r| r.get(0)).expect("keyed");
+        assert_eq!((lsh, keyed, pending.keyed), (100, 50, 50));
+        assert!(pending.by_key.is_empty() && pending.rows.is_empty());
+        assert!(pending.by_key.capacity() >= 57 && pending.rows.capacity() >= 50, "capacity kept");
+        assert!(pending.flushing.capacity() >= 100);
+    }
+
+    #[tokio::test]
+    async fn held_index_keys_survive_a_crash_and_reach_lsh_on_close() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("held.db");
+        let text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
+        let fp = Fingerprint::of(text).expect("fingerprint");
+        let store = SqliteStore::open(&path).expect("opens");
+        let mut cp = checkpoint(&[]);
+        cp.fingerprints = vec![Indexed { id: "a".into(), fingerprint: fp.clone(), cluster: None, at: Utc::now() }];
+        store.write_blocking(&[], Some(&cp)).expect("index");
+        let in_lsh = |store: &SqliteStore| {
+            lock(&store.inner.reader).query_row("SELECT COUNT(*) FROM lsh", [], |r| r.get::<_, i64>(0)).expect("count")
+        };
+        assert_eq!(in_lsh(&store), 0, "held, not written with the batch");
+        assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64));
+        // No close: the keys are derived again from the fingerprint on open.
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        let since = Utc::now() - chrono::Duration::days(1);
+        let found = store.find_similar(&[("b".to_string(), fp.clone())], since, 0.5).await.expect("lookup");
+        assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("a"));
+        SqliteSink::new(store.clone(), true).close().await.expect("close");
+        assert_eq!(in_lsh(&store), fp.keys().len() as i64, "written on close");
+        let found = store.find_similar(&[("b".to_string(), fp.clone())], since, 0.5).await.expect("lookup");
+        assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("a"), "and found there");
+    }
+}

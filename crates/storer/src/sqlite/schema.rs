@@ -1,0 +1,209 @@
+//! The tables, and bringing a file made by an earlier version up to date.
+
+use rusqlite::Connection;
+
+use super::index::INDEX_SCHEMA;
+
+/// Schema, applied at open. Versioned through `PRAGMA user_version`.
+pub(super) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS records (
+    id            TEXT PRIMARY KEY,
+    schema        INTEGER NOT NULL,
+    feed          TEXT NOT NULL,
+    feed_url      TEXT NOT NULL,
+    guid          TEXT,
+    url           TEXT,
+    title         TEXT,
+    authors       TEXT NOT NULL,
+    published_at  TEXT,
+    updated_at    TEXT,
+    fetched_at    TEXT NOT NULL,
+    language      TEXT,
+    summary       TEXT,
+    body          TEXT NOT NULL,
+    word_count    INTEGER NOT NULL,
+    categories    TEXT NOT NULL,
+    content_hash  TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    embeds        TEXT NOT NULL,
+    removed       TEXT NOT NULL,
+    version       INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS records_feed_published ON records(feed, published_at);
+CREATE INDEX IF NOT EXISTS records_content_hash ON records(content_hash);
+
+CREATE TABLE IF NOT EXISTS feed_state (
+    feed   TEXT PRIMARY KEY,
+    state  TEXT NOT NULL
+);
+
+-- Where each append-only sink (JSONL) stood at the last commit.
+CREATE TABLE IF NOT EXISTS sink_positions (
+    sink      TEXT PRIMARY KEY,
+    position  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS item_state (
+    id            TEXT PRIMARY KEY,
+    feed          TEXT NOT NULL,
+    content_hash  TEXT NOT NULL
+);
+
+"#;
+
+/// `PRAGMA user_version` of the current schema: 3 keyed `lsh` by text ids,
+/// 4 by `fingerprints` row ids.
+const SCHEMA_VERSION: i64 = 4;
+
+/// Rewrite an index of the second format (`lsh` keyed (key, at, id) with
+/// text ids) into the current one, keeping every entry. One transaction.
+const INDEX_FROM_TEXT_IDS: &str = r#"
+DROP INDEX IF EXISTS fingerprints_at;
+ALTER TABLE fingerprints RENAME TO fingerprints_v3;
+ALTER TABLE lsh RENAME TO lsh_v3;
+CREATE TABLE fingerprints (
+    rid      INTEGER PRIMARY KEY AUTOINCREMENT,
+    id       TEXT NOT NULL UNIQUE,
+    sig      BLOB NOT NULL,
+    cluster  TEXT,
+    at       INTEGER NOT NULL
+);
+CREATE INDEX fingerprints_at ON fingerprints(at);
+CREATE TABLE lsh (
+    key  INTEGER NOT NULL,
+    at   INTEGER NOT NULL,
+    rid  INTEGER NOT NULL,
+    PRIMARY KEY (key, at, rid)
+) WITHOUT ROWID;
+INSERT INTO fingerprints (id, sig, cluster, at) SELECT id, sig, cluster, at FROM fingerprints_v3 ORDER BY at;
+INSERT INTO lsh (key, at, rid) SELECT l.key, l.at, f.rid FROM lsh_v3 l JOIN fingerprints f ON f.id = l.id;
+DROP TABLE lsh_v3;
+DROP TABLE fingerprints_v3;
+"#;
+
+/// Columns added after the first schema: (column, definition).
+const ADDED_RECORD_COLUMNS: &[(&str, &str)] = &[("cluster", "TEXT"), ("similarity", "REAL")];
+
+/// Bring a database made by an earlier version up to date: add the record
+/// columns it lacks, replace a near-duplicate index of the first format
+/// (MinHash bands keyed (key, id), whose entries could only be removed by a
+/// scan), and rewrite one of the second (text ids in `lsh`) with row ids.
+/// Idempotent.
+pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version < 3 {
+        // Its fingerprints are unreadable by this version: records keep their
+        // `cluster`, new ones are compared with the records indexed from now.
+        conn.execute_batch("DROP TABLE IF EXISTS lsh; DROP TABLE IF EXISTS fingerprints;")?;
+    } else if version == 3 {
+        // Same fingerprints, other key table: converted, nothing lost.
+        let tx = conn.transaction()?;
+        tx.execute_batch(INDEX_FROM_TEXT_IDS)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
+        tx.commit()?;
+    }
+    conn.execute_batch(INDEX_SCHEMA)?;
+    let mut have = Vec::new();
+    {
+        let mut stmt = conn.prepare("PRAGMA table_info(records)")?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(1))?;
+        for row in rows {
+            have.push(row?);
+        }
+    }
+    for (column, definition) in ADDED_RECORD_COLUMNS {
+        if !have.iter().any(|c| c == column) {
+            conn.execute_batch(&format!("ALTER TABLE records ADD COLUMN {column} {definition};"))?;
+        }
+    }
+    conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use newswire_core::fingerprint::Fingerprint;
+    use newswire_core::sink::StateStore;
+    use newswire_core::state::Indexed;
+    use rusqlite::{Connection, params};
+
+    use super::super::lock;
+    use super::super::store::SqliteStore;
+    use super::super::tests::checkpoint;
+
+    #[test]
+    fn an_index_of_the_first_format_is_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        Connection::open(&path)
+            .expect("open")
+            .execute_batch(
+                "CREATE TABLE fingerprints (id TEXT PRIMARY KEY, sig BLOB NOT NULL, cluster TEXT, at INTEGER NOT NULL);
+                 CREATE TABLE lsh (key INTEGER NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL,
+                     PRIMARY KEY (key, id)) WITHOUT ROWID;
+                 INSERT INTO fingerprints VALUES ('a', x'00', NULL, 0);
+                 INSERT INTO lsh VALUES (1, 'a', 0);
+                 PRAGMA user_version = 2;",
+            )
+            .expect("an index of the first format");
+        let store = SqliteStore::open(&path).expect("opens and migrates");
+        assert_eq!(store.index_size().expect("size"), (0, 0), "unreadable entries are gone");
+        let columns: Vec<String> = {
+            let conn = lock(&store.inner.reader);
+            let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('lsh') ORDER BY pk").expect("prepare");
+            stmt.query_map([], |r| r.get(0)).expect("query").map(|c| c.expect("column")).collect()
+        };
+        assert_eq!(columns, ["key", "at", "rid"]);
+        drop(store);
+        // Opening again keeps what the new index holds.
+        let store = SqliteStore::open(&path).expect("opens again");
+        let entry = Indexed {
+            id: "b".into(),
+            fingerprint: Fingerprint::of("one two three four five six seven eight nine ten eleven twelve")
+                .expect("fingerprint"),
+            cluster: None,
+            at: Utc::now(),
+        };
+        let mut cp = checkpoint(&[]);
+        cp.fingerprints = vec![entry];
+        store.write_blocking(&[], Some(&cp)).expect("index");
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens a third time");
+        assert_eq!(store.index_size().expect("size").0, 1);
+    }
+
+    #[tokio::test]
+    async fn an_index_of_the_second_format_is_converted_to_row_ids() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v3.db");
+        let text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
+        let fp = Fingerprint::of(text).expect("fingerprint");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE fingerprints (id TEXT PRIMARY KEY, sig BLOB NOT NULL, cluster TEXT, at INTEGER NOT NULL);
+                 CREATE INDEX fingerprints_at ON fingerprints(at);
+                 CREATE TABLE lsh (key INTEGER NOT NULL, at INTEGER NOT NULL, id TEXT NOT NULL,
+                     PRIMARY KEY (key, at, id)) WITHOUT ROWID;
+                 PRAGMA user_version = 3;",
+            )
+            .expect("an index of the second format");
+            let at = Utc::now().timestamp();
+            conn.execute("INSERT INTO fingerprints VALUES ('a', ?1, 'story', ?2)", params![fp.to_bytes(), at])
+                .expect("fingerprint");
+            for key in fp.keys() {
+                conn.execute("INSERT INTO lsh VALUES (?1, ?2, 'a')", params![key, at]).expect("key");
+            }
+        }
+        let store = SqliteStore::open(&path).expect("opens and converts");
+        assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64), "every entry kept");
+        let found = store
+            .find_similar(&[("b".to_string(), fp.clone())], Utc::now() - chrono::Duration::days(1), 0.5)
+            .await
+            .expect("lookup");
+        assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("story"), "found through the converted keys");
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64));
+    }
+}

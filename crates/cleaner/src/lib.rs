@@ -43,6 +43,7 @@
 
 mod engine;
 pub mod extract;
+mod hints;
 mod html;
 mod lang;
 mod markup;

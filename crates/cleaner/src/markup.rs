@@ -4,8 +4,10 @@
 //! Embeds are recognised by the classes their providers' snippets use
 //! (`blockquote.twitter-tweet`, `blockquote.instagram-media`, …) and by
 //! iframes. Widgets (share buttons, related posts, newsletter boxes, ad
-//! slots) are recognised by words in their class or id, split on `-` and
-//! `_`: `sharedaddy`, `jp-relatedposts`, `newsletter-signup`, `ad-slot`.
+//! slots) are recognised by the roles their class or id names
+//! ([`crate::hints`]: whole interface names such as `sharedaddy`,
+//! `jp-relatedposts`, `newsletter-signup`, `ad-slot`; never a junk word
+//! inside the site's own name or a generated tag slug).
 //! A widget that holds a lot of text is not a widget: the article must
 //! never be dropped because its wrapper's class mentions "share".
 
@@ -17,6 +19,7 @@ use scraper::Node;
 use scraper::node::Element;
 
 use crate::engine::kind_of_url;
+use crate::hints::{self, Roles};
 use crate::normalize::normalize_paragraph;
 
 /// A subtree with more text than this is never dropped as a widget.
@@ -35,10 +38,6 @@ pub(crate) enum Special {
     Caption,
     /// WordPress's "Continue reading →" link.
     MoreLink,
-}
-
-fn words(e: &Element) -> impl Iterator<Item = &str> {
-    e.classes().chain(e.id()).flat_map(|t| t.split(['-', '_']))
 }
 
 fn has_class(e: &Element, class: &str) -> bool {
@@ -100,25 +99,15 @@ pub(crate) fn classify(e: &Element) -> Option<Special> {
     if !crate::html::is_block(name) && name != "ins" {
         return None;
     }
-    let mut found = None;
-    for w in words(e) {
-        let w = w.to_ascii_lowercase();
-        let kind = match w.as_str() {
-            "share" | "sharing" | "sharedaddy" | "addtoany" | "a2a" | "shareaholic" | "sharethis" | "ssba"
-            | "heateor" | "compartir" | "partage" | "partager" | "teilen" | "compartilhar" | "condividi"
-            | "related" | "relatedposts" | "yarpp" | "crp" | "rp4wp" | "recommended" => RemovedKind::Widget,
-            "newsletter" | "subscribe" | "subscription" | "signup" | "mc4wp" | "optin" | "cta" | "infolettre" => {
-                RemovedKind::CallToAction
-            }
-            "ad" | "ads" | "advert" | "advertisement" | "advertising" | "adsbygoogle" | "adslot" | "adsense"
-            | "dfp" | "gpt" | "publicite" | "publicidad" | "anzeige" | "werbung" => RemovedKind::Advertisement,
-            _ => continue,
-        };
-        found = Some(kind);
-        break;
+    let roles = hints::roles(e);
+    if roles.any(Roles::SHARE | Roles::RELATED) {
+        return Some(Special::Widget(RemovedKind::Widget));
     }
-    if let Some(kind) = found {
-        return Some(Special::Widget(kind));
+    if roles.any(Roles::SUBSCRIBE) {
+        return Some(Special::Widget(RemovedKind::CallToAction));
+    }
+    if roles.any(Roles::AD) {
+        return Some(Special::Widget(RemovedKind::Advertisement));
     }
     if name == "ins" && has_class(e, "adsbygoogle") {
         return Some(Special::Widget(RemovedKind::Advertisement));

@@ -28,6 +28,7 @@ use ego_tree::{NodeId, NodeRef};
 use scraper::Node;
 use scraper::node::Element;
 
+use crate::hints::{self, Roles};
 use crate::html::is_block;
 
 /// Hashes a `NodeId` (an index) with one multiply: the maps here are keyed
@@ -169,120 +170,33 @@ pub(crate) fn measure<'a>(
     map
 }
 
-/// Lowercase words of an element's class and id (copied only when they
-/// are not lower case already).
-fn hint_words(e: &Element) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
-    attr(e, local_name!("class"))
-        .into_iter()
-        .chain(e.id())
-        .flat_map(|s| s.split(|c: char| c.is_ascii_whitespace() || c == '-' || c == '_' || c == ':'))
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            if w.bytes().any(|b| b.is_ascii_uppercase()) {
-                std::borrow::Cow::Owned(w.to_ascii_lowercase())
-            } else {
-                std::borrow::Cow::Borrowed(w)
-            }
-        })
-}
+/// Roles that mark page furniture, dropped whatever else the element says.
+const STRONG_NEGATIVE: Roles = Roles::SHARE
+    .union(Roles::RELATED)
+    .union(Roles::SUBSCRIBE)
+    .union(Roles::AD)
+    .union(Roles::COMMENTS)
+    .union(Roles::NAV)
+    .union(Roles::SIDEBAR)
+    .union(Roles::CONSENT)
+    .union(Roles::FOOTER)
+    .union(Roles::BYLINE)
+    .union(Roles::TAGS)
+    .union(Roles::SOCIAL)
+    .union(Roles::PROMO)
+    .union(Roles::POPUP)
+    .union(Roles::WIDGET);
 
-/// Class/id words of page furniture, dropped whatever else the element says.
-fn is_strong_negative(w: &str) -> bool {
-    matches!(
-        w,
-        "comment"
-            | "comments"
-            | "commentlist"
-            | "disqus"
-            | "sidebar"
-            | "cookie"
-            | "cookies"
-            | "consent"
-            | "gdpr"
-            | "newsletter"
-            | "breadcrumb"
-            | "breadcrumbs"
-            | "related"
-            | "outbrain"
-            | "taboola"
-            | "share"
-            | "sharing"
-            | "sharebar"
-            | "social"
-            | "nav"
-            | "navbar"
-            | "navigation"
-            | "menu"
-            | "masthead"
-            | "recirc"
-            | "trending"
-            | "popular"
-            | "promo"
-            | "subscribe"
-            | "signup"
-            | "modal"
-            | "popup"
-            | "sponsored"
-            | "advert"
-            | "advertisement"
-            | "ad"
-            | "ads"
-            | "adslot"
-            | "dfp"
-            | "banner"
-            | "widget"
-            | "toolbar"
-            | "footer"
-            | "byline"
-            | "bio"
-            | "tags"
-            | "taglist"
-            | "pagination"
-            | "pager"
-    )
-}
-
-/// Class/id words of small furniture: dropped when the element is short.
-fn is_weak_negative(w: &str) -> bool {
-    matches!(
-        w,
-        "meta"
-            | "tag"
-            | "author"
-            | "authors"
-            | "date"
-            | "timestamp"
-            | "header"
-            | "hidden"
-            | "print"
-            | "caption"
-            | "credit"
-            | "skip"
-            | "copyright"
-            | "rating"
-            | "more"
-    )
-}
-
-fn is_positive(w: &str) -> bool {
-    w == "post"
-        || w == "hentry"
-        || ["article", "content", "entry", "story", "body", "text", "main", "prose"].iter().any(|p| w.contains(p))
-}
+/// Roles of small furniture: dropped when the element is short.
+const WEAK_NEGATIVE: Roles = Roles::META.union(Roles::HEADER).union(Roles::HIDDEN);
 
 /// Class/id weight for scoring: +25 for content words, −25 for furniture.
-fn class_weight(e: &Element) -> f32 {
+fn class_weight(roles: Roles) -> f32 {
     let mut weight = 0.0;
-    let mut pos = false;
-    let mut neg = false;
-    for w in hint_words(e) {
-        pos |= is_positive(&w);
-        neg |= is_strong_negative(&w) || is_weak_negative(&w);
-    }
-    if pos {
+    if roles.any(Roles::CONTENT) {
         weight += 25.0;
     }
-    if neg {
+    if roles.any(STRONG_NEGATIVE.union(WEAK_NEGATIVE)) {
         weight -= 25.0;
     }
     weight
@@ -379,14 +293,11 @@ fn is_junk(e: &Element, s: &Stats, total: u32) -> bool {
         return true;
     }
     if name != "article" && (attr(e, local_name!("class")).is_some() || e.id().is_some()) {
-        let mut weak = false;
-        for w in hint_words(e) {
-            if is_strong_negative(&w) {
-                return true;
-            }
-            weak |= is_weak_negative(&w);
+        let roles = hints::roles(e);
+        if roles.any(STRONG_NEGATIVE) {
+            return true;
         }
-        if weak && s.text < 400 {
+        if roles.any(WEAK_NEGATIVE) && s.text < 400 {
             return true;
         }
     }
@@ -441,7 +352,7 @@ pub(crate) fn best_candidate(root: NodeRef<'_, Node>, net: &IdMap<Stats>, paragr
                 1 => 2.0,
                 _ => level as f32 * 3.0,
             };
-            let entry = scores.entry(a.id()).or_insert_with(|| tag_weight(e.name()) + class_weight(e));
+            let entry = scores.entry(a.id()).or_insert_with(|| tag_weight(e.name()) + class_weight(hints::roles(e)));
             *entry += score / divider;
             ancestor = a.parent();
         }
@@ -638,10 +549,12 @@ mod tests {
     }
 
     #[test]
-    fn furniture_words() {
-        assert!(is_strong_negative("comments"));
-        assert!(!is_strong_negative("shadow"));
-        assert!(is_positive("articlebody"));
-        assert!(!is_positive("sidebar"));
+    fn furniture_roles_weigh_down_content_roles_up() {
+        assert!(class_weight(hints::token_roles("comments")) < 0.0);
+        assert_eq!(class_weight(hints::token_roles("shadow")), 0.0);
+        assert!(class_weight(hints::token_roles("articlebody")) > 0.0);
+        assert!(class_weight(hints::token_roles("sidebar")) < 0.0);
+        // A tag slug on an article wrapper weighs nothing either way.
+        assert_eq!(class_weight(hints::token_roles("tag-cookie-recipes")), 0.0);
     }
 }

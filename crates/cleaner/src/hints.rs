@@ -1,0 +1,665 @@
+//! What an element's class and id say it is: one classifier of markup
+//! words, shared by the cleaner (widgets inside a feed item) and the
+//! extractor (furniture around an article on a page).
+//!
+//! Class names are written by people for people, so they carry roles
+//! (`share-buttons`, `related-posts`, `comments-area`), but they also carry
+//! data: a WordPress post wrapper lists its tags and categories as classes
+//! (`tag-cookie-recipes`, `category-social_business`), headings get ids made
+//! from their text (`id="related-research-shows"`), and a site names its own
+//! components (`github-project-share` on each card of an article that is a
+//! list of projects). Matching a junk word anywhere inside such a name
+//! throws articles away. So:
+//!
+//! 1. Each class token and the id is one *token*; it is split into words on
+//!    `-`, `_`, `:`, `.` and camelCase boundaries, trailing digits dropped.
+//! 2. A token names a role only when it is made *entirely* of interface
+//!    vocabulary: role words (`share`, `related`, `comments`, …) and
+//!    structural words (`buttons`, `wrapper`, `top`, `facebook`, …), with at
+//!    most one short unknown first word (a site or theme prefix: `td-`,
+//!    `jp-`, `bbc-`). One unknown word anywhere else (`project`, `recipes`,
+//!    `research`) means the token is the site's own name for something, and
+//!    it says nothing about furniture.
+//! 3. A token that starts with a taxonomy word followed by role words
+//!    (`tag-…`, `category-…`, `entry-category-…`, `format-…`) is a generated
+//!    slug: data, never a role.
+//! 4. The id of a heading is an anchor made from its text: never a role.
+//! 5. A token written without separators (`sharedaddy`, `relatedposts`,
+//!    `newsletterbox`) is a role word itself or two vocabulary words run
+//!    together, one of them a role word.
+//!
+//! Content hints (`article`, `entry-content`, `post-body`) are the opposite
+//! signal and are read more freely: any word of a non-slug token that holds
+//! a content stem counts.
+//!
+//! What each role means to a consumer (drop, score down, record as which
+//! kind) is the consumer's decision; this module only names roles.
+
+use markup5ever::local_name;
+use scraper::node::Element;
+
+use crate::parse::attr;
+
+/// A set of roles, as bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Roles(u32);
+
+impl Roles {
+    pub(crate) const NONE: Roles = Roles(0);
+    /// Share buttons and bars.
+    pub(crate) const SHARE: Roles = Roles(1 << 0);
+    /// Related, recommended, "more stories" lists and recirculation.
+    pub(crate) const RELATED: Roles = Roles(1 << 1);
+    /// Newsletter boxes, sign-ups, subscription offers, calls to action.
+    pub(crate) const SUBSCRIBE: Roles = Roles(1 << 2);
+    /// Ad slots and sponsored units.
+    pub(crate) const AD: Roles = Roles(1 << 3);
+    /// Comment sections.
+    pub(crate) const COMMENTS: Roles = Roles(1 << 4);
+    /// Menus, navigation, breadcrumbs, pagination.
+    pub(crate) const NAV: Roles = Roles(1 << 5);
+    /// Sidebars and rails.
+    pub(crate) const SIDEBAR: Roles = Roles(1 << 6);
+    /// Cookie and consent banners.
+    pub(crate) const CONSENT: Roles = Roles(1 << 7);
+    /// Page and article footers.
+    pub(crate) const FOOTER: Roles = Roles(1 << 8);
+    /// Bylines and author bios.
+    pub(crate) const BYLINE: Roles = Roles(1 << 9);
+    /// Tag and category lists.
+    pub(crate) const TAGS: Roles = Roles(1 << 10);
+    /// Social-network follow boxes.
+    pub(crate) const SOCIAL: Roles = Roles(1 << 11);
+    /// Promotions, trending and popular lists, banners.
+    pub(crate) const PROMO: Roles = Roles(1 << 12);
+    /// Modals, pop-ups, overlays.
+    pub(crate) const POPUP: Roles = Roles(1 << 13);
+    /// Generic widgets and tool rows.
+    pub(crate) const WIDGET: Roles = Roles(1 << 14);
+    /// Small metadata: dates, single tags, authors' names, ratings, print
+    /// links, skip links, captions and credits, "more" links.
+    pub(crate) const META: Roles = Roles(1 << 15);
+    /// Page headers.
+    pub(crate) const HEADER: Roles = Roles(1 << 16);
+    /// Hidden and screen-reader-only elements.
+    pub(crate) const HIDDEN: Roles = Roles(1 << 17);
+    /// The article itself: `article`, `entry-content`, `post-body`, `story`.
+    pub(crate) const CONTENT: Roles = Roles(1 << 18);
+
+    /// Whether any role of `other` is in this set.
+    pub(crate) fn any(self, other: Roles) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Both sets together (usable in constants).
+    pub(crate) const fn union(self, other: Roles) -> Roles {
+        Roles(self.0 | other.0)
+    }
+
+    fn add(&mut self, other: Roles) {
+        self.0 |= other.0;
+    }
+}
+
+impl std::ops::BitOr for Roles {
+    type Output = Roles;
+    fn bitor(self, rhs: Roles) -> Roles {
+        Roles(self.0 | rhs.0)
+    }
+}
+
+/// The roles an element's class and id name.
+pub(crate) fn roles(e: &Element) -> Roles {
+    let mut out = Roles::NONE;
+    let mut words = Vec::new();
+    if let Some(class) = attr(e, local_name!("class")) {
+        for token in class.split_ascii_whitespace() {
+            out.add(token_roles_into(token, &mut words));
+        }
+    }
+    // A heading's id is an anchor made from its text, not a role.
+    if !matches!(e.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+        && let Some(id) = e.id()
+    {
+        out.add(token_roles_into(id, &mut words));
+    }
+    out
+}
+
+/// The roles one class token or id names (see the module docs).
+#[cfg(test)]
+pub(crate) fn token_roles(token: &str) -> Roles {
+    token_roles_into(token, &mut Vec::new())
+}
+
+/// What a word of a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Word {
+    Role(Roles),
+    Structural,
+    Taxonomy,
+    Unknown,
+}
+
+fn token_roles_into(token: &str, words: &mut Vec<String>) -> Roles {
+    if token.len() > 96 {
+        return Roles::NONE;
+    }
+    split_words(token, words);
+    if words.is_empty() {
+        return Roles::NONE;
+    }
+    let mut content = false;
+    let mut roles = Roles::NONE;
+    let mut unknown_at = Vec::new();
+    let mut taxonomy_at: Option<usize> = None;
+    for (i, w) in words.iter().enumerate() {
+        // What follows a taxonomy word is a name (`tag-story`), not a hint.
+        content |= taxonomy_at.is_none() && is_content_word(w);
+        match word_kind(w) {
+            Word::Role(r) => roles.add(r),
+            Word::Structural => {}
+            Word::Taxonomy => {
+                if taxonomy_at.is_none() {
+                    taxonomy_at = Some(i);
+                }
+            }
+            Word::Unknown => unknown_at.push(i),
+        }
+    }
+    // A taxonomy word followed by more words is a generated slug
+    // (`tag-cookie-recipes`, `entry-category-social_business`), unless
+    // what follows is purely structural (`tag-links`, `cat-list`).
+    if let Some(t) = taxonomy_at
+        && t + 1 < words.len()
+        && words[t + 1..].iter().any(|w| word_kind(w) != Word::Structural)
+    {
+        return Roles::NONE;
+    }
+    let mut out = Roles::NONE;
+    if content {
+        out.add(Roles::CONTENT);
+    }
+    if roles.is_empty() {
+        return out;
+    }
+    // Every word must be interface vocabulary, but for a short site or
+    // theme prefix (`td-post-sharing`, `jp-relatedposts`).
+    let prefix_ok = |i: usize| i == 0 && words.len() > 1 && words[0].len() <= 3;
+    if unknown_at.iter().all(|&i| prefix_ok(i)) {
+        out.add(roles);
+    }
+    out
+}
+
+/// Split a token into lowercase words on separators and camelCase
+/// boundaries; trailing digits are dropped and words of digits skipped.
+fn split_words(token: &str, words: &mut Vec<String>) {
+    words.clear();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in token.chars() {
+        if matches!(c, '-' | '_' | ':' | '.' | '/') || !c.is_alphanumeric() {
+            push_word(&mut current, words);
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower {
+            push_word(&mut current, words);
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        for l in c.to_lowercase() {
+            current.push(l);
+        }
+    }
+    push_word(&mut current, words);
+}
+
+fn push_word(current: &mut String, words: &mut Vec<String>) {
+    let trimmed = current.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    current.truncate(trimmed);
+    if !current.is_empty() {
+        words.push(std::mem::take(current));
+    }
+    current.clear();
+}
+
+fn word_kind(w: &str) -> Word {
+    if let Some(r) = role_word(w) {
+        return Word::Role(r);
+    }
+    if is_taxonomy(w) {
+        return Word::Taxonomy;
+    }
+    if is_structural(w) {
+        return Word::Structural;
+    }
+    // Two vocabulary words run together, one of them a role word:
+    // `sharebar`, `relatedposts`, `newsletterbox`, `socialicons`.
+    if (5..=24).contains(&w.len()) && w.is_ascii() {
+        for cut in 2..=w.len() - 2 {
+            let (a, b) = w.split_at(cut);
+            match (role_word(a), role_word(b)) {
+                (Some(r), Some(s)) => return Word::Role(r | s),
+                (Some(r), None) if is_structural(b) => return Word::Role(r),
+                (None, Some(r)) if is_structural(a) => return Word::Role(r),
+                _ => {}
+            }
+        }
+    }
+    Word::Unknown
+}
+
+fn is_content_word(w: &str) -> bool {
+    w == "post"
+        || w == "hentry"
+        || ["article", "content", "entry", "story", "body", "text", "main", "prose"].iter().any(|p| w.contains(p))
+}
+
+/// Words that begin a generated slug when followed by a name.
+fn is_taxonomy(w: &str) -> bool {
+    matches!(
+        w,
+        "tag"
+            | "category"
+            | "categories"
+            | "cat"
+            | "term"
+            | "topic"
+            | "label"
+            | "format"
+            | "type"
+            | "status"
+            | "postid"
+            | "genre"
+            | "series"
+            | "keyword"
+            | "kategorie"
+            | "categoria"
+            | "categorie"
+    )
+}
+
+/// Words that name a role. Localised words of the six languages the
+/// cleaner knows are here too: sites name classes in their language.
+fn role_word(w: &str) -> Option<Roles> {
+    let r = match w {
+        "share" | "shares" | "sharing" | "sharedaddy" | "addtoany" | "shareaholic" | "sharethis" | "ssba"
+        | "heateor" | "sharebar" | "compartir" | "partage" | "partager" | "teilen" | "compartilhar" | "condividi"
+        | "a2a" | "addthis" | "shariff" | "sociallinks" => Roles::SHARE,
+        "related" | "relatedposts" | "yarpp" | "crp" | "rp4wp" | "recommended" | "recommendations" | "recirc"
+        | "recirculation" | "outbrain" | "taboola" | "zergnet" | "relacionados" | "correlati" | "relacionadas"
+        | "connexes" | "verwandte" | "lesen" | "aussi" => Roles::RELATED,
+        "newsletter" | "newsletters" | "subscribe" | "subscription" | "subscriptions" | "signup" | "mc4wp"
+        | "optin" | "cta" | "infolettre" | "paywall" | "abonnement" | "suscripcion" | "iscriviti" | "assine" => {
+            Roles::SUBSCRIBE
+        }
+        "ad" | "ads" | "advert" | "adverts" | "advertisement" | "advertising" | "adsbygoogle" | "adslot"
+        | "adsense" | "dfp" | "gpt" | "publicite" | "publicidad" | "anzeige" | "werbung" | "pub" | "publicidade"
+        | "pubblicita" | "sponsor" | "sponsored" | "sponsors" | "adunit" | "adblock" => Roles::AD,
+        "comment" | "comments" | "commentlist" | "disqus" | "respond" | "discussion" | "replies" | "commentaires"
+        | "comentarios" | "kommentare" | "commenti" => Roles::COMMENTS,
+        "nav" | "navbar" | "navigation" | "menu" | "menus" | "breadcrumb" | "breadcrumbs" | "pagination" | "pager"
+        | "masthead" | "navi" | "submenu" | "megamenu" | "dropdown" | "pagenav" => Roles::NAV,
+        "sidebar" | "sidebars" | "rail" | "aside" | "secondary" => Roles::SIDEBAR,
+        "cookie" | "cookies" | "consent" | "gdpr" | "cmp" | "privacy" => Roles::CONSENT,
+        "footer" | "colophon" | "copyright" => Roles::FOOTER,
+        "byline" | "bio" | "biography" | "authorbox" => Roles::BYLINE,
+        "tags" | "taglist" | "tagcloud" | "keywords" | "topics" => Roles::TAGS,
+        "social" | "follow" | "socialmedia" => Roles::SOCIAL,
+        "promo" | "promos" | "promotion" | "trending" | "popular" | "banner" | "mostread" | "mostpopular" => {
+            Roles::PROMO
+        }
+        "modal" | "popup" | "overlay" | "lightbox" | "interstitial" => Roles::POPUP,
+        "widget" | "widgets" | "toolbar" | "tools" => Roles::WIDGET,
+        "meta" | "author" | "authors" | "date" | "timestamp" | "time" | "dateline" | "print" | "skip" | "caption"
+        | "credit" | "credits" | "rating" | "ratings" | "more" | "published" | "updated" => Roles::META,
+        "header" | "topbar" => Roles::HEADER,
+        "hidden" | "hide" | "invisible" | "sr" | "visually" | "offscreen" => Roles::HIDDEN,
+        _ => return None,
+    };
+    Some(r)
+}
+
+/// Words of interface structure: they say how a thing is built or where it
+/// sits, not what it is about. The six languages' words for the article
+/// and for buttons, links and networks are here too (`compartir-nota`).
+fn is_structural(w: &str) -> bool {
+    is_structural_localised(w)
+        || matches!(
+            w,
+            "a" | "about"
+                | "above"
+                | "active"
+                | "after"
+                | "alt"
+                | "app"
+                | "area"
+                | "article"
+                | "articles"
+                | "aux"
+                | "below"
+                | "before"
+                | "big"
+                | "block"
+                | "blocks"
+                | "bottom"
+                | "box"
+                | "boxes"
+                | "btn"
+                | "btns"
+                | "button"
+                | "buttons"
+                | "c"
+                | "card"
+                | "cards"
+                | "center"
+                | "classic"
+                | "close"
+                | "col"
+                | "column"
+                | "columns"
+                | "component"
+                | "container"
+                | "content"
+                | "count"
+                | "counter"
+                | "counts"
+                | "custom"
+                | "default"
+                | "desktop"
+                | "details"
+                | "e"
+                | "el"
+                | "element"
+                | "email"
+                | "embed"
+                | "enabled"
+                | "end"
+                | "entry"
+                | "extra"
+                | "facebook"
+                | "feed"
+                | "feature"
+                | "fixed"
+                | "float"
+                | "floating"
+                | "for"
+                | "form"
+                | "full"
+                | "global"
+                | "google"
+                | "grid"
+                | "group"
+                | "has"
+                | "head"
+                | "heading"
+                | "headline"
+                | "holder"
+                | "horizontal"
+                | "icon"
+                | "icons"
+                | "in"
+                | "info"
+                | "inline"
+                | "inner"
+                | "input"
+                | "instagram"
+                | "is"
+                | "item"
+                | "items"
+                | "js"
+                | "jp"
+                | "l"
+                | "label"
+                | "large"
+                | "layout"
+                | "left"
+                | "line"
+                | "link"
+                | "linkedin"
+                | "links"
+                | "list"
+                | "listing"
+                | "lower"
+                | "mail"
+                | "main"
+                | "mastodon"
+                | "mid"
+                | "middle"
+                | "mini"
+                | "mobile"
+                | "mod"
+                | "module"
+                | "most"
+                | "msg"
+                | "native"
+                | "network"
+                | "networks"
+                | "new"
+                | "news"
+                | "next"
+                | "no"
+                | "notice"
+                | "now"
+                | "o"
+                | "official"
+                | "on"
+                | "open"
+                | "options"
+                | "other"
+                | "outer"
+                | "page"
+                | "pages"
+                | "panel"
+                | "pinterest"
+                | "placeholder"
+                | "placement"
+                | "plugin"
+                | "position"
+                | "post"
+                | "posts"
+                | "prev"
+                | "previous"
+                | "primary"
+                | "read"
+                | "reader"
+                | "reddit"
+                | "region"
+                | "responsive"
+                | "right"
+                | "row"
+                | "save"
+                | "screen"
+                | "sd"
+                | "section"
+                | "service"
+                | "services"
+                | "show"
+                | "side"
+                | "only"
+                | "site"
+                | "slot"
+                | "small"
+                | "sss"
+                | "stack"
+                | "static"
+                | "sticky"
+                | "stories"
+                | "story"
+                | "style"
+                | "sub"
+                | "telegram"
+                | "text"
+                | "theme"
+                | "thread"
+                | "thumb"
+                | "thumbnail"
+                | "thumbnails"
+                | "threads"
+                | "tiktok"
+                | "title"
+                | "to"
+                | "toggle"
+                | "top"
+                | "trail"
+                | "trigger"
+                | "twitter"
+                | "u"
+                | "ui"
+                | "unit"
+                | "units"
+                | "upper"
+                | "us"
+                | "v"
+                | "vertical"
+                | "view"
+                | "visible"
+                | "w"
+                | "whatsapp"
+                | "with"
+                | "wp"
+                | "wrap"
+                | "wrapper"
+                | "x"
+                | "youtube"
+                | "zone"
+        )
+}
+
+fn is_structural_localised(w: &str) -> bool {
+    matches!(
+        w,
+        "nota"
+            | "notas"
+            | "noticia"
+            | "noticias"
+            | "articulo"
+            | "articulos"
+            | "artigo"
+            | "artigos"
+            | "articolo"
+            | "articoli"
+            | "notizia"
+            | "notizie"
+            | "materia"
+            | "artikel"
+            | "beitrag"
+            | "beitrage"
+            | "contenu"
+            | "billet"
+            | "boton"
+            | "botones"
+            | "botao"
+            | "botoes"
+            | "bouton"
+            | "boutons"
+            | "pulsanti"
+            | "enlaces"
+            | "liens"
+            | "redes"
+            | "sociales"
+            | "sociais"
+            | "reseaux"
+            | "sociaux"
+            | "leia"
+            | "lea"
+            | "lire"
+            | "leggi"
+            | "tambien"
+            | "anche"
+            | "auch"
+            | "mehr"
+            | "plus"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_names_carry_their_role() {
+        for (token, role) in [
+            ("share", Roles::SHARE),
+            ("social-share-buttons", Roles::SHARE),
+            ("sharedaddy", Roles::SHARE),
+            ("td-post-sharing-top", Roles::SHARE),
+            ("shareButtons", Roles::SHARE),
+            ("heateor_sss_sharing_container", Roles::SHARE),
+            ("jp-relatedposts", Roles::RELATED),
+            ("related-posts", Roles::RELATED),
+            ("relatedPosts", Roles::RELATED),
+            ("newsletter-signup", Roles::SUBSCRIBE),
+            ("newsletterbox", Roles::SUBSCRIBE),
+            ("ad-slot", Roles::AD),
+            ("adsbygoogle", Roles::AD),
+            ("comments-area", Roles::COMMENTS),
+            ("disqus_thread", Roles::COMMENTS),
+            ("post-navigation", Roles::NAV),
+            ("breadcrumb-trail-wrapper", Roles::NAV),
+            ("cookie-notice", Roles::CONSENT),
+            ("site-footer", Roles::FOOTER),
+            ("widget", Roles::WIDGET),
+            ("ssba-classic-2", Roles::SHARE),
+            ("compartir-nota", Roles::SHARE),
+            ("lire-aussi", Roles::RELATED),
+        ] {
+            assert!(token_roles(token).any(role), "{token} should name {role:?}, got {:?}", token_roles(token));
+        }
+    }
+
+    #[test]
+    fn a_junk_word_inside_the_sites_own_name_is_not_a_role() {
+        for token in [
+            "github-project-share",
+            "market-share-chart",
+            "related-research-shows",
+            "subscription-economy",
+            "nav-single",
+            "advanced",
+            "shadow",
+            "address",
+            "header-image-credit-photographer",
+        ] {
+            let r = token_roles(token);
+            assert!(r == Roles::NONE || r == Roles::CONTENT, "{token} named {r:?}");
+        }
+    }
+
+    #[test]
+    fn generated_slugs_are_data() {
+        for token in
+            ["tag-cookie-recipes", "category-social_business", "entry-category-social", "tag-share", "format-related"]
+        {
+            assert_eq!(token_roles(token), Roles::NONE, "{token}");
+        }
+        // Taxonomy words followed by structure are lists of tags.
+        assert!(token_roles("tags-links").any(Roles::TAGS));
+    }
+
+    #[test]
+    fn content_words_are_read_freely() {
+        assert!(token_roles("entry-content").any(Roles::CONTENT));
+        assert!(token_roles("articleBody").any(Roles::CONTENT));
+        assert!(!token_roles("tag-story").any(Roles::CONTENT));
+    }
+
+    #[test]
+    fn a_headings_id_is_an_anchor() {
+        let html = crate::parse::fragment(r#"<h2 id="share">Share of voters</h2><div id="share">x</div>"#);
+        let mut found = Vec::new();
+        for n in html.tree.root().descendants() {
+            if let Some(e) = n.value().as_element()
+                && matches!(e.name(), "h2" | "div")
+            {
+                found.push((e.name().to_string(), roles(e)));
+            }
+        }
+        assert_eq!(found, vec![("h2".to_string(), Roles::NONE), ("div".to_string(), Roles::SHARE)]);
+    }
+}

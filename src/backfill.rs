@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use newswire_core::canon::redact;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -260,16 +259,14 @@ pub async fn run(
     let mut pending: VecDeque<FeedJob> = VecDeque::with_capacity(feeds.len());
     for feed in feeds {
         let mut state = states.get(&feed.spec.name).cloned().unwrap_or_default();
-        if state.disabled && state.url == redact(feed.spec.url.as_str()) {
+        if state.is_disabled(&feed.spec.url) {
             warn!(feed = %feed.spec.name, "feed is disabled after HTTP 410; change its url to poll it again");
             continue;
         }
         if options.archives && !state.archive_done && state.archive_next.is_none() {
             // The walk starts from the feed's own links: read it even if
             // it has not changed since the last poll.
-            state.etag = None;
-            state.last_modified = None;
-            state.body_hash = None;
+            state.forget_validators();
         }
         pending.push_back(FeedJob::poll(feed, state));
     }

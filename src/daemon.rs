@@ -31,7 +31,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use newswire_core::canon::redact;
-use newswire_core::state::FeedState;
+use newswire_core::lease::LeaseStore;
+use newswire_core::state::{FeedState, Status};
 use rand::Rng;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -57,20 +58,14 @@ struct Entry {
 
 impl Entry {
     fn is_disabled(&self) -> bool {
-        self.state.disabled && self.state.url == redact(self.feed.spec.url.as_str())
+        self.state.is_disabled(&self.feed.spec.url)
     }
 
     fn status(&self) -> FeedStatus {
-        let status = if self.is_disabled() {
-            "disabled"
-        } else if self.in_flight {
-            "polling"
-        } else if self.state.last_polled_at.is_none() {
-            "never_polled"
-        } else if self.state.error_count > 0 {
-            "failing"
-        } else {
-            "ok"
+        let status = match self.state.status(&self.feed.spec.url) {
+            Status::Disabled => Status::Disabled,
+            _ if self.in_flight => Status::Polling,
+            other => other,
         };
         FeedStatus {
             name: self.feed.spec.name.clone(),
@@ -153,13 +148,13 @@ const PRESENCE: &str = "@daemon/";
 
 /// This daemon's side of the lease protocol.
 struct Leasing {
-    store: newswire_storer::PostgresStore,
+    store: Arc<dyn LeaseStore>,
     holder: String,
     ttl: Duration,
 }
 
 impl Leasing {
-    fn new(store: newswire_storer::PostgresStore, ttl: Duration) -> Self {
+    fn new(store: Arc<dyn LeaseStore>, ttl: Duration) -> Self {
         let host =
             std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
         let holder = format!("{host}-{}-{:08x}", std::process::id(), rand::rng().random::<u32>());
@@ -178,17 +173,17 @@ impl Leasing {
         in_flight: &std::collections::HashSet<String>,
     ) -> Result<std::collections::HashSet<String>, newswire_core::sink::StoreError> {
         use std::collections::HashSet;
-        self.store.acquire_leases(&self.holder, &[self.presence()], self.ttl).await?;
+        self.store.acquire(&self.holder, &[self.presence()], self.ttl).await?;
         let mut held: HashSet<String> =
             self.store.renew(&self.holder, self.ttl).await?.into_iter().filter(|f| !f.starts_with(PRESENCE)).collect();
-        let live: Vec<(String, String)> = self.store.live_leases().await?;
+        let live: Vec<(String, String)> = self.store.live().await?;
         let holders: HashSet<&str> = live.iter().map(|(_, h)| h.as_str()).collect();
         let live: Vec<&(String, String)> = live.iter().filter(|(f, _)| !f.starts_with(PRESENCE)).collect();
         let wanted_set: HashSet<&str> = wanted.iter().map(String::as_str).collect();
         // Leases on feeds no longer in the config go back.
         let stale: Vec<String> = held.iter().filter(|f| !wanted_set.contains(f.as_str())).cloned().collect();
         if !stale.is_empty() {
-            self.store.release_feeds(&self.holder, &stale).await?;
+            self.store.release(&self.holder, &stale).await?;
             held.retain(|f| wanted_set.contains(f.as_str()));
         }
         let share = wanted.len().div_ceil(holders.len().max(1));
@@ -198,7 +193,7 @@ impl Leasing {
             let mut idle: Vec<String> = held.iter().filter(|f| !in_flight.contains(*f)).cloned().collect();
             idle.sort_unstable();
             let excess: Vec<String> = idle.into_iter().take(held.len() - share).collect();
-            self.store.release_feeds(&self.holder, &excess).await?;
+            self.store.release(&self.holder, &excess).await?;
             for f in &excess {
                 held.remove(f);
             }
@@ -210,7 +205,7 @@ impl Leasing {
             free.rotate_left(start);
             free.truncate(share - held.len());
             if !free.is_empty() {
-                held.extend(self.store.acquire_leases(&self.holder, &free, self.ttl).await?);
+                held.extend(self.store.acquire(&self.holder, &free, self.ttl).await?);
             }
         }
         Ok(held)
@@ -436,7 +431,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut hangups = signal(SignalKind::hangup())?;
     let fetcher = wiring::fetcher(&settings.config)?;
-    let (storage, lease_store) = wiring::storage_and_postgres(&settings.config).await?;
+    let (storage, lease_store) = wiring::storage_and_leases(&settings.config).await?;
     let state_store = Arc::clone(&storage.state);
     let leasing = lease_store.map(|store| Arc::new(Leasing::new(store, settings.config.pipeline.lease_ttl.0)));
     let board = Arc::new(Board::new(Arc::clone(&storage.health)));
@@ -557,7 +552,7 @@ pub async fn run(
     }
     if let Some(leasing) = &leasing {
         // Hand the feeds back at once rather than after the TTL.
-        if let Err(e) = leasing.store.release(&leasing.holder).await {
+        if let Err(e) = leasing.store.release_all(&leasing.holder).await {
             warn!(error = %e, "releasing leases failed; they expire after the TTL");
         }
     }

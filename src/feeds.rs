@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use newswire_core::canon::redact;
+use newswire_core::state::Status;
 use newswire_fetcher::opml::{Outline, read_opml, write_opml};
 use toml_edit::{Array, DocumentMut, Item, Table, value};
 use url::Url;
@@ -125,11 +126,9 @@ pub async fn list(config_path: &Path) -> anyhow::Result<u8> {
         let spec = &feed.spec;
         let state = states.iter().find(|s| s.feed == spec.name);
         let status = match state {
-            _ if !spec.enabled => "off",
-            None => "never polled",
-            Some(s) if s.disabled && s.url == redact(spec.url.as_str()) => "disabled (410)",
-            Some(s) if s.error_count > 0 => "failing",
-            Some(_) => "ok",
+            _ if !spec.enabled => Status::Off,
+            None => Status::NeverPolled,
+            Some(s) => s.status(&spec.url),
         };
         let last = state.and_then(|s| s.last_polled_at).map(|d| d.to_rfc3339()).unwrap_or_else(|| "-".into());
         let errors = state.map_or(0, |s| s.error_count);

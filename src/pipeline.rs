@@ -35,7 +35,7 @@ use newswire_core::canon::redact;
 use newswire_core::config::FeedSpec;
 use newswire_core::fingerprint::Fingerprint;
 use newswire_core::sink::{Sink, SinkBatch, StateStore, StoreError};
-use newswire_core::state::{Checkpoint, FeedState, Indexed, ItemMark};
+use newswire_core::state::{Checkpoint, DocumentSeen, FeedState, Indexed, ItemMark};
 use newswire_fetcher::{Document, FetchError, FetchRequest, Fetched, Fetcher};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -364,7 +364,7 @@ pub async fn fetch_one(fetcher: &Fetcher, job: FeedJob) -> FetchedBatch {
     let spec = &job.feed.spec;
     // Validators belong to the URL they came from: after a config change of
     // URL, or for a page of history, ask unconditionally.
-    let same_url = job.page.is_none() && job.state.url == redact(spec.url.as_str());
+    let same_url = job.page.is_none() && job.state.validators_for(&spec.url);
     let url = job.page.as_ref().map_or(&spec.url, |(page, _)| page);
     let request = FetchRequest {
         url,
@@ -405,8 +405,8 @@ async fn clean_stage(
                 let message = format!("{}: cleaning the document failed: {e}", redact(feed.spec.url.as_str()));
                 warn!(feed = %feed.spec.name, error = %message, "clean task failed");
                 let mut state = state;
-                state.error_count += 1;
-                state.last_error = Some(message.clone());
+                let status = state.last_status;
+                state.on_failure(status, message.clone(), false);
                 CleanBatch::new(feed, state, Outcome::Failed { kind: ErrorKind::Parse, message })
             }
         };
@@ -426,23 +426,9 @@ pub fn clean_one(batch: FetchedBatch, since: Option<DateTime<Utc>>) -> CleanBatc
     let feed = job.feed;
     let spec = &feed.spec;
     let mut state = job.state;
-    let url_changed = state.url != redact(spec.url.as_str());
-    state.feed = spec.name.clone();
-    state.url = redact(spec.url.as_str());
-    state.last_polled_at = Some(polled_at);
-    if url_changed {
-        // A new URL gets a fresh start: a 410 or validators of the old URL
-        // say nothing about it.
-        state.disabled = false;
-        state.etag = None;
-        state.last_modified = None;
-        state.body_hash = None;
-        state.moved_to = None;
-    }
-    let fail = |mut state: FeedState, kind: ErrorKind, message: String, status: u16| {
-        state.last_status = status;
-        state.error_count += 1;
-        state.last_error = Some(message.clone());
+    state.begin_poll(&spec.name, &spec.url, polled_at);
+    let fail = |mut state: FeedState, kind: ErrorKind, message: String, status: u16, gone: bool| {
+        state.on_failure(status, message.clone(), gone);
         CleanBatch::new(Arc::clone(&feed), state, Outcome::Failed { kind, message })
     };
     // The server's word on when to come back: freshness on success,
@@ -454,16 +440,11 @@ pub fn clean_one(batch: FetchedBatch, since: Option<DateTime<Utc>>) -> CleanBatc
     };
     let mut batch = match result {
         Err(err) => {
-            if err.is_gone() {
-                state.disabled = true;
-            }
-            fail(state, err.kind, err.message, err.status.unwrap_or(0))
+            let gone = err.is_gone();
+            fail(state, err.kind, err.message, err.status.unwrap_or(0), gone)
         }
         Ok(Fetched::NotModified { .. }) => {
-            state.last_status = 304;
-            state.last_success_at = Some(polled_at);
-            state.error_count = 0;
-            state.last_error = None;
+            state.on_not_modified(polled_at);
             CleanBatch::new(Arc::clone(&feed), state, Outcome::NotModified)
         }
         Ok(Fetched::Document(doc)) => {
@@ -479,7 +460,7 @@ pub fn clean_one(batch: FetchedBatch, since: Option<DateTime<Utc>>) -> CleanBatc
                         let older = parsed.pages.older().map(str::to_string);
                         let (records, found, newest) = build_records(&feed, parsed, polled_at, since);
                         accept_document(&mut state, &doc, body_hash, polled_at);
-                        state.last_item_count = u32::try_from(found).unwrap_or(u32::MAX);
+                        state.on_items(found);
                         CleanBatch {
                             records,
                             bytes,
@@ -488,7 +469,7 @@ pub fn clean_one(batch: FetchedBatch, since: Option<DateTime<Utc>>) -> CleanBatc
                             ..CleanBatch::new(Arc::clone(&feed), state, Outcome::Items(found))
                         }
                     }
-                    Err(message) => CleanBatch { bytes, ..fail(state, ErrorKind::Parse, message, status) },
+                    Err(message) => CleanBatch { bytes, ..fail(state, ErrorKind::Parse, message, status, false) },
                 }
             }
         }
@@ -523,8 +504,7 @@ fn clean_page(
         // A paged feed answers 404 (WordPress) or 410 past its last page:
         // that is the end of its history, not a failure.
         Err(err) if paged && matches!(err.status, Some(404 | 410)) => {
-            state.archive_next = None;
-            state.archive_done = true;
+            state.end_archive();
             return CleanBatch { page: Some(number), ..CleanBatch::new(Arc::clone(&feed), state, Outcome::Items(0)) };
         }
         Ok(Fetched::NotModified { .. }) => {
@@ -552,9 +532,7 @@ fn clean_page(
         .or_else(|| (paged && !parsed.items.is_empty()).then(|| with_paged(&url, number + 1).to_string()));
     let bytes = doc.body.len() as u64;
     let (records, found, newest) = build_records(&feed, parsed, polled_at, since);
-    state.archive_pages = state.archive_pages.max(number.saturating_sub(1));
-    state.archive_next.clone_from(&older);
-    state.archive_done = older.is_none();
+    state.advance_archive(number, older.as_deref());
     CleanBatch {
         records,
         bytes,
@@ -624,14 +602,14 @@ fn build_records(
 }
 
 fn accept_document(state: &mut FeedState, doc: &Document, body_hash: String, polled_at: DateTime<Utc>) {
-    state.etag = doc.etag.clone();
-    state.last_modified = doc.last_modified.clone();
-    state.body_hash = Some(body_hash);
-    state.last_status = doc.status;
-    state.last_success_at = Some(polled_at);
-    state.error_count = 0;
-    state.last_error = None;
-    state.moved_to = doc.moved_to.as_ref().map(|u| redact(u.as_str()));
+    let seen = DocumentSeen {
+        status: doc.status,
+        etag: doc.etag.clone(),
+        last_modified: doc.last_modified.clone(),
+        body_hash,
+        moved_to: doc.moved_to.clone(),
+    };
+    state.on_document(seen, polled_at);
 }
 
 async fn store_stage(
@@ -866,17 +844,14 @@ fn schedule_next(
     brought_news: bool,
     server_wait: Option<Duration>,
 ) {
-    let current =
-        state.interval_secs.map_or(spec.interval, Duration::from_secs).clamp(spec.min_interval, spec.max_interval);
+    let current = state.interval().unwrap_or(spec.interval).clamp(spec.min_interval, spec.max_interval);
     let interval = if matches!(outcome, Outcome::Failed { .. }) {
         current
     } else {
         crate::schedule::adapt(current, brought_news, spec.min_interval, spec.max_interval)
     };
-    state.interval_secs = Some(interval.as_secs().max(1));
     let wait = crate::schedule::next_wait(interval, state.error_count, server_wait);
-    let from = state.last_polled_at.unwrap_or_else(Utc::now);
-    state.next_due_at = chrono::Duration::from_std(wait).ok().map(|w| from + w);
+    state.schedule(interval, wait, Utc::now());
 }
 
 async fn with_retry<'a, T, F>(what: &str, mut op: impl FnMut() -> F) -> Result<T, StoreError>

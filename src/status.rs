@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
+use newswire_core::state::Status;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -61,7 +62,7 @@ pub struct FeedStatus {
     /// Feed URL, redacted.
     pub url: String,
     /// `ok`, `failing`, `disabled`, `never_polled` or `polling`.
-    pub status: &'static str,
+    pub status: Status,
     /// When it was last polled.
     pub last_poll: Option<DateTime<Utc>>,
     /// When it last succeeded.

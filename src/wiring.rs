@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use newswire_core::config::{Config, SinkConfig, StateKind};
+use newswire_core::lease::LeaseStore;
 use newswire_core::sink::{Sink, StateStore};
 use newswire_fetcher::{Fetcher, FetcherOptions};
 use newswire_storer::{JsonlSink, NatsOptions, NatsSink, PostgresSink, PostgresStore, SqliteSink, SqliteStore};
@@ -55,12 +56,12 @@ pub fn pipeline_options(config: &Config) -> PipelineOptions {
 /// lives in the postgres sink's database. The sink that holds the state
 /// commits each checkpoint with its records.
 pub async fn storage(config: &Config) -> anyhow::Result<Storage> {
-    Ok(storage_and_postgres(config).await?.0)
+    Ok(storage_and_leases(config).await?.0)
 }
 
-/// [`storage`], and the PostgreSQL store when the state lives there (the
-/// daemon leases feeds through it).
-pub async fn storage_and_postgres(config: &Config) -> anyhow::Result<(Storage, Option<PostgresStore>)> {
+/// [`storage`], and the lease store when the state lives in PostgreSQL (the
+/// daemon shares the feeds through it).
+pub async fn storage_and_leases(config: &Config) -> anyhow::Result<(Storage, Option<Arc<dyn LeaseStore>>)> {
     let sinks_config = config.sinks();
     let state_kind = config.pipeline.state;
     let wants_sqlite =
@@ -131,7 +132,10 @@ pub async fn storage_and_postgres(config: &Config) -> anyhow::Result<(Storage, O
     if !baselines.is_empty() {
         state.commit_positions(&baselines).await.context("cannot commit the sinks' starting positions")?;
     }
-    let leases = if state_kind == StateKind::Postgres { postgres } else { None };
+    let leases = match postgres {
+        Some(pg) if state_kind == StateKind::Postgres => Some(Arc::new(pg) as Arc<dyn LeaseStore>),
+        _ => None,
+    };
     let mut storage = Storage::new(sinks, state);
     storage.clustering = crate::pipeline::Clustering {
         threshold: config.pipeline.cluster_threshold,

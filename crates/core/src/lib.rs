@@ -13,10 +13,14 @@
 //!   link syndicated copies of one story.
 //! - [`canon`]: URL canonicalisation (tracking parameters removed) and
 //!   credential redaction for logs.
-//! - [`state`]: a feed's checkpoint: validators, poll times, error counts and
-//!   the content hashes of the items written.
+//! - [`state`]: a feed's checkpoint (validators, poll times, error counts
+//!   and the content hashes of the items written) with its transition rules
+//!   as methods of [`FeedState`](state::FeedState), and the one
+//!   [`Status`](state::Status) vocabulary.
 //! - [`sink`]: the [`Sink`](sink::Sink) and [`StateStore`](sink::StateStore)
 //!   traits the storer implements and the pipeline drives.
+//! - [`lease`]: the [`LeaseStore`](lease::LeaseStore) trait through which
+//!   several daemons share the feeds.
 //! - [`error`]: the closed [`ErrorKind`](error::ErrorKind) vocabulary used as
 //!   log field and metric label.
 //!
@@ -30,6 +34,7 @@ pub mod config;
 pub mod error;
 pub mod fingerprint;
 pub mod id;
+pub mod lease;
 pub mod record;
 pub mod sink;
 pub mod state;

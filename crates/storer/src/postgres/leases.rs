@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use newswire_core::sink::StoreError;
+use newswire_core::lease::LeaseStore;
+use newswire_core::sink::{BoxFuture, StoreError};
 
 use super::store::PostgresStore;
 use super::{pg_err, pool_err, strip_nul, timed};
@@ -118,5 +119,32 @@ impl PostgresStore {
                 .map_err(|e| pg_err("cannot release leases", e))
         })
         .await
+    }
+}
+
+impl LeaseStore for PostgresStore {
+    fn acquire<'a>(
+        &'a self,
+        holder: &'a str,
+        feeds: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(self.acquire_leases(holder, feeds, ttl))
+    }
+
+    fn renew<'a>(&'a self, holder: &'a str, ttl: Duration) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(PostgresStore::renew(self, holder, ttl))
+    }
+
+    fn live(&self) -> BoxFuture<'_, Result<Vec<(String, String)>, StoreError>> {
+        Box::pin(self.live_leases())
+    }
+
+    fn release<'a>(&'a self, holder: &'a str, feeds: &'a [String]) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(self.release_feeds(holder, feeds))
+    }
+
+    fn release_all<'a>(&'a self, holder: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(PostgresStore::release(self, holder))
     }
 }

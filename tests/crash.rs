@@ -49,7 +49,7 @@ struct Farm {
 /// The edition of item `k` of feed `n` at epoch `e`: one item in seven is
 /// edited every four epochs.
 fn edition(n: u64, k: u64, e: u64) -> u64 {
-    if (n + k) % 7 == 0 { (e - k) / 4 } else { 0 }
+    if (n + k).is_multiple_of(7) { (e - k) / 4 } else { 0 }
 }
 
 /// The sentence that identifies an item's edition in its body.

@@ -47,7 +47,7 @@ struct Farm {
 /// Feed `n` at minute `m`: items up to the minute for one feed in twenty,
 /// a fixed pair for the rest. The ETag names the content.
 fn document(n: u64, minute: u64) -> (String, String) {
-    let newest = if n % 20 == 0 { minute } else { 0 };
+    let newest = if n.is_multiple_of(20) { minute } else { 0 };
     let mut items = String::new();
     for k in newest.saturating_sub(9)..=newest {
         items.push_str(&format!(

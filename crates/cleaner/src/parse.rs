@@ -962,7 +962,7 @@ impl<'a> Builder<'a> {
                 if !o.foreign {
                     break;
                 }
-                if o.name.as_ref().eq_ignore_ascii_case(name) {
+                if str::eq_ignore_ascii_case(&o.name, name) {
                     self.pop_to(i);
                     return;
                 }

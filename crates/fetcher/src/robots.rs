@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use newswire_core::ErrorKind;
-use texting_robots::Robot;
+use robotxt::Robots;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use url::Url;
@@ -61,7 +61,7 @@ pub enum Verdict {
 enum Policy {
     AllowAll,
     Unreachable,
-    Rules(Box<Robot>),
+    Rules(Box<Robots>),
 }
 
 struct Answer {
@@ -165,8 +165,8 @@ impl RobotsCache {
         let verdict = match &answer.policy {
             Policy::AllowAll => Verdict::Allowed,
             Policy::Unreachable => Verdict::Unreachable,
-            Policy::Rules(robot) => {
-                if robot.allowed(url.as_str()) {
+            Policy::Rules(robots) => {
+                if robots.is_url_allowed(url) {
                     Verdict::Allowed
                 } else {
                     Verdict::Disallowed
@@ -222,12 +222,11 @@ impl RobotsCache {
         };
         let now = Instant::now();
         let (policy, ttl) = match inner.fetcher.fetch(&request).await {
-            Ok(Fetched::Document(doc)) => match Robot::new(&inner.agent, &doc.body) {
-                Ok(robot) => (Policy::Rules(Box::new(robot)), inner.ttl),
-                // The parser is forgiving; a file it still cannot read says
-                // nothing we could honour.
-                Err(_) => (Policy::AllowAll, inner.ttl),
-            },
+            // The parser is forgiving: lines it cannot read are skipped, and a
+            // file with no group for us or `*` allows everything.
+            Ok(Fetched::Document(doc)) => {
+                (Policy::Rules(Box::new(Robots::parse(&doc.body, inner.agent.as_str()))), inner.ttl)
+            }
             // Never asked conditionally: a 304 would be a broken server.
             Ok(Fetched::NotModified { .. }) => (Policy::Unreachable, inner.error_ttl),
             Err(err) => match (err.kind, err.status) {
@@ -317,6 +316,38 @@ mod tests {
         }
         assert_eq!(hits.load(Ordering::SeqCst), 1);
         assert_eq!(cache.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn robots_rules_follow_rfc_9309() {
+        // Group names match case-insensitively and exactly (a `newswire-images`
+        // group is not ours); the longest matching rule wins, Allow on a tie;
+        // `*` and `$` are wildcards; percent-encoded unreserved characters
+        // match their plain form; the query string is part of the path.
+        const RULES: &str = "\u{feff}User-agent: newswire-images\nDisallow: /\n\n\
+            user-agent: NewsWire\n\
+            Disallow: /a\nAllow: /a/b\n\
+            Disallow: /tie\nAllow: /tie\n\
+            Disallow: /*.pdf$\n\
+            Disallow: /search?q=\n\
+            Disallow: /%7Euser/\n";
+        let (addr, hits) = serve(StatusCode::OK, RULES).await;
+        let cache = RobotsCache::new(fetcher(&[]));
+        for (path, want) in [
+            ("/a/x", Verdict::Disallowed),
+            ("/a/b/story", Verdict::Allowed),
+            ("/tie/story", Verdict::Allowed),
+            ("/files/report.pdf", Verdict::Disallowed),
+            ("/files/report.pdf.html", Verdict::Allowed),
+            ("/search?q=news", Verdict::Disallowed),
+            ("/search", Verdict::Allowed),
+            ("/~user/page", Verdict::Disallowed),
+            ("/news/1", Verdict::Allowed),
+            ("/robots.txt", Verdict::Allowed),
+        ] {
+            assert_eq!(cache.check(&url(addr, path), ACCESS).await, want, "{path}");
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -32,7 +32,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, context::Publish, stream};
+use async_nats::jetstream::{self, message::PublishMessage, stream};
 use bytes::Bytes;
 use newswire_core::Record;
 use newswire_core::sink::{BoxFuture, Sink, SinkBatch, StoreError};
@@ -282,7 +282,7 @@ impl NatsSink {
         for record in records {
             let payload = serde_json::to_vec(record)
                 .map_err(|e| StoreError::fatal(NAME, format!("cannot serialise record {}: {e}", record.id)))?;
-            let publish = Publish::build().payload(Bytes::from(payload)).message_id(message_id(record));
+            let publish = PublishMessage::build().payload(Bytes::from(payload)).message_id(message_id(record));
             let ack = self
                 .jetstream
                 .send_publish(self.template.render(record), publish)
@@ -300,11 +300,13 @@ impl NatsSink {
         use async_nats::jetstream::context::PublishErrorKind as K;
         // Timeouts, a broken connection and "no responders" (JetStream not
         // up yet after a restart) go away; so does anything else while the
-        // connection is down. An error the server gives while connected
-        // (message too large, stream sealed, …) is fatal.
+        // connection is down, and too many acks outstanding at once. An error
+        // the server gives while connected (stream sealed, …) is fatal, and so
+        // is a record larger than the server's max_payload (the client refuses
+        // it before sending; sending it again would not help).
         let retryable = match e.kind() {
-            K::TimedOut | K::BrokenPipe | K::StreamNotFound => true,
-            K::WrongLastMessageId | K::WrongLastSequence => false,
+            K::TimedOut | K::BrokenPipe | K::StreamNotFound | K::MaxAckPending => true,
+            K::WrongLastMessageId | K::WrongLastSequence | K::MaxPayloadExceeded => false,
             K::Other => self.client.connection_state() != async_nats::connection::State::Connected,
         };
         StoreError {

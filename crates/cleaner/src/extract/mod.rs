@@ -254,12 +254,12 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     }
     let mut cleaned = cleaner.clean(Input::Html(&subtree));
 
-    if site.is_none() || chosen.nodes.is_empty() {
-        if let Some(ld_body) = &meta.ld_body {
-            let dom: usize = cleaned.paragraphs.iter().map(String::len).sum();
-            if (dom as f64) < 0.6 * ld_body.trim().len() as f64 {
-                cleaned = cleaner.clean(Input::detect(ld_body));
-            }
+    if (site.is_none() || chosen.nodes.is_empty())
+        && let Some(ld_body) = &meta.ld_body
+    {
+        let dom: usize = cleaned.paragraphs.iter().map(String::len).sum();
+        if (dom as f64) < 0.6 * ld_body.trim().len() as f64 {
+            cleaned = cleaner.clean(Input::detect(ld_body));
         }
     }
     let Cleaned { mut paragraphs, removed, embeds } = cleaned;

@@ -265,10 +265,10 @@ fn interpret(tokens: &[Token]) -> Option<DateTime<Utc>> {
                     month_word = Some(m);
                 } else if matches!(w.as_str(), "am" | "pm") {
                     pm = Some(w == "pm");
-                } else if offset.is_none() {
-                    if let Some((_, o)) = ZONES.iter().find(|(z, _)| *z == w) {
-                        offset = Some(*o);
-                    }
+                } else if offset.is_none()
+                    && let Some((_, o)) = ZONES.iter().find(|(z, _)| *z == w)
+                {
+                    offset = Some(*o);
                 }
             }
         }

@@ -28,10 +28,12 @@ fn map_entry(entry: Entry, base: Option<&Url>, rss: bool) -> RawItem {
     let mut authors: Vec<String> = Vec::new();
     for p in &entry.authors {
         let name = p.name.as_deref().and_then(plain_name);
-        if let Some(n) = name.map(|n| n.trim_start_matches('(').trim_end_matches(')').trim().to_string()) {
-            if !n.is_empty() && !n.contains('@') && !authors.contains(&n) {
-                authors.push(n);
-            }
+        if let Some(n) = name.map(|n| n.trim_start_matches('(').trim_end_matches(')').trim().to_string())
+            && !n.is_empty()
+            && !n.contains('@')
+            && !authors.contains(&n)
+        {
+            authors.push(n);
         }
     }
     let content = entry

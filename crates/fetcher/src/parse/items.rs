@@ -64,12 +64,13 @@ fn value(doc: &Doc<'_>, n: &Node) -> Option<String> {
 fn strip_div(s: &str) -> String {
     let t = s.trim();
     // Compare bytes: byte 4 need not be a character boundary (`<diˆ`).
-    if t.len() >= 5 && t.as_bytes()[..4].eq_ignore_ascii_case(b"<div") {
-        if let (Some(open_end), Some(close)) = (t.find('>'), t.rfind("</")) {
-            if open_end < close && t[close..].to_ascii_lowercase().contains("div") {
-                return t[open_end + 1..close].to_string();
-            }
-        }
+    if t.len() >= 5
+        && t.as_bytes()[..4].eq_ignore_ascii_case(b"<div")
+        && let (Some(open_end), Some(close)) = (t.find('>'), t.rfind("</"))
+        && open_end < close
+        && t[close..].to_ascii_lowercase().contains("div")
+    {
+        return t[open_end + 1..close].to_string();
     }
     t.to_string()
 }
@@ -386,10 +387,10 @@ fn map_item(doc: &Doc<'_>, item: usize, doc_base: Option<&Url>) -> RawItem {
 }
 
 fn push_author(authors: &mut Vec<String>, name: Option<String>) {
-    if let Some(name) = name {
-        if !authors.contains(&name) {
-            authors.push(name);
-        }
+    if let Some(name) = name
+        && !authors.contains(&name)
+    {
+        authors.push(name);
     }
 }
 
@@ -398,10 +399,10 @@ fn media_description(doc: &Doc<'_>, item: usize) -> Option<String> {
     while let Some(i) = pending.pop() {
         let n = &doc.nodes[i];
         if n.ns == Ns::Media {
-            if n.tag == Tag::Description {
-                if let Some(v) = value(doc, n) {
-                    return Some(v);
-                }
+            if n.tag == Tag::Description
+                && let Some(v) = value(doc, n)
+            {
+                return Some(v);
             }
             pending.extend(n.children.iter().rev());
         }

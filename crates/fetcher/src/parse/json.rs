@@ -77,10 +77,10 @@ fn person(v: &Value) -> Option<String> {
 fn map_item(item: &Map<String, Value>, base: Option<&Url>) -> RawItem {
     let mut authors = Vec::new();
     let mut add = |name: Option<String>| {
-        if let Some(n) = name {
-            if !authors.contains(&n) {
-                authors.push(n);
-            }
+        if let Some(n) = name
+            && !authors.contains(&n)
+        {
+            authors.push(n);
         }
     };
     match item.get("authors") {

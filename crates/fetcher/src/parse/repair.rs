@@ -108,14 +108,14 @@ pub(crate) fn fix_mojibake(s: &str) -> Option<String> {
     let mut run: Vec<u8> = Vec::new();
     let mut run_text = String::new();
     let flush = |run: &mut Vec<u8>, run_text: &mut String, out: &mut String, changed: &mut bool| {
-        if run.len() >= 2 {
-            if let Ok(fixed) = std::str::from_utf8(run) {
-                out.push_str(fixed);
-                *changed = true;
-                run.clear();
-                run_text.clear();
-                return;
-            }
+        if run.len() >= 2
+            && let Ok(fixed) = std::str::from_utf8(run)
+        {
+            out.push_str(fixed);
+            *changed = true;
+            run.clear();
+            run_text.clear();
+            return;
         }
         out.push_str(run_text);
         run.clear();

@@ -231,12 +231,49 @@ fn scoring_counts_pairs() {
     assert_eq!((bad.precision, bad.recall), (1.0 / 3.0, 1.0 / 3.0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_syndication_corpus_scores_pair_precision_and_recall() {
-    let fixtures = corpus();
+/// Each outlet's wrapper paragraphs (tests/fixtures/syndication/outlets.wrap):
+/// by feed name, the paragraphs it puts before and after every body.
+fn outlet_wrappers() -> std::collections::HashMap<String, (Vec<String>, Vec<String>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/syndication/outlets.wrap");
+    let text = std::fs::read_to_string(&path).expect("read outlets.wrap");
+    let mut out: std::collections::HashMap<String, (Vec<String>, Vec<String>)> = std::collections::HashMap::new();
+    let mut current: Option<(String, bool)> = None;
+    for line in text.lines() {
+        if let Some(header) = line.strip_prefix("--- ") {
+            let (feed, place) = header.split_once(" | ").expect("--- FEED | head|tail");
+            assert!(matches!(place.trim(), "head" | "tail"), "{line:?}");
+            current = Some((feed.trim().to_string(), place.trim() == "head"));
+        } else if let Some((feed, head)) = &current
+            && !line.trim().is_empty()
+        {
+            let entry = out.entry(feed.clone()).or_default();
+            if *head { &mut entry.0 } else { &mut entry.1 }.push(line.trim().to_string());
+        }
+    }
+    out
+}
+
+/// The corpus with every record wrapped in its outlet's paragraphs: two
+/// unrelated stories of one outlet then share those paragraphs verbatim.
+fn wrapped_corpus() -> Vec<Fixture> {
+    let wrappers = outlet_wrappers();
+    let mut fixtures = corpus();
+    for f in &mut fixtures {
+        let Some((head, tail)) = wrappers.get(&f.feed) else { continue };
+        let mut parts: Vec<&str> = head.iter().map(String::as_str).collect();
+        parts.push(&f.body);
+        parts.extend(tail.iter().map(String::as_str));
+        f.body = parts.join("\n\n");
+    }
+    fixtures
+}
+
+/// Backfill `fixtures` through the binary and score the records' stories
+/// against the labels, printing every false and missed link.
+async fn backfill_and_score(name: &str, fixtures: &[Fixture]) -> Score {
     let groups: std::collections::BTreeSet<&str> = fixtures.iter().map(|f| f.group.as_str()).collect();
     assert!(groups.len() >= 30, "at least 30 groups: {}", groups.len());
-    let feeds = serve_corpus(&fixtures).await;
+    let feeds = serve_corpus(fixtures).await;
     let work = Workdir::new();
     let named: Vec<(&str, String)> = feeds.iter().map(|(n, u)| (n.as_str(), u.clone())).collect();
     let config = work.config(&named, "");
@@ -256,7 +293,7 @@ async fn the_syndication_corpus_scores_pair_precision_and_recall() {
     }
     assert_eq!(story_of.len(), fixtures.len(), "every fixture is a record");
     let predicted: Vec<String> = fixtures.iter().map(|f| story_of[&f.guid].0.clone()).collect();
-    let Score { precision, recall, false_links, missed } = score(&fixtures, &predicted);
+    let result = score(fixtures, &predicted);
     let fp = |i: usize| newswire_core::fingerprint::Fingerprint::of(&story_of[&fixtures[i].guid].1);
     let describe = |(i, j): (usize, usize)| {
         let sim = match (fp(i), fp(j)) {
@@ -273,18 +310,36 @@ async fn the_syndication_corpus_scores_pair_precision_and_recall() {
             fixtures[j].story
         )
     };
-    for pair in &false_links {
-        println!("false link: {}", describe(*pair));
+    for pair in &result.false_links {
+        println!("{name}: false link: {}", describe(*pair));
     }
-    for pair in &missed {
-        println!("missed: {}", describe(*pair));
+    for pair in &result.missed {
+        println!("{name}: missed: {}", describe(*pair));
     }
     println!(
-        "syndication corpus: {} groups, {} records; pair precision {precision:.3}, recall {recall:.3}",
+        "{name}: {} groups, {} records; pair precision {:.3}, recall {:.3}",
         groups.len(),
-        fixtures.len()
+        fixtures.len(),
+        result.precision,
+        result.recall
     );
-    assert!(precision >= 0.98, "pair precision {precision:.3}");
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_syndication_corpus_scores_pair_precision_and_recall() {
+    let Score { precision, recall, .. } = backfill_and_score("syndication corpus", &corpus()).await;
+    assert!(precision >= 0.99, "pair precision {precision:.3}");
+    assert!(recall >= 0.95, "pair recall {recall:.3}");
+}
+
+/// The same stories with each outlet's own promotion and origin paragraphs
+/// around every record it publishes, none of them named by a cleaner rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "issue 20: outlet wrappers join unrelated stories today (pair precision 0.015, recall 0.683)"]
+async fn outlet_wrappers_do_not_join_unrelated_stories() {
+    let Score { precision, recall, .. } = backfill_and_score("wrapped corpus", &wrapped_corpus()).await;
+    assert!(precision >= 0.99, "pair precision {precision:.3}");
     assert!(recall >= 0.95, "pair recall {recall:.3}");
 }
 

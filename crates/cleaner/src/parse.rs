@@ -688,7 +688,9 @@ impl<'a> Builder<'a> {
 
         // Page mode: what is never read is not built.
         if self.page && flags & UNREAD != 0 && !(name == "script" && self.is_json_ld()) {
-            if self_closing && (name == "svg" || name == "math") {
+            // A self-closed raw-text element (XHTML feeds write
+            // `<script src=… />`) is empty: it must not swallow the page.
+            if self_closing && (name == "svg" || name == "math" || flags & (RAW | RCDATA) != 0) {
                 return end;
             }
             if flags & (RAW | RCDATA) != 0 {
@@ -876,6 +878,14 @@ impl<'a> Builder<'a> {
 
     /// Insert an HTML element, reading its raw text when it has one.
     fn insert(&mut self, parent: NodeId, name: &str, flags: u32, self_closing: bool, end: usize, push: bool) -> usize {
+        // Unlike HTML5 (where `<script … />` opens raw text that runs to the
+        // next `</script>`), a self-closed raw-text element is taken as
+        // empty: XHTML-style feeds write `<script src=… />` and the rest of
+        // the item must not become script text.
+        if flags & (RAW | RCDATA) != 0 && self_closing {
+            self.new_element(parent, atom(name), ns!(html));
+            return end;
+        }
         if flags & (RAW | RCDATA) != 0 {
             let bytes = self.src.as_bytes();
             let (text_end, after) = raw_end(bytes, end, name.as_bytes());
@@ -1312,6 +1322,24 @@ mod tests {
             );
             same(&document(&page), &html5ever_page(&page), &page);
         }
+    }
+
+    /// Where this builder parts from html5ever on purpose: a self-closed
+    /// raw-text element is empty, so the text after it is read (html5ever
+    /// makes the rest of the input script text).
+    #[test]
+    fn self_closed_raw_text_elements_are_empty() {
+        for tag in ["<script src=\"https://x.example/e.js\" />", "<script/>", "<style />", "<iframe src=v />"] {
+            let html = format!("<p>Before.</p>{tag}<p>After one.</p><p>After two.</p>");
+            let text = reading(fragment(&html).tree.root()).0;
+            assert_eq!(text, ["Before.", "After one.", "After two."], "{html}");
+            let page = format!("<html><body>{html}</body></html>");
+            let text = reading(document(&page).tree.root()).0;
+            assert_eq!(text, ["Before.", "After one.", "After two."], "{page}");
+        }
+        // A script with content after one still holds its text, markup and all.
+        let html = "<script src=a /><p>Kept.</p><script>var x = '<p>no</p>';</script><p>End.</p>";
+        assert_eq!(reading(fragment(html).tree.root()).0, ["Kept.", "var x = '<p>no</p>';", "End."]);
     }
 }
 

@@ -108,6 +108,20 @@ pub enum Command {
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         since: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// Ask a running daemon's status server whether it is ready (GET
+    /// /readyz): exit 0 if it is, 1 if not or unreachable, 2 if there is no
+    /// address to ask. For a container HEALTHCHECK.
+    Healthcheck {
+        /// The config: only its [server] listen is read.
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The status server's address, instead of the config's [server] listen.
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<std::net::SocketAddr>,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -10,6 +10,7 @@
 //! - [`daemon`]: `newswire run`, the scheduler over the pipeline.
 //! - [`backfill`]: `newswire backfill`, one pass and a summary.
 //! - [`inspect`]: `check`, `clean` and `parse`, for one config or document.
+//! - [`healthcheck`]: `newswire healthcheck`, asking a daemon's `/readyz`.
 
 pub mod assemble;
 pub mod backfill;
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod daemon;
 pub mod failpoint;
 pub mod feeds;
+pub mod healthcheck;
 pub mod inspect;
 pub mod logging;
 pub mod metrics;

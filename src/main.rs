@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use newswire::cli::{Cli, Command, FeedsCommand};
-use newswire::{backfill, daemon, exit_code, feeds, inspect, logging, settings, signals};
+use newswire::{backfill, daemon, exit_code, feeds, healthcheck, inspect, logging, settings, signals};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
@@ -50,6 +50,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Check(c) => inspect::check(&c.config),
         Command::Clusters { config, since } => feeds::clusters(&config.config, since),
         Command::Extract { json, allow_private, input } => inspect::extract(&input, json, allow_private).await,
+        Command::Healthcheck { config, addr, timeout } => healthcheck::run(&config.config, addr, timeout).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "newswire", &mut std::io::stdout());
             Ok(0)

@@ -505,10 +505,14 @@ pub async fn run(
                 let Some(report) = report else { break };
                 book.report(report);
             }
-            _ = hangups.recv() => match settings::load(config_path) {
-                Ok(new) => book.reload(&new),
-                Err(e) => error!(error = %e, "config reload rejected; the running config stays"),
-            },
+            _ = hangups.recv() => {
+                // RELOADING=1 now, READY=1 when this arm ends (notify-reload).
+                let _reloading = crate::systemd::reloading();
+                match settings::load(config_path) {
+                    Ok(new) => book.reload(&new),
+                    Err(e) => error!(error = %e, "config reload rejected; the running config stays"),
+                }
+            }
             _ = gauges.tick() => book.publish_gauges(),
             changed = lease_view.changed(), if lease_task_handle.is_some() => {
                 if changed.is_err() {

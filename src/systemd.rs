@@ -1,7 +1,8 @@
-//! systemd notifications (`Type=notify`): READY=1 once the daemon polls,
-//! STOPPING=1 when it drains, and WATCHDOG=1 every half watchdog period
-//! while the scheduler loop runs. Without `$NOTIFY_SOCKET` (not under
-//! systemd) every call does nothing.
+//! systemd notifications (`Type=notify-reload`): READY=1 once the daemon
+//! polls, RELOADING=1 with MONOTONIC_USEC when a SIGHUP reload starts and
+//! READY=1 again when it is done ([`reloading`]), STOPPING=1 when it drains,
+//! and WATCHDOG=1 every half watchdog period while the scheduler loop runs.
+//! Without `$NOTIFY_SOCKET` (not under systemd) every call does nothing.
 
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
@@ -10,6 +11,39 @@ use std::time::Duration;
 pub fn notify(state: &str) {
     if let Some(socket) = std::env::var_os("NOTIFY_SOCKET") {
         notify_socket(&socket, state);
+    }
+}
+
+/// A reload in progress: RELOADING=1 was sent when it was made, READY=1 is
+/// sent when it is dropped (the reload done, applied or rejected), as
+/// `Type=notify-reload` wants: systemd then knows when `systemctl reload`
+/// has finished.
+#[must_use = "the reload ends (READY=1) when this is dropped"]
+pub struct Reloading {
+    socket: Option<std::ffi::OsString>,
+}
+
+/// Say a reload starts; hold the answer until it is done.
+pub fn reloading() -> Reloading {
+    reloading_on(std::env::var_os("NOTIFY_SOCKET"))
+}
+
+fn reloading_on(socket: Option<std::ffi::OsString>) -> Reloading {
+    if let Some(socket) = &socket {
+        // systemd asks for the time the reload started on CLOCK_MONOTONIC,
+        // to tell this reload's READY=1 from an earlier one's.
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        let usec = u64::try_from(now.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(now.tv_nsec).unwrap_or(0) / 1_000;
+        notify_socket(socket, &format!("RELOADING=1\nMONOTONIC_USEC={usec}"));
+    }
+    Reloading { socket }
+}
+
+impl Drop for Reloading {
+    fn drop(&mut self) {
+        if let Some(socket) = &self.socket {
+            notify_socket(socket, "READY=1");
+        }
     }
 }
 
@@ -53,6 +87,36 @@ mod tests {
         let mut buf = [0u8; 64];
         let n = receiver.recv(&mut buf).expect("a datagram arrives");
         assert_eq!(&buf[..n], b"READY=1");
+    }
+
+    #[test]
+    fn a_reload_says_reloading_with_the_monotonic_time_then_ready() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("notify.sock");
+        let receiver = UnixDatagram::bind(&path).expect("bind");
+        let usec = || {
+            let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+            t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000
+        };
+        let before = usec();
+        let reload = reloading_on(Some(path.clone().into_os_string()));
+        let after = usec();
+        let mut buf = [0u8; 128];
+        let n = receiver.recv(&mut buf).expect("RELOADING=1 arrives");
+        let text = std::str::from_utf8(&buf[..n]).expect("text");
+        let stamp = text.strip_prefix("RELOADING=1\nMONOTONIC_USEC=").unwrap_or_else(|| panic!("{text:?}"));
+        let stamp: u64 = stamp.parse().expect("a number");
+        assert!((before..=after).contains(&stamp), "{before} <= {stamp} <= {after}");
+
+        receiver.set_nonblocking(true).expect("nonblocking");
+        assert!(receiver.recv(&mut buf).is_err(), "READY=1 only once the reload is done");
+        drop(reload);
+        receiver.set_nonblocking(false).expect("blocking");
+        let n = receiver.recv(&mut buf).expect("READY=1 arrives");
+        assert_eq!(&buf[..n], b"READY=1");
+
+        // Not under systemd: nothing to send, nothing fails.
+        drop(reloading_on(None));
     }
 
     #[test]

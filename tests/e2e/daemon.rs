@@ -221,3 +221,70 @@ async fn sigterm_mid_batch_loses_nothing() {
     child.stderr.take().expect("stderr").read_to_string(&mut err).await.expect("read");
     assert!(err.contains("draining in-flight feeds") && err.contains("daemon stopped"), "{err}");
 }
+
+/// Under systemd (`Type=notify-reload`): READY=1 once polling; a SIGHUP
+/// sends RELOADING=1 with the monotonic time, then READY=1 when the reload
+/// is done, whether it was applied or rejected; STOPPING=1 on SIGTERM.
+/// `newswire healthcheck` answers 0 while the daemon is ready and 1 once it
+/// is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_reload_and_healthcheck() {
+    let server = FixtureServer::start().await;
+    let work = Workdir::new();
+    let port = free_port();
+    let config = write_config(&work, &server, &[("world", "/rss.xml")], port);
+    let socket_path = work.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&socket_path).expect("bind the notify socket");
+    let next = || async {
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout(Duration::from_secs(60), socket.recv(&mut buf))
+            .await
+            .expect("a notification within a minute")
+            .expect("recv");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let mut child = tokio::process::Command::new(crate::harness::bin())
+        .kill_on_drop(true)
+        .args(["run", "-c", config.to_str().expect("utf-8")])
+        .current_dir(work.path())
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the daemon");
+    assert_eq!(next().await, "READY=1");
+
+    let healthcheck = || {
+        let config = config.clone();
+        let cwd = work.path().to_path_buf();
+        async move {
+            let out = crate::harness::run(&["healthcheck", "-c", config.to_str().expect("utf-8")], &cwd).await;
+            (out.status.code(), crate::harness::stdout(&out))
+        }
+    };
+    assert_eq!(healthcheck().await, (Some(0), "ready\n".to_string()));
+
+    let pid = child.id().expect("pid").to_string();
+    let hup = || std::process::Command::new("kill").args(["-HUP", &pid]).status().expect("kill");
+    let monotonic_usec = |message: &str| -> u64 {
+        let stamp = message.strip_prefix("RELOADING=1\nMONOTONIC_USEC=").unwrap_or_else(|| panic!("{message:?}"));
+        stamp.parse().unwrap_or_else(|_| panic!("{message:?}"))
+    };
+    assert!(hup().success());
+    let first = monotonic_usec(&next().await);
+    assert_eq!(next().await, "READY=1", "an applied reload ends with READY=1");
+
+    std::fs::write(&config, "[[feed]]\nname = \"x\"\nurll = \"oops\"\n").expect("write broken config");
+    assert!(hup().success());
+    let second = monotonic_usec(&next().await);
+    assert!(second > first, "each reload has its own start time: {first} then {second}");
+    assert_eq!(next().await, "READY=1", "a rejected reload ends with READY=1 too");
+
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert_eq!(next().await, "STOPPING=1");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    assert_eq!(status.code(), Some(0));
+    // The broken config is still on disk: --addr asks without reading it.
+    let out = crate::harness::run(&["healthcheck", "--addr", &format!("127.0.0.1:{port}")], work.path()).await;
+    assert_eq!(out.status.code(), Some(1), "{}", crate::harness::stdout(&out));
+    assert!(crate::harness::stdout(&out).contains("cannot connect"), "{}", crate::harness::stdout(&out));
+}

@@ -109,7 +109,7 @@ pub enum Command {
         since: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Ask a running daemon's status server whether it is ready (GET
-    /// /readyz): exit 0 if it is, 1 if not or unreachable, 2 if there is no
+    /// /readyz): exit 0 if it is, 1 if not, unreachable, or there is no
     /// address to ask. For a container HEALTHCHECK.
     Healthcheck {
         /// The config: only its [server] listen is read.

@@ -2,9 +2,10 @@
 //! is ready (`GET /readyz`), for a container's HEALTHCHECK or a probe that
 //! can only run a command.
 //!
-//! Exit 0 when `/readyz` answers 200, 1 when it answers anything else or
-//! cannot be reached in time (the answer's text, or the reason, is
-//! printed), 2 when there is no address to ask. The address is `--addr`, or
+//! Exit 0 when `/readyz` answers 200, 1 otherwise: it answers anything
+//! else, cannot be reached in time, or there is no address to ask (the
+//! answer's text, or the reason, is printed). Never 2, which Docker reserves
+//! in a HEALTHCHECK. The address is `--addr`, or
 //! the config's `[server] listen`; a wildcard listen address (`0.0.0.0`,
 //! `[::]`) is asked on loopback. Only `[server] listen` is read from the
 //! config, so a check never fails on a part of the config it does not use
@@ -20,8 +21,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::UsageError;
-
 /// Bytes of the answer read at most: `/readyz` says a line per failing sink.
 const MAX_ANSWER: u64 = 64 * 1024;
 
@@ -35,10 +34,13 @@ pub struct Answer {
 }
 
 /// `newswire healthcheck`: ask, print what was said, return the exit status.
-pub async fn run(config: &Path, addr: Option<SocketAddr>, timeout: Duration) -> anyhow::Result<u8> {
-    let addr = match addr {
-        Some(addr) => addr,
-        None => listen_address(config)?,
+pub async fn run(config: &Path, addr: Option<SocketAddr>, timeout: Duration) -> u8 {
+    let addr = match addr.map_or_else(|| listen_address(config), Ok) {
+        Ok(addr) => addr,
+        Err(reason) => {
+            println!("{reason}");
+            return 1;
+        }
     };
     let target = reachable(addr);
     match ask(target, timeout).await {
@@ -46,33 +48,29 @@ pub async fn run(config: &Path, addr: Option<SocketAddr>, timeout: Duration) -> 
             let body = answer.body.trim_end();
             if answer.status == 200 {
                 println!("{body}");
-                Ok(0)
+                0
             } else {
                 println!("{target}: HTTP {}: {body}", answer.status);
-                Ok(1)
+                1
             }
         }
         Err(reason) => {
             println!("{target}: {reason}");
-            Ok(1)
+            1
         }
     }
 }
 
 /// The config's `[server] listen`, reading nothing else of the file.
-fn listen_address(config: &Path) -> anyhow::Result<SocketAddr> {
+fn listen_address(config: &Path) -> Result<SocketAddr, String> {
     let shown = config.display();
-    let text = std::fs::read_to_string(config)
-        .map_err(|e| UsageError(format!("{shown}: cannot read the config file: {e}")))?;
-    let doc: toml_edit::DocumentMut = text.parse().map_err(|e| UsageError(format!("{shown}: not a TOML file: {e}")))?;
+    let text = std::fs::read_to_string(config).map_err(|e| format!("{shown}: cannot read the config file: {e}"))?;
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{shown}: not a TOML file: {e}"))?;
     let Some(listen) = doc.get("server").and_then(|server| server.get("listen")) else {
-        return Err(UsageError(format!(
-            "{shown}: no [server] listen: the daemon serves no /readyz to ask (or give --addr)"
-        ))
-        .into());
+        return Err(format!("{shown}: no [server] listen: the daemon serves no /readyz to ask (or give --addr)"));
     };
-    let text = listen.as_str().ok_or_else(|| UsageError(format!("{shown}: server.listen must be a string")))?;
-    text.parse().map_err(|e| UsageError(format!("{shown}: server.listen \"{text}\": {e}")).into())
+    let text = listen.as_str().ok_or_else(|| format!("{shown}: server.listen must be a string"))?;
+    text.parse().map_err(|e| format!("{shown}: server.listen \"{text}\": {e}"))
 }
 
 /// Where to connect to reach a server listening on `listen`: a wildcard
@@ -188,9 +186,9 @@ mod tests {
 
         // The command: 0 when ready, 1 when not; --addr needs no config.
         let nowhere = Path::new("does-not-exist.toml");
-        assert_eq!(run(nowhere, Some(addr), wait).await.expect("runs"), 1);
+        assert_eq!(run(nowhere, Some(addr), wait).await, 1);
         sinks.sink_ok("postgres");
-        assert_eq!(run(nowhere, Some(addr), wait).await.expect("runs"), 0);
+        assert_eq!(run(nowhere, Some(addr), wait).await, 0);
         shutdown.cancel();
     }
 
@@ -201,10 +199,7 @@ mod tests {
         let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let err = ask(silent.local_addr().expect("addr"), Duration::ZERO).await.expect_err("no answer");
         assert!(err.starts_with("no answer within"), "{err}");
-        assert_eq!(
-            run(Path::new("unused"), Some(silent.local_addr().expect("addr")), Duration::ZERO).await.ok(),
-            Some(1)
-        );
+        assert_eq!(run(Path::new("unused"), Some(silent.local_addr().expect("addr")), Duration::ZERO).await, 1);
 
         // A port nobody listens on (bound, then closed).
         let closed = {
@@ -241,11 +236,17 @@ mod tests {
             ("broken.toml", "[server\n", "not a TOML file"),
         ] {
             let err = listen_address(&write(name, text)).expect_err(name);
-            assert!(err.is::<UsageError>(), "{name}: a usage error (exit 2)");
-            assert!(err.to_string().contains(says), "{name}: {err}");
+            assert!(err.contains(says), "{name}: {err}");
+            // Exit 1, not the usual 2 for a usage error: Docker reserves 2.
+            let code = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(run(&dir.path().join(name), None, Duration::from_secs(1)));
+            assert_eq!(code, 1, "{name}");
         }
         let err = listen_address(&dir.path().join("missing.toml")).expect_err("missing");
-        assert!(err.to_string().contains("cannot read the config file"), "{err}");
+        assert!(err.contains("cannot read the config file"), "{err}");
     }
 
     #[test]

@@ -50,7 +50,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Check(c) => inspect::check(&c.config),
         Command::Clusters { config, since } => feeds::clusters(&config.config, since),
         Command::Extract { json, allow_private, input } => inspect::extract(&input, json, allow_private).await,
-        Command::Healthcheck { config, addr, timeout } => healthcheck::run(&config.config, addr, timeout).await,
+        Command::Healthcheck { config, addr, timeout } => Ok(healthcheck::run(&config.config, addr, timeout).await),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "newswire", &mut std::io::stdout());
             Ok(0)

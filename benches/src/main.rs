@@ -5,6 +5,7 @@
 //! target/release/newswire-bench all            # every table of docs/performance.md
 //! target/release/newswire-bench all --smoke    # tiny sizes, for CI
 //! target/release/newswire-bench backfill --feeds 2000 --items 50 --cpus 0
+//! target/release/newswire-bench --farm legacy backfill   # the first farm's text
 //! target/release/newswire-bench index --sizes 10000,100000,1000000
 //! ```
 //!
@@ -17,6 +18,7 @@
 mod farm;
 mod index;
 mod measure;
+mod prose;
 mod server;
 mod stages;
 
@@ -37,6 +39,11 @@ struct Cli {
     /// Seed of the generated farm.
     #[arg(long, global = true, default_value_t = 20261125)]
     seed: u64,
+    /// Which text the farm's articles carry: news (Zipf vocabulary, long
+    /// articles, outlet templates, syndicated copies) or legacy (the first
+    /// farm's 72-word text, for figures taken before issue 21).
+    #[arg(long, global = true, value_enum, default_value = "news")]
+    farm: farm::Style,
     /// Also write to this sink: "postgres=URL" (feed state in PostgreSQL too)
     /// or "nats=URL". A fresh schema or stream is made and removed.
     #[arg(long, global = true, value_name = "KIND=URL")]
@@ -151,6 +158,13 @@ struct BackfillResult {
     cost: Cost,
 }
 
+/// The farm's text style of `--farm`.
+static STYLE: std::sync::OnceLock<farm::Style> = std::sync::OnceLock::new();
+
+fn style() -> farm::Style {
+    STYLE.get().copied().unwrap_or(farm::Style::News)
+}
+
 static EXTRA_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
 
 /// The extra sink of `--sink`, as (kind, url).
@@ -224,7 +238,7 @@ fn backfill_row(label: &str, feeds: usize, per: usize, r: &BackfillResult) {
 }
 
 async fn poll304(newswire: &Path, feeds: usize, seed: u64) -> anyhow::Result<()> {
-    let farm = farm::generate(feeds, 1, seed);
+    let farm = farm::generate(feeds, 1, seed, style());
     let server = FarmServer::start(&farm).await?;
     let dir = tempfile::tempdir()?;
     let config = write_config(dir.path(), &server, &farm, 0)?;
@@ -250,7 +264,7 @@ async fn poll304(newswire: &Path, feeds: usize, seed: u64) -> anyhow::Result<()>
 }
 
 fn stages(feeds: usize, items: usize, seed: u64) -> anyhow::Result<()> {
-    let farm = farm::generate(feeds, items, seed);
+    let farm = farm::generate(feeds, items, seed, style());
     println!("| stage | items | input MB | s | items/s per core | MB/s per core |");
     println!("|---|---|---|---|---|---|");
     for r in stages::measure(&farm)? {
@@ -271,7 +285,7 @@ async fn peer(newswire: &Path, python: &Path, feeds: usize, items: usize, seed: 
     // The measured process runs in a temporary directory: a relative path
     // would be taken relative to it.
     let python = &std::path::absolute(python)?;
-    let farm = farm::generate(feeds, items, seed);
+    let farm = farm::generate(feeds, items, seed, style());
     let server = FarmServer::start(&farm).await?;
     let dir = tempfile::tempdir()?;
     let urls: Vec<String> = farm.feeds.iter().map(|f| server.url(&f.path)).collect();
@@ -317,6 +331,7 @@ async fn main() -> anyhow::Result<()> {
     let extra: Vec<(String, String)> =
         cli.env.iter().filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect();
     EXTRA_ENV.get_or_init(|| extra);
+    STYLE.get_or_init(|| cli.farm);
     let sink = match &cli.sink {
         Some(spec) => {
             let (kind, url) = spec.split_once('=').ok_or_else(|| anyhow::anyhow!("--sink takes KIND=URL"))?;
@@ -326,10 +341,10 @@ async fn main() -> anyhow::Result<()> {
         None => None,
     };
     EXTRA_SINK.get_or_init(|| sink);
-    println!("machine: {} cores; binary: {}\n", cores(), newswire.display());
+    println!("machine: {} cores; binary: {}; farm: {:?}\n", cores(), newswire.display(), cli.farm);
     match cli.command {
         Cmd::Backfill { feeds, items, cpus } => {
-            let farm = farm::generate(feeds, items, seed);
+            let farm = farm::generate(feeds, items, seed, style());
             backfill_header();
             let r = backfill_once(&newswire, &farm, cpus.as_deref()).await?;
             let label = match (&cli.sink, cpus.as_deref()) {
@@ -350,7 +365,7 @@ async fn main() -> anyhow::Result<()> {
             let (bf, bi, pf, sf, si, peer_f, peer_i) =
                 if smoke { (20, 5, 200, 10, 10, 4, 5) } else { (2000, 50, 20000, 200, 50, 100, 50) };
             println!("## 1. Backfill into SQLite\n");
-            let farm = farm::generate(bf, bi, seed);
+            let farm = farm::generate(bf, bi, seed, style());
             backfill_header();
             let r = backfill_once(&newswire, &farm, None).await?;
             backfill_row("all cores", bf, bi, &r);

@@ -233,7 +233,7 @@ fn news_text(vocab: &Vocabulary, seed: u64, feed: usize, item: usize) -> Vec<Str
 /// but the first) a copy of an item of an earlier feed, edited the way
 /// partners edit wire copy.
 fn news_story(vocab: &Vocabulary, seed: u64, feed: usize, item: usize, rng: &mut StdRng) -> Vec<String> {
-    if feed == 0 || item_seed(seed, feed, item) % 10 != 0 {
+    if feed == 0 || !item_seed(seed, feed, item).is_multiple_of(10) {
         return news_text(vocab, seed, feed, item);
     }
     let source_feed = (item_seed(seed, item, feed) as usize) % feed;
@@ -435,7 +435,7 @@ mod tests {
         for f in 1..30 {
             let doc = String::from_utf8_lossy(&farm.feeds[f].body).into_owned();
             for i in 0..20 {
-                if item_seed(7, f, i) % 10 != 0 {
+                if !item_seed(7, f, i).is_multiple_of(10) {
                     continue;
                 }
                 copies += 1;

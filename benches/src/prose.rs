@@ -190,11 +190,6 @@ impl Vocabulary {
         Vocabulary { words, cumulative }
     }
 
-    /// How many words it has.
-    pub fn len(&self) -> usize {
-        self.words.len()
-    }
-
     /// One word, drawn by its frequency.
     pub fn word(&self, rng: &mut StdRng) -> &str {
         let total = self.cumulative.last().copied().unwrap_or(1.0);
@@ -275,7 +270,7 @@ mod tests {
     #[test]
     fn frequencies_fall_like_news_text() {
         let v = Vocabulary::news();
-        assert_eq!(v.len(), FUNCTION_WORDS.len() + CONTENT_WORDS);
+        assert_eq!(v.words.len(), FUNCTION_WORDS.len() + CONTENT_WORDS);
         let mut rng = StdRng::seed_from_u64(1);
         let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let n = 200_000;

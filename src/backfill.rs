@@ -17,9 +17,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::pipeline::{self, BatchReport, FeedContext, FeedJob, Outcome};
 use crate::settings::Settings;
 use crate::wiring;
+use newswire_pipeline::archive::next_page;
+use newswire_pipeline::{BatchReport, FeedContext, FeedJob, Outcome, PipelineOptions};
 
 /// What to backfill.
 #[derive(Debug, Clone, Default)]
@@ -161,42 +162,6 @@ pub fn select(settings: &Settings, names: &[String]) -> anyhow::Result<Vec<Arc<F
     Ok(out)
 }
 
-/// The next page job after `report`, when the walk goes on.
-fn next_page(report: &BatchReport, options: &BackfillOptions) -> Option<FeedJob> {
-    if matches!(report.outcome, Outcome::Failed { .. }) || report.state.archive_done {
-        return None;
-    }
-    let (older, number) = match report.page {
-        // The feed itself: resume an interrupted walk, or start one from the
-        // history it links, or (linking none, but holding items) as a
-        // WordPress-style paged feed.
-        None => {
-            let paged = || {
-                matches!(report.outcome, Outcome::Items(n) if n > 0)
-                    .then(|| pipeline::with_paged(&report.feed.spec.url, 2).to_string())
-            };
-            (report.state.archive_next.clone().or_else(|| report.older.clone()).or_else(paged), 2)
-        }
-        Some(n) => {
-            // A paged walk (no archive links) ends at a page with nothing new.
-            if report.new == 0 && report.updated == 0 {
-                return None;
-            }
-            (report.older.clone(), n + 1)
-        }
-    };
-    if number > options.max_pages {
-        return None;
-    }
-    if let (Some(since), Some(newest)) = (options.since, report.newest)
-        && newest < since
-    {
-        return None;
-    }
-    let url = url::Url::parse(&older?).ok()?;
-    Some(FeedJob { feed: Arc::clone(&report.feed), state: report.state.clone(), page: Some((url, number)) })
-}
-
 /// Progress on a terminal (a bar) or in a log (a line every few seconds).
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
@@ -249,8 +214,7 @@ pub async fn run(
     let fetcher = wiring::fetcher(&settings.config)?;
     let storage = wiring::storage(&settings.config).await?;
     let states: HashMap<String, _> = storage.state.load_all().await?.into_iter().map(|s| (s.feed.clone(), s)).collect();
-    let pipeline_options =
-        pipeline::PipelineOptions { since: options.since, ..wiring::pipeline_options(&settings.config) };
+    let pipeline_options = PipelineOptions { since: options.since, ..wiring::pipeline_options(&settings.config) };
     // backfill → pipeline: feeds, then pages of history as their reports come.
     let (jobs_tx, jobs_rx) = mpsc::channel::<FeedJob>(pipeline_options.channel_capacity);
     // pipeline → backfill: one report per committed batch.
@@ -272,7 +236,7 @@ pub async fn run(
     }
     let total = pending.len();
     info!(feeds = total, archives = options.archives, "backfill started");
-    let runner = tokio::spawn(pipeline::run(pipeline_options, fetcher, storage, jobs_rx, reports_tx, abort));
+    let runner = tokio::spawn(newswire_pipeline::run(pipeline_options, fetcher, storage, jobs_rx, reports_tx, abort));
 
     let mut summary = Summary::default();
     let mut progress = Progress::new(total);
@@ -303,7 +267,7 @@ pub async fn run(
                 }
                 summary.add(&report);
                 if options.archives && !stopping
-                    && let Some(job) = next_page(&report, options)
+                    && let Some(job) = next_page(&report, options.max_pages, options.since)
                 {
                     pending.push_front(job);
                 }

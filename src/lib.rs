@@ -1,30 +1,26 @@
 //! newswire: a streaming news-ingest pipeline.
 //!
 //! This is the binary's library: the CLI, loading the config, wiring the
-//! fetcher, cleaner and storer crates into the pipeline, the daemon's
-//! scheduler and the backfill. Parsing, cleaning and storage live in the
-//! crates under `crates/`; this crate only assembles them.
+//! stores and the fetcher into the pipeline, signals, systemd, the status
+//! server and the commands' output. The stages, the scheduler, the lease
+//! plan and archive paging live in newswire-pipeline; parsing, cleaning and
+//! storage in the crates under it. This crate only assembles them.
 //!
-//! - [`pipeline`]: the fetch → clean → store stages and their channels.
-//! - [`pages`]: the page stage between clean and store (full articles).
-//! - [`daemon`]: `newswire run`, the scheduler over the pipeline.
-//! - [`backfill`]: `newswire backfill`, one pass and a summary.
-//! - [`inspect`]: `check`, `clean` and `parse`, for one config or document.
+//! - [`settings`]: the config file, each feed's cleaner and site rules.
+//! - [`wiring`]: the fetcher, the sinks and the state store from the config.
+//! - [`daemon`]: `newswire run`: the scheduler's loop over the pipeline.
+//! - [`backfill`]: `newswire backfill`: one pass and a summary.
+//! - [`inspect`] and [`feeds`]: the commands that look at one thing.
 //! - [`healthcheck`]: `newswire healthcheck`, asking a daemon's `/readyz`.
+//! - [`status`]: the status server; [`signals`], [`systemd`], [`logging`].
 
-pub mod assemble;
 pub mod backfill;
 pub mod cli;
 pub mod daemon;
-pub mod failpoint;
 pub mod feeds;
 pub mod healthcheck;
 pub mod inspect;
 pub mod logging;
-pub mod metrics;
-pub mod pages;
-pub mod pipeline;
-pub mod schedule;
 pub mod settings;
 pub mod signals;
 pub mod status;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use newswire_cleaner::Cleaner;
 use newswire_core::config::{self, Config, ConfigError};
 
-use crate::pages;
-use crate::pipeline::FeedContext;
+use newswire_cleaner::extract::site::{self, BadRule, PageRules};
+use newswire_pipeline::FeedContext;
 
 /// A loaded configuration and its feeds, each with its compiled cleaner.
 pub struct Settings {
@@ -29,14 +29,14 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
     })?;
     let config = config::parse(&text, path)?;
     // A bad CSS selector names its feed, rule, field and line.
-    let bad_rule = |owner: &str, who: String, bad: pages::BadRule| ConfigError {
+    let bad_rule = |owner: &str, who: String, bad: BadRule| ConfigError {
         file: shown.clone(),
         position: (!bad.span.is_empty()).then(|| config::line_col(&text, bad.span.start)),
         key: Some(format!("{owner}site_rule[{}].{}", bad.rule, bad.field)),
         message: format!("{who}: {}", bad.error),
     };
     // The top-level rules, compiled once and shared by every feed.
-    let shared = Arc::new(pages::compile(&config.site_rules).map_err(|bad| {
+    let shared = Arc::new(site::compile(&config.site_rules).map_err(|bad| {
         let host = config.site_rules[bad.rule].host().unwrap_or_default();
         bad_rule("", format!("site rule for {host}"), bad)
     })?);
@@ -50,9 +50,9 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         })?;
         // The spec lists the feed's own rules first, then the shared ones.
         let own = spec.site_rules.len().saturating_sub(shared.len());
-        let own = pages::compile(&spec.site_rules[..own])
+        let own = site::compile(&spec.site_rules[..own])
             .map_err(|bad| bad_rule(&format!("feed[{i}]."), format!("feed \"{}\"", spec.name), bad))?;
-        let pages = pages::PageRules::new(own, Arc::clone(&shared));
+        let pages = PageRules::new(own, Arc::clone(&shared));
         feeds.push(Arc::new(FeedContext { spec, cleaner, pages }));
     }
     Ok(Settings { config, feeds })

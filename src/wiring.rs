@@ -9,7 +9,8 @@ use newswire_core::sink::{Sink, StateStore};
 use newswire_fetcher::{Fetcher, FetcherOptions};
 use newswire_storer::{JsonlSink, NatsOptions, NatsSink, PostgresSink, PostgresStore, SqliteSink, SqliteStore};
 
-use crate::pipeline::{PipelineOptions, Storage};
+use newswire_pipeline::clusters::Clustering;
+use newswire_pipeline::{PipelineOptions, Storage};
 
 /// The HTTP clients, with the config's user agent and connect timeout.
 /// `NEWSWIRE_RESOLVE` ("host=ip:port,…") pins names to addresses, for tests
@@ -137,10 +138,8 @@ pub async fn storage_and_leases(config: &Config) -> anyhow::Result<(Storage, Opt
         _ => None,
     };
     let mut storage = Storage::new(sinks, state);
-    storage.clustering = crate::pipeline::Clustering {
-        threshold: config.pipeline.cluster_threshold,
-        window: config.pipeline.cluster_window.0,
-    };
+    storage.clustering =
+        Clustering { threshold: config.pipeline.cluster_threshold, window: config.pipeline.cluster_window.0 };
     Ok((storage, leases))
 }
 

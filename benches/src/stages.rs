@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use newswire::assemble::build_record;
 use newswire_cleaner::Cleaner;
 use newswire_core::sink::SinkBatch;
 use newswire_core::state::{Checkpoint, FeedState, ItemMark};
+use newswire_pipeline::record::build_record;
 
 use crate::farm::Farm;
 

@@ -39,7 +39,8 @@
 //! - [`builtin_rules`]: the built-in rules, for docs and `newswire check`.
 //!
 //! Helpers for the record: [`html_to_text`] for titles and other short
-//! fields, [`looks_like_html`], and [`detect_language`].
+//! fields, [`looks_like_html`], and [`detect_language`]; [`teaser`]: whether
+//! a feed's text is only the start of the article.
 
 mod engine;
 pub mod extract;
@@ -50,6 +51,7 @@ mod markup;
 mod normalize;
 mod parse;
 mod rules;
+pub mod teaser;
 
 use newswire_core::config::CleanRuleConfig;
 use newswire_core::{Embed, Removed, RemovedKind};
@@ -59,6 +61,7 @@ use crate::engine::{CustomRule, RuleSet};
 pub use extract::{Article, SiteRuleError, SiteRules, extract};
 pub use lang::detect_language;
 pub use normalize::normalize_paragraph;
+pub use teaser::looks_like_teaser;
 
 /// Content to clean.
 #[derive(Debug, Clone, Copy)]

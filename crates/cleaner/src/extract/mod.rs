@@ -19,6 +19,7 @@
 
 mod content;
 mod metadata;
+pub mod site;
 
 use crate::parse::attr;
 use ego_tree::{NodeId, NodeRef};

@@ -13,7 +13,12 @@
 
 use std::time::Duration;
 
+use chrono::Utc;
+use newswire_core::config::FeedSpec;
+use newswire_core::state::FeedState;
 use rand::Rng;
+
+use crate::job::Outcome;
 
 /// Most intervals a failing feed waits.
 const MAX_BACKOFF: u32 = 16;
@@ -71,6 +76,26 @@ pub fn until_due(
     (due - from).to_std().unwrap_or_default()
 }
 
+/// Adapt the feed's interval to this poll and set its next due time: the
+/// store stage calls it once it knows whether the poll brought news. A
+/// failed poll keeps the interval (the backoff is in [`next_wait`]).
+pub fn schedule_next(
+    spec: &FeedSpec,
+    state: &mut FeedState,
+    outcome: &Outcome,
+    brought_news: bool,
+    server_wait: Option<Duration>,
+) {
+    let current = state.interval().unwrap_or(spec.interval).clamp(spec.min_interval, spec.max_interval);
+    let interval = if matches!(outcome, Outcome::Failed { .. }) {
+        current
+    } else {
+        adapt(current, brought_news, spec.min_interval, spec.max_interval)
+    };
+    let wait = next_wait(interval, state.error_count, server_wait);
+    state.schedule(interval, wait, Utc::now());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +142,34 @@ mod tests {
             let d = next_interval(iv, 0);
             assert!(d >= Duration::from_secs(540) && d <= Duration::from_secs(660), "{d:?}");
         }
+    }
+
+    #[test]
+    fn the_next_due_time_follows_news_quiet_polls_and_failures() {
+        let feed = crate::job::tests::feed("interval = \"10m\"\nmin_interval = \"2m\"\nmax_interval = \"1h\"\n");
+        let polled = Utc::now();
+        let mut state = FeedState { last_polled_at: Some(polled), ..FeedState::default() };
+        schedule_next(&feed.spec, &mut state, &Outcome::Items(3), true, None);
+        assert_eq!(state.interval(), Some(Duration::from_secs(450)), "news: a quarter shorter");
+        let due = |s: &FeedState| (s.next_due_at.expect("due") - polled).num_milliseconds();
+        assert!((405_000..=495_000).contains(&due(&state)), "{}", due(&state));
+        schedule_next(&feed.spec, &mut state, &Outcome::NotModified, false, None);
+        assert_eq!(state.interval(), Some(Duration::from_secs(562)), "quiet: a quarter longer, in whole seconds");
+        // A failure keeps the interval and backs off on the error count.
+        state.error_count = 2;
+        let before = state.interval();
+        schedule_next(
+            &feed.spec,
+            &mut state,
+            &Outcome::Failed { kind: newswire_core::ErrorKind::Timeout, message: String::new() },
+            false,
+            None,
+        );
+        assert_eq!(state.interval(), before);
+        assert!(due(&state) >= 4 * 562 * 900, "four intervals, less the jitter: {}", due(&state));
+        // The server's Retry-After or freshness is a floor.
+        state.error_count = 0;
+        schedule_next(&feed.spec, &mut state, &Outcome::NotModified, false, Some(Duration::from_secs(7200)));
+        assert_eq!(due(&state), 7_200_000);
     }
 }

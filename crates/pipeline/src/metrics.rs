@@ -1,4 +1,4 @@
-//! Every metric newswire exports, in one place.
+//! Every metric newswire exports, in one place (the binary adds none).
 //!
 //! Names follow `newswire_<stage>_<noun>_<unit>[_total]`. Label values come
 //! from closed sets (outcome, result, removal kind, sink kind, queue) or

@@ -1,6 +1,7 @@
-//! From a feed's raw items to records: ids, canonical URLs, cleaned text.
+//! From one of a feed's raw items to a record: id, canonical URL, cleaned
+//! text, language, fingerprint.
 //!
-//! Pure and synchronous: the clean stage runs it on the blocking pool.
+//! Pure and synchronous: the assemble stage runs it on the blocking pool.
 
 use std::collections::HashSet;
 

@@ -1,14 +1,14 @@
 //! The page stage: article pages for records whose feed carries a teaser.
 //!
 //! ```text
-//! clean stage ──CleanBatch──▶ page stage ──CleanBatch──▶ store stage
+//! clean stage ──RecordBatch──▶ page stage ──RecordBatch──▶ store stage
 //!                mpsc(cap)    (async fetches,  mpsc(cap)
 //!                              extraction on
 //!                              the blocking pool)
 //! ```
 //!
 //! For each record of a feed with `full_article = "always"`, or `"auto"`
-//! when the feed's body [looks like a teaser](looks_like_teaser), the stage
+//! when the feed's body [looks like a teaser](newswire_cleaner::teaser), the stage
 //! fetches the record's URL through the pipeline's [`Fetcher`] (so per-host
 //! concurrency and rate limits are shared with feed polls, and the address
 //! guard, body cap and timeout apply; `file:` URLs never), after asking the
@@ -36,55 +36,26 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use newswire_cleaner::extract::SiteRuleError;
-use newswire_cleaner::{Article, SiteRules, detect_language};
-use newswire_core::config::{FullArticle, SiteRuleConfig};
+use newswire_cleaner::{Article, detect_language, looks_like_teaser};
+use newswire_core::config::FullArticle;
 use newswire_core::fingerprint::Fingerprint;
 use newswire_core::record::word_count;
 use newswire_core::sink::StateStore;
-use newswire_core::{ErrorKind, Record, RemovedKind, Source};
+use newswire_core::{ErrorKind, Record, Source};
 use newswire_fetcher::page::{ACCEPT_HTML, decode_html, is_html};
 use newswire_fetcher::robots::{Access, RobotsCache, Verdict};
-use newswire_fetcher::{FetchRequest, Fetched, Fetcher};
+use newswire_fetcher::{Fetched, Fetcher};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 use url::Url;
 
-use crate::pipeline::{CleanBatch, FeedContext};
-
-/// A feed body with fewer words than this is a teaser to `auto`.
-pub const SHORT_WORDS: u64 = 150;
-
-/// Endings of a body cut short by the feed ("…", "Read more", …), matched
-/// case-insensitively after trailing punctuation and arrows are trimmed.
-const TRUNCATION_ENDINGS: &[&str] = &[
-    "…",
-    "...",
-    "[…]",
-    "[...]",
-    "read more",
-    "continue reading",
-    "keep reading",
-    "read the full story",
-    "read the full article",
-    "read the rest",
-    "full story",
-    "more",
-    "lire la suite",
-    "weiterlesen",
-    "mehr lesen",
-    "leer más",
-    "seguir leyendo",
-    "continua a leggere",
-    "leggi tutto",
-    "leia mais",
-    "continue lendo",
-];
+use crate::assemble::RecordBatch;
+use crate::job::FeedContext;
+use crate::stage::{run_stage, with_retry};
 
 /// How one record's page ended: the metric label and log field. A closed set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,109 +111,6 @@ impl PageResult {
             _ => PageResult::FetchFailed,
         }
     }
-}
-
-/// A site rule compiled, with the host it applies to.
-#[derive(Debug)]
-pub struct CompiledRule {
-    config: SiteRuleConfig,
-    rules: SiteRules,
-}
-
-/// A site rule whose selector does not parse: which rule, which list
-/// (`body` or `remove`) and index, and the error.
-#[derive(Debug)]
-pub struct BadRule {
-    /// Index of the rule in its list.
-    pub rule: usize,
-    /// `body[2]` or `remove[0]`.
-    pub field: String,
-    /// Byte span of the selector in the config text.
-    pub span: std::ops::Range<usize>,
-    /// The error, naming the selector.
-    pub error: SiteRuleError,
-}
-
-/// Compile a list of site rules, once, at config load.
-pub fn compile(rules: &[SiteRuleConfig]) -> Result<Vec<CompiledRule>, BadRule> {
-    let mut out = Vec::with_capacity(rules.len());
-    for (i, rule) in rules.iter().enumerate() {
-        let body: Vec<String> = rule.body.iter().map(|s| s.get_ref().clone()).collect();
-        let remove: Vec<String> = rule.remove.iter().map(|s| s.get_ref().clone()).collect();
-        match SiteRules::new(&body, &remove) {
-            Ok(rules) => out.push(CompiledRule { config: rule.clone(), rules }),
-            Err(error) => {
-                let SiteRuleError::BadSelector(bad) = &error;
-                let found = rule
-                    .body
-                    .iter()
-                    .enumerate()
-                    .map(|(j, s)| (format!("body[{j}]"), s))
-                    .chain(rule.remove.iter().enumerate().map(|(j, s)| (format!("remove[{j}]"), s)))
-                    .find(|(_, s)| s.get_ref() == bad);
-                let (field, span) = found.map_or((String::new(), 0..0), |(f, s)| (f, s.span()));
-                return Err(BadRule { rule: i, field, span, error });
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The site rules for one feed's pages: its own, then the shared top-level
-/// ones, tried in that order; the first whose host matches the page wins.
-#[derive(Debug, Default)]
-pub struct PageRules {
-    own: Vec<CompiledRule>,
-    shared: Arc<Vec<CompiledRule>>,
-}
-
-impl PageRules {
-    /// A feed's own compiled rules and the shared top-level ones.
-    pub fn new(own: Vec<CompiledRule>, shared: Arc<Vec<CompiledRule>>) -> Self {
-        PageRules { own, shared }
-    }
-
-    /// The rules for a page on `host`, if any applies.
-    pub fn for_host(&self, host: &str) -> Option<&SiteRules> {
-        self.own.iter().chain(self.shared.iter()).find(|r| r.config.matches(host)).map(|r| &r.rules)
-    }
-}
-
-/// Whether the feed's text for a record looks like a teaser: a short body
-/// (under [`SHORT_WORDS`] words), one the cleaner found a truncation marker
-/// in ("Continue reading", "[…]"), one that ends like a cut ("…", "Read
-/// more"), or one that is a cut-short prefix of the item's summary.
-pub fn looks_like_teaser(record: &Record) -> bool {
-    if record.word_count < SHORT_WORDS || record.removed.iter().any(|r| r.kind == RemovedKind::Truncation) {
-        return true;
-    }
-    let body = record.body.trim_end();
-    if ends_truncated(body) {
-        return true;
-    }
-    record.summary.as_deref().is_some_and(|summary| summary.len() > body.len() && summary.starts_with(body))
-}
-
-fn ends_truncated(body: &str) -> bool {
-    let tail: String = {
-        let start = body.char_indices().rev().nth(40).map_or(0, |(i, _)| i);
-        body[start..].to_lowercase()
-    };
-    if tail.ends_with('…') || tail.ends_with("...") {
-        return true;
-    }
-    // As written ("[…]"), and without trailing arrows and punctuation
-    // ("Continue reading →", "Read more.").
-    let trimmed = tail.trim_end_matches(|c: char| c.is_whitespace() || "→»›>.:!)]".contains(c));
-    if trimmed.ends_with('…') {
-        return true;
-    }
-    [tail.as_str(), trimmed].iter().any(|tail| {
-        TRUNCATION_ENDINGS.iter().any(|ending| {
-            tail.strip_suffix(ending)
-                .is_some_and(|before| before.is_empty() || !before.ends_with(char::is_alphanumeric))
-        })
-    })
 }
 
 /// Whether a record's page is wanted in this mode.
@@ -354,13 +222,13 @@ impl Pages {
 /// Run the stage until `input` closes (or `abort`), at most `batches`
 /// batches in it at once.
 pub async fn page_stage(
-    input: mpsc::Receiver<CleanBatch>,
-    out: mpsc::Sender<CleanBatch>,
+    input: mpsc::Receiver<RecordBatch>,
+    out: mpsc::Sender<RecordBatch>,
     pages: Arc<Pages>,
     batches: usize,
     abort: CancellationToken,
 ) {
-    crate::pipeline::run_stage("pages", Some("pages"), input, out, batches, abort, move |batch| {
+    run_stage("pages", Some("pages"), input, out, batches, abort, move |batch| {
         let pages = Arc::clone(&pages);
         async move { complete(&pages, batch).await }
     })
@@ -368,7 +236,7 @@ pub async fn page_stage(
 }
 
 /// Fetch the pages one batch wants and put them into its records.
-pub async fn complete(pages: &Arc<Pages>, mut batch: CleanBatch) -> CleanBatch {
+pub async fn complete(pages: &Arc<Pages>, mut batch: RecordBatch) -> RecordBatch {
     let feed = Arc::clone(&batch.feed);
     let mode = feed.spec.full_article;
     if mode == FullArticle::Never || batch.records.is_empty() {
@@ -428,20 +296,11 @@ pub async fn complete(pages: &Arc<Pages>, mut batch: CleanBatch) -> CleanBatch {
 /// later. A store that cannot answer at all gets every page fetched: the
 /// store stage will stop the pipeline on the same store anyway.
 async fn known_hashes(state: &Arc<dyn StateStore>, ids: &[String]) -> HashMap<String, String> {
-    let mut attempt = 0u32;
-    loop {
-        match state.known_hashes(ids).await {
-            Ok(known) => return known,
-            Err(e) if e.retryable => {
-                warn!(store = "state", error = %e, attempt, "state store failed; retrying");
-                let wait = Duration::from_millis(250u64.saturating_mul(1 << attempt.min(8)));
-                tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
-                attempt += 1;
-            }
-            Err(e) => {
-                warn!(store = "state", error = %e, "state store failed; fetching the pages anyway");
-                return HashMap::new();
-            }
+    match with_retry("state", || state.known_hashes(ids)).await {
+        Ok(known) => known,
+        Err(e) => {
+            warn!(store = "state", error = %e, "state store failed; fetching the pages anyway");
+            HashMap::new()
         }
     }
 }
@@ -499,23 +358,7 @@ async fn fetch_page(
     if same_origin {
         headers.extend(spec.headers.iter().cloned());
     }
-    let request = FetchRequest {
-        url,
-        etag: None,
-        last_modified: None,
-        allow_private: spec.allow_private,
-        allow_file: false,
-        timeout: spec.timeout,
-        max_body: spec.max_body,
-        retries: spec.retries,
-        headers: &headers,
-        basic_auth: spec
-            .basic_auth
-            .as_ref()
-            .filter(|_| same_origin)
-            .map(|(user, password)| (user.as_str(), password.expose())),
-        proxy: spec.proxy.as_deref(),
-    };
+    let request = crate::fetch::request(spec, url, &headers, same_origin);
     match pages.fetcher.fetch(&request).await {
         Ok(Fetched::Document(doc)) => {
             if !is_html(doc.content_type.as_deref(), &doc.body) {
@@ -547,8 +390,6 @@ fn report(feed: &FeedContext, url: Option<&Url>, result: PageResult, error: Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use newswire_cleaner::Cleaner;
-    use newswire_core::Removed;
 
     fn record(body: &str, summary: Option<&str>) -> Record {
         Record {
@@ -583,26 +424,6 @@ mod tests {
     }
 
     #[test]
-    fn auto_wants_short_and_truncated_bodies_only() {
-        assert!(looks_like_teaser(&record("A short teaser.", None)));
-        let full = long(400);
-        assert!(!looks_like_teaser(&record(&full, None)));
-        for ending in [" …", "...", " [...]", " Read more", " Continue reading →", " Lire la suite »", " (more…)"]
-        {
-            assert!(looks_like_teaser(&record(&format!("{}{ending}", long(400)), None)), "{ending}");
-        }
-        // "more" must be a word of its own.
-        assert!(!looks_like_teaser(&record(&format!("{} and then evermore", long(400)), None)));
-        let mut cut = record(&full, None);
-        cut.removed.push(Removed { kind: RemovedKind::Truncation, text: "Continue reading".into() });
-        assert!(looks_like_teaser(&cut));
-        // The body is the summary cut short.
-        let summary = format!("{full} And a last sentence.");
-        assert!(looks_like_teaser(&record(&full, Some(&summary))));
-        assert!(!looks_like_teaser(&record(&full, Some(&full))));
-    }
-
-    #[test]
     fn modes() {
         let teaser = record("A short teaser.", None);
         let full = record(&long(400), None);
@@ -619,12 +440,8 @@ mod tests {
         assert_ne!(page_version(&h), page_version(&newswire_core::id::content_hash("teaser, edited")));
     }
 
-    fn feed(rules: &str) -> FeedContext {
-        let text = format!("[[feed]]\nname = \"f\"\nurl = \"https://e.com/feed\"\n{rules}");
-        let config = newswire_core::config::parse(&text, std::path::Path::new("t.toml")).expect("config");
-        let spec = config.feeds().remove(0);
-        let own = compile(&spec.site_rules).expect("rules compile");
-        FeedContext { spec, cleaner: Cleaner::default(), pages: PageRules::new(own, Arc::default()) }
+    fn feed(rules: &str) -> Arc<FeedContext> {
+        crate::job::tests::feed(rules)
     }
 
     const PAGE: &str = r#"<html lang="en"><head><title>Harbour works</title>
@@ -673,15 +490,5 @@ mod tests {
         let other = Url::parse("https://elsewhere.org/a").expect("url");
         let page = extract_page(PAGE.as_bytes(), None, &other, &feed, 1).expect("page");
         assert!(page.body.starts_with("Work on the new harbour wall"), "{}", page.body);
-    }
-
-    #[test]
-    fn bad_selectors_name_the_rule_field_and_selector() {
-        let text = "[[feed]]\nname = \"f\"\nurl = \"https://e.com/feed\"\n[[feed.site_rule]]\nbody = [\"p\"]\nremove = [\"aside\", \"div[\"]\n";
-        let config = newswire_core::config::parse(text, std::path::Path::new("t.toml")).expect("config");
-        let bad = compile(&config.feeds()[0].site_rules).expect_err("bad selector");
-        assert_eq!((bad.rule, bad.field.as_str()), (0, "remove[1]"));
-        assert_eq!(bad.error.to_string(), "invalid CSS selector \"div[\"");
-        assert_eq!(&text[bad.span.clone()], "\"div[\"");
     }
 }

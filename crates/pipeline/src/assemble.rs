@@ -1,0 +1,215 @@
+//! The assemble stage: a fetched feed document in, its records and the
+//! feed's next state out. On tokio's blocking pool, at most `workers` at
+//! once: hash the body (an unchanged document is not parsed again), parse
+//! it, build one record per item ([`crate::record`]), and apply the poll to
+//! the feed's state ([`FeedState`]'s transitions). A page of history is
+//! assembled by [`crate::archive`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use newswire_core::canon::redact;
+use newswire_core::state::{DocumentSeen, FeedState};
+use newswire_core::{ErrorKind, Record};
+use newswire_fetcher::{Document, Fetched};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::fetch::FetchedBatch;
+use crate::job::{FeedContext, Outcome};
+use crate::record::build_record;
+use crate::stage::run_stage;
+
+/// What the assemble stage hands on: a polled feed's records and its next
+/// state.
+#[derive(Debug)]
+pub struct RecordBatch {
+    pub(crate) feed: Arc<FeedContext>,
+    pub(crate) records: Vec<Record>,
+    pub(crate) state: FeedState,
+    pub(crate) outcome: Outcome,
+    /// Body bytes fetched (0 for a 304 or a failure).
+    pub(crate) bytes: u64,
+    /// The next older page of history the document links (or, for a
+    /// WordPress-style paged feed, the next `paged=N`).
+    pub(crate) older: Option<String>,
+    /// The newest publication date among the document's items.
+    pub(crate) newest: Option<DateTime<Utc>>,
+    /// Whether this batch was a page of history.
+    pub(crate) page: Option<u32>,
+    /// How long the server asked us to wait (freshness, Retry-After).
+    pub(crate) server_wait: Option<Duration>,
+}
+
+impl RecordBatch {
+    pub(crate) fn new(feed: Arc<FeedContext>, state: FeedState, outcome: Outcome) -> Self {
+        RecordBatch {
+            feed,
+            records: Vec::new(),
+            state,
+            outcome,
+            bytes: 0,
+            older: None,
+            newest: None,
+            page: None,
+            server_wait: None,
+        }
+    }
+}
+
+/// Up to `workers` documents parsed and cleaned at once, on the blocking
+/// pool.
+pub async fn assemble_stage(
+    input: mpsc::Receiver<FetchedBatch>,
+    out: mpsc::Sender<RecordBatch>,
+    workers: usize,
+    since: Option<DateTime<Utc>>,
+    abort: CancellationToken,
+) {
+    run_stage("clean", Some("fetched"), input, out, workers, abort, move |batch: FetchedBatch| async move {
+        let (feed, state) = (Arc::clone(&batch.job.feed), batch.job.state.clone());
+        let cleaned = match tokio::task::spawn_blocking(move || assemble(batch, since)).await {
+            Ok(cleaned) => cleaned,
+            // A document that makes the parser or cleaner panic is a
+            // failed poll of that feed, reported like any other (the
+            // scheduler reschedules it with backoff); its validators were
+            // not advanced, so it is read again next time.
+            Err(e) => {
+                let message = format!("{}: cleaning the document failed: {e}", redact(feed.spec.url.as_str()));
+                warn!(feed = %feed.spec.name, error = %message, "clean task failed");
+                let mut state = state;
+                let status = state.last_status;
+                state.on_failure(status, message.clone(), false);
+                RecordBatch::new(feed, state, Outcome::Failed { kind: ErrorKind::Parse, message })
+            }
+        };
+        crate::failpoint::hit("after_clean");
+        cleaned
+    })
+    .await;
+}
+
+/// Turn a fetched document into records and the feed's next state. Pure
+/// CPU work: hashing, parsing, cleaning.
+pub fn assemble(batch: FetchedBatch, since: Option<DateTime<Utc>>) -> RecordBatch {
+    let FetchedBatch { job, polled_at, result } = batch;
+    if let Some(page) = job.page {
+        return crate::archive::assemble_page(job.feed, job.state, page, polled_at, result, since);
+    }
+    let feed = job.feed;
+    let spec = &feed.spec;
+    let mut state = job.state;
+    state.begin_poll(&spec.name, &spec.url, polled_at);
+    let fail = |mut state: FeedState, kind: ErrorKind, message: String, status: u16, gone: bool| {
+        state.on_failure(status, message.clone(), gone);
+        RecordBatch::new(Arc::clone(&feed), state, Outcome::Failed { kind, message })
+    };
+    // The server's word on when to come back: freshness on success,
+    // Retry-After on failure. A lower bound on the next poll.
+    let server_wait = match &result {
+        Ok(Fetched::NotModified { fresh_for }) => *fresh_for,
+        Ok(Fetched::Document(doc)) => doc.fresh_for,
+        Err(err) => err.retry_after,
+    };
+    let mut batch = match result {
+        Err(err) => {
+            let gone = err.is_gone();
+            fail(state, err.kind, err.message, err.status.unwrap_or(0), gone)
+        }
+        Ok(Fetched::NotModified { .. }) => {
+            state.on_not_modified(polled_at);
+            RecordBatch::new(Arc::clone(&feed), state, Outcome::NotModified)
+        }
+        Ok(Fetched::Document(doc)) => {
+            let bytes = doc.body.len() as u64;
+            let body_hash = newswire_core::id::bytes_hash(&doc.body);
+            let status = doc.status;
+            if state.body_hash.as_deref() == Some(body_hash.as_str()) {
+                accept_document(&mut state, &doc, body_hash, polled_at);
+                RecordBatch { bytes, ..RecordBatch::new(Arc::clone(&feed), state, Outcome::Unchanged) }
+            } else {
+                match parse(&feed, &doc) {
+                    Ok(parsed) => {
+                        let older = parsed.pages.older().map(str::to_string);
+                        let (records, found, newest) = build_records(&feed, parsed, polled_at, since);
+                        accept_document(&mut state, &doc, body_hash, polled_at);
+                        state.on_items(found);
+                        RecordBatch {
+                            records,
+                            bytes,
+                            older,
+                            newest,
+                            ..RecordBatch::new(Arc::clone(&feed), state, Outcome::Items(found))
+                        }
+                    }
+                    Err(message) => RecordBatch { bytes, ..fail(state, ErrorKind::Parse, message, status, false) },
+                }
+            }
+        }
+    };
+    batch.server_wait = server_wait;
+    batch
+}
+
+pub(crate) fn parse(feed: &FeedContext, doc: &Document) -> Result<newswire_fetcher::ParsedFeed, String> {
+    newswire_fetcher::parse_feed_with(&doc.body, &doc.final_url, feed.spec.max_items, doc.content_type.as_deref())
+        .map_err(|e| format!("{}: {}", redact(doc.final_url.as_str()), e.message))
+}
+
+/// Records of a parsed document: (records, items found, newest date).
+/// Items published before `since` are left out; undated ones are kept.
+pub(crate) fn build_records(
+    feed: &FeedContext,
+    parsed: newswire_fetcher::ParsedFeed,
+    polled_at: DateTime<Utc>,
+    since: Option<DateTime<Utc>>,
+) -> (Vec<Record>, usize, Option<DateTime<Utc>>) {
+    let spec = &feed.spec;
+    for warning in &parsed.warnings {
+        warn!(feed = %spec.name, warning = %warning, "feed document needed repair");
+    }
+    if parsed.dropped > 0 {
+        warn!(feed = %spec.name, kept = parsed.items.len(), dropped = parsed.dropped, "feed has more items than max_items");
+    }
+    if parsed.items.is_empty() && parsed.warnings.is_empty() {
+        warn!(feed = %spec.name, "feed document has no items");
+    }
+    let found = parsed.items.len();
+    let newest = parsed.items.iter().filter_map(|i| i.published.or(i.updated)).max();
+    let mut records = Vec::with_capacity(found);
+    let mut ids = HashSet::with_capacity(found);
+    for item in parsed.items {
+        if let (Some(since), Some(date)) = (since, item.published.or(item.updated))
+            && date < since
+        {
+            continue;
+        }
+        if let Some(record) = build_record(spec, &feed.cleaner, item, polled_at)
+            // The first of two items with one id wins: feeds list
+            // the newest version first.
+            && ids.insert(record.id.clone())
+        {
+            records.push(record);
+        }
+    }
+    for record in &records {
+        for removed in &record.removed {
+            crate::metrics::removed(removed.kind);
+        }
+    }
+    (records, found, newest)
+}
+
+fn accept_document(state: &mut FeedState, doc: &Document, body_hash: String, polled_at: DateTime<Utc>) {
+    let seen = DocumentSeen {
+        status: doc.status,
+        etag: doc.etag.clone(),
+        last_modified: doc.last_modified.clone(),
+        body_hash,
+        moved_to: doc.moved_to.clone(),
+    };
+    state.on_document(seen, polled_at);
+}

@@ -1,0 +1,112 @@
+//! Linking copies of one story (docs/clusters.md): each record is compared,
+//! through the state store's near-duplicate index, with the records of the
+//! window, and with the earlier records of its own batch; the index is
+//! pruned of what fell out of the window now and then.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use newswire_core::Record;
+use newswire_core::fingerprint::Fingerprint;
+use newswire_core::sink::StoreError;
+use newswire_core::state::Indexed;
+use tracing::{debug, warn};
+
+use crate::stage::with_retry;
+use crate::store::Storage;
+
+/// Near-duplicate linking settings (`[pipeline] cluster_threshold`,
+/// `cluster_window`).
+#[derive(Debug, Clone, Copy)]
+pub struct Clustering {
+    /// Least similarity to link a record to an earlier story.
+    pub threshold: f64,
+    /// How far back to look.
+    pub window: Duration,
+}
+
+impl Default for Clustering {
+    fn default() -> Self {
+        Clustering { threshold: 0.5, window: Duration::from_secs(7 * 24 * 3600) }
+    }
+}
+
+/// Link each record to the story it is a copy of, and return the index
+/// entries to commit with the batch (docs/clusters.md). A record's story is
+/// that of its most similar earlier record at or above the threshold: one
+/// found through the state store's near-duplicate index (within the window),
+/// or one earlier in this same batch (not in the index yet: a feed can carry
+/// a teaser and the full text of one story). Also prunes the index now and
+/// then, see [`prune_index`].
+pub async fn link_copies(storage: &mut Storage, records: &mut [Record]) -> Result<Vec<Indexed>, StoreError> {
+    let clustering = storage.clustering;
+    let lookups: Vec<(String, Fingerprint)> =
+        records.iter().filter_map(|r| r.fingerprint.clone().map(|f| (r.id.clone(), f))).collect();
+    if lookups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let window = chrono::Duration::from_std(clustering.window).unwrap_or(chrono::Duration::days(7));
+    let since = now - window;
+    let state = &storage.state;
+    let matches = with_retry("state", || state.find_similar(&lookups, since, clustering.threshold)).await?;
+    let mut found = matches.into_iter();
+    let mut entries: Vec<Indexed> = Vec::with_capacity(lookups.len());
+    // This batch's entries so far, by index key.
+    let mut by_key: std::collections::HashMap<i64, Vec<usize>> = std::collections::HashMap::new();
+    for record in records.iter_mut() {
+        let Some(fingerprint) = record.fingerprint.take() else { continue };
+        let mut best = found.next().flatten().map(|m| (m.cluster, m.similarity));
+        let mut seen = Vec::new();
+        for key in fingerprint.keys() {
+            for &i in by_key.get(&key).into_iter().flatten() {
+                if seen.contains(&i) || entries[i].id == record.id {
+                    continue;
+                }
+                seen.push(i);
+                let sim = newswire_core::fingerprint::similarity(&fingerprint, &entries[i].fingerprint);
+                if sim >= clustering.threshold && best.as_ref().is_none_or(|(_, b)| sim > *b) {
+                    let story = entries[i].cluster.clone().unwrap_or_else(|| entries[i].id.clone());
+                    best = Some((story, sim));
+                }
+            }
+        }
+        if let Some((story, sim)) = best {
+            record.cluster = Some(story);
+            // Two decimals: an estimate, not a measurement.
+            record.similarity = Some((sim * 100.0).round() / 100.0);
+        }
+        for key in fingerprint.keys() {
+            by_key.entry(key).or_default().push(entries.len());
+        }
+        entries.push(Indexed { id: record.id.clone(), fingerprint, cluster: record.cluster.clone(), at: now });
+    }
+    prune_index(storage, now - window).await;
+    Ok(entries)
+}
+
+/// How often the store stage prunes the near-duplicate index, and how many
+/// entries at most each time.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+const PRUNE_LIMIT: usize = 10_000;
+
+/// Remove index entries indexed before `before` (outside the window, never
+/// found again): at most [`PRUNE_LIMIT`] every [`PRUNE_EVERY`], or at the
+/// next batch while more remain. Housekeeping: a failure is logged and
+/// tried again next time, never stops the batch.
+async fn prune_index(storage: &mut Storage, before: chrono::DateTime<Utc>) {
+    if storage.index_pruned.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+        return;
+    }
+    match storage.state.prune_index(before, PRUNE_LIMIT).await {
+        Ok(pruned) => {
+            debug!(pruned, "near-duplicate index pruned");
+            // A full helping means more remain: again at the next batch.
+            storage.index_pruned = (pruned < PRUNE_LIMIT as u64).then(std::time::Instant::now);
+        }
+        Err(e) => {
+            warn!(error = %e, "near-duplicate index pruning failed");
+            storage.index_pruned = Some(std::time::Instant::now());
+        }
+    }
+}

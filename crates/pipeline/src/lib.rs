@@ -1,0 +1,148 @@
+//! newswire-pipeline: the stages between the feeds and the sinks, one file
+//! each, on one runner; the scheduler, the lease plan and archive paging.
+//!
+//! ```text
+//! jobs ──▶ fetch ──FetchedBatch──▶ assemble ──RecordBatch──▶ pages ──RecordBatch──▶ store ──BatchReport──▶ reports
+//!          (async I/O,  mpsc(cap)   (blocking pool:  mpsc(cap)   (article   mpsc(cap)   (sinks, then
+//!           N at once)               hash, parse,                 pages)                 checkpoint)
+//!                                    build records)
+//! ```
+//!
+//! The unit that flows is one polled feed: its items plus its new state.
+//! Every channel is bounded, so a slow stage slows the one before it instead
+//! of growing memory. The daemon and the backfill run this same pipeline
+//! ([`run`]) and differ only in the stream of jobs: endless from the
+//! [scheduler](scheduler::Scheduler), or a finite list that closes.
+//!
+//! Shutdown: whoever feeds `jobs` stops and drops its sender; each stage
+//! ends when its input closes and it has passed on what it holds, so every
+//! batch in flight reaches the sinks. The `abort` token stops every stage at
+//! once; what was not committed is fetched again next time.
+//!
+//! Files, one concern each:
+//!
+//! - [`job`]: what flows in ([`FeedJob`]) and out ([`BatchReport`]).
+//! - [`stage`]: the runner every stage shares, and the one retry policy.
+//! - [`fetch`]: the fetch stage, and the one builder of a request from a
+//!   feed's settings.
+//! - [`assemble`]: a fetched document to records and the feed's next
+//!   state; [`record`]: one item to one record.
+//! - [`pages`]: article pages for feeds that carry teasers.
+//! - [`store`]: sinks, then the checkpoint; [`clusters`]: linking copies
+//!   of one story, pruning the index.
+//! - [`schedule`]: when a feed is due next; [`scheduler`]: the daemon's
+//!   book of due feeds; [`lease`]: sharing feeds between daemons.
+//! - [`archive`]: walking a feed's history (`backfill --archives`).
+//! - [`board`]: feed status and sink health for the status server;
+//!   [`metrics`]: every metric; [`failpoint`]: crash points for the crash
+//!   test.
+//!
+//! What it does not do: read the config file, handle signals, talk to
+//! systemd or serve HTTP (the binary does); parse, clean or store anything
+//! itself (the fetcher, cleaner and storer crates do). Feed-state rules are
+//! methods of [`FeedState`](newswire_core::state::FeedState) in core.
+//!
+//! Everything here is unit-tested without a process: stages as plain
+//! functions, the scheduler and leases on tokio's paused clock.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use newswire_core::sink::StoreError;
+use newswire_fetcher::Fetcher;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub mod archive;
+pub mod assemble;
+pub mod board;
+pub mod clusters;
+pub mod failpoint;
+pub mod fetch;
+pub mod job;
+pub mod lease;
+pub mod metrics;
+pub mod pages;
+pub mod record;
+pub mod schedule;
+pub mod scheduler;
+pub mod stage;
+pub mod store;
+
+use crate::assemble::RecordBatch;
+use crate::fetch::FetchedBatch;
+pub use crate::job::{BatchReport, FeedContext, FeedJob, Outcome};
+pub use crate::store::Storage;
+
+/// Knobs of one pipeline run.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineOptions {
+    /// Feeds fetched at once.
+    pub fetch_concurrency: usize,
+    /// Batches cleaned at once (threads of the blocking pool in use).
+    pub clean_workers: usize,
+    /// Capacity of each channel between stages.
+    pub channel_capacity: usize,
+    /// Items published before this are not stored (`backfill --since`);
+    /// items without a date are kept.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// A failure that stops the pipeline (as opposed to a failed feed, which is
+/// data: it is reported and the others carry on).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A sink or the state store failed in a way retrying cannot fix.
+    #[error("storage failed")]
+    Storage(#[from] StoreError),
+}
+
+/// Run the stages until `jobs` closes and everything in flight is
+/// stored, or until `abort`. Reports go to `reports` (dropped if it closes).
+pub async fn run(
+    options: PipelineOptions,
+    fetcher: Fetcher,
+    storage: Storage,
+    jobs: mpsc::Receiver<FeedJob>,
+    reports: mpsc::Sender<BatchReport>,
+    abort: CancellationToken,
+) -> Result<(), PipelineError> {
+    let capacity = options.channel_capacity.max(1);
+    // fetch → assemble: fetched documents waiting for a CPU.
+    let (fetched_tx, fetched_rx) = mpsc::channel::<FetchedBatch>(capacity);
+    // assemble → pages: records waiting for their article pages.
+    let (clean_tx, clean_rx) = mpsc::channel::<RecordBatch>(capacity);
+    // pages → store: records waiting for the sinks.
+    let (paged_tx, paged_rx) = mpsc::channel::<RecordBatch>(capacity);
+    let pages = pages::Pages::new(
+        fetcher.clone(),
+        Arc::clone(&storage.state),
+        options.fetch_concurrency,
+        options.clean_workers,
+    );
+
+    let mut stages = JoinSet::new();
+    stages.spawn(fetch::fetch_stage(jobs, fetcher, fetched_tx, options.fetch_concurrency.max(1), abort.clone()));
+    stages.spawn(assemble::assemble_stage(
+        fetched_rx,
+        clean_tx,
+        options.clean_workers.max(1),
+        options.since,
+        abort.clone(),
+    ));
+    stages.spawn(pages::page_stage(clean_rx, paged_tx, Arc::new(pages), capacity, abort.clone()));
+    let store = tokio::spawn(store::store_stage(paged_rx, storage, reports, abort.clone()));
+    while let Some(joined) = stages.join_next().await {
+        if let Err(e) = joined
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+    match store.await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Ok(()),
+    }
+}

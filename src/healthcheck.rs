@@ -153,7 +153,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::status::{Board, SinkHealth, serve};
+    use crate::status::serve;
+    use newswire_pipeline::board::{Board, SinkHealth};
     use tokio_util::sync::CancellationToken;
 
     /// The daemon's own status server on a free loopback port.

@@ -213,3 +213,133 @@ fn accept_document(state: &mut FeedState, doc: &Document, body_hash: String, pol
     };
     state.on_document(seen, polled_at);
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::job::FeedJob;
+    use crate::job::tests::feed;
+    use newswire_fetcher::FetchError;
+
+    /// An RSS 2.0 document with one item per (link, date, body), an
+    /// optional `prev-archive` link.
+    pub(crate) fn rss(items: &[(&str, &str, &str)], prev_archive: Option<&str>) -> String {
+        let mut out = String::from(
+            r#"<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T</title>"#,
+        );
+        if let Some(prev) = prev_archive {
+            out.push_str(&format!(r#"<atom:link rel="prev-archive" href="{prev}"/>"#));
+        }
+        for (link, date, body) in items {
+            out.push_str(&format!(
+                "<item><title>{link}</title><link>{link}</link><pubDate>{date}</pubDate><description>{body}</description></item>"
+            ));
+        }
+        out.push_str("</channel></rss>");
+        out
+    }
+
+    pub(crate) fn document(url: &str, body: &str, etag: Option<&str>) -> Result<Fetched, FetchError> {
+        Ok(Fetched::Document(Box::new(Document {
+            body: bytes::Bytes::from(body.to_string()),
+            final_url: url::Url::parse(url).expect("url"),
+            status: 200,
+            etag: etag.map(str::to_string),
+            last_modified: None,
+            content_type: Some("application/rss+xml".into()),
+            moved_to: None,
+            fresh_for: None,
+        })))
+    }
+
+    fn run(job: FeedJob, result: Result<Fetched, FetchError>) -> RecordBatch {
+        assemble(FetchedBatch { job, polled_at: Utc::now(), result }, None)
+    }
+
+    const ITEMS: &[(&str, &str, &str)] = &[
+        ("https://e.com/a", "Mon, 04 Mar 2024 10:00:00 GMT", "First story."),
+        ("https://e.com/b", "Tue, 05 Mar 2024 10:00:00 GMT", "Second story."),
+    ];
+
+    #[test]
+    fn a_document_becomes_records_and_the_state_takes_its_validators() {
+        let feed = feed("");
+        let body = rss(ITEMS, None);
+        let batch = run(
+            FeedJob::poll(Arc::clone(&feed), FeedState::default()),
+            document("https://e.com/feed", &body, Some("\"v1\"")),
+        );
+        assert_eq!(batch.outcome, Outcome::Items(2));
+        assert_eq!(
+            batch.records.iter().map(|r| r.url.as_deref().unwrap_or("")).collect::<Vec<_>>(),
+            ["https://e.com/a", "https://e.com/b"]
+        );
+        assert_eq!(batch.bytes, body.len() as u64);
+        assert_eq!(batch.newest.map(|d| d.to_rfc3339()).as_deref(), Some("2024-03-05T10:00:00+00:00"));
+        let s = &batch.state;
+        assert_eq!(
+            (s.feed.as_str(), s.etag.as_deref(), s.last_status, s.last_item_count),
+            ("f", Some("\"v1\""), 200, 2)
+        );
+        assert!(s.body_hash.is_some() && s.last_polled_at.is_some() && s.last_success_at.is_some());
+
+        // The same bytes again are not parsed: unchanged, no records.
+        let again = run(
+            FeedJob::poll(Arc::clone(&feed), batch.state.clone()),
+            document("https://e.com/feed", &body, Some("\"v1\"")),
+        );
+        assert_eq!(again.outcome, Outcome::Unchanged);
+        assert!(again.records.is_empty());
+
+        // Items older than `since` are left out, not counted away.
+        let since = "2024-03-05T00:00:00Z".parse().ok();
+        let job = FeedJob::poll(Arc::clone(&feed), FeedState::default());
+        let batch = assemble(
+            FetchedBatch { job, polled_at: Utc::now(), result: document("https://e.com/feed", &body, None) },
+            since,
+        );
+        assert_eq!((batch.outcome, batch.records.len()), (Outcome::Items(2), 1));
+    }
+
+    #[test]
+    fn a_304_a_failure_and_a_410_change_the_state_by_its_rules() {
+        let feed = feed("");
+        let polled = run(
+            FeedJob::poll(Arc::clone(&feed), FeedState::default()),
+            document("https://e.com/feed", &rss(ITEMS, None), Some("\"v1\"")),
+        )
+        .state;
+        let not_modified = Ok(Fetched::NotModified { fresh_for: Some(std::time::Duration::from_secs(300)) });
+        let batch = run(FeedJob::poll(Arc::clone(&feed), polled.clone()), not_modified);
+        assert_eq!((batch.outcome.clone(), batch.state.last_status), (Outcome::NotModified, 304));
+        assert_eq!(batch.server_wait, Some(std::time::Duration::from_secs(300)));
+
+        let unavailable = FetchError {
+            kind: ErrorKind::Status,
+            status: Some(503),
+            message: "https://e.com/feed answered 503".into(),
+            retry_after: Some(std::time::Duration::from_secs(120)),
+        };
+        let batch = run(FeedJob::poll(Arc::clone(&feed), polled.clone()), Err(unavailable));
+        assert!(matches!(batch.outcome, Outcome::Failed { kind: ErrorKind::Status, .. }));
+        assert_eq!((batch.state.error_count, batch.state.last_status, batch.state.disabled), (1, 503, false));
+        assert_eq!(batch.state.etag.as_deref(), Some("\"v1\""), "validators kept for the next try");
+        assert_eq!(batch.server_wait, Some(std::time::Duration::from_secs(120)));
+
+        let gone = FetchError { kind: ErrorKind::Status, status: Some(410), message: "gone".into(), retry_after: None };
+        let batch = run(FeedJob::poll(Arc::clone(&feed), polled.clone()), Err(gone));
+        assert!(batch.state.disabled && batch.state.is_disabled(&feed.spec.url));
+
+        // A document that does not parse is a failed poll with its status;
+        // its validators are not taken, so it is read again next time.
+        let batch = run(
+            FeedJob::poll(Arc::clone(&feed), polled),
+            document("https://e.com/feed", "not a feed at all", Some("\"v2\"")),
+        );
+        assert!(matches!(batch.outcome, Outcome::Failed { kind: ErrorKind::Parse, .. }), "{:?}", batch.outcome);
+        assert_eq!(
+            (batch.state.error_count, batch.state.last_status, batch.state.etag.as_deref()),
+            (1, 200, Some("\"v1\""))
+        );
+    }
+}

@@ -110,3 +110,83 @@ async fn prune_index(storage: &mut Storage, before: chrono::DateTime<Utc>) {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use newswire_core::sink::StateStore;
+    use newswire_storer::{SqliteSink, SqliteStore};
+
+    use crate::store::store_one;
+    use crate::store::tests::{MemoryState, polled};
+
+    /// One of four unrelated news stories of 60 to 80 words.
+    pub(crate) fn story(n: usize) -> String {
+        const STORIES: [&str; 4] = [
+            "The harbour board approved plans on Monday for a new sea wall, ending two years of argument \
+             over its cost. Work is due to start in the spring and to last eighteen months. Residents who \
+             objected at the hearings in March say the wall will block the view from the promenade, while \
+             fishermen welcomed the decision after the storms of last winter flooded the inner basin twice.",
+            "A teenage chess player from Lagos won the national junior title on Sunday without losing a \
+             game, beating the defending champion in a tense final round that lasted almost six hours. \
+             Her coach said she had trained online every night for three years, often by candlelight \
+             during power cuts, and hopes to compete at the world youth olympiad in Budapest next autumn.",
+            "Shares in the largest listed grocer fell sharply after it warned that profits would be lower \
+             than expected, blaming higher energy bills and a price war among discount chains. Analysts \
+             cut their forecasts for the year, and the chief executive told investors on a call that the \
+             company would close forty stores and invest in home delivery to win back customers.",
+            "Astronomers using a telescope in the Chilean desert have found a cold gas giant orbiting a \
+             nearby red dwarf, the first such planet seen directly at that distance. The team said the \
+             discovery, published in a journal on Wednesday, suggests large planets form far from small \
+             stars more often than models predicted, and follow-up observations are planned for next year.",
+        ];
+        STORIES[n % STORIES.len()].to_string()
+    }
+
+    fn day(n: usize) -> String {
+        format!("Mon, 0{} Mar 2024 10:00:00 GMT", n + 1)
+    }
+
+    #[tokio::test]
+    async fn a_copy_in_the_same_batch_joins_the_first_records_story() {
+        let state = Arc::new(MemoryState::default());
+        let mut storage = crate::store::Storage::new(Vec::new(), state as Arc<dyn StateStore>);
+        let (a, b) = (story(0), story(1));
+        let copy = format!("{a} Reporting by the wire desk.");
+        let batch = polled(&[
+            ("https://e.com/a", &day(0), &a),
+            ("https://e.com/b", &day(1), &b),
+            ("https://e.com/copy", &day(2), &copy),
+        ]);
+        let mut records = batch.records;
+        let entries = link_copies(&mut storage, &mut records).await.expect("linked");
+        assert_eq!(entries.len(), 3, "every record with a fingerprint is indexed");
+        assert_eq!(records[0].cluster, None, "the first of its story");
+        assert_eq!(records[1].cluster, None, "another story");
+        assert_eq!(records[2].cluster.as_deref(), Some(records[0].id.as_str()));
+        assert!(records[2].similarity.is_some_and(|s| s >= 0.5), "{:?}", records[2].similarity);
+        assert!(records.iter().all(|r| r.fingerprint.is_none()), "fingerprints move to the index entries");
+        assert_eq!(entries[2].cluster.as_deref(), Some(records[0].id.as_str()));
+    }
+
+    #[tokio::test]
+    async fn a_copy_in_a_later_batch_is_found_through_the_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SqliteStore::open(&dir.path().join("c.db")).expect("open");
+        let mut storage =
+            crate::store::Storage::new(vec![Box::new(SqliteSink::new(db.clone(), true))], Arc::new(db.clone()));
+        let a = story(2);
+        store_one(&mut storage, polled(&[("https://e.com/a", &day(0), &a)])).await.expect("first");
+        let copy = format!("Updated: {a}");
+        let report =
+            store_one(&mut storage, polled(&[("https://other.org/copy", &day(1), &copy)])).await.expect("second");
+        assert_eq!(report.new, 1);
+        let stories = db.clusters("").expect("clusters");
+        assert_eq!(stories.len(), 1);
+        assert_eq!(stories[0].id, newswire_core::id::id_from_url("https://e.com/a"));
+        assert_eq!(stories[0].copies[0].url, "https://other.org/copy");
+        assert_eq!(db.index_size().expect("size").0, 2);
+    }
+}

@@ -111,7 +111,12 @@ pub(crate) mod tests {
 
     /// A feed `f` at `url` with `extra` lines in its `[[feed]]` table.
     pub(crate) fn feed_at(url: &str, extra: &str) -> Arc<FeedContext> {
-        let text = format!("[[feed]]\nname = \"f\"\nurl = \"{url}\"\n{extra}");
+        named("f", url, extra)
+    }
+
+    /// A feed `name` at `url` with `extra` lines in its `[[feed]]` table.
+    pub(crate) fn named(name: &str, url: &str, extra: &str) -> Arc<FeedContext> {
+        let text = format!("[[feed]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}");
         let config = newswire_core::config::parse(&text, std::path::Path::new("t.toml")).expect("config");
         let spec = config.feeds().remove(0);
         let own = newswire_cleaner::extract::site::compile(&spec.site_rules).expect("rules compile");

@@ -342,3 +342,149 @@ impl Scheduler {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::SinkHealth;
+    use crate::job::tests::named;
+
+    fn feed(name: &str) -> Arc<FeedContext> {
+        named(name, &format!("https://e.com/{name}"), "")
+    }
+
+    fn book() -> Scheduler {
+        Scheduler::new(Arc::new(Board::new(Arc::new(SinkHealth::default()))))
+    }
+
+    /// A state polled now and due in `secs`.
+    fn due_in(feed: &FeedContext, secs: i64) -> FeedState {
+        let now = Utc::now();
+        let mut state = FeedState::default();
+        state.begin_poll(&feed.spec.name, &feed.spec.url, now);
+        state.next_due_at = Some(now + chrono::Duration::seconds(secs));
+        state
+    }
+
+    fn report(feed: &Arc<FeedContext>, state: FeedState) -> BatchReport {
+        BatchReport {
+            feed: Arc::clone(feed),
+            state,
+            outcome: Outcome::NotModified,
+            new: 0,
+            updated: 0,
+            unchanged: 0,
+            bytes: 0,
+            older: None,
+            newest: None,
+            page: None,
+        }
+    }
+
+    /// Wait for the next slot and pop it, as the daemon's loop does.
+    async fn next(book: &mut Scheduler) -> Option<FeedJob> {
+        tokio::time::sleep_until(book.next_due()?).await;
+        book.pop_due()
+    }
+
+    fn status_of(book: &Scheduler, name: &str) -> Status {
+        book.board().snapshot().into_iter().find(|f| f.name == name).map(|f| f.status).expect("on the board")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn feeds_come_due_in_order_and_are_polled_once_at_a_time() {
+        let (a, b) = (feed("a"), feed("b"));
+        let mut book = book();
+        book.add(Arc::clone(&a), due_in(&a, 60));
+        book.add(Arc::clone(&b), FeedState::default());
+        assert_eq!(status_of(&book, "b"), Status::NeverPolled);
+        let start = Instant::now();
+        let job = next(&mut book).await.expect("b is due at once");
+        assert_eq!(job.feed.spec.name, "b");
+        assert!(start.elapsed() <= Duration::from_millis(200), "spread over 200 ms at most");
+        assert_eq!(status_of(&book, "b"), Status::Polling);
+        // b's poll commits: due again in 30 s.
+        book.report(report(&b, due_in(&b, 30)));
+        assert_eq!(status_of(&book, "b"), Status::Ok);
+        let job = next(&mut book).await.expect("b again");
+        assert_eq!(job.feed.spec.name, "b");
+        assert!(
+            (Duration::from_secs(29)..=Duration::from_secs(31)).contains(&start.elapsed()),
+            "{:?}",
+            start.elapsed()
+        );
+        // While b is in flight, a comes due; b's slot is not queued twice.
+        let job = next(&mut book).await.expect("a");
+        assert_eq!(job.feed.spec.name, "a");
+        assert!((Duration::from_secs(59)..=Duration::from_secs(61)).contains(&start.elapsed()));
+        assert_eq!(book.next_due(), None, "both in flight: nothing queued");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_drops_removed_feeds_and_schedules_added_ones() {
+        let (a, b) = (feed("a"), feed("b"));
+        let mut book = book();
+        book.add(Arc::clone(&a), due_in(&a, 10));
+        book.reload(&[Arc::clone(&b)]);
+        assert!(book.board().snapshot().iter().all(|f| f.name == "b"), "a is off the board");
+        let job = next(&mut book).await.expect("b, added, is due at once");
+        assert_eq!(job.feed.spec.name, "b");
+        // a's old slot comes due and yields nothing.
+        assert!(next(&mut book).await.is_none());
+        // a comes back: the same entry, scheduled at once.
+        book.reload(&[Arc::clone(&a), Arc::clone(&b)]);
+        assert_eq!(next(&mut book).await.map(|j| j.feed.spec.name.clone()).as_deref(), Some("a"));
+        // A report for a feed removed while in flight is taken but not queued.
+        book.reload(&[Arc::clone(&b)]);
+        book.report(report(&a, due_in(&a, 5)));
+        assert_eq!(book.next_due(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_disabled_feed_is_not_queued_until_its_url_changes() {
+        let a = feed("a");
+        let mut state = due_in(&a, 0);
+        state.on_failure(410, "gone".into(), true);
+        let mut book = book();
+        book.add(Arc::clone(&a), state);
+        assert_eq!(book.next_due(), None);
+        assert_eq!(status_of(&book, "a"), Status::Disabled);
+        let moved = named("a", "https://e.com/a-new", "");
+        book.reload(&[moved]);
+        let job = next(&mut book).await.expect("polled at its new url");
+        assert_eq!(job.feed.spec.url.as_str(), "https://e.com/a-new");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_leases_only_held_feeds_are_polled_and_only_while_the_leases_are_fresh() {
+        let (a, b) = (feed("a"), feed("b"));
+        let inputs = Arc::new(Mutex::new(LeaseInputs::default()));
+        let mut book = book();
+        book.share_through(Arc::clone(&inputs));
+        book.add(Arc::clone(&a), FeedState::default());
+        book.add(Arc::clone(&b), FeedState::default());
+        book.reload(&[Arc::clone(&a), Arc::clone(&b)]);
+        assert_eq!(inputs.lock().expect("lock").wanted, ["a", "b"]);
+        // No lease round yet: nothing is polled, slots come back a second later.
+        assert!(next(&mut book).await.is_none());
+        let view =
+            LeaseView { held: HashSet::from(["a".to_string()]), fresh_until: Instant::now() + Duration::from_secs(4) };
+        assert!(book.gains(&view));
+        book.apply_lease_view(view, None);
+        let mut polled = Vec::new();
+        for _ in 0..4 {
+            if let Some(job) = next(&mut book).await {
+                polled.push(job.feed.spec.name.clone());
+            }
+        }
+        assert_eq!(polled, ["a"], "b is another daemon's");
+        assert!(inputs.lock().expect("lock").in_flight.contains("a"), "the lease task sees a in flight");
+        book.report(report(&a, due_in(&a, 0)));
+        assert!(inputs.lock().expect("lock").in_flight.is_empty());
+        // The leases were last renewed too long ago: a is due, not polled.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        for _ in 0..3 {
+            assert!(next(&mut book).await.is_none());
+        }
+    }
+}

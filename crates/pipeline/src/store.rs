@@ -187,3 +187,181 @@ pub async fn store_one(storage: &mut Storage, batch: RecordBatch) -> Result<Batc
         page,
     })
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use newswire_core::sink::BoxFuture;
+    use newswire_core::state::FeedState;
+    use newswire_storer::{SqliteSink, SqliteStore};
+
+    use crate::assemble::tests::{document, rss};
+    use crate::fetch::FetchedBatch;
+    use crate::job::FeedJob;
+    use crate::job::tests::feed;
+
+    /// Feed state and item hashes in memory; records what it was asked.
+    #[derive(Default)]
+    pub(crate) struct MemoryState {
+        pub(crate) hashes: Mutex<HashMap<String, String>>,
+        pub(crate) states: Mutex<Vec<FeedState>>,
+    }
+
+    impl StateStore for MemoryState {
+        fn load_all(&self) -> BoxFuture<'_, Result<Vec<FeedState>, StoreError>> {
+            Box::pin(async { Ok(self.states.lock().expect("lock").clone()) })
+        }
+
+        fn known_hashes<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>, StoreError>> {
+            Box::pin(async move {
+                let hashes = self.hashes.lock().expect("lock");
+                Ok(ids.iter().filter_map(|id| hashes.get(id).map(|h| (id.clone(), h.clone()))).collect())
+            })
+        }
+
+        fn commit<'a>(&'a self, cp: &'a Checkpoint) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(async move {
+                let mut hashes = self.hashes.lock().expect("lock");
+                for item in &cp.items {
+                    hashes.insert(item.id.clone(), item.content_hash.clone());
+                }
+                self.states.lock().expect("lock").push(cp.state.clone());
+                Ok(())
+            })
+        }
+    }
+
+    /// A sink that fails (retryably) its first `failures` writes and keeps
+    /// the ids it was given.
+    struct Flaky {
+        failures: usize,
+        written: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Sink for Flaky {
+        fn name(&self) -> &str {
+            "flaky"
+        }
+        fn open(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn write<'a>(&'a mut self, batch: &'a SinkBatch) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(async move {
+                if self.failures > 0 {
+                    self.failures -= 1;
+                    return Err(StoreError::retryable("flaky", "disk full"));
+                }
+                self.written.lock().expect("lock").extend(batch.records.iter().map(|r| r.id.clone()));
+                Ok(())
+            })
+        }
+        fn close(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    pub(crate) fn polled(items: &[(&str, &str, &str)]) -> RecordBatch {
+        let job = FeedJob::poll(feed(""), FeedState::default());
+        let result = document("https://e.com/feed", &rss(items, None), None);
+        crate::assemble::assemble(FetchedBatch { job, polled_at: chrono::Utc::now(), result }, None)
+    }
+
+    const ITEMS: &[(&str, &str, &str)] = &[
+        ("https://e.com/a", "Mon, 04 Mar 2024 10:00:00 GMT", "First story."),
+        ("https://e.com/b", "Tue, 05 Mar 2024 10:00:00 GMT", "Second story."),
+    ];
+
+    #[tokio::test]
+    async fn new_changed_and_unchanged_records_are_told_apart_and_the_checkpoint_committed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SqliteStore::open(&dir.path().join("n.db")).expect("open");
+        let mut storage = Storage::new(vec![Box::new(SqliteSink::new(db.clone(), true))], Arc::new(db.clone()));
+        let report = store_one(&mut storage, polled(ITEMS)).await.expect("stored");
+        assert_eq!((report.new, report.updated, report.unchanged), (2, 0, 0));
+        assert_eq!(db.count_records().expect("count"), 2);
+        let state = db.feed_state("f").expect("read").expect("committed with the records");
+        assert!(state.next_due_at.is_some() && state.interval().is_some(), "scheduled: {state:?}");
+        assert_eq!(state, report.state);
+
+        let report = store_one(&mut storage, polled(ITEMS)).await.expect("stored");
+        assert_eq!((report.new, report.updated, report.unchanged), (0, 0, 2));
+        let edited = [ITEMS[0], ("https://e.com/b", "Tue, 05 Mar 2024 10:00:00 GMT", "Second story, corrected.")];
+        let report = store_one(&mut storage, polled(&edited)).await.expect("stored");
+        assert_eq!((report.new, report.updated, report.unchanged), (0, 1, 1));
+        assert_eq!(db.count_records().expect("count"), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retryable_sink_failure_is_retried_and_the_state_committed_after_every_sink() {
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let state = Arc::new(MemoryState::default());
+        let sink = Flaky { failures: 2, written: Arc::clone(&written) };
+        let mut storage = Storage::new(vec![Box::new(sink)], Arc::clone(&state) as Arc<dyn StateStore>);
+        let health = Arc::clone(&storage.health);
+        let started = tokio::time::Instant::now();
+        let report = store_one(&mut storage, polled(ITEMS)).await.expect("stored in the end");
+        assert_eq!(started.elapsed(), std::time::Duration::from_millis(250 + 500), "backed off twice");
+        assert_eq!(report.new, 2);
+        assert_eq!(written.lock().expect("lock").len(), 2);
+        assert_eq!(state.states.lock().expect("lock").len(), 1, "no sink holds the state: the store commits it");
+        assert_eq!(state.hashes.lock().expect("lock").len(), 2);
+        assert!(health.failing().is_empty(), "recovered");
+    }
+
+    #[tokio::test]
+    async fn a_fatal_sink_failure_stops_before_the_checkpoint() {
+        struct Broken;
+        impl Sink for Broken {
+            fn name(&self) -> &str {
+                "broken"
+            }
+            fn open(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+                Box::pin(async { Ok(()) })
+            }
+            fn write<'a>(&'a mut self, _: &'a SinkBatch) -> BoxFuture<'a, Result<(), StoreError>> {
+                Box::pin(async { Err(StoreError::fatal("broken", "schema mismatch")) })
+            }
+            fn close(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+                Box::pin(async { Ok(()) })
+            }
+        }
+        let state = Arc::new(MemoryState::default());
+        let mut storage = Storage::new(vec![Box::new(Broken)], Arc::clone(&state) as Arc<dyn StateStore>);
+        let err = store_one(&mut storage, polled(ITEMS)).await.expect_err("fatal");
+        assert!(!err.retryable);
+        assert!(state.states.lock().expect("lock").is_empty(), "nothing committed");
+    }
+
+    #[tokio::test]
+    async fn copies_are_remembered_but_not_written_when_the_feed_skips_duplicates() {
+        let state = Arc::new(MemoryState::default());
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let sink = Flaky { failures: 0, written: Arc::clone(&written) };
+        let mut storage = Storage::new(vec![Box::new(sink)], Arc::clone(&state) as Arc<dyn StateStore>);
+        let text = crate::clusters::tests::story(0);
+        let mut batch = polled(&[
+            ("https://e.com/a", "Mon, 04 Mar 2024 10:00:00 GMT", text.as_str()),
+            ("https://e.com/copy", "Mon, 04 Mar 2024 11:00:00 GMT", text.as_str()),
+        ]);
+        let spec = newswire_core::config::parse(
+            "[[feed]]\nname = \"f\"\nurl = \"https://e.com/feed\"\non_duplicate = \"skip\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .expect("config")
+        .feeds()
+        .remove(0);
+        let skip = crate::job::FeedContext { spec, cleaner: Default::default(), pages: Default::default() };
+        batch.feed = Arc::new(skip);
+        let report = store_one(&mut storage, batch).await.expect("stored");
+        assert_eq!(report.new, 2);
+        assert_eq!(
+            *written.lock().expect("lock"),
+            [newswire_core::id::id_from_url("https://e.com/a")],
+            "the copy is not written"
+        );
+        assert_eq!(state.hashes.lock().expect("lock").len(), 2, "both are remembered");
+    }
+}

@@ -2,13 +2,10 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use bytes::{Bytes, BytesMut};
 use newswire_core::ErrorKind;
@@ -18,6 +15,7 @@ use reqwest::{Client, StatusCode};
 use url::Url;
 
 use crate::guard::{AllowedNetworks, ForbiddenAddress, GuardedResolver};
+use crate::hosts::HostLimits;
 
 /// Settings shared by every request of a [`Fetcher`].
 #[derive(Debug, Clone)]
@@ -172,47 +170,6 @@ struct Inner {
     /// time. Built on first use; a handful in practice.
     clients: Mutex<HashMap<(bool, Option<String>), Client>>,
     hosts: HostLimits,
-}
-
-/// Per-host politeness shared by every request: at most N in flight and at
-/// most R per second to one host.
-struct HostLimits {
-    concurrency: usize,
-    quota: Option<Quota>,
-    slots: Mutex<HashMap<String, Arc<HostSlot>>>,
-}
-
-struct HostSlot {
-    permits: Arc<Semaphore>,
-    rate: Option<DefaultDirectRateLimiter>,
-}
-
-impl HostLimits {
-    fn new(concurrency: usize, rate: f64) -> Self {
-        let quota = (rate > 0.0 && rate.is_finite()).then(|| {
-            let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_micros(1));
-            Quota::with_period(period).expect("the period is positive").allow_burst(NonZeroU32::MIN)
-        });
-        HostLimits { concurrency: concurrency.max(1), quota, slots: Mutex::new(HashMap::new()) }
-    }
-
-    /// Wait for a turn at `host`: a concurrency slot, then the rate limit.
-    async fn acquire(&self, host: &str) -> OwnedSemaphorePermit {
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            Arc::clone(slots.entry(host.to_string()).or_insert_with(|| {
-                Arc::new(HostSlot {
-                    permits: Arc::new(Semaphore::new(self.concurrency)),
-                    rate: self.quota.map(RateLimiter::direct),
-                })
-            }))
-        };
-        let permit = Arc::clone(&slot.permits).acquire_owned().await.expect("host semaphores are never closed");
-        if let Some(rate) = &slot.rate {
-            rate.until_ready().await;
-        }
-        permit
-    }
 }
 
 static CRYPTO: Once = Once::new();

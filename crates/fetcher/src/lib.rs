@@ -22,6 +22,7 @@
 pub mod discover;
 pub mod fetch;
 pub mod guard;
+mod hosts;
 pub mod opml;
 pub mod page;
 pub mod parse;

@@ -23,7 +23,6 @@
 
 pub(crate) mod charset;
 mod dates;
-mod entities;
 mod feedrs;
 mod items;
 mod json;

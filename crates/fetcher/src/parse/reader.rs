@@ -190,7 +190,8 @@ pub(crate) fn read(src: &str) -> Doc<'_> {
             Event::GeneralRef(r) => {
                 let name: &str = &r;
                 match entity(name) {
-                    Some(c) => push_text(&mut nodes, &stack, c.encode_utf8(&mut [0; 4])),
+                    Some((c, None)) => push_text(&mut nodes, &stack, c.encode_utf8(&mut [0; 4])),
+                    Some((c, Some(second))) => push_text(&mut nodes, &stack, &format!("{c}{second}")),
                     // Not expanded: custom DTD entities stay as written.
                     None => push_text(&mut nodes, &stack, &format!("&{name};")),
                 }

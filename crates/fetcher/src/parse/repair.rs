@@ -10,10 +10,18 @@
 
 use memchr::memmem;
 
-use super::entities::HTML_ENTITIES;
+use markup5ever::data::NAMED_ENTITIES;
 
-/// The character an entity or character reference stands for (`name` without `&` and `;`).
-pub(crate) fn entity(name: &str) -> Option<char> {
+/// The longest HTML named reference (`&CounterClockwiseContourIntegral;`) is 31
+/// characters: longer names are not looked up.
+const MAX_NAME: usize = 31;
+
+/// The text an entity or character reference stands for (`name` without `&`
+/// and `;`): one character, or two for a few HTML5 names (`&NotEqualTilde;`).
+/// Names come from the HTML5 table html5ever's tokenizer uses (2,125 of them,
+/// the HTML 4 set and `&apos;` included), so feeds that use HTML names
+/// without declaring them read as a browser would.
+pub(crate) fn entity(name: &str) -> Option<(char, Option<char>)> {
     if let Some(num) = name.strip_prefix('#') {
         let code = match num.strip_prefix(['x', 'X']) {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,
@@ -24,19 +32,29 @@ pub(crate) fn entity(name: &str) -> Option<char> {
             0x80..=0x9F => cp1252_char(code as u8).map_or(code, u32::from),
             _ => code,
         };
-        return char::from_u32(code).filter(|c| *c != '\0');
+        return char::from_u32(code).filter(|c| *c != '\0').map(|c| (c, None));
     }
-    match name {
-        "amp" => Some('&'),
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "quot" => Some('"'),
-        "apos" => Some('\''),
-        _ => HTML_ENTITIES
-            .binary_search_by(|(n, _)| (*n).cmp(name))
-            .ok()
-            .and_then(|i| char::from_u32(HTML_ENTITIES[i].1)),
-    }
+    let single = match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        _ => {
+            if name.is_empty() || name.len() > MAX_NAME {
+                return None;
+            }
+            // The table's keys end with the semicolon.
+            let mut key = [0u8; MAX_NAME + 1];
+            key[..name.len()].copy_from_slice(name.as_bytes());
+            key[name.len()] = b';';
+            let key = std::str::from_utf8(&key[..=name.len()]).ok()?;
+            // Prefixes of names are in the table too, standing for nothing.
+            let &(first, second) = NAMED_ENTITIES.get(key).filter(|(first, _)| *first != 0)?;
+            return Some((char::from_u32(first)?, char::from_u32(second).filter(|c| *c != '\0')));
+        }
+    };
+    Some((single, None))
 }
 
 /// Decode entity and character references; unknown names and bare `&` stay as written.
@@ -51,9 +69,10 @@ pub(crate) fn unescape(s: &str) -> std::borrow::Cow<'_, str> {
         rest = &rest[at..];
         let end = rest[1..].find(|c: char| c == ';' || c == '&' || c == '<' || c.is_whitespace()).map(|e| e + 1);
         match end {
-            Some(e) if rest.as_bytes()[e] == b';' && e <= 33 => {
-                if let Some(c) = entity(&rest[1..e]) {
+            Some(e) if rest.as_bytes()[e] == b';' && e <= MAX_NAME + 2 => {
+                if let Some((c, second)) = entity(&rest[1..e]) {
                     out.push(c);
+                    out.extend(second);
                     rest = &rest[e + 1..];
                     continue;
                 }
@@ -283,6 +302,60 @@ mod tests {
     fn decodes_entities_leniently() {
         assert_eq!(unescape("a &amp; b &nbsp;&eacute;&#233;&#xE9;&#146;"), "a & b \u{a0}ééé\u{2019}");
         assert_eq!(unescape("AT&T &unknown; & co"), "AT&T &unknown; & co");
+        // Names are case-sensitive, need their semicolon here, and a prefix
+        // of a name is not one.
+        assert_eq!(unescape("&Eacute;&EACUTE; &eacute &Eacut;"), "É&EACUTE; &eacute &Eacut;");
+        // Too long to be a name: left alone, without a lookup.
+        let long = format!("&{};", "a".repeat(40));
+        assert_eq!(unescape(&long), long);
+    }
+
+    #[test]
+    fn every_html4_name_decodes_as_before_and_html5_adds_more() {
+        // The HTML 4 names feeds use most, with the characters the old
+        // hand-written table gave them.
+        for (name, want) in [
+            ("nbsp", '\u{a0}'),
+            ("copy", '©'),
+            ("reg", '®'),
+            ("hellip", '…'),
+            ("mdash", '—'),
+            ("ndash", '–'),
+            ("lsquo", '‘'),
+            ("rsquo", '’'),
+            ("ldquo", '“'),
+            ("rdquo", '”'),
+            ("laquo", '«'),
+            ("raquo", '»'),
+            ("euro", '€'),
+            ("pound", '£'),
+            ("deg", '°'),
+            ("times", '×'),
+            ("szlig", 'ß'),
+            ("AElig", 'Æ'),
+            ("OElig", 'Œ'),
+            ("Scaron", 'Š'),
+            ("thetasym", 'ϑ'),
+            ("alefsym", 'ℵ'),
+            ("zwnj", '\u{200c}'),
+            ("rlm", '\u{200f}'),
+            ("apos", '\''),
+        ] {
+            assert_eq!(entity(name), Some((want, None)), "&{name};");
+        }
+        // The two HTML 4 names HTML5 changed, as browsers read them now
+        // (HTML 4 had the deprecated U+2329 and U+232A).
+        assert_eq!(entity("lang"), Some(('\u{27e8}', None)));
+        assert_eq!(entity("rang"), Some(('\u{27e9}', None)));
+        // HTML5 names HTML 4 did not have, and one that stands for two characters.
+        assert_eq!(entity("rightarrow"), Some(('→', None)));
+        assert_eq!(entity("NewLine"), Some(('\n', None)));
+        assert_eq!(entity("bigstar"), Some(('★', None)));
+        assert_eq!(entity("NotEqualTilde"), Some(('\u{2242}', Some('\u{338}'))));
+        assert_eq!(unescape("a&NotEqualTilde;b"), "a\u{2242}\u{338}b");
+        // Prefixes the tokenizer's table keeps are not names.
+        assert_eq!(entity("Eacut"), None);
+        assert_eq!(entity(""), None);
     }
 
     #[test]

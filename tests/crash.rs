@@ -9,7 +9,7 @@
 //!
 //! 1. SIGKILL at a random moment (seeded, so a failing run can be
 //!    replayed with `NEWSWIRE_CRASH_SEED`), `NEWSWIRE_CRASH_CYCLES` times;
-//! 2. an abort at each named failpoint (`src/failpoint.rs`: after fetch,
+//! 2. an abort at each named failpoint (`crates/pipeline/src/failpoint.rs`: after fetch,
 //!    after clean, between sinks, before and after the checkpoint commit),
 //!    `NEWSWIRE_CRASH_HITS` times each.
 //!

@@ -31,7 +31,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 mod harness;
 
 const INTERVAL_S: u64 = 60;
-/// SQLite's page caches (32 + 8 + 1 MiB, crates/storer/src/sqlite.rs) plus
+/// SQLite's page caches (32 + 8 + 1 MiB, crates/storer/src/sqlite/store.rs) plus
 /// its statements and schema.
 const SQLITE_BOUND_MB: u64 = 48;
 

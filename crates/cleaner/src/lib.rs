@@ -9,9 +9,10 @@
 //!
 //! # How it works
 //!
-//! 1. HTML is capped in size and nesting depth ([`depth`] drops start tags
-//!    deeper than 256 in one linear pass, because html5ever is quadratic in
-//!    depth), parsed with scraper, and walked once: block elements make
+//! 1. HTML is capped in size and parsed by the cleaner's own tree builder
+//!    (`parse.rs`) into scraper's tree types, linear by construction (it
+//!    never re-opens formatting elements and drops start tags deeper than
+//!    256, where html5ever is quadratic), and walked once: block elements make
 //!    paragraphs, embed markup (`blockquote.twitter-tweet`, iframes, …)
 //!    becomes [`Embed`]s, widgets (share buttons, related posts, newsletter
 //!    boxes, ad slots), captions and more-links are dropped and recorded.

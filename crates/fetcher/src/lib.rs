@@ -17,7 +17,7 @@
 //!
 //! What it deliberately does not do: cleaning (newswire-cleaner), storage
 //! (newswire-storer; state is read by the caller and passed in), or
-//! scheduling (the binary). It never decides whether an item is new.
+//! scheduling (newswire-pipeline). It never decides whether an item is new.
 
 pub mod discover;
 pub mod fetch;

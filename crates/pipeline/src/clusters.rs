@@ -37,7 +37,7 @@ impl Default for Clustering {
 /// found through the state store's near-duplicate index (within the window),
 /// or one earlier in this same batch (not in the index yet: a feed can carry
 /// a teaser and the full text of one story). Also prunes the index now and
-/// then, see [`prune_index`].
+/// then, see `prune_index`.
 pub async fn link_copies(storage: &mut Storage, records: &mut [Record]) -> Result<Vec<Indexed>, StoreError> {
     let clustering = storage.clustering;
     let lookups: Vec<(String, Fingerprint)> =

@@ -10,7 +10,7 @@
 
 use memchr::memmem;
 
-use markup5ever::data::NAMED_ENTITIES;
+use markup5ever::data::{C1_REPLACEMENTS, NAMED_ENTITIES};
 
 /// The longest HTML named reference (`&CounterClockwiseContourIntegral;`) is 31
 /// characters: longer names are not looked up.
@@ -89,15 +89,10 @@ pub(crate) fn unescape(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// The windows-1252 character of a byte in 0x80..=0x9F.
+/// The windows-1252 character of a byte in 0x80..=0x9F (the HTML spec's table
+/// for numeric references to C1 controls, which is windows-1252's).
 fn cp1252_char(b: u8) -> Option<char> {
-    const HIGH: [u16; 32] = [
-        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D,
-        0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,
-        0x017E, 0x0178,
-    ];
-    let c = HIGH[usize::from(b.checked_sub(0x80)?)];
-    (c != 0).then(|| char::from_u32(u32::from(c))).flatten()
+    C1_REPLACEMENTS.get(usize::from(b.checked_sub(0x80)?)).copied().flatten()
 }
 
 /// The windows-1252 (or Latin-1) byte of a character above ASCII, if it has one.

@@ -28,9 +28,17 @@
 //!    `newsletterbox`) is a role word itself or two vocabulary words run
 //!    together, one of them a role word.
 //!
+//! 6. Atomic CSS utilities (`Mx(0)--modalCentered`, `W(100%)`) style an
+//!    element and name nothing; a role after a relation word (`has-sidebar`,
+//!    `page-with-sidebar`, `no-comments`) is something the element has, not
+//!    what it is.
+//!
 //! Content hints (`article`, `entry-content`, `post-body`) are the opposite
-//! signal and are read more freely: any word of a non-slug token that holds
-//! a content stem counts.
+//! signal: a word of a non-slug token that is a content word or two run
+//! together (`articlebody`, `posttext`, `maincontent`), but not in a token
+//! that names a role (`sidebar-content` is the sidebar's), and never a word
+//! that merely holds one (`history`, `domain`, `textwidget`) or a plural
+//! (`articles` is a list).
 //!
 //! What each role means to a consumer (drop, score down, record as which
 //! kind) is the consumer's decision; this module only names roles.
@@ -146,7 +154,9 @@ enum Word {
 }
 
 fn token_roles_into(token: &str, words: &mut Vec<String>) -> Roles {
-    if token.len() > 96 {
+    // Atomic CSS utilities (`Mx(0)--modalCentered`, `W(100%)`) style an
+    // element; they do not name it.
+    if token.len() > 96 || token.contains(['(', ')', '$', '%', '!', '[', ']', '#']) {
         return Roles::NONE;
     }
     split_words(token, words);
@@ -180,20 +190,27 @@ fn token_roles_into(token: &str, words: &mut Vec<String>) -> Roles {
     {
         return Roles::NONE;
     }
-    let mut out = Roles::NONE;
-    if content {
-        out.add(Roles::CONTENT);
+    // A role after a relation word is something the element has or lacks
+    // (`has-sidebar`, `page-with-sidebar`, `no-comments`), not what it is.
+    if let Some(r) = words.iter().position(|w| is_relation(w))
+        && words[r + 1..].iter().any(|w| matches!(word_kind(w), Word::Role(_)))
+    {
+        return Roles::NONE;
     }
     if roles.is_empty() {
-        return out;
+        return if content { Roles::CONTENT } else { Roles::NONE };
     }
-    // Every word must be interface vocabulary, but for a short site or
-    // theme prefix (`td-post-sharing`, `jp-relatedposts`).
+    // The content of a role is the role's (`sidebar-content`,
+    // `comment-body`): not the article. Every word must be interface
+    // vocabulary, but for a short site or theme prefix (`td-post-sharing`,
+    // `jp-relatedposts`).
     let prefix_ok = |i: usize| i == 0 && words.len() > 1 && words[0].len() <= 3;
-    if unknown_at.iter().all(|&i| prefix_ok(i)) {
-        out.add(roles);
-    }
-    out
+    if unknown_at.iter().all(|&i| prefix_ok(i)) { roles } else { Roles::NONE }
+}
+
+/// Words that say what an element has rather than what it is.
+fn is_relation(w: &str) -> bool {
+    matches!(w, "has" | "with" | "without" | "no" | "sans")
 }
 
 /// Split a token into lowercase words on separators and camelCase
@@ -254,10 +271,21 @@ fn word_kind(w: &str) -> Word {
     Word::Unknown
 }
 
+/// Whether a word names the article: a content word, or two run together
+/// (`articlebody`, `posttext`, `maincontent`, `pagebody`). Only whole
+/// words: `history`, `domain`, `context` and `textwidget` hold a content
+/// word and name none, and plurals (`articles`, `posts`) name lists.
 fn is_content_word(w: &str) -> bool {
-    w == "post"
-        || w == "hentry"
-        || ["article", "content", "entry", "story", "body", "text", "main", "prose"].iter().any(|p| w.contains(p))
+    const STEMS: [&str; 9] = ["article", "content", "entry", "story", "body", "text", "main", "prose", "post"];
+    const LEADS: [&str; 12] =
+        ["article", "post", "page", "news", "main", "story", "entry", "body", "blog", "single", "the", "full"];
+    if w == "hentry" || STEMS.contains(&w) {
+        return true;
+    }
+    LEADS.iter().any(|lead| {
+        w.strip_prefix(lead)
+            .is_some_and(|rest| ["body", "content", "text", "article", "story", "entry"].contains(&rest))
+    })
 }
 
 /// Words that begin a generated slug when followed by a name.
@@ -643,9 +671,28 @@ mod tests {
     }
 
     #[test]
-    fn content_words_are_read_freely() {
-        assert!(token_roles("entry-content").any(Roles::CONTENT));
-        assert!(token_roles("articleBody").any(Roles::CONTENT));
+    fn atomic_css_utilities_and_relations_name_nothing() {
+        for token in ["Mx(0)--modalFloatingCloseBtn", "W(100%)", "has-sidebar", "page-with-sidebar", "no-comments"] {
+            assert_eq!(token_roles(token), Roles::NONE, "{token}");
+        }
+    }
+
+    #[test]
+    fn the_content_of_a_role_is_the_roles() {
+        for token in ["sidebar-content", "comment-body", "widget-content", "related-text"] {
+            assert!(!token_roles(token).any(Roles::CONTENT), "{token}: {:?}", token_roles(token));
+        }
+        assert!(token_roles("sidebar-content").any(Roles::SIDEBAR));
+    }
+
+    #[test]
+    fn content_words_are_whole_words() {
+        for token in ["entry-content", "articleBody", "posttext", "main-content", "story_body", "hentry"] {
+            assert!(token_roles(token).any(Roles::CONTENT), "{token}");
+        }
+        for token in ["history", "domain", "context", "textwidget", "articles", "latest-posts"] {
+            assert!(!token_roles(token).any(Roles::CONTENT), "{token}");
+        }
         assert!(!token_roles("tag-story").any(Roles::CONTENT));
     }
 

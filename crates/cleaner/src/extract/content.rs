@@ -1,22 +1,25 @@
 //! Main-content selection: which subtrees of the page are the article.
 //!
-//! Four linear walks over the one parsed tree, no re-parsing:
+//! Five linear walks over the one parsed tree, no re-parsing:
 //!
 //! 1. [`measure`] everything, bottom-up: per element, its text length, link
-//!    text length, commas, `<p>` count and whether it has block children.
-//!    The metadata collector rides along.
-//! 2. [`Junk::find`], top-down with those numbers: page furniture (nav,
-//!    aside, footers, cookie banners, comment sections, related lists, link
-//!    lists, hidden elements) and the site's `remove` selectors. Subtrees
-//!    that hold most of the page's text, and the ancestors of a trusted body
-//!    (site `body` selector, `itemprop=articleBody`), are never junk.
-//! 3. [`measure`] again without the junk; paragraph-like elements are scored
-//!    as in Readability (1 + commas + length/100, capped) and their scores
-//!    flow to three levels of ancestors, weighted by tag and class/id hints,
-//!    and discounted by link density.
-//! 4. The best candidate, its siblings that score close to it or read like
-//!    paragraphs, or a trusted container when it holds more of the text,
-//!    are serialised without their junk for the cleaner.
+//!    text length, commas, `<p>` and `<br>` counts, the text outside its
+//!    block children, and whether it has any. The metadata collector rides
+//!    along.
+//! 2. [`hard_junk`], top-down: what is never the article (controls, hidden
+//!    elements, non-content landmarks, comment sections) and the site's
+//!    `remove` selectors; every element's class/id roles are read here once.
+//! 3. [`measure`] again without it, and [`densest_prose`]: Readability-class
+//!    scoring over the whole page finds the container of the densest prose,
+//!    preferring one outside regions named as furniture.
+//! 4. [`soft_junk`]: furniture by its markup (class and id words, `aside`,
+//!    `footer`, boxes of links), never on the ancestors of that container or
+//!    of a trusted body (site `body` selector, `itemprop=articleBody`): class
+//!    names mislead, prose does not.
+//! 5. [`measure`] once more without the junk, and [`best_candidate`]: the
+//!    same scoring, the best container, its siblings that score close to it
+//!    or read like paragraphs. The chosen subtrees are serialised without
+//!    their junk for the cleaner.
 
 use crate::parse::attr;
 use markup5ever::local_name;
@@ -63,6 +66,14 @@ pub(crate) struct Stats {
     pub(crate) commas: u32,
     /// `<p>` descendants.
     pub(crate) paras: u32,
+    /// `<br>` descendants: line breaks in text without paragraphs.
+    pub(crate) brs: u32,
+    /// The part of the text outside block descendants (its own text and
+    /// its inline elements'), with its commas and `<br>`s: the text of a
+    /// container that mixes paragraphs with bare text.
+    pub(crate) inline: u32,
+    pub(crate) inline_commas: u32,
+    pub(crate) inline_brs: u32,
     /// Whether a block element is among the descendants.
     pub(crate) blocks: bool,
 }
@@ -137,6 +148,8 @@ pub(crate) fn measure<'a>(
                             let (len, commas) = text_len(t);
                             top.text += len;
                             top.commas += commas;
+                            top.inline += len;
+                            top.inline_commas += commas;
                         }
                     }
                     _ => {}
@@ -160,7 +173,14 @@ pub(crate) fn measure<'a>(
                     parent.link += s.link;
                     parent.commas += s.commas;
                     parent.paras += s.paras + u32::from(name == "p");
-                    parent.blocks |= is_block(name);
+                    parent.brs += s.brs + u32::from(name == "br");
+                    if is_block(name) {
+                        parent.blocks = true;
+                    } else {
+                        parent.inline += s.inline;
+                        parent.inline_commas += s.inline_commas;
+                        parent.inline_brs += s.inline_brs + u32::from(name == "br");
+                    }
                 }
                 close(n, e, &s);
                 map.insert(n.id(), s);
@@ -212,67 +232,115 @@ fn tag_weight(name: &str) -> f32 {
     }
 }
 
-/// The junk found on a page.
-pub(crate) struct Junk;
+/// The class/id roles of the page's elements (those that have a class or
+/// an id and are not hard junk), read once.
+pub(crate) type RoleMap = IdMap<Roles>;
 
-impl Junk {
-    /// Walk down from `root` and collect junk subtrees. `forced` are the
-    /// site's `remove` matches; `protected` the trusted bodies and their
-    /// ancestors; `total` the page's text length.
-    pub(crate) fn find(root: NodeRef<'_, Node>, raw: &IdMap<Stats>, forced: &IdSet, protected: &IdSet) -> IdSet {
-        let total = raw.get(&root.id()).map_or(0, |s| s.text);
-        let mut junk = forced.clone();
-        let mut skipping: Option<NodeId> = None;
-        for edge in root.traverse() {
-            match edge {
-                Edge::Open(n) => {
-                    if skipping.is_some() {
-                        continue;
-                    }
-                    let Node::Element(e) = n.value() else { continue };
-                    if junk.contains(&n.id()) {
-                        skipping = Some(n.id());
-                        continue;
-                    }
-                    if protected.contains(&n.id()) {
-                        continue;
-                    }
-                    let Some(stats) = raw.get(&n.id()) else { continue };
-                    if is_junk(e, stats, total) {
-                        junk.insert(n.id());
-                        skipping = Some(n.id());
-                    }
+fn roles_of(roles: &RoleMap, id: NodeId) -> Roles {
+    roles.get(&id).copied().unwrap_or(Roles::NONE)
+}
+
+/// The hard junk under `root`, on top of `forced` (the site's `remove`
+/// matches): what is never the article whatever else the page says
+/// (navigation and form controls, hidden elements, non-content ARIA
+/// landmarks, comment sections). Also the roles of every element outside
+/// it.
+pub(crate) fn hard_junk(root: NodeRef<'_, Node>, raw: &IdMap<Stats>, forced: &IdSet) -> (IdSet, RoleMap) {
+    let mut junk = forced.clone();
+    let mut roles = RoleMap::default();
+    let mut skipping: Option<NodeId> = None;
+    for edge in root.traverse() {
+        match edge {
+            Edge::Open(n) => {
+                if skipping.is_some() {
+                    continue;
                 }
-                Edge::Close(n) => {
-                    if skipping == Some(n.id()) {
-                        skipping = None;
-                    }
+                let Node::Element(e) = n.value() else { continue };
+                if junk.contains(&n.id()) {
+                    skipping = Some(n.id());
+                    continue;
+                }
+                let Some(s) = raw.get(&n.id()) else { continue };
+                let r = if attr(e, local_name!("class")).is_some() || e.id().is_some() {
+                    hints::roles(e)
+                } else {
+                    Roles::NONE
+                };
+                if is_hard_junk(e, s, r) {
+                    junk.insert(n.id());
+                    skipping = Some(n.id());
+                } else if !r.is_empty() {
+                    roles.insert(n.id(), r);
+                }
+            }
+            Edge::Close(n) => {
+                if skipping == Some(n.id()) {
+                    skipping = None;
                 }
             }
         }
-        junk
     }
+    (junk, roles)
 }
 
-fn is_junk(e: &Element, s: &Stats, total: u32) -> bool {
+/// All the junk under `root`: the `hard` junk, and furniture by its markup
+/// (sectioning tags, class and id words, boxes of links), but not in
+/// `protected` (the trusted bodies, the container of the densest prose and
+/// their ancestors). Inside `anchor` (that container), a subtree holding
+/// more than half of its text is furniture only when its class names
+/// strong furniture.
+pub(crate) fn soft_junk(
+    root: NodeRef<'_, Node>,
+    firm: &IdMap<Stats>,
+    hard: &IdSet,
+    roles: &RoleMap,
+    protected: &IdSet,
+    anchor: Option<NodeId>,
+) -> IdSet {
+    let page = firm.get(&root.id()).map_or(0, |s| s.text);
+    let mut container = page;
+    let mut junk = hard.clone();
+    let mut skipping: Option<NodeId> = None;
+    for edge in root.traverse() {
+        match edge {
+            Edge::Open(n) => {
+                if skipping.is_some() {
+                    continue;
+                }
+                let Node::Element(e) = n.value() else { continue };
+                if junk.contains(&n.id()) {
+                    skipping = Some(n.id());
+                    continue;
+                }
+                let Some(s) = firm.get(&n.id()) else { continue };
+                if anchor == Some(n.id()) {
+                    container = s.text;
+                }
+                if !protected.contains(&n.id()) && is_soft_junk(e, s, roles_of(roles, n.id()), container) {
+                    junk.insert(n.id());
+                    skipping = Some(n.id());
+                }
+            }
+            Edge::Close(n) => {
+                if skipping == Some(n.id()) {
+                    skipping = None;
+                } else if anchor == Some(n.id()) {
+                    container = page;
+                }
+            }
+        }
+    }
+    junk
+}
+
+/// Never the article: controls, hidden elements, landmarks that say so,
+/// comment sections.
+fn is_hard_junk(e: &Element, s: &Stats, roles: Roles) -> bool {
     let name = e.name();
     if matches!(name, "html" | "body" | "main" | "a") {
         return false;
     }
-    // A paragraph that is one link: "Back to news", "More from Sport".
-    if name == "p" {
-        return s.text > 0 && s.text < 200 && s.link * 10 >= s.text * 9;
-    }
     if matches!(name, "nav" | "dialog" | "menu" | "button" | "input" | "label") {
-        return true;
-    }
-    // A subtree with most of the page's text is the article's wrapper,
-    // whatever its markup says.
-    let major = u64::from(s.text) * 2 > u64::from(total);
-    if major {
-        return false;
-    }
-    if matches!(name, "aside" | "footer" | "header" | "form") {
         return true;
     }
     if attr(e, local_name!("hidden")).is_some()
@@ -292,14 +360,38 @@ fn is_junk(e: &Element, s: &Stats, total: u32) -> bool {
     {
         return true;
     }
-    if name != "article" && (attr(e, local_name!("class")).is_some() || e.id().is_some()) {
-        let roles = hints::roles(e);
-        if roles.any(STRONG_NEGATIVE) {
-            return true;
-        }
-        if roles.any(WEAK_NEGATIVE) && s.text < 400 {
-            return true;
-        }
+    name != "article" && roles.any(Roles::COMMENTS)
+}
+
+/// Furniture by its markup: sectioning tags, class and id words, boxes of
+/// links. The caller keeps these rules off the article's container.
+///
+/// A subtree with most of the text of the article's container
+/// (`container`: that container's text inside it, else the page's) is the
+/// article unless its class names strong furniture (a slideshow in a
+/// `promo` box): small-furniture words, boxes of links and sectioning tags
+/// do not count against it.
+fn is_soft_junk(e: &Element, s: &Stats, roles: Roles, container: u32) -> bool {
+    let name = e.name();
+    if matches!(name, "html" | "body" | "main" | "a") {
+        return false;
+    }
+    // A paragraph that is one link: "Back to news", "More from Sport".
+    if name == "p" {
+        return s.text > 0 && s.text < 200 && s.link * 10 >= s.text * 9;
+    }
+    let roles = if name == "article" { Roles::NONE } else { roles };
+    if roles.any(STRONG_NEGATIVE) {
+        return true;
+    }
+    if u64::from(s.text) * 2 > u64::from(container) {
+        return false;
+    }
+    if matches!(name, "aside" | "footer" | "header" | "form") {
+        return true;
+    }
+    if roles.any(WEAK_NEGATIVE) && s.text < 400 {
+        return true;
     }
     // Lists and boxes of links: menus, related stories, tag clouds.
     if matches!(name, "ul" | "ol" | "dl" | "div" | "section" | "table" | "span")
@@ -315,12 +407,23 @@ fn is_junk(e: &Element, s: &Stats, total: u32) -> bool {
 }
 
 /// Whether an element is a paragraph of text for scoring.
-pub(crate) fn is_paragraph_like(name: &str, s: &Stats) -> bool {
+fn is_paragraph_like(name: &str, s: &Stats) -> bool {
     match name {
-        "p" | "pre" | "td" => true,
-        "div" | "section" | "article" | "span" | "font" | "center" | "blockquote" | "li" => !s.blocks,
+        "p" | "pre" => true,
+        "div" | "section" | "article" | "span" | "font" | "center" | "blockquote" | "li" | "td" => !s.blocks,
         _ => false,
     }
+}
+
+/// Whether an element holds text to score: a paragraph, or a container
+/// with bare text beside its blocks (text and `<br>`s without `<p>`).
+pub(crate) fn is_prose_unit(name: &str, s: &Stats) -> bool {
+    is_paragraph_like(name, s)
+        || s.inline >= 25
+            && matches!(
+                name,
+                "div" | "section" | "article" | "main" | "td" | "li" | "dd" | "blockquote" | "center" | "form"
+            )
 }
 
 /// The chosen article: top-level nodes in document order, and their text.
@@ -329,18 +432,30 @@ pub(crate) struct Chosen {
     pub(crate) text: u32,
 }
 
-/// Readability-class scoring over the measured (junk-free) tree.
-pub(crate) fn best_candidate(root: NodeRef<'_, Node>, net: &IdMap<Stats>, paragraphs: &[NodeId]) -> Chosen {
-    let tree = root.tree();
+/// Readability-class scores of the containers of `paragraphs`: each
+/// paragraph of 25+ characters scores 1 + commas + min(length/100, 3) for
+/// its parent, half that for its grandparent, a sixth for the next, on top
+/// of the container's tag and class/id weights.
+fn scores(tree: &ego_tree::Tree<Node>, net: &IdMap<Stats>, roles: &RoleMap, paragraphs: &[NodeId]) -> IdMap<f32> {
     let mut scores: IdMap<f32> = IdMap::default();
     for &id in paragraphs {
         let Some(node) = tree.get(id) else { continue };
         let Some(s) = net.get(&id) else { continue };
-        if s.text < 25 {
+        let Some(e) = node.value().as_element() else { continue };
+        // A paragraph scores for its parent; the bare text of a container
+        // is a paragraph of that container.
+        let (text, commas, brs, mut ancestor) = if is_paragraph_like(e.name(), s) {
+            (s.text, s.commas, s.brs, node.parent())
+        } else {
+            (s.inline, s.inline_commas, s.inline_brs, Some(node))
+        };
+        if text < 25 {
             continue;
         }
-        let score = 1.0 + s.commas as f32 + (s.text as f32 / 100.0).min(3.0);
-        let mut ancestor = node.parent();
+        // Text broken by `<br>`s instead of paragraphs weighs as the
+        // paragraphs it would be (one per two breaks), not as one.
+        let cap = 3.0 * (1.0 + brs as f32 / 2.0);
+        let score = 1.0 + commas as f32 + (text as f32 / 100.0).min(cap);
         for level in 0..3 {
             let Some(a) = ancestor else { break };
             let Some(e) = a.value().as_element() else { break };
@@ -352,13 +467,19 @@ pub(crate) fn best_candidate(root: NodeRef<'_, Node>, net: &IdMap<Stats>, paragr
                 1 => 2.0,
                 _ => level as f32 * 3.0,
             };
-            let entry = scores.entry(a.id()).or_insert_with(|| tag_weight(e.name()) + class_weight(hints::roles(e)));
+            let entry =
+                scores.entry(a.id()).or_insert_with(|| tag_weight(e.name()) + class_weight(roles_of(roles, a.id())));
             *entry += score / divider;
             ancestor = a.parent();
         }
     }
+    scores
+}
+
+/// The best-scoring container, its score discounted by link density.
+fn top(scores: &IdMap<f32>, net: &IdMap<Stats>) -> Option<(NodeId, f32)> {
     let mut best: Option<(NodeId, f32)> = None;
-    for (&id, &score) in &scores {
+    for (&id, &score) in scores {
         let density = net.get(&id).map_or(0.0, Stats::link_density);
         let final_score = score * (1.0 - density);
         let better = match best {
@@ -369,7 +490,81 @@ pub(crate) fn best_candidate(root: NodeRef<'_, Node>, net: &IdMap<Stats>, paragr
             best = Some((id, final_score));
         }
     }
-    let Some((mut top, top_score)) = best else {
+    best
+}
+
+/// Roles that name a region of furniture: prose inside one is not the
+/// article's unless nothing else on the page comes close. A generic
+/// `widget` is not among them (a blog platform wraps the post in one).
+const FURNITURE_REGION: Roles = Roles::SIDEBAR
+    .union(Roles::RELATED)
+    .union(Roles::NAV)
+    .union(Roles::FOOTER)
+    .union(Roles::AD)
+    .union(Roles::PROMO)
+    .union(Roles::SUBSCRIBE)
+    .union(Roles::SHARE)
+    .union(Roles::SOCIAL)
+    .union(Roles::BYLINE)
+    .union(Roles::POPUP)
+    .union(Roles::CONSENT)
+    .union(Roles::TAGS);
+
+/// Whether `node` or one of its ancestors is named or tagged as a furniture
+/// region (and not also named as content: `leftRail article`).
+fn in_furniture(node: NodeRef<'_, Node>, roles: &RoleMap) -> bool {
+    for a in std::iter::once(node).chain(node.ancestors()) {
+        let Some(e) = a.value().as_element() else { break };
+        if matches!(e.name(), "body" | "html") {
+            break;
+        }
+        if matches!(e.name(), "aside" | "footer" | "header") {
+            return true;
+        }
+        let r = roles_of(roles, a.id());
+        if r.any(FURNITURE_REGION) && !r.any(Roles::CONTENT) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The container of the page's densest prose, scored on the whole page
+/// but its hard junk: the guard that keeps the softer junk rules (class
+/// names, boxes of links, sectioning tags) off the article's ancestors.
+/// When it lies in a region named as furniture (a sidebar's "About me"),
+/// the densest prose outside such regions is taken instead if it scores at
+/// least a third as high.
+pub(crate) fn densest_prose(
+    root: NodeRef<'_, Node>,
+    firm: &IdMap<Stats>,
+    roles: &RoleMap,
+    paragraphs: &[NodeId],
+) -> Option<NodeId> {
+    let tree = root.tree();
+    let all = scores(tree, firm, roles, paragraphs);
+    let (first, best) = top(&all, firm)?;
+    if !in_furniture(tree.get(first)?, roles) {
+        return Some(first);
+    }
+    let outside: Vec<NodeId> =
+        paragraphs.iter().copied().filter(|&p| tree.get(p).is_some_and(|n| !in_furniture(n, roles))).collect();
+    match top(&scores(tree, firm, roles, &outside), firm) {
+        Some((id, score)) if score * 3.0 >= best => Some(id),
+        _ => Some(first),
+    }
+}
+
+/// Readability-class scoring over the measured (junk-free) tree.
+pub(crate) fn best_candidate(
+    root: NodeRef<'_, Node>,
+    net: &IdMap<Stats>,
+    roles: &RoleMap,
+    paragraphs: &[NodeId],
+) -> Chosen {
+    let tree = root.tree();
+    let scores = scores(tree, net, roles, paragraphs);
+    let Some((mut top, top_score)) = top(&scores, net) else {
         return Chosen { nodes: vec![root.id()], text: net.get(&root.id()).map_or(0, |s| s.text) };
     };
     let text_of = |id: NodeId| net.get(&id).map_or(0, |s| s.text);

@@ -27,7 +27,9 @@ use markup5ever::local_name;
 use newswire_core::{Embed, Removed};
 use scraper::{Html, Node, Selector};
 
-use self::content::{Chosen, IdSet, Junk, best_candidate, is_paragraph_like, measure, serialize};
+use self::content::{
+    Chosen, IdSet, best_candidate, densest_prose, hard_junk, is_prose_unit, measure, serialize, soft_junk,
+};
 use self::metadata::Collector;
 use crate::html::{MAX_HTML_BYTES, cap};
 use crate::normalize::normalize_paragraph;
@@ -180,9 +182,24 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     );
     let meta = collector.finish(page_url);
 
-    // Trusted bodies and their ancestors are never junk.
+    // Pass 2: the hard junk. Pass 3: the numbers without it, and the
+    // container of the densest prose. Trusted bodies, that container and
+    // their ancestors are kept from the softer junk rules (pass 4).
+    let (hard, roles) = hard_junk(body, &raw, &forced);
+    let mut firm_paragraphs = Vec::new();
+    let firm = measure(
+        body,
+        &hard,
+        |_, _| {},
+        |n, e, s| {
+            if is_prose_unit(e.name(), s) {
+                firm_paragraphs.push(n.id());
+            }
+        },
+    );
+    let prose = densest_prose(body, &firm, &roles, &firm_paragraphs);
     let mut protected = IdSet::default();
-    for &id in site_bodies.iter().chain(&article_bodies) {
+    for &id in site_bodies.iter().chain(&article_bodies).chain(&prose) {
         let mut cur = tree.get(id);
         while let Some(n) = cur {
             if !protected.insert(n.id()) {
@@ -191,15 +208,15 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
             cur = n.parent();
         }
     }
-    // Pass 2: junk. Pass 3: numbers without it, and the paragraphs.
-    let junk = Junk::find(body, &raw, &forced, &protected);
+    // Pass 4: all junk. Pass 5: numbers without it, and the paragraphs.
+    let junk = soft_junk(body, &firm, &hard, &roles, &protected, prose);
     let mut paragraphs = Vec::new();
     let net = measure(
         body,
         &junk,
         |_, _| {},
         |n, e, s| {
-            if is_paragraph_like(e.name(), s) {
+            if is_prose_unit(e.name(), s) {
                 paragraphs.push(n.id());
             }
         },
@@ -221,7 +238,7 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
         }
         Chosen { text: nodes.iter().map(text_of).sum(), nodes }
     } else {
-        let scored = best_candidate(body, &net, &paragraphs);
+        let scored = best_candidate(body, &net, &roles, &paragraphs);
         let best_body = article_bodies.iter().copied().max_by_key(|id| (text_of(id), std::cmp::Reverse(*id)));
         let best_article = articles.iter().copied().max_by_key(|id| (text_of(id), std::cmp::Reverse(*id)));
         let top_inside = |container: NodeId| {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use newswire_core::state::FeedState;
 use newswire_pipeline::board::Board;
-use newswire_pipeline::lease::{LeaseInputs, LeaseView, Leasing, lease_task};
+use newswire_pipeline::lease::{LeaseView, Leasing, Sharing, lease_task};
 use newswire_pipeline::scheduler::Scheduler;
 use newswire_pipeline::{BatchReport, FeedJob, metrics};
 use tokio::signal::unix::{SignalKind, signal};
@@ -84,10 +84,10 @@ pub async fn run(
         tokio::sync::watch::channel(LeaseView { held: Default::default(), fresh_until: Instant::now() });
     let lease_task_handle = match &leasing {
         Some(leasing) => {
-            let inputs = Arc::new(std::sync::Mutex::new(LeaseInputs::default()));
-            book.share_through(Arc::clone(&inputs));
+            let sharing = Arc::new(std::sync::Mutex::new(Sharing::default()));
+            book.share_through(Arc::clone(&sharing));
             info!(holder = %leasing.holder(), ttl_s = leasing.ttl().as_secs(), "sharing feeds through leases");
-            Some(tokio::spawn(lease_task(Arc::clone(leasing), inputs, lease_view_tx, lease_stop.clone())))
+            Some(tokio::spawn(lease_task(Arc::clone(leasing), sharing, lease_view_tx, lease_stop.clone())))
         }
         None => None,
     };

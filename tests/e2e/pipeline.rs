@@ -308,6 +308,15 @@ async fn the_interval_adapts_to_how_often_a_feed_publishes() {
     // The quiet feed answered 304: longer. The busy one changed: shorter.
     assert_eq!(interval("quiet"), 562);
     assert_eq!(interval("busy"), 337);
+    // The fraction is kept (interval_ms) and is what the next poll adapts.
+    let ms = |feed: &str| -> i64 {
+        work.db()
+            .query_row("SELECT json_extract(state, '$.interval_ms') FROM feed_state WHERE feed = ?1", [feed], |r| {
+                r.get(0)
+            })
+            .expect("interval_ms in the state")
+    };
+    assert_eq!((ms("quiet"), ms("busy")), (562_500, 337_500));
     let due: String = work
         .db()
         .query_row("SELECT json_extract(state, '$.next_due_at') FROM feed_state WHERE feed = 'busy'", [], |r| r.get(0))

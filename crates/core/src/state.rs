@@ -46,9 +46,13 @@ pub struct FeedState {
     pub last_success_at: Option<DateTime<Utc>>,
     /// When the feed is due next (the scheduler's choice, kept across restarts).
     pub next_due_at: Option<DateTime<Utc>>,
-    /// The poll interval adapted to how often the feed publishes, in
-    /// seconds; None until the first poll.
+    /// The poll interval adapted to how often the feed publishes, in whole
+    /// seconds; None until the first poll. Written for readers older than
+    /// `interval_ms`, which is read first.
     pub interval_secs: Option<u64>,
+    /// The adapted interval in milliseconds: below a few seconds, whole
+    /// seconds could not grow by a quarter (1 s × 1.25 is 1 s again).
+    pub interval_ms: Option<u64>,
     /// HTTP status of the last poll (0 for a failure before any response,
     /// 200 for a `file://` read).
     pub last_status: u16,
@@ -220,13 +224,15 @@ impl FeedState {
 
     /// The adapted poll interval, once there is one.
     pub fn interval(&self) -> Option<Duration> {
-        self.interval_secs.map(Duration::from_secs)
+        self.interval_ms.map(Duration::from_millis).or_else(|| self.interval_secs.map(Duration::from_secs))
     }
 
     /// Keep `interval` as the adapted interval and make the feed due `wait`
     /// after its last poll (or after `now`, never polled).
     pub fn schedule(&mut self, interval: Duration, wait: Duration, now: DateTime<Utc>) {
-        self.interval_secs = Some(interval.as_secs().max(1));
+        let interval = interval.max(Duration::from_secs(1));
+        self.interval_ms = Some(u64::try_from(interval.as_millis()).unwrap_or(u64::MAX));
+        self.interval_secs = Some(interval.as_secs());
         let from = self.last_polled_at.unwrap_or(now);
         self.next_due_at = chrono::Duration::from_std(wait).ok().map(|w| from + w);
     }
@@ -401,7 +407,14 @@ mod tests {
         let now = Utc::now();
         let mut state = FeedState::default();
         state.schedule(Duration::from_millis(10), Duration::from_secs(60), now);
-        assert_eq!(state.interval(), Some(Duration::from_secs(1)), "whole seconds, at least one");
+        assert_eq!(state.interval(), Some(Duration::from_secs(1)), "at least a second");
+        // Below a few seconds the interval keeps its fraction, so a quiet
+        // poll can lengthen it (1 s, 1.25 s, 1.5625 s …).
+        state.schedule(Duration::from_millis(1250), Duration::from_secs(60), now);
+        assert_eq!((state.interval(), state.interval_secs), (Some(Duration::from_millis(1250)), Some(1)));
+        // A state written before interval_ms is read in whole seconds.
+        let old: FeedState = serde_json::from_str(r#"{"feed":"f","interval_secs":900}"#).expect("old state");
+        assert_eq!(old.interval(), Some(Duration::from_secs(900)));
         assert_eq!(state.next_due_at, Some(now + chrono::Duration::seconds(60)), "never polled: from now");
         let polled = now - chrono::Duration::seconds(30);
         state.last_polled_at = Some(polled);

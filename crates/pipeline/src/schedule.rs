@@ -154,7 +154,7 @@ mod tests {
         let due = |s: &FeedState| (s.next_due_at.expect("due") - polled).num_milliseconds();
         assert!((405_000..=495_000).contains(&due(&state)), "{}", due(&state));
         schedule_next(&feed.spec, &mut state, &Outcome::NotModified, false, None);
-        assert_eq!(state.interval(), Some(Duration::from_secs(562)), "quiet: a quarter longer, in whole seconds");
+        assert_eq!(state.interval(), Some(Duration::from_millis(562_500)), "quiet: a quarter longer");
         // A failure keeps the interval and backs off on the error count.
         state.error_count = 2;
         let before = state.interval();
@@ -166,10 +166,23 @@ mod tests {
             None,
         );
         assert_eq!(state.interval(), before);
-        assert!(due(&state) >= 4 * 562 * 900, "four intervals, less the jitter: {}", due(&state));
+        assert!(due(&state) >= 4 * 562_500 * 9 / 10, "four intervals, less the jitter: {}", due(&state));
         // The server's Retry-After or freshness is a floor.
         state.error_count = 0;
         schedule_next(&feed.spec, &mut state, &Outcome::NotModified, false, Some(Duration::from_secs(7200)));
         assert_eq!(due(&state), 7_200_000);
+    }
+
+    #[test]
+    fn a_sub_second_fraction_lets_a_short_interval_grow() {
+        let feed = crate::job::tests::feed("interval = \"1s\"\nmin_interval = \"1s\"\nmax_interval = \"10s\"\n");
+        let mut state = FeedState { last_polled_at: Some(Utc::now()), ..FeedState::default() };
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            schedule_next(&feed.spec, &mut state, &Outcome::NotModified, false, None);
+            seen.push(state.interval().expect("interval").as_millis());
+        }
+        // In whole seconds it stayed at 1 s for ever.
+        assert_eq!(seen, [1250, 1562, 1952, 2440]);
     }
 }

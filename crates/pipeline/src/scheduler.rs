@@ -23,7 +23,7 @@ use tracing::{info, warn};
 
 use crate::board::{Board, FeedStatus};
 use crate::job::{BatchReport, FeedContext, FeedJob, Outcome};
-use crate::lease::{LeaseInputs, LeaseView};
+use crate::lease::{LeaseView, Sharing};
 use crate::schedule::until_due;
 
 /// One feed in the book.
@@ -77,7 +77,7 @@ pub struct Scheduler {
     /// daemon polls nothing: its leases may have expired and been taken.
     leases_fresh_until: Option<Instant>,
     /// With leases: what the lease task needs to know of the scheduler.
-    lease_inputs: Option<Arc<Mutex<LeaseInputs>>>,
+    sharing: Option<Arc<Mutex<Sharing>>>,
 }
 
 impl Scheduler {
@@ -91,7 +91,7 @@ impl Scheduler {
             board,
             leased: None,
             leases_fresh_until: None,
-            lease_inputs: None,
+            sharing: None,
         }
     }
 
@@ -99,8 +99,8 @@ impl Scheduler {
     /// it through `inputs` which feeds to share and which are being polled.
     /// Nothing is polled until its first view arrives
     /// ([`Scheduler::apply_lease_view`]).
-    pub fn share_through(&mut self, inputs: Arc<Mutex<LeaseInputs>>) {
-        self.lease_inputs = Some(inputs);
+    pub fn share_through(&mut self, inputs: Arc<Mutex<Sharing>>) {
+        self.sharing = Some(inputs);
         self.leased = Some(HashSet::new());
         self.leases_fresh_until = Some(Instant::now());
         self.share_wanted();
@@ -151,8 +151,10 @@ impl Scheduler {
     /// A batch of the feed was committed: take its state and queue its next
     /// poll (a removed or disabled feed is not queued).
     pub fn report(&mut self, report: BatchReport) {
-        if let Some(inputs) = &self.lease_inputs {
-            lock(inputs).in_flight.remove(&report.feed.spec.name);
+        // The batch is committed: from now on the lease task may hand the
+        // feed back, and its taker reads the state committed here.
+        if let Some(sharing) = &self.sharing {
+            lock(sharing).finish(&report.feed.spec.name);
         }
         let Some(&idx) = self.by_name.get(&report.feed.spec.name) else { return };
         let entry = &mut self.entries[idx];
@@ -177,26 +179,29 @@ impl Scheduler {
     /// polled (None for a stale slot, or a feed not ours to poll now).
     pub fn pop_due(&mut self) -> Option<FeedJob> {
         let Reverse((at, idx)) = self.queue.pop()?;
-        let entry = &mut self.entries[idx];
+        let entry = &self.entries[idx];
         // Stale queue slots: removed feeds, feeds rescheduled since.
         if entry.removed || entry.in_flight || entry.due != Some(at) {
             return None;
         }
-        // Another daemon holds it, or our leases may have lapsed: look again
-        // after the next lease tick.
+        // Another daemon holds it, or our leases may have lapsed, or the
+        // lease task is handing it back: look again after the next lease
+        // tick. Whether it was handed back is asked, and the feed marked in
+        // flight, under the lease lock in one step (`Sharing::start`): the
+        // lease task never hands back a feed being polled, and no poll
+        // starts of a feed it chose to hand back.
+        let name = entry.feed.spec.name.as_str();
         let stale = self.leases_fresh_until.is_some_and(|t| Instant::now() >= t);
-        if let Some(leased) = &self.leased
-            && (stale || !leased.contains(&entry.feed.spec.name))
-        {
+        let ours = self.leased.as_ref().is_none_or(|leased| !stale && leased.contains(name));
+        let started = ours && self.sharing.as_ref().is_none_or(|sharing| lock(sharing).start(name));
+        if !started {
             self.schedule(idx, Instant::now() + Duration::from_secs(1));
             return None;
         }
         crate::metrics::poll_lag(Instant::now().saturating_duration_since(at));
+        let entry = &mut self.entries[idx];
         entry.due = None;
         entry.in_flight = true;
-        if let Some(inputs) = &self.lease_inputs {
-            lock(inputs).in_flight.insert(entry.feed.spec.name.clone());
-        }
         self.board.set_feed(entry.status());
         Some(FeedJob::poll(Arc::clone(&entry.feed), entry.state.clone()))
     }
@@ -265,7 +270,7 @@ impl Scheduler {
 
     /// Tell the lease task which feeds to share.
     fn share_wanted(&self) {
-        if let Some(inputs) = &self.lease_inputs {
+        if let Some(inputs) = &self.sharing {
             lock(inputs).wanted = self.wanted();
         }
     }
@@ -458,7 +463,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn with_leases_only_held_feeds_are_polled_and_only_while_the_leases_are_fresh() {
         let (a, b) = (feed("a"), feed("b"));
-        let inputs = Arc::new(Mutex::new(LeaseInputs::default()));
+        let inputs = Arc::new(Mutex::new(Sharing::default()));
         let mut book = book();
         book.share_through(Arc::clone(&inputs));
         book.add(Arc::clone(&a), FeedState::default());

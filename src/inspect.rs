@@ -65,8 +65,10 @@ pub fn clean(input: &str, html: bool, text: bool, as_json: bool) -> anyhow::Resu
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
+        // One paragraph per line: a paragraph's own lines (`<br>`, `<pre>`)
+        // are joined with a space here; the record and `--json` keep them.
         for p in &cleaned.paragraphs {
-            writeln!(out, "{p}")?;
+            writeln!(out, "{}", p.replace('\n', " "))?;
         }
     }
     Ok(0)

@@ -92,14 +92,24 @@ async fn offline_config_backfills_the_fixtures() {
 async fn clean_prints_paragraphs_or_json() {
     let work = Workdir::new();
     let file = work.path().join("item.html");
-    std::fs::write(&file, "<p>First &amp; foremost.</p><script>x()</script><p>Second<br>line.</p>").expect("write");
+    std::fs::write(
+        &file,
+        "<p>First &amp; foremost.</p><script>x()</script><p>Second<br>line.</p>\
+         <div class=\"sharedaddy\"><a href=\"?share=x\">Share on X</a></div><p>Advertisement</p>",
+    )
+    .expect("write");
     let out = run(&["clean", file.to_str().expect("utf-8")], work.path()).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // One paragraph per line: a paragraph's `<br>` lines joined by a space.
     assert_eq!(stdout(&out), "First & foremost.\nSecond line.\n");
     let out = run(&["clean", "--json", file.to_str().expect("utf-8")], work.path()).await;
     let value: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON output");
-    assert_eq!(value["paragraphs"][1], "Second line.");
-    assert!(value["removed"].is_array() && value["embeds"].is_array());
+    assert_eq!(value["paragraphs"][1], "Second\nline.");
+    assert!(value["embeds"].is_array());
+    // Every removal names its rule.
+    assert_eq!(value["removed"][0]["rule"], "markup.share_widget", "{value}");
+    assert_eq!(value["removed"][1]["rule"], "advertisement.label", "{value}");
+    assert_eq!(value["removed"][1]["kind"], "advertisement", "{value}");
 }
 
 #[tokio::test]

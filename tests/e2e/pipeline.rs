@@ -109,6 +109,9 @@ async fn backfill_writes_normalised_records_and_isolates_failing_feeds() {
     let removed: serde_json::Value = serde_json::from_str(&removed).expect("removed JSON");
     let kinds: Vec<&str> = removed.as_array().expect("array").iter().filter_map(|r| r["kind"].as_str()).collect();
     assert_eq!(kinds, ["social_embed", "social_embed", "syndication"]);
+    // Each removal names the rule that made it, in every sink.
+    let rules: Vec<&str> = removed.as_array().expect("array").iter().filter_map(|r| r["rule"].as_str()).collect();
+    assert_eq!(rules, ["embed.post_attribution", "embed.post_attribution", "syndication.this_article_origin"]);
 
     // Never invented: an item with no date has a null published_at.
     let undated: Option<String> = db
@@ -124,6 +127,8 @@ async fn backfill_writes_normalised_records_and_isolates_failing_feeds() {
     let mut stmt = db.prepare("SELECT id FROM records ORDER BY id").expect("prepare");
     let sqlite_ids: Vec<String> = stmt.query_map([], |r| r.get(0)).expect("query").map(|r| r.expect("row")).collect();
     assert_eq!(jsonl_ids, sqlite_ids);
+    let syndicated = lines.iter().find(|l| l["feed"] == "syndicated").expect("syndicated record in JSONL");
+    assert_eq!(syndicated["removed"], removed, "JSONL and SQLite record the same removals");
     for key in [
         "schema",
         "id",

@@ -206,6 +206,8 @@ fn main() {
 
 #[path = "../tests/support/nested_shapes.rs"]
 mod nested;
+#[path = "../tests/support/widget_shapes.rs"]
+mod widgets;
 
 /// Hostile markup: 1 MiB of each nested or unclosed shape must clean in
 /// well under a second (best of three rounds; one in the quick run).
@@ -213,7 +215,8 @@ fn nested_shapes(cleaner: &Cleaner, quick: bool) {
     let env_size = std::env::var("NESTED_BENCH_BYTES").ok().and_then(|v| v.parse().ok());
     let size = env_size.unwrap_or(if quick { nested::SIZE / 16 } else { nested::SIZE });
     let only = std::env::var("NESTED_BENCH_ONLY").unwrap_or_default();
-    for (name, html) in nested::shapes(size).into_iter().filter(|(name, _)| name.contains(only.as_str())) {
+    let shapes = nested::shapes(size).into_iter().chain(widgets::widget_shapes(size));
+    for (name, html) in shapes.filter(|(name, _)| name.contains(only.as_str())) {
         let mut best = Duration::MAX;
         let mut kept = 0;
         for _ in 0..if quick { 1 } else { 3 } {

@@ -73,9 +73,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// One paragraph per line: the lines of a paragraph (its `<br>` breaks,
+/// a `<pre>` block's lines) are joined with a space here; `--json` keeps
+/// them.
 fn write_lines(out: &mut impl Write, cleaned: &Cleaned) -> std::io::Result<()> {
     for p in &cleaned.paragraphs {
-        writeln!(out, "{p}")?;
+        writeln!(out, "{}", p.replace('\n', " "))?;
     }
     Ok(())
 }

@@ -27,6 +27,8 @@ use newswire_core::config::{CleanRuleConfig, RulePosition};
 use newswire_core::{Embed, Removed, RemovedKind};
 use regex::{Captures, Regex, RegexSet};
 
+use crate::guards::reports_speech;
+use crate::html::ParaFlags;
 use crate::rules::{BUILTIN, EDGE, Platform, Position, Role};
 
 /// The built-in rules, compiled once per process.
@@ -52,6 +54,7 @@ pub(crate) static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
 /// A rule from the config.
 #[derive(Debug, Clone)]
 pub(crate) struct CustomRule {
+    pub(crate) name: String,
     pub(crate) kind: RemovedKind,
     pub(crate) position: Position,
     pub(crate) regex: Regex,
@@ -60,6 +63,7 @@ pub(crate) struct CustomRule {
 impl CustomRule {
     pub(crate) fn compile(config: &CleanRuleConfig) -> Result<CustomRule, regex::Error> {
         Ok(CustomRule {
+            name: config.name.clone(),
             kind: config.kind,
             position: match config.position {
                 RulePosition::Any => Position::Any,
@@ -93,6 +97,12 @@ struct Hits {
     item: bool,
 }
 
+impl Hits {
+    fn is_empty(&self) -> bool {
+        self.line.is_none() && self.structural.is_none() && self.positional == [None, None] && !self.item
+    }
+}
+
 /// The rules in force for one feed.
 pub(crate) struct RuleSet<'a> {
     pub(crate) disabled: &'a [bool],
@@ -107,9 +117,10 @@ enum Fate {
     Removed(usize),
 }
 
-/// Paragraphs removed together (an embed and its attribution), and why.
+/// Paragraphs removed together (an embed and its attribution), and the
+/// rule that removed them.
 struct Group {
-    kind: RemovedKind,
+    rule: RuleRef,
     first: usize,
     lines: Vec<usize>,
     embed: Option<Embed>,
@@ -129,6 +140,11 @@ fn has_double_quote(p: &str) -> bool {
 
 impl RuleSet<'_> {
     fn hits(&self, p: &str) -> Hits {
+        // The lines of a paragraph broken by `<br>` are matched as one line,
+        // as the paragraph reads.
+        if p.contains('\n') {
+            return self.hits(&p.replace('\n', " "));
+        }
         let mut hits = Hits::default();
         let compiled = &*COMPILED;
         if p.len() <= compiled.max_len && compiled.set.is_match(p) {
@@ -138,7 +154,7 @@ impl RuleSet<'_> {
                     continue;
                 }
                 let spec = &BUILTIN[idx];
-                if p.len() > spec.max_len || (spec.no_quotes && quoted) {
+                if p.len() > spec.max_len || (spec.no_quotes && quoted) || spec.guard.vetoes(p) {
                     continue;
                 }
                 let r = idx as u16;
@@ -178,6 +194,13 @@ impl RuleSet<'_> {
         hits
     }
 
+    fn name_of(&self, r: RuleRef) -> &str {
+        match r {
+            RuleRef::Builtin(i) => BUILTIN[usize::from(i)].name,
+            RuleRef::Custom(i) => &self.custom[usize::from(i)].name,
+        }
+    }
+
     fn kind_of(&self, r: RuleRef) -> RemovedKind {
         match r {
             RuleRef::Builtin(i) => BUILTIN[usize::from(i)].kind,
@@ -192,10 +215,15 @@ impl RuleSet<'_> {
         }
     }
 
-    /// Decide which of `paragraphs` are boilerplate.
-    pub(crate) fn apply(&self, paragraphs: Vec<String>) -> Outcome {
+    /// Decide which of `paragraphs` are boilerplate. `flags` says where
+    /// each paragraph of an HTML input sat (empty for text input): see
+    /// [`markup_guard`].
+    pub(crate) fn apply(&self, paragraphs: Vec<String>, flags: &[ParaFlags]) -> Outcome {
         let n = paragraphs.len();
-        let hits: Vec<Hits> = paragraphs.iter().map(|p| self.hits(p)).collect();
+        let mut hits: Vec<Hits> = paragraphs.iter().map(|p| self.hits(p)).collect();
+        if !flags.is_empty() {
+            markup_guard(&paragraphs, flags, &mut hits, |r| self.kind_of(r));
+        }
         let mut fate = vec![Fate::Kept; n];
         let mut groups: Vec<Group> = Vec::new();
 
@@ -203,7 +231,7 @@ impl RuleSet<'_> {
         for i in 0..n {
             if let Some(r) = hits[i].line {
                 fate[i] = Fate::Removed(groups.len());
-                groups.push(Group { kind: self.kind_of(r), first: i, lines: vec![i], embed: None });
+                groups.push(Group { rule: r, first: i, lines: vec![i], embed: None });
             }
         }
 
@@ -223,7 +251,7 @@ impl RuleSet<'_> {
                     for r in hits[i].positional.into_iter().flatten() {
                         if in_zone(self.position_of(r), pos, kept.len()) {
                             fate[i] = Fate::Removed(groups.len());
-                            groups.push(Group { kind: self.kind_of(r), first: i, lines: vec![i], embed: None });
+                            groups.push(Group { rule: r, first: i, lines: vec![i], embed: None });
                             changed = true;
                             break;
                         }
@@ -246,7 +274,7 @@ impl RuleSet<'_> {
                 }
                 text.push_str(&paragraphs[l]);
             }
-            removed.push((g.first, Removed { kind: g.kind, text }));
+            removed.push((g.first, Removed::new(self.kind_of(g.rule), self.name_of(g.rule), text)));
             if let Some(e) = g.embed {
                 embeds.push((g.first, e));
             }
@@ -261,6 +289,44 @@ impl RuleSet<'_> {
     }
 }
 
+/// A heading is followed by article text when the paragraph after it is a
+/// paragraph of at least this many bytes that no rule matched.
+const MIN_TEXT_AFTER_HEADING: usize = 80;
+
+/// What the markup around a paragraph forbids, applied to its hits:
+///
+/// - a `<pre>` block or a table cell: no rule at all (code, poems, data);
+/// - a plain `<blockquote>`: only the embed rules (a flattened tweet whose
+///   embed class was stripped still goes; a quoted "© 1982 …" stays);
+/// - a heading followed by article text: no rule ("Advertising", "Sponsored
+///   content" as a section heading of a company's results).
+fn markup_guard(
+    paragraphs: &[String],
+    flags: &[ParaFlags],
+    hits: &mut [Hits],
+    kind_of: impl Fn(RuleRef) -> RemovedKind,
+) {
+    let is_embed = |k: RemovedKind| matches!(k, RemovedKind::SocialEmbed | RemovedKind::MediaEmbed);
+    for i in 0..paragraphs.len() {
+        let f = flags.get(i).copied().unwrap_or_default();
+        if f.has(ParaFlags::PRE) || f.has(ParaFlags::CELL) {
+            hits[i] = Hits::default();
+        } else if f.has(ParaFlags::QUOTE) {
+            let h = &mut hits[i];
+            h.line = h.line.filter(|&r| is_embed(kind_of(r)));
+            h.positional = [None, None];
+            h.item = false;
+        } else if f.has(ParaFlags::HEADING)
+            && let Some(next) = paragraphs.get(i + 1)
+            && !flags.get(i + 1).copied().unwrap_or_default().has(ParaFlags::HEADING)
+            && next.len() >= MIN_TEXT_AFTER_HEADING
+            && hits[i + 1].is_empty()
+        {
+            hits[i] = Hits::default();
+        }
+    }
+}
+
 fn in_zone(position: Position, pos: usize, len: usize) -> bool {
     let start = pos < EDGE;
     let end = pos + EDGE >= len;
@@ -269,6 +335,7 @@ fn in_zone(position: Position, pos: usize, len: usize) -> bool {
         Position::Start => start,
         Position::End => end,
         Position::Edge => start || end,
+        Position::Last => pos + 1 == len && len > 1,
     }
 }
 
@@ -323,43 +390,6 @@ fn tweet_like(p: &str) -> bool {
     sentences.len() >= 2 && sentences.iter().all(|s| s.chars().count() <= 80)
 }
 
-/// Whether a paragraph reports speech the way article prose does ("said",
-/// "according to"): such a line is never taken as the first line of a tweet.
-fn reports_speech(p: &str) -> bool {
-    const VERBS: [&str; 28] = [
-        " said",
-        " says",
-        " told",
-        "according to",
-        " reported",
-        " announced",
-        " a déclaré",
-        " a dit",
-        " a indiqué",
-        "selon ",
-        " dijo",
-        " afirmó",
-        " declaró",
-        "según ",
-        " informó",
-        " sagte",
-        " sagt ",
-        " erklärte",
-        "laut ",
-        " disse",
-        " afirmou",
-        " declarou",
-        "segundo ",
-        " ha detto",
-        " ha dichiarato",
-        "secondo ",
-        " ha spiegato",
-        " told reporters",
-    ];
-    let lower = p.to_lowercase();
-    VERBS.iter().any(|v| lower.contains(v))
-}
-
 /// Where a tweet's link starts in a line, if it has one.
 fn post_link_start(p: &str) -> Option<usize> {
     const LINKS: [&str; 6] = ["pic.twitter.com/", "pic.x.com/", "t.co/", "twitter.com/", "x.com/", "bsky.app/"];
@@ -375,13 +405,13 @@ impl Context<'_> {
         (0..self.paragraphs.len()).filter(|&i| self.fate[i] == Fate::Kept).collect()
     }
 
-    fn remove(&mut self, lines: Vec<usize>, kind: RemovedKind, embed: Option<Embed>) {
+    fn remove(&mut self, lines: Vec<usize>, rule: u16, embed: Option<Embed>) {
         let g = self.groups.len();
         for &l in &lines {
             self.fate[l] = Fate::Removed(g);
         }
         let first = lines.iter().copied().min().unwrap_or(0);
-        self.groups.push(Group { kind, first, lines, embed });
+        self.groups.push(Group { rule: RuleRef::Builtin(rule), first, lines, embed });
     }
 
     /// A kept paragraph that may be claimed as an embed's text.
@@ -424,7 +454,7 @@ impl Context<'_> {
                     }
                     let embed = self.post_embed(Platform::Twitter, &lines, caps.as_ref());
                     lines.push(i);
-                    self.remove(lines, spec.kind, Some(embed));
+                    self.remove(lines, r, Some(embed));
                 }
                 Role::Attribution(platform) => {
                     let mut lines = Vec::new();
@@ -433,7 +463,7 @@ impl Context<'_> {
                     }
                     let embed = self.post_embed(platform, &lines, caps.as_ref());
                     lines.push(i);
-                    self.remove(lines, spec.kind, Some(embed));
+                    self.remove(lines, r, Some(embed));
                 }
                 Role::Opener(platform) => {
                     let mut lines = vec![i];
@@ -460,7 +490,7 @@ impl Context<'_> {
                         lines.extend(body);
                         lines.push(c);
                     }
-                    self.remove(lines, spec.kind, Some(embed));
+                    self.remove(lines, r, Some(embed));
                 }
                 Role::WatchOn(platform) => {
                     let mut lines = Vec::new();
@@ -476,7 +506,7 @@ impl Context<'_> {
                         ..Embed::default()
                     };
                     lines.push(i);
-                    self.remove(lines, spec.kind, Some(embed));
+                    self.remove(lines, r, Some(embed));
                 }
                 Role::WidgetHeader => {
                     let mut lines = vec![i];
@@ -488,7 +518,7 @@ impl Context<'_> {
                         }
                     }
                     // The items are widget chrome; the heading decides the kind.
-                    self.remove(lines, spec.kind, None);
+                    self.remove(lines, r, None);
                 }
                 Role::Line | Role::Post(_) | Role::Closer(_) | Role::WidgetItem => {}
             }
@@ -513,7 +543,7 @@ impl Context<'_> {
             } else {
                 self.post_embed(platform, &[], caps.as_ref())
             };
-            self.remove(vec![i], spec.kind, Some(embed));
+            self.remove(vec![i], r, Some(embed));
         }
     }
 

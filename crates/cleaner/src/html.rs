@@ -1,18 +1,35 @@
 //! HTML to paragraphs.
 //!
-//! One pass over the parsed tree, iterative (so deeply nested markup cannot
-//! overflow the stack): block elements end a paragraph, inline text is kept
-//! whole, `<br>` joins with a space, scripts, styles, forms and embedded
-//! players are dropped, captions are dropped and recorded.
+//! Two passes over the parsed tree, both iterative (so deeply nested markup
+//! cannot overflow the stack). The first finds what the markup rules match
+//! and asks [`guard`] whether each may go; the second builds paragraphs:
+//! block elements end a paragraph, inline text is kept whole, scripts,
+//! styles, forms and embedded players are dropped, embeds, widgets and
+//! captions are dropped and recorded with their rule's name.
+//!
+//! Line breaks are kept: `<br>` ends a line inside its paragraph (a
+//! paragraph's lines are joined by a single `\n`; paragraphs are separated
+//! by a blank line in the record's body), and a `<pre>` block keeps its
+//! lines and their indentation (a blank line in it starts a new paragraph).
+//! Paragraphs from a `<pre>` are marked protected: no text rule touches a
+//! code listing or a poem.
+//!
+//! A feed that escaped its HTML twice (`&lt;p&gt;…`) parses to text that is
+//! itself markup; when the whole item reads that way it is parsed again.
 
-use crate::parse::attr;
+use std::collections::HashMap;
+
+use ego_tree::NodeRef;
 use ego_tree::iter::Edge;
 use markup5ever::local_name;
 use newswire_core::{Embed, Removed, RemovedKind};
 use scraper::{Html, Node};
+use unicode_normalization::UnicodeNormalization;
 
-use crate::markup::{Special, classify, frame_embed, post_embed, text_of, too_much_text};
+use crate::markup::classify;
+use crate::markup::{self, Facts, MarkupRule, Special, frame_embed, guard, post_embed, text_of};
 use crate::normalize::normalize_paragraph;
+use crate::parse::attr;
 
 /// Inputs larger than this are cut before parsing: the parser's cost grows
 /// faster than linearly on hostile markup, and no article is this long.
@@ -111,47 +128,320 @@ fn parse(html: &str) -> Html {
     crate::parse::fragment(cap(html, MAX_HTML_BYTES))
 }
 
+/// Where a paragraph's text sat in the markup, as bits: the rule engine's
+/// guards read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ParaFlags(u8);
+
+impl ParaFlags {
+    /// Inside a `<pre>`: a code listing or a poem, never removed by a text
+    /// rule.
+    pub(crate) const PRE: ParaFlags = ParaFlags(1 << 0);
+    /// A table cell: data, never removed by a text rule.
+    pub(crate) const CELL: ParaFlags = ParaFlags(1 << 1);
+    /// A heading (`h1`–`h6`).
+    pub(crate) const HEADING: ParaFlags = ParaFlags(1 << 2);
+    /// Inside a plain `<blockquote>`: quoted text, where only the embed
+    /// rules (a tweet whose embed class was stripped) apply.
+    pub(crate) const QUOTE: ParaFlags = ParaFlags(1 << 3);
+
+    pub(crate) fn has(self, other: ParaFlags) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
 /// Paragraphs of an HTML fragment, with what the markup says was not
 /// article text: embeds, widgets, captions.
 pub(crate) struct Extracted {
     pub(crate) paragraphs: Vec<String>,
+    /// Per paragraph: where its text sat.
+    pub(crate) flags: Vec<ParaFlags>,
     /// Removed pieces, each with the number of paragraphs before it.
     pub(crate) removed: Vec<(usize, Removed)>,
     pub(crate) embeds: Vec<(usize, Embed)>,
 }
 
+/// Builds paragraphs from text, line breaks and block boundaries.
+#[derive(Default)]
 struct Builder {
     paragraphs: Vec<String>,
+    flags: Vec<ParaFlags>,
     current: String,
+    /// Where `<br>`s broke the current paragraph's text (byte offsets).
+    breaks: Vec<usize>,
+    /// How many `<pre>`, table cells, headings and blockquotes are open.
+    pre: usize,
+    cell: usize,
+    heading: usize,
+    quote: usize,
+    /// Where the current paragraph's text sat.
+    current_flags: ParaFlags,
+    /// The current paragraph's text is preformatted.
+    current_pre: bool,
 }
 
 impl Builder {
+    fn text(&mut self, t: &str) {
+        if self.pre > 0 {
+            self.current_pre = true;
+        }
+        let mut f = self.current_flags.0;
+        for (open, flag) in
+            [(self.cell, ParaFlags::CELL), (self.heading, ParaFlags::HEADING), (self.quote, ParaFlags::QUOTE)]
+        {
+            if open > 0 && !t.trim().is_empty() {
+                f |= flag.0;
+            }
+        }
+        self.current_flags = ParaFlags(f);
+        self.current.push_str(t);
+    }
+
+    /// An element opened (`by` 1) or closed (`by` -1) that sets flags.
+    fn nest(&mut self, name: &str, open: bool) {
+        let counter = match name {
+            "pre" => &mut self.pre,
+            "td" | "th" => &mut self.cell,
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => &mut self.heading,
+            "blockquote" => &mut self.quote,
+            _ => return,
+        };
+        *counter = if open { *counter + 1 } else { counter.saturating_sub(1) };
+    }
+
+    fn line_break(&mut self) {
+        if self.pre > 0 {
+            self.current_pre = true;
+            self.current.push('\n');
+        } else {
+            self.breaks.push(self.current.len());
+        }
+    }
+
     fn flush(&mut self) {
-        if !self.current.is_empty() {
-            let p = normalize_paragraph(&self.current);
+        if self.current_pre {
+            for p in preformatted(&self.current) {
+                self.paragraphs.push(p);
+                self.flags.push(ParaFlags(self.current_flags.0 | ParaFlags::PRE.0));
+            }
+        } else if !self.current.is_empty() {
+            let mut p = String::new();
+            let mut from = 0;
+            for end in self.breaks.iter().copied().chain([self.current.len()]) {
+                let line = normalize_paragraph(&self.current[from..end]);
+                from = end;
+                if !line.is_empty() {
+                    if !p.is_empty() {
+                        p.push('\n');
+                    }
+                    p.push_str(&line);
+                }
+            }
             if !p.is_empty() {
                 self.paragraphs.push(p);
+                self.flags.push(self.current_flags);
             }
-            self.current.clear();
         }
+        self.current.clear();
+        self.breaks.clear();
+        self.current_pre = false;
+        self.current_flags = ParaFlags::default();
+    }
+}
+
+/// The paragraphs of a `<pre>` block's text: its lines with their
+/// indentation, trailing whitespace trimmed; a blank line separates
+/// paragraphs (the body joins paragraphs with one, so the text reads as
+/// written).
+fn preformatted(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in text.split('\n') {
+        let line = line.trim_end();
+        if line.trim_start().is_empty() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        if line.is_ascii() {
+            current.push_str(line);
+        } else {
+            current.extend(line.chars().filter(|&c| c != '\u{200b}' && c != '\u{feff}').nfc());
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Which markup rules are off, by [`MarkupRule::index`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct MarkupSwitches {
+    pub(crate) disabled: u32,
+}
+
+impl MarkupSwitches {
+    fn on(self, rule: MarkupRule) -> bool {
+        self.disabled & (1 << rule.index()) == 0
     }
 }
 
 /// Paragraphs of an HTML fragment or document.
-pub(crate) fn to_paragraphs(html: &str) -> Extracted {
-    walk(html, true)
+pub(crate) fn to_paragraphs(html: &str, switches: MarkupSwitches) -> Extracted {
+    let doc = parse(html);
+    let x = walk(&doc, Some(switches));
+    if let Some(inner) = escaped_markup(&doc, &x.paragraphs) {
+        return walk(&parse(&inner), Some(switches));
+    }
+    x
 }
 
 /// Paragraphs only, for feeds with cleaning off: scripts, styles, forms and
 /// players still go (they are not text), but embeds, widgets and captions
 /// stay as text.
 pub(crate) fn structure_only(html: &str) -> Vec<String> {
-    walk(html, false).paragraphs
+    let doc = parse(html);
+    let x = walk(&doc, None);
+    if let Some(inner) = escaped_markup(&doc, &x.paragraphs) {
+        return walk(&parse(&inner), None).paragraphs;
+    }
+    x.paragraphs
 }
 
-fn walk(html: &str, markup_rules: bool) -> Extracted {
-    let doc = parse(html);
-    let mut out = Builder { paragraphs: Vec::new(), current: String::new() };
+/// What the markup rules decided, per element they matched.
+struct Plan {
+    /// Elements to drop and record, with what they are and the rule.
+    drop: HashMap<ego_tree::NodeId, (Special, MarkupRule)>,
+}
+
+/// The first pass: every element a markup rule matches, the facts of each,
+/// and [`guard`]'s verdict.
+fn plan(doc: &Html, switches: MarkupSwitches) -> Plan {
+    struct Candidate<'a> {
+        node: NodeRef<'a, Node>,
+        special: Special,
+        rule: MarkupRule,
+        facts: Facts,
+    }
+    let mut candidates: Vec<Candidate<'_>> = Vec::new();
+    let mut item_text = 0;
+    let mut skipping: Option<ego_tree::NodeId> = None;
+    for edge in doc.tree.root().traverse() {
+        match edge {
+            Edge::Open(node) => {
+                if skipping.is_some() {
+                    continue;
+                }
+                match node.value() {
+                    Node::Text(t) => item_text += t.trim().len(),
+                    Node::Element(e) => {
+                        if is_dropped(e.name()) {
+                            skipping = Some(node.id());
+                        } else if let Some((special, rule)) = classify(e)
+                            && switches.on(rule)
+                        {
+                            let facts = if rule == MarkupRule::SocialEmbed || rule == MarkupRule::Iframe {
+                                Facts::default()
+                            } else {
+                                markup::facts(node)
+                            };
+                            candidates.push(Candidate { node, special, rule, facts });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Edge::Close(node) => {
+                if skipping == Some(node.id()) {
+                    skipping = None;
+                }
+            }
+        }
+    }
+    // Elements built alike (same tag, same class, same rule) are judged
+    // together: one card of a card list is small, the list is the article.
+    let mut groups: HashMap<(&str, &str, MarkupRule), (usize, usize)> = HashMap::new();
+    fn key<'a>(c: &Candidate<'a>) -> (&'a str, &'a str, MarkupRule) {
+        let e = c.node.value().as_element();
+        (e.map_or("", |e| e.name()), e.and_then(|e| attr(e, local_name!("class"))).unwrap_or(""), c.rule)
+    }
+    for c in &candidates {
+        let g = groups.entry(key(c)).or_default();
+        g.0 += c.facts.text;
+        g.1 += c.facts.links;
+    }
+    let mut drop = HashMap::with_capacity(candidates.len());
+    for c in &candidates {
+        let (group_text, group_links) = groups.get(&key(c)).copied().unwrap_or_default();
+        let facts = Facts { group_text, group_links, item_text, ..c.facts };
+        if guard(c.rule, &facts).is_none() {
+            drop.insert(c.node.id(), (c.special, c.rule));
+        }
+    }
+    // A short heading right before a dropped widget is the widget's title
+    // ("Mehr zum Thema" over a related list), when nothing of the article
+    // follows the widget in that heading's section.
+    let mut titles = Vec::new();
+    for (&id, &(special, rule)) in &drop {
+        if !matches!(rule, MarkupRule::ShareWidget | MarkupRule::RelatedWidget | MarkupRule::NewsletterBox) {
+            continue;
+        }
+        let Some(node) = doc.tree.get(id) else { continue };
+        if let Some(heading) = widget_title(node, &drop) {
+            titles.push((heading, (special, rule)));
+        }
+    }
+    drop.extend(titles);
+    Plan { drop }
+}
+
+/// Longest heading taken as a widget's title.
+const MAX_WIDGET_TITLE: usize = 60;
+
+/// The heading just before `widget` that titles it, if there is one: short,
+/// not matched by a rule itself, and with nothing but dropped elements
+/// after the widget until the next heading.
+fn widget_title(
+    widget: NodeRef<'_, Node>,
+    drop: &HashMap<ego_tree::NodeId, (Special, MarkupRule)>,
+) -> Option<ego_tree::NodeId> {
+    let is_heading = |n: &NodeRef<'_, Node>| {
+        n.value().as_element().is_some_and(|e| matches!(e.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6"))
+    };
+    let heading = widget.prev_siblings().find(|n| match n.value() {
+        Node::Text(t) => !t.trim().is_empty(),
+        Node::Element(_) => true,
+        _ => false,
+    })?;
+    if !is_heading(&heading) || drop.contains_key(&heading.id()) || text_of(heading).len() > MAX_WIDGET_TITLE {
+        return None;
+    }
+    for after in widget.next_siblings() {
+        if is_heading(&after) {
+            break;
+        }
+        let holds_text = match after.value() {
+            Node::Text(t) => !t.trim().is_empty(),
+            Node::Element(e) => !drop.contains_key(&after.id()) && !is_dropped(e.name()) && !text_of(after).is_empty(),
+            _ => false,
+        };
+        if holds_text {
+            return None;
+        }
+    }
+    Some(heading.id())
+}
+
+/// The second pass. `switches` is None for structure only (no markup rule
+/// runs; iframes still go, silently).
+fn walk(doc: &Html, switches: Option<MarkupSwitches>) -> Extracted {
+    let plan = switches.map(|s| plan(doc, s));
+    let mut out = Builder::default();
     let mut removed = Vec::new();
     let mut embeds = Vec::new();
     // While inside a dropped subtree, the id of its root: everything until
@@ -164,76 +454,65 @@ fn walk(html: &str, markup_rules: bool) -> Extracted {
                     continue;
                 }
                 match node.value() {
-                    Node::Text(t) => out.current.push_str(t),
+                    Node::Text(t) => out.text(t),
                     Node::Element(e) => {
                         let name = e.name();
                         if name == "br" {
-                            out.current.push(' ');
+                            out.line_break();
                             continue;
                         }
                         if is_dropped(name) {
                             skipping = Some(node.id());
                             continue;
                         }
-                        let special = if markup_rules {
-                            classify(e)
-                        } else if name == "iframe" {
-                            Some(Special::Frame)
-                        } else {
-                            None
+                        let special = match &plan {
+                            Some(plan) => plan.drop.get(&node.id()).copied(),
+                            None if name == "iframe" => Some((Special::Frame, MarkupRule::Iframe)),
+                            None => None,
                         };
-                        let Some(special) = special else {
-                            if is_block(name) {
-                                out.flush();
-                            }
-                            continue;
-                        };
-                        // Widgets and captions must be small; a "share"
-                        // wrapper around the whole article is not a widget.
-                        let guarded = matches!(special, Special::Widget(_) | Special::Caption) && name != "figcaption";
-                        if guarded && too_much_text(node) {
-                            if is_block(name) {
-                                out.flush();
-                            }
-                            continue;
-                        }
                         if is_block(name) {
                             out.flush();
                         }
+                        let Some((special, rule)) = special else {
+                            out.nest(name, true);
+                            continue;
+                        };
                         let at = out.paragraphs.len();
+                        let record = |kind: RemovedKind, text: String| Removed::new(kind, rule.name(), text);
                         match special {
-                            Special::Post(kind) => {
+                            Special::Post(kind) if plan.is_some() => {
                                 let text = text_of(node);
                                 embeds.push((at, post_embed(node, kind)));
-                                removed.push((at, Removed { kind: RemovedKind::SocialEmbed, text }));
+                                removed.push((at, record(RemovedKind::SocialEmbed, text)));
                             }
-                            Special::Frame => {
+                            Special::Frame if plan.is_some() => {
                                 if let Some(embed) = frame_embed(e) {
                                     let kind = match embed.kind.as_str() {
                                         "youtube" | "vimeo" | "media" => RemovedKind::MediaEmbed,
                                         _ => RemovedKind::SocialEmbed,
                                     };
                                     let text = attr(e, local_name!("src")).unwrap_or_default().to_string();
-                                    removed.push((at, Removed { kind, text }));
+                                    removed.push((at, record(kind, text)));
                                     embeds.push((at, embed));
                                 }
                             }
                             Special::Widget(kind) => {
                                 let text = text_of(node);
                                 if !text.is_empty() {
-                                    removed.push((at, Removed { kind, text }));
+                                    removed.push((at, record(kind, text)));
                                 }
                             }
                             Special::Caption => {
                                 let text = text_of(node);
                                 if !text.is_empty() {
-                                    removed.push((at, Removed { kind: RemovedKind::Caption, text }));
+                                    removed.push((at, record(RemovedKind::Caption, text)));
                                 }
                             }
                             Special::MoreLink => {
                                 let text = text_of(node);
-                                removed.push((at, Removed { kind: RemovedKind::Truncation, text }));
+                                removed.push((at, record(RemovedKind::Truncation, text)));
                             }
+                            Special::Post(_) | Special::Frame => {}
                         }
                         skipping = Some(node.id());
                     }
@@ -253,16 +532,99 @@ fn walk(html: &str, markup_rules: bool) -> Extracted {
                     }
                     continue;
                 }
-                if let Node::Element(e) = node.value()
-                    && is_block(e.name())
-                {
-                    out.flush();
+                if let Node::Element(e) = node.value() {
+                    if is_block(e.name()) {
+                        out.flush();
+                    }
+                    out.nest(e.name(), false);
                 }
             }
         }
     }
     out.flush();
-    Extracted { paragraphs: out.paragraphs, removed, embeds }
+    Extracted { paragraphs: out.paragraphs, flags: out.flags, removed, embeds }
+}
+
+/// Tags whose escaped form marks an item whose HTML was escaped twice.
+const ESCAPED_TAGS: [&str; 24] = [
+    "p",
+    "a",
+    "div",
+    "br",
+    "img",
+    "span",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "figure",
+    "iframe",
+    "table",
+    "section",
+    "article",
+    "!--",
+];
+
+/// When the text of `doc` is itself HTML (a feed escaped its markup twice),
+/// that HTML. The test is strict, so an article *about* HTML keeps its
+/// quoted tags as text: the text starts with a tag and ends with one,
+/// holds at least two tags and an end tag, and the item has no `<pre>`,
+/// `<code>`, `<textarea>` or `<xmp>` where quoted markup lives.
+fn escaped_markup(doc: &Html, paragraphs: &[String]) -> Option<String> {
+    let first = paragraphs.first()?;
+    let opens_with_tag = first.strip_prefix('<').is_some_and(|rest| {
+        ESCAPED_TAGS.iter().any(|t| {
+            rest.len() > t.len()
+                && rest.as_bytes()[..t.len()].eq_ignore_ascii_case(t.as_bytes())
+                && (*t == "!--" || matches!(rest.as_bytes()[t.len()], b'>' | b' ' | b'/' | b'\n'))
+        })
+    });
+    let closes_with_tag = paragraphs.last().is_some_and(|p| p.ends_with('>'));
+    if !opens_with_tag || !closes_with_tag {
+        return None;
+    }
+    let mut tags = 0;
+    let mut end_tags = 0;
+    for p in paragraphs {
+        for (i, _) in p.match_indices('<') {
+            let rest = &p[i + 1..];
+            let (end, rest) = match rest.strip_prefix('/') {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            if ESCAPED_TAGS.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
+                tags += 1;
+                end_tags += usize::from(end);
+            }
+        }
+    }
+    if tags < 2 || end_tags == 0 {
+        return None;
+    }
+    let mut text = String::new();
+    for node in doc.tree.root().descendants() {
+        match node.value() {
+            Node::Element(e) if matches!(e.name(), "pre" | "code" | "textarea" | "xmp" | "plaintext") => return None,
+            Node::Text(t) => {
+                if node.parent().and_then(|p| p.value().as_element()).is_some_and(|e| is_dropped(e.name())) {
+                    continue;
+                }
+                text.push_str(t);
+                text.push('\n');
+            }
+            _ => {}
+        }
+    }
+    Some(text)
 }
 
 /// Dropped elements that sit between paragraphs rather than inside one.
@@ -283,8 +645,12 @@ pub(crate) fn inline_text(html: &str) -> String {
 mod tests {
     use super::*;
 
+    fn to_paragraphs_default(html: &str) -> Extracted {
+        to_paragraphs(html, MarkupSwitches::default())
+    }
+
     fn paras(html: &str) -> Vec<String> {
-        to_paragraphs(html).paragraphs
+        to_paragraphs(html, MarkupSwitches::default()).paragraphs
     }
 
     #[test]
@@ -296,13 +662,66 @@ mod tests {
     }
 
     #[test]
-    fn br_joins_with_a_space() {
-        assert_eq!(paras("<p>line one<br>line two<br/>three</p>"), ["line one line two three"]);
+    fn br_breaks_a_line_inside_its_paragraph() {
+        assert_eq!(paras("<p>line one<br>line two<br/>three</p>"), ["line one\nline two\nthree"]);
+        // Source newlines are whitespace; empty lines and edges vanish.
+        assert_eq!(
+            paras("<p><br>Ann Lee\n  Mill Road<br><br> 4 <b>Leeds</b> <br></p>"),
+            ["Ann Lee Mill Road\n4 Leeds"]
+        );
+    }
+
+    #[test]
+    fn pre_keeps_its_lines_and_indentation() {
+        let c = to_paragraphs_default(
+            "<p>Intro.</p><pre><code>fn main() {\n    println!(\"hi\");  \n}\n\n// © 2024 Example Ltd\n</code></pre><p>After.</p>",
+        );
+        assert_eq!(
+            c.paragraphs,
+            ["Intro.", "fn main() {\n    println!(\"hi\");\n}", "// © 2024 Example Ltd", "After."]
+        );
+        let pre: Vec<bool> = c.flags.iter().map(|f| f.has(ParaFlags::PRE)).collect();
+        assert_eq!(pre, [false, true, true, false]);
+        // A <br> inside <pre> is a line break too.
+        assert_eq!(paras("<pre>a<br>  b</pre>"), ["a\n  b"]);
+    }
+
+    #[test]
+    fn html_escaped_twice_is_read_as_html() {
+        let c = to_paragraphs_default(
+            "&lt;p&gt;First &lt;a href=&quot;https://e.example/x&quot;&gt;linked&lt;/a&gt; words.&lt;/p&gt;\n&lt;p&gt;Second &amp;amp; last.&lt;/p&gt;",
+        );
+        assert_eq!(c.paragraphs, ["First linked words.", "Second & last."]);
+        // Wrapped in a real paragraph, with an embed inside.
+        let c = to_paragraphs_default(
+            "<p>&lt;p&gt;Lede.&lt;/p&gt;&lt;iframe src=&quot;https://www.youtube.com/embed/abc&quot;&gt;&lt;/iframe&gt;&lt;p&gt;End.&lt;/p&gt;</p>",
+        );
+        assert_eq!(c.paragraphs, ["Lede.", "End."]);
+        assert_eq!(c.embeds.len(), 1);
+        // An article about HTML keeps the markup it quotes.
+        for html in [
+            "<p>&lt;p&gt; opens a paragraph and &lt;/p&gt; closes it, the tutorial says.</p>",
+            "<p>Use a paragraph:</p><pre><code>&lt;p&gt;Hello&lt;/p&gt;</code></pre>",
+            "<p>&lt;br&gt; breaks a line.</p>",
+        ] {
+            let c = to_paragraphs_default(html);
+            assert!(c.paragraphs.iter().any(|p| p.contains('<')), "{html}: {:?}", c.paragraphs);
+        }
+    }
+
+    #[test]
+    fn a_self_closed_script_does_not_swallow_the_item() {
+        assert_eq!(
+            paras(
+                "<p>Before.</p><script type=\"text/javascript\" src=\"https://e.example/w.js\" /><p>After one.</p><p>After two.</p>"
+            ),
+            ["Before.", "After one.", "After two."]
+        );
     }
 
     #[test]
     fn drops_scripts_styles_iframes_and_captions() {
-        let c = to_paragraphs(
+        let c = to_paragraphs_default(
             "<p>Keep.</p><script>var x = 1;</script><style>p{}</style>\
              <figure><img src='a.jpg'><figcaption>Photo: Jane / Agency</figcaption></figure>\
              <iframe src='https://www.youtube.com/embed/xyz?feature=oembed' title='Trailer'></iframe><p>Also keep.</p>",
@@ -334,7 +753,7 @@ mod tests {
 
     #[test]
     fn social_embed_markup_becomes_embeds() {
-        let c = to_paragraphs(
+        let c = to_paragraphs_default(
             "<p>Lede.</p>\
              <blockquote class=\"twitter-tweet\"><p lang=\"en\">Day 9 in Ext 14. <a href=\"https://t.co/x\">pic.twitter.com/J8pQ</a></p>&mdash; Sipho Ndlovu (@SiphoNdlovu_ZA) <a href=\"https://twitter.com/SiphoNdlovu_ZA/status/185?ref_src=twsrc\">November 12, 2024</a></blockquote>\
              <blockquote class=\"bluesky-embed\" data-bluesky-uri=\"at://did:plc:x/app.bsky.feed.post/3k\"><p>Trams are back.</p>&mdash; Transit Desk (@transit.bsky.social) <a href=\"https://bsky.app/profile/transit.bsky.social/post/3k?ref_src=embed\">March 3, 2024 at 10:21 AM</a></blockquote>\
@@ -367,7 +786,7 @@ mod tests {
 
     #[test]
     fn widgets_go_but_a_wrapper_full_of_article_does_not() {
-        let c = to_paragraphs(
+        let c = to_paragraphs_default(
             "<p>Lede.</p><div class=\"sharedaddy sd-sharing-enabled\"><h3>Share this:</h3><ul><li>Twitter</li></ul></div>\
              <div class='yarpp yarpp-related'><h3>Related posts:</h3><ol><li><a href='/x'>Old story</a></li></ol></div>\
              <div class=\"newsletter-signup\"><h4>Get the Brief</h4><form><input></form></div>\
@@ -390,7 +809,7 @@ mod tests {
             ]
         );
         let article = "<p>A long paragraph of the article that goes on and on about the council vote and its consequences for the city.</p>".repeat(30);
-        let c = to_paragraphs(&format!("<div class=\"entry-content share-enabled\">{article}</div>"));
+        let c = to_paragraphs_default(&format!("<div class=\"entry-content share-enabled\">{article}</div>"));
         assert_eq!(c.paragraphs.len(), 30);
         assert!(c.removed.is_empty());
     }

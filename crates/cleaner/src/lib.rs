@@ -22,7 +22,16 @@
 //!    a role. A paragraph is dropped only when a rule matches it, or when an
 //!    embed anchor next to it claims it (a tweet's "— Name (@handle) date"
 //!    line takes the tweet text above it).
-//! 3. Paragraphs are normalised: NFC, whitespace collapsed, typography kept.
+//! 3. Paragraphs are normalised: NFC, whitespace collapsed, typography kept;
+//!    a paragraph's own line breaks (`<br>`, `<pre>`) stay as `\n`.
+//!
+//! Every removal names its rule ([`Removed::rule`]), markup rules
+//! (`markup.*`) included, and every rule can be turned off by that name.
+//! Guards keep what could be the article: the markup guard (an element
+//! holding a large share of the item's text, a `<pre>`, a heading before
+//! article text, a quotation's caption) and the text guards (reported
+//! speech, one-sentence credits, credits of names; `<pre>` and table cells
+//! untouched, quotations open to embed rules only).
 //!
 //! What it deliberately does not do: main-content extraction from whole
 //! pages (boilerplate around an article in a page template is the
@@ -45,6 +54,7 @@
 
 mod engine;
 pub mod extract;
+mod guards;
 mod hints;
 mod html;
 mod lang;
@@ -58,6 +68,8 @@ use newswire_core::config::CleanRuleConfig;
 use newswire_core::{Embed, Removed, RemovedKind};
 
 use crate::engine::{CustomRule, RuleSet};
+use crate::html::MarkupSwitches;
+use crate::markup::MarkupRule;
 
 pub use extract::{Article, SiteRuleError, SiteRules, extract};
 pub use lang::detect_language;
@@ -120,6 +132,8 @@ pub enum RuleError {
 pub struct Cleaner {
     /// Indexed like the built-in table; empty when nothing is disabled.
     disabled: Vec<bool>,
+    /// The markup rules turned off.
+    markup: MarkupSwitches,
     custom: Vec<CustomRule>,
 }
 
@@ -132,15 +146,33 @@ pub struct BuiltinRule {
     pub kind: RemovedKind,
     /// The language it was written for (ISO 639-1), or "*" for any.
     pub lang: &'static str,
-    /// Where it may match: "any", "start", "end" or "edge" (start or end).
+    /// Where it may match: "any", "start", "end", "edge" (start or end),
+    /// "last" (the last paragraph), or "markup" (an HTML element).
     pub position: &'static str,
-    /// The regular expression.
+    /// The regular expression over one paragraph; for a markup rule, what
+    /// element it matches, in words.
     pub pattern: &'static str,
 }
 
-/// Every built-in rule, in priority order.
+/// Every built-in rule: the markup rules (`markup.*`, matched on HTML
+/// elements), then the text rules in priority order.
 pub fn builtin_rules() -> impl Iterator<Item = BuiltinRule> {
-    rules::BUILTIN.iter().map(|r| BuiltinRule {
+    let markup = MarkupRule::ALL.into_iter().map(|r| BuiltinRule {
+        name: r.name(),
+        kind: match r {
+            MarkupRule::SocialEmbed => RemovedKind::SocialEmbed,
+            MarkupRule::Iframe => RemovedKind::MediaEmbed,
+            MarkupRule::ShareWidget | MarkupRule::RelatedWidget => RemovedKind::Widget,
+            MarkupRule::NewsletterBox => RemovedKind::CallToAction,
+            MarkupRule::AdSlot => RemovedKind::Advertisement,
+            MarkupRule::Figcaption | MarkupRule::CaptionClass => RemovedKind::Caption,
+            MarkupRule::MoreLink => RemovedKind::Truncation,
+        },
+        lang: "*",
+        position: "markup",
+        pattern: r.describes(),
+    });
+    let text = rules::BUILTIN.iter().map(|r| BuiltinRule {
         name: r.name,
         kind: r.kind,
         lang: r.lang,
@@ -149,16 +181,23 @@ pub fn builtin_rules() -> impl Iterator<Item = BuiltinRule> {
             rules::Position::Start => "start",
             rules::Position::End => "end",
             rules::Position::Edge => "edge",
+            rules::Position::Last => "last",
         },
         pattern: r.pattern,
-    })
+    });
+    markup.chain(text)
 }
 
 impl Cleaner {
     /// Compile a cleaner with the given extra rules and disabled built-ins.
     pub fn new(custom: &[CleanRuleConfig], disable: &[String]) -> Result<Cleaner, RuleError> {
         let mut disabled = Vec::new();
+        let mut markup = MarkupSwitches::default();
         for name in disable {
+            if let Some(rule) = MarkupRule::from_name(name) {
+                markup.disabled |= 1 << rule.index();
+                continue;
+            }
             let Some(idx) = rules::BUILTIN.iter().position(|r| r.name == name.as_str()) else {
                 return Err(RuleError::UnknownRule(name.clone()));
             };
@@ -173,22 +212,22 @@ impl Cleaner {
                 .map_err(|e| RuleError::BadPattern { name: rule.name.clone(), message: e.to_string() })?;
             rules.push(compiled);
         }
-        Ok(Cleaner { disabled, custom: rules })
+        Ok(Cleaner { disabled, markup, custom: rules })
     }
 
     /// Clean one input.
     pub fn clean(&self, input: Input<'_>) -> Cleaned {
-        let (paragraphs, mut removed, mut embeds) = match input {
+        let (paragraphs, flags, mut removed, mut embeds) = match input {
             Input::Html(html) => {
-                let x = html::to_paragraphs(html);
-                (x.paragraphs, x.removed, x.embeds)
+                let x = html::to_paragraphs(html, self.markup);
+                (x.paragraphs, x.flags, x.removed, x.embeds)
             }
             Input::Text(text) => {
                 let paragraphs = text.lines().map(normalize_paragraph).filter(|p| !p.is_empty()).collect();
-                (paragraphs, Vec::new(), Vec::new())
+                (paragraphs, Vec::new(), Vec::new(), Vec::new())
             }
         };
-        let outcome = RuleSet { disabled: &self.disabled, custom: &self.custom }.apply(paragraphs);
+        let outcome = RuleSet { disabled: &self.disabled, custom: &self.custom }.apply(paragraphs, &flags);
         // Markup removals sit before the paragraph they precede; rule
         // removals are that paragraph: order by (paragraph, markup first).
         let mut all: Vec<(usize, u8, Removed)> = removed.drain(..).map(|(at, r)| (at, 0, r)).collect();
@@ -299,7 +338,7 @@ mod tests {
         let text = "Sponsored by Acme, the race began.\nMiddle.\nMore.\nAnd more.\nSponsored by Acme.";
         let c = cleaner.clean(Input::Text(text));
         assert_eq!(c.paragraphs, ["Sponsored by Acme, the race began.", "Middle.", "More.", "And more."]);
-        assert_eq!(c.removed, [Removed { kind: RemovedKind::CallToAction, text: "Sponsored by Acme.".into() }]);
+        assert_eq!(c.removed, [Removed::new(RemovedKind::CallToAction, "sponsor", "Sponsored by Acme.")]);
     }
 
     #[test]

@@ -22,6 +22,8 @@
 
 use newswire_core::RemovedKind;
 
+use crate::guards::TextGuard;
+
 /// Where in the article a rule may match, counted in paragraphs that are
 /// still kept once other rules have run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,9 @@ pub enum Position {
     End,
     /// Among the first or the last [`EDGE`] kept paragraphs.
     Edge,
+    /// The last kept paragraph, when it is not the only one: where a
+    /// truncated item ends.
+    Last,
 }
 
 /// How many paragraphs at each end count as the start or the end.
@@ -113,6 +118,8 @@ pub struct RuleSpec {
     pub no_quotes: bool,
     /// What a match does.
     pub role: Role,
+    /// Tests of prose that veto a match (see `guards.rs`).
+    pub guard: TextGuard,
     /// The regular expression, matched against the normalised paragraph.
     pub pattern: &'static str,
 }
@@ -124,7 +131,17 @@ const fn rule(
     max_len: usize,
     pattern: &'static str,
 ) -> RuleSpec {
-    RuleSpec { name, kind, lang, position: Position::Any, max_len, no_quotes: false, role: Role::Line, pattern }
+    RuleSpec {
+        name,
+        kind,
+        lang,
+        position: Position::Any,
+        max_len,
+        no_quotes: false,
+        role: Role::Line,
+        guard: TextGuard::NONE,
+        pattern,
+    }
 }
 
 impl RuleSpec {
@@ -138,6 +155,10 @@ impl RuleSpec {
     }
     const fn unquoted(mut self) -> RuleSpec {
         self.no_quotes = true;
+        self
+    }
+    const fn guarded(mut self, guard: TextGuard) -> RuleSpec {
+        self.guard = self.guard.union(guard);
         self
     }
 }
@@ -277,9 +298,10 @@ pub static BUILTIN: &[RuleSpec] = &[
         "caption.credit_label",
         K::Caption,
         "*",
-        400,
+        160,
         r"(?i)^(?:photo|photos|photograph|photographs|photography|photo credit|photo credits|image|images|image credit|image source|picture|pictures|pic|pics|credit|credits|illustration|graphic|artwork|video credit|foto|fotos|fotografía|fotografia|fotografie|imagen|imagens|imagem|immagine|immagini|crédito|créditos|credito|crediti|crédit|crédits|crédit photo|crédits photo|bild|bilder|bildquelle|fotoquelle|grafik|ilustración|ilustração|illustrazione) ?[:：] ?\S.*$",
-    ),
+    )
+    .guarded(TextGuard::ONE_SENTENCE.union(TextGuard::SPEECH)),
     // "(Photo by Jane Doe / Getty Images)", "(Foto: EFE)".
     rule(
         "caption.parenthesised_credit",
@@ -321,55 +343,61 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Syndication,
         "en",
         420,
-        r"(?i)^(?:this|the following|the above|an earlier version of this) (?:article|story|report|piece|post|review|column|essay|interview|op-ed|commentary|analysis|feature|content|item|text|excerpt|extract|translation)(?: .*?)? (?:(?:has been |was |is |were )?(?:adapted|republished|reproduced|reprinted|syndicated|translated)|(?:was |is |has been )?(?:originally|first) (?:published|appeared|posted|ran|produced|written)|appeared (?:first|originally)|(?:was |is )?part of (?:a |an |the )?.*?(?:partnership|collaboration|syndication)|(?:was )?produced (?:by|in partnership|in collaboration)|(?:was |is )?(?:distributed|shared|provided|supplied|contributed) by)(?: .*)?$",
+        r"(?i)^(?:this|the following|the above|an earlier version of this) (?:article|story|report|piece|post|review|column|essay|interview|op-ed|commentary|analysis|feature|content|item|text|excerpt|extract|translation)(?: (?:by|from|for|about|de|par|pour|sur|por|sobre|von|aus|für|über|di|da|del|della|per|su|dos|das|do|da) [^ ,;:]+(?: [^ ,;:]+){0,5}?)? (?:(?:has been |was |is |were )?(?:adapted|republished|reproduced|reprinted|syndicated|translated)|(?:was |is |has been )?(?:originally|first) (?:published|appeared|posted|ran|produced|written)|appeared (?:first|originally)|(?:was |is )?part of (?:a |an |the )?(?:[^ ,;:]+ ){0,6}?(?:partnership|collaboration|syndication)|(?:was )?produced (?:by|in partnership|in collaboration)|(?:was |is )?(?:distributed|shared|provided|supplied|contributed) by)(?: .*)?$",
     )
     .at(Position::Edge)
-    .unquoted(),
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
     rule(
         "syndication.this_article_origin_fr",
         K::Syndication,
         "fr",
         420,
-        r"(?i)^(?:cet|cette|ce|le présent) (?:article|texte|reportage|billet|chronique|entretien|entrevue|contenu|dossier)(?: .*?)? (?:(?:a été |est |fut )?(?:adapté|publié|paru|reproduit|republié|repris|traduit|diffusé)e?s? .*?(?:original|originellement|initialement|d['’]abord|en premier|à l['’]origine|autorisation|permission|licence|partenariat|accord)|(?:est |a été )?(?:initialement|originellement|d['’]abord|précédemment) (?:publié|paru)).*$",
+        r"(?i)^(?:cet|cette|ce|le présent) (?:article|texte|reportage|billet|chronique|entretien|entrevue|contenu|dossier)(?: (?:by|from|for|about|de|par|pour|sur|por|sobre|von|aus|für|über|di|da|del|della|per|su|dos|das|do|da) [^ ,;:]+(?: [^ ,;:]+){0,5}?)? (?:(?:a été |est |fut )?(?:adapté|publié|paru|reproduit|republié|repris|traduit|diffusé)e?s? (?:[^ ,;:]+ ){0,6}?(?:original|originellement|initialement|d['’]abord|en premier|à l['’]origine|avec l['’]autorisation|avec la permission|sous licence|en partenariat|grâce à un accord)|(?:est |a été )?(?:initialement|originellement|d['’]abord|précédemment) (?:publié|paru)).*$",
     )
     .at(Position::Edge)
-    .unquoted(),
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
     rule(
         "syndication.this_article_origin_es",
         K::Syndication,
         "es",
         420,
-        r"(?i)^(?:este|esta|el presente|la presente) (?:artículo|texto|reportaje|nota|contenido|informe|crónica|columna|entrevista)(?: .*?)? (?:(?:fue |ha sido |se |es )?(?:publicad[oa]|adaptad[oa]|reproducid[oa]|republicad[oa]|traducid[oa]|publicó|apareció|reproduce|distribuid[oa]) .*?(?:originalmente|originariamente|por primera vez|primero|autorización|permiso|licencia|alianza|acuerdo|colaboración)|(?:fue |se )?(?:publicad[oa]|apareció) (?:originalmente|originariamente|por primera vez)).*$",
+        r"(?i)^(?:este|esta|el presente|la presente) (?:artículo|texto|reportaje|nota|contenido|informe|crónica|columna|entrevista)(?: (?:by|from|for|about|de|par|pour|sur|por|sobre|von|aus|für|über|di|da|del|della|per|su|dos|das|do|da) [^ ,;:]+(?: [^ ,;:]+){0,5}?)? (?:(?:fue |ha sido |se |es )?(?:publicad[oa]|adaptad[oa]|reproducid[oa]|republicad[oa]|traducid[oa]|publicó|apareció|reproduce|distribuid[oa]) (?:[^ ,;:]+ ){0,6}?(?:originalmente|originariamente|por primera vez|primero|con autorización|con permiso|bajo licencia|en alianza|gracias a un acuerdo|en colaboración)|(?:fue |se )?(?:publicad[oa]|apareció) (?:originalmente|originariamente|por primera vez)).*$",
     )
     .at(Position::Edge)
-    .unquoted(),
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
     rule(
         "syndication.this_article_origin_de",
         K::Syndication,
         "de",
         420,
-        r"(?i)^(?:dieser|der|dieses|diese|die) (?:artikel|beitrag|text|bericht|inhalt|kommentar|gastbeitrag|übersetzung)(?: .*?)? (?:(?:erschien|ist|wurde) .*?(?:zuerst|ursprünglich|erstmals|original|genehmigung|erlaubnis|lizenz|kooperation|partnerschaft)|(?:zuerst|ursprünglich|erstmals) .*?(?:erschienen|veröffentlicht|publiziert)).*$",
+        r"(?i)^(?:dieser|der|dieses|diese|die) (?:artikel|beitrag|text|bericht|inhalt|kommentar|gastbeitrag|übersetzung)(?: (?:by|from|for|about|de|par|pour|sur|por|sobre|von|aus|für|über|di|da|del|della|per|su|dos|das|do|da) [^ ,;:]+(?: [^ ,;:]+){0,5}?)? (?:(?:erschien|ist|wurde) (?:[^ ,;:]+ ){0,6}?(?:zuerst|ursprünglich|erstmals|im original|mit genehmigung|mit erlaubnis|unter der lizenz|unter einer lizenz|in kooperation|in partnerschaft)|(?:zuerst|ursprünglich|erstmals) (?:[^ ,;:]+ ){0,6}?(?:erschienen|veröffentlicht|publiziert)).*$",
     )
     .at(Position::Edge)
-    .unquoted(),
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
     rule(
         "syndication.this_article_origin_pt",
         K::Syndication,
         "pt",
         420,
-        r"(?i)^(?:este|esta|o presente|a presente) (?:artigo|texto|reportagem|conteúdo|matéria|coluna|entrevista)(?: .*?)? (?:(?:foi |é |está sendo )?(?:publicad[oa]|adaptad[oa]|reproduzid[oa]|republicad[oa]|traduzid[oa]|distribuíd[oa]) .*?(?:originalmente|originariamente|pela primeira vez|primeiro|autorização|permissão|licença|parceria|acordo)|(?:foi )?(?:originalmente|primeiramente) (?:publicad[oa]|veiculad[oa])).*$",
+        r"(?i)^(?:este|esta|o presente|a presente) (?:artigo|texto|reportagem|conteúdo|matéria|coluna|entrevista)(?: (?:by|from|for|about|de|par|pour|sur|por|sobre|von|aus|für|über|di|da|del|della|per|su|dos|das|do|da) [^ ,;:]+(?: [^ ,;:]+){0,5}?)? (?:(?:foi |é |está sendo )?(?:publicad[oa]|adaptad[oa]|reproduzid[oa]|republicad[oa]|traduzid[oa]|distribuíd[oa]) (?:[^ ,;:]+ ){0,6}?(?:originalmente|originariamente|pela primeira vez|primeiro|com autorização|com permissão|sob licença|em parceria|graças a um acordo)|(?:foi )?(?:originalmente|primeiramente) (?:publicad[oa]|veiculad[oa])).*$",
     )
     .at(Position::Edge)
-    .unquoted(),
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
     rule(
         "syndication.this_article_origin_it",
         K::Syndication,
         "it",
         420,
-        r"(?i)^(?:questo|questa|quest['’]|il presente|la presente|l['’]) ?(?:articolo|testo|pezzo|contenuto|reportage|intervista|intervento|traduzione)(?: .*?)? (?:(?:è stat[oa] |fu |viene )?(?:pubblicat[oa]|apparso|apparsa|ripres[oa]|riprodott[oa]|adattat[oa]|tradott[oa]|ripubblicat[oa]) .*?(?:originariamente|originalmente|per la prima volta|prima|autorizzazione|permesso|licenza|accordo|collaborazione|partnership)|(?:è stat[oa] )?(?:originariamente|originalmente) (?:pubblicat[oa]|apparso|apparsa)).*$",
+        r"(?i)^(?:questo|questa|quest['’]|il presente|la presente|l['’]) ?(?:articolo|testo|pezzo|contenuto|reportage|intervista|intervento|traduzione)(?: (?:by|from|for|about|de|par|pour|sur|por|sobre|von|aus|für|über|di|da|del|della|per|su|dos|das|do|da) [^ ,;:]+(?: [^ ,;:]+){0,5}?)? (?:(?:è stat[oa] |fu |viene )?(?:pubblicat[oa]|apparso|apparsa|ripres[oa]|riprodott[oa]|adattat[oa]|tradott[oa]|ripubblicat[oa]) (?:[^ ,;:]+ ){0,6}?(?:originariamente|originalmente|per la prima volta|prima|su autorizzazione|con il permesso|sotto licenza|in collaborazione|in partnership|grazie a un accordo)|(?:è stat[oa] )?(?:originariamente|originalmente) (?:pubblicat[oa]|apparso|apparsa)).*$",
     )
     .at(Position::Edge)
-    .unquoted(),
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
     // "Originally published at https://…", "First appeared on Outlet." (no
     // comma: "Originally published in 1962, the novel…" is prose).
     rule(
@@ -379,24 +407,28 @@ pub static BUILTIN: &[RuleSpec] = &[
         300,
         r"(?i)^(?:originally|first) (?:published|posted|appeared|ran) (?:at|on|in|by) (?:https?://[^ ]+|[^,;]+?)\.?$|^(?:publié|paru) (?:initialement|originellement|à l['’]origine|d['’]abord) (?:sur|dans|par) [^,;]+?\.?$|^(?:publicado|aparecido|publicada) (?:originalmente|originariamente|por primera vez) (?:en|por) [^,;]+?\.?$|^(?:zuerst|ursprünglich|erstmals) (?:erschienen|veröffentlicht) (?:auf|bei|in|im) [^,;]+?\.?$|^(?:publicado originalmente|originalmente publicado|publicada originalmente|originalmente publicada) (?:em|no|na|por) [^,;]+?\.?$|^(?:pubblicato|apparso|pubblicata|apparsa) (?:originariamente|originalmente|per la prima volta) (?:su|in|da|sul|sulla) [^,;]+?\.?$|^(?:article|artículo|artigo|articolo|artikel|texto|testo|texte|text) (?:publié|paru|publicado|pubblicato|erschienen|veröffentlicht) (?:originalmente|originariamente|originellement|initialement|ursprünglich|zuerst) .*$",
     )
-    .at(Position::Edge),
+    .at(Position::Edge)
+    .guarded(TextGuard::SPEECH),
     // "Republished with permission from …", "Reproduced under a Creative Commons licence."
     rule(
         "syndication.republished_with_permission",
         K::Syndication,
         "*",
         350,
-        r"(?i)^(?:republished|reprinted|reproduced|published|shared|posted|used|syndicated) (?:here )?(?:with (?:the )?(?:kind )?(?:permission|consent)|by (?:kind )?permission|courtesy of|under (?:a |the )?(?:creative commons|cc[ -]by|licen[cs]e|partnership|agreement)|through (?:a |an )?(?:partnership|agreement))|^(?:republié|reproduit|publié|repris) avec (?:l['’](?:aimable )?autorisation|la permission|l['’]accord)|^(?:republicad[oa]|reproducid[oa]|publicad[oa]) con (?:autorización|permiso)|^(?:veröffentlicht|übernommen|nachdruck|wiedergabe) mit (?:freundlicher )?(?:genehmigung|erlaubnis)|^(?:republicad[oa]|reproduzid[oa]|publicad[oa]) com (?:autorização|permissão)|^(?:ripubblicat[oa]|riprodott[oa]|pubblicat[oa]) (?:con|su) (?:autorizzazione|permesso|gentile concessione)",
-    ),
+        r"(?i)^(?:(?:republished|reprinted|reproduced|published|shared|posted|used|syndicated) (?:here )?(?:with (?:the )?(?:kind )?(?:permission|consent)|by (?:kind )?permission|courtesy of|under (?:a |the )?(?:creative commons|cc[ -]by|licen[cs]e|partnership|agreement)|through (?:a |an )?(?:partnership|agreement))|(?:republié|reproduit|publié|repris) avec (?:l['’](?:aimable )?autorisation|la permission|l['’]accord)|(?:republicad[oa]|reproducid[oa]|publicad[oa]) con (?:autorización|permiso)|(?:veröffentlicht|übernommen|nachdruck|wiedergabe) mit (?:freundlicher )?(?:genehmigung|erlaubnis)|(?:republicad[oa]|reproduzid[oa]|publicad[oa]) com (?:autorização|permissão)|(?:ripubblicat[oa]|riprodott[oa]|pubblicat[oa]) (?:con|su) (?:autorizzazione|permesso|gentile concessione))(?:[^,;]*)(?:, [^ ,;]+(?: [^ ,;]+){0,5})?\.?$",
+    )
+    .at(Position::Edge)
+    .guarded(TextGuard::SPEECH),
     rule(
         "syndication.creative_commons",
         K::Syndication,
         "*",
         420,
-        r"(?i)^.*?(?:under|using|with|sous|bajo|con|unter|sob|sotto) (?:a |an |the |une |la |una |einer |uma |la )?(?:licen[cs]e |licence |licencia |lizenz |licença |licenza )?creative commons.*$",
+        r"(?i)^(?:(?:this|the following|this original) (?:article|story|post|piece|work|text|content|essay|report|column|interview|photo|image|material|translation)s?(?: [^ ,;:]+){0,10}? (?:is |was |are |were |has been |have been )?(?:republished|reproduced|published|licensed|distributed|shared|reprinted|made available|available)|(?:republished|reproduced|reprinted|licensed|shared|published|distributed) (?:here )?(?:from (?:[^ ,;:]+ ){1,8}?)?|(?:cet|ce|cette) (?:article|texte|contenu)(?: [^ ,;:]+){0,10}? (?:est |a été )?(?:republié|reproduit|publié|diffusé|traduit)e?|(?:este|esta) (?:artículo|texto|contenido|nota)(?: [^ ,;:]+){0,10}? (?:es |fue |ha sido |se )?(?:republicad[oa]|reproducid[oa]|publicad[oa]|publica|distribuid[oa])|(?:dieser|diese|dieses) (?:artikel|text|beitrag|inhalt)(?: [^ ,;:]+){0,10}? (?:ist|wurde|erscheint|steht)|(?:este|esta) (?:artigo|texto|conteúdo)(?: [^ ,;:]+){0,10}? (?:é |foi )?(?:republicad[oa]|reproduzid[oa]|publicad[oa]|distribuíd[oa])|(?:questo|questa) (?:articolo|testo|contenuto)(?: [^ ,;:]+){0,10}? (?:è |è stat[oa] )?(?:ripubblicat[oa]|riprodott[oa]|pubblicat[oa]|distribuit[oa]))(?: (?:by|from|for|about|de|par|pour|sur|por|sobre|von|aus|für|über|di|da|del|della|per|su|dos|das|do|da) [^ ,;:]+(?: [^ ,;:]+){0,5}?)? (?:under|using|with|sous|bajo|con|unter|sob|sotto|mit) (?:a |an |the |une |la |una |einer |uma |la )?(?:licen[cs]e |licencia |lizenz |licença |licenza )?(?:creative commons|cc by|cc-by)(?: [^.,;]{0,60}?)?(?:\.(?: [^.,;]{1,60}\.?)?)?$",
     )
     .at(Position::Edge)
-    .unquoted(),
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
     // "Read the original article.", "Read the original here."
     rule(
         "syndication.read_original",
@@ -404,7 +436,8 @@ pub static BUILTIN: &[RuleSpec] = &[
         "*",
         80,
         r"(?i)^(?:read the original(?: article| story| post| version| here| piece)?(?: here)?|lire l['’]article original|lire l['’]original|lea el (?:artículo|texto) original|leer el (?:artículo|texto) original|zum originalartikel|zum original|originalartikel lesen|leia o (?:artigo|texto) original|leggi l['’]articolo originale)[.!]?$",
-    ),
+    )
+    .guarded(TextGuard::SPEECH),
     // "Distributed by Nordlicht Media Syndication. For licensing …".
     rule(
         "syndication.distributed_by",
@@ -413,7 +446,8 @@ pub static BUILTIN: &[RuleSpec] = &[
         260,
         r"^(?:Distributed|Syndicated|Licensed) (?:by|through|via) \p{Lu}.*$",
     )
-    .at(Position::Edge),
+    .at(Position::Edge)
+    .guarded(TextGuard::SPEECH),
     // ------------------------------------------------------------ wire credits
     rule(
         "wire.reporting_by_parenthesised",
@@ -429,29 +463,36 @@ pub static BUILTIN: &[RuleSpec] = &[
         260,
         r"(?i)^(?:[—–] ?)?(?:additional reporting|with (?:additional )?reporting|with files) (?:by|from) [^“”«»]+$|^(?:reporting|writing) by [^.;]+; ?(?:editing|writing|additional reporting) by [^“”«»]+$|^(?:avec|con|mit|com) (?:la |l['’])?(?:afp|ap|reuters|efe|dpa|ansa|lusa|agences|agencias|agências|agenzie|agenturen|europa press|kna|epd)(?: et| y| und| e| ed)?(?: ?(?:afp|ap|reuters|efe|dpa|ansa|lusa|agences|agencias|agências|agenzie|agenturen))?\.?$|^(?:con información de|con informaciones de|mit material (?:von|der)|com informações d[aeo]s?|con fonti d['’]agenzia|con informazioni di|colaboró|colaborou|ont collaboré|mitarbeit) [^“”«»]+$",
     )
-    .at(Position::Edge),
+    .at(Position::Edge)
+    .guarded(TextGuard::NAMES.union(TextGuard::SPEECH)),
     // --------------------------------------------------------------- copyright
     rule(
         "copyright.notice",
         K::Copyright,
         "*",
-        420,
+        260,
         r"(?i)^(?:©|\(c\) ?(?:19|20)\d\d|copyright ?(?:©|\(c\))? ?(?:19|20)\d\d|copyright ?©|copyright:? ?(?:the )?(?-i:\p{Lu})[^.]*(?:19|20)\d\d\.?$).*$",
-    ),
+    )
+    .at(Position::End)
+    .guarded(TextGuard::SPEECH),
     rule(
         "copyright.all_rights_reserved",
         K::Copyright,
         "*",
         420,
         r"(?i)^(?:[^.“”«»]*\. )?(?:all rights reserved|tous droits réservés|todos los derechos reservados|alle rechte vorbehalten|todos os direitos reservados|tutti i diritti riservati|riproduzione riservata)(?:\.|$).*$",
-    ),
+    )
+    .at(Position::Edge)
+    .guarded(TextGuard::SPEECH),
     rule(
         "copyright.no_redistribution",
         K::Copyright,
         "*",
         420,
         r"(?i)^(?:this (?:material|article|content|story) )?may not be (?:published|reproduced|republished|redistributed|broadcast|rewritten|copied)(?:,| or| and|,? in whole| without).*$|^(?:reproduction|redistribution|republication|copying|any reproduction)[^.]* (?:is |are )?(?:strictly )?(?:prohibited|forbidden|not permitted|not allowed)\.?.*$|^(?:reproduction|redistribution|republication) (?:without|in whole or in part)[^.]*(?:prohibited|forbidden|permission)\.?.*$|^(?:reproduction interdite|toute reproduction (?:est )?interdite|prohibida su reproducción|queda prohibida la reproducción|vervielfältigung nur mit genehmigung|nachdruck verboten|proibida a reprodução|é proibida a reprodução|riproduzione vietata|vietata la riproduzione).*$",
-    ),
+    )
+    .at(Position::Edge)
+    .guarded(TextGuard::SPEECH),
     // ----------------------------------------------------------- advertisement
     // "Advertisement", "ADVERTISEMENT", "Advertisement - Scroll to continue",
     // "Publicité", "Anzeige".
@@ -477,7 +518,8 @@ pub static BUILTIN: &[RuleSpec] = &[
         "*",
         300,
         r"(?i)^(?:read more|read also|also read|read next|read|see also|also see|related|related stories|related story|related articles|related article|related content|related coverage|related reading|related link|related links|more on this(?: story)?|more coverage|you may also like|you might also like|recommended|recommended reading|must read|don['’]t miss|watch|listen|lire aussi|à lire aussi|a lire aussi|lire également|à lire également|voir aussi|à voir aussi|sur le même sujet|lea también|lee también|leer también|lea además|le puede interesar|te puede interesar|ver también|más información|relacionado|relacionada|relacionadas|mehr zum thema|lesen sie auch|lesen sie mehr|auch interessant|das könnte sie auch interessieren|leia também|leia mais|veja também|saiba mais|relacionadas|leggi anche|potrebbe interessarti|vedi anche|approfondisci|(?-i:More from \p{Lu}[\p{L}&'’]*(?: [\p{L}&'’]+){0,3})|(?-i:MORE FROM [\p{Lu}&'’]+(?: [\p{Lu}&'’]+){0,3})) ?[:：|»›>] ?\S.*$",
-    ),
+    )
+    .guarded(TextGuard::SPEECH),
     // A lone "Related" / "Related posts" heading of a flattened widget.
     rule(
         "widget.related_heading",
@@ -506,7 +548,8 @@ pub static BUILTIN: &[RuleSpec] = &[
             r"(?:[ ,.!:;]|$).*$"
         ),
     )
-    .unquoted(),
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
     // "Sign up for X, our free weekly newsletter", "Abonnez-vous à notre infolettre".
     rule(
         "call_to_action.newsletter",
@@ -515,7 +558,8 @@ pub static BUILTIN: &[RuleSpec] = &[
         320,
         r"(?i)^(?:sign up|signup|subscribe|register|get|join|receive|want|enter your email|don['’]t miss|never miss|to receive|click here|sign me up)(?: .*)? (?:newsletter|newsletters|inbox|e-?mail alerts?|email updates|news alerts|daily briefing|morning briefing|briefing|digest|bulletin)(?:[ ,.!:;]|$).*$|^(?:sign up|subscribe) (?:now|today|here|for free)[.!]?(?: ?[→»›])?$|^(?:abonnez-vous|inscrivez-vous|recevez|inscris-toi|abonne-toi)(?: .*)? (?:infolettre|newsletter|lettre d['’]information|lettre d['’]info|courriel|bulletin)(?:[ ,.!:;]|$).*$|^(?:suscríbete|suscríbase|suscribite|regístrate|regístrese|recibe|reciba|apúntate)(?: .*)? (?:newsletter|boletín|boletines|correo)(?:[ ,.!:;]|$).*$|^(?:abonnieren sie|melden sie sich|jetzt|bestellen sie|abonniere|hier|registrieren sie sich)(?: .*)? (?:newsletter|newsletters)(?:[ ,.!:;]|$).*$|^(?:assine|inscreva-se|cadastre-se|receba|assina)(?: .*)? (?:newsletter|newsletters|boletim)(?:[ ,.!:;]|$).*$|^(?:iscriviti|abbonati|registrati|ricevi)(?: .*)? (?:newsletter|notiziario)(?:[ ,.!:;]|$).*$",
     )
-    .unquoted(),
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
     // "Share this article", "Share this:", "Compartir:", "Partager".
     rule(
         "call_to_action.share",
@@ -543,7 +587,8 @@ pub static BUILTIN: &[RuleSpec] = &[
         "*",
         90,
         r"(?i)^(?:listen to (?:this|the) (?:article|story|episode|podcast|report)|listen to article|audio version|play audio|écouter (?:cet|l['’]) ?article|écouter|escuchar (?:este|la|el) (?:artículo|nota|noticia)|escuchar|artikel (?:anhören|vorlesen lassen)|hören sie (?:diesen|den) artikel|ouvir (?:este|o) (?:artigo|texto|matéria)|ouça (?:este|o) (?:artigo|texto)|ouvir|ascolta (?:questo|l['’]) ?articolo|ascolta)(?: ?[·•|:—–\-] ?[^.]*| ?\([^()]*\))?$",
-    ),
+    )
+    .guarded(TextGuard::SPEECH),
     // Affiliate disclosures: "We may earn a commission when you buy …".
     rule(
         "call_to_action.affiliate_disclosure",
@@ -553,10 +598,14 @@ pub static BUILTIN: &[RuleSpec] = &[
         r"(?i)^(?:this|the following|our) (?:article|post|page|story|review|guide|list|content|site|website)s? (?:contains?|includes?|may contain|features?|uses?) affiliate links?.*$|^(?:.*[.!,;:] )?(?:we|i) (?:may |might |will |could |can |do |also |sometimes |often )?(?:earn|receive|get|make|collect) (?:a |an )?(?:small |affiliate |modest |tiny )?(?:commission|commissions|share of (?:the )?(?:sales|revenue)|compensation|fee)(?:[ ,.!:;]|$).*$|^.*(?:liens? (?:d['’])?affiliation|liens? affiliés?|nous (?:pouvons |pourrions )?(?:percevoir|recevoir|toucher) une (?:petite )?commission|enlaces? de afiliad[oa]s?|enlaces? afiliad[oa]s?|(?:podemos|podríamos) (?:recibir|obtener|ganar|cobrar) una (?:pequeña )?comisión|affiliate-links?|provisions-links?|(?:erhalten|bekommen) wir (?:eine |ggf\. eine )?(?:kleine )?provision|links? de afiliad[oa]s?|(?:podemos|poderemos) (?:receber|ganhar) uma (?:pequena )?comissão|link di affiliazione|link affiliati|(?:potremmo|possiamo) (?:ricevere|guadagnare) una (?:piccola )?commissione).*$",
     )
     .at(Position::Edge)
-    .unquoted(),
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
     // -------------------------------------------------------------- truncation
     // "[…]", "[...]", "(more…)".
-    rule("truncation.ellipsis", K::Truncation, "*", 20, r"^(?:\[ ?(?:…|\.\.\.) ?\]|…|\.\.\.|\(more ?(?:…|\.\.\.)\))$"),
+    // Only the last paragraph: "…" alone in the middle is an elision (a
+    // quotation cut, a list item, a table cell), not a cut item.
+    rule("truncation.ellipsis", K::Truncation, "*", 20, r"^(?:\[ ?(?:…|\.\.\.) ?\]|…|\.\.\.|\(more ?(?:…|\.\.\.)\))$")
+        .at(Position::Last),
     // "Continue reading…", "Continue reading “Title” →", "Lire la suite".
     rule(
         "truncation.continue_reading",

@@ -122,7 +122,7 @@ mod tests {
         // "more" must be a word of its own.
         assert!(!looks_like_teaser(&record(&format!("{} and then evermore", long(400)), None)));
         let mut cut = record(&full, None);
-        cut.removed.push(Removed { kind: RemovedKind::Truncation, text: "Continue reading".into() });
+        cut.removed.push(Removed::new(RemovedKind::Truncation, "truncation.continue_reading", "Continue reading"));
         assert!(looks_like_teaser(&cut));
         // The body is the summary cut short.
         let summary = format!("{full} And a last sentence.");

@@ -1,6 +1,15 @@
-//! The labelled boilerplate corpus (a copy of shared/corpus/boilerplate),
-//! scored the way `score-cleaner` scores it: article recall, precision and
-//! exact cases. The suite fails below the quality bar.
+//! Labelled cases in the format of shared/corpus/boilerplate, scored the
+//! way `score-cleaner` scores `newswire clean`: article recall (expected
+//! paragraphs that came out), precision (output paragraphs that were
+//! expected) and exact cases. The suite fails below each set's bar.
+//!
+//! - `tests/corpus/`: a copy of the shared corpus (36 cases).
+//! - `tests/cases/safe/`: hard negatives (issue 18): prose and markup that
+//!   look like boilerplate and must come out whole, with some real
+//!   boilerplate around them.
+//!
+//! A paragraph's own lines (`<br>`, `<pre>`) are joined with a space, as
+//! the one-paragraph-per-line output of `newswire clean` prints them.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -30,16 +39,38 @@ fn overlap(a: &[String], b: &[String]) -> usize {
     hit
 }
 
-#[test]
-fn corpus_meets_the_quality_bar() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+/// Scores of one folder of cases.
+struct Score {
+    cases: usize,
+    recall: f64,
+    precision: f64,
+    exact: usize,
+    /// Lost and leaked paragraphs, per case that is not exact.
+    report: Vec<String>,
+}
+
+impl Score {
+    fn summary(&self) -> String {
+        format!(
+            "{} cases: recall {:.4} precision {:.4} exact {}/{}\n{}",
+            self.cases,
+            self.recall,
+            self.precision,
+            self.exact,
+            self.cases,
+            self.report.join("\n")
+        )
+    }
+}
+
+fn score(folder: &str) -> Score {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("corpus folder")
+        .expect("cases folder")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|n| n.strip_suffix(".expected.txt").map(str::to_string))
         .collect();
     names.sort();
-    assert_eq!(names.len(), 36, "corpus cases");
     let (mut expected_total, mut output_total, mut hits, mut exact) = (0, 0, 0, 0);
     let mut report = Vec::new();
     for name in &names {
@@ -52,7 +83,8 @@ fn corpus_meets_the_quality_bar() {
             clean(Input::Text(&std::fs::read_to_string(dir.join(format!("{name}.input.txt"))).expect("input")))
                 .paragraphs
         };
-        let output = paragraphs(&output.join("\n"));
+        let lines: Vec<String> = output.iter().map(|p| p.replace('\n', " ")).collect();
+        let output = paragraphs(&lines.join("\n"));
         let hit = overlap(&expected, &output);
         expected_total += expected.len();
         output_total += output.len();
@@ -69,9 +101,27 @@ fn corpus_meets_the_quality_bar() {
             }
         }
     }
-    let recall = hits as f64 / expected_total as f64;
-    let precision = hits as f64 / output_total as f64;
-    let summary = format!("recall {recall:.4} precision {precision:.4} exact {exact}/{}", names.len());
-    println!("{summary}\n{}", report.join("\n"));
-    assert!(recall >= 0.995 && precision >= 0.98 && exact >= 34, "below the bar: {summary}\n{}", report.join("\n"));
+    Score {
+        cases: names.len(),
+        recall: hits as f64 / expected_total.max(1) as f64,
+        precision: hits as f64 / output_total.max(1) as f64,
+        exact,
+        report,
+    }
+}
+
+#[test]
+fn shared_corpus_comes_out_exactly() {
+    let s = score("tests/corpus");
+    println!("{}", s.summary());
+    assert_eq!(s.cases, 36, "corpus cases");
+    assert!(s.exact == 36, "below the bar: {}", s.summary());
+}
+
+#[test]
+fn hard_negatives_keep_every_article_paragraph() {
+    let s = score("tests/cases/safe");
+    println!("{}", s.summary());
+    assert!(s.cases >= 40, "hard negatives: {} cases", s.cases);
+    assert!(s.recall == 1.0 && s.precision >= 0.98, "below the bar: {}", s.summary());
 }

@@ -8,6 +8,8 @@
 
 #[path = "support/nested_shapes.rs"]
 mod shapes;
+#[path = "support/widget_shapes.rs"]
+mod widgets;
 
 use newswire_cleaner::{Cleaner, Input, extract};
 
@@ -74,5 +76,16 @@ fn shapes_wrapped_in_a_page_keep_the_article_around_them() {
         assert!(cleaned.body().contains("The council approved the plan"), "{name}");
         let article = extract(&page, None, &cleaner, None);
         assert!(article.text().contains("words"), "{name}: {:?}", &article.text()[..80.min(article.text().len())]);
+    }
+}
+
+#[test]
+fn a_mebibyte_of_widgets_that_hold_the_text_keeps_it() {
+    let cleaner = Cleaner::default();
+    for (name, html) in widgets::widget_shapes(shapes::SIZE) {
+        assert!(html.len() >= shapes::SIZE, "{name}: {} bytes", html.len());
+        let want = words_in(&html);
+        let cleaned = cleaner.clean(Input::Html(&html));
+        assert_eq!(cleaned.body().matches("words").count(), want, "{name}: text lost by clean");
     }
 }

@@ -354,3 +354,108 @@ fn patterns_avoid_unicode_word_boundaries() {
         assert!(!r.pattern.contains(r"\b"), "{} uses \\b", r.name);
     }
 }
+
+#[test]
+fn every_removal_names_its_rule() {
+    let names: std::collections::HashSet<&str> = builtin_rules().map(|r| r.name).collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("corpus") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let text = std::fs::read_to_string(&path).expect("read");
+        let c = if name.ends_with(".input.html") {
+            clean(Input::Html(&text))
+        } else if name.ends_with(".input.txt") {
+            clean(Input::Text(&text))
+        } else {
+            continue;
+        };
+        for r in &c.removed {
+            assert!(names.contains(r.rule.as_str()), "{name}: {r:?} names no built-in rule");
+            let rule = builtin_rules().find(|b| b.name == r.rule).expect("known");
+            assert_eq!(rule.kind, r.kind, "{name}: {r:?}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 100, "only {seen} removals in the corpus");
+}
+
+#[test]
+fn markup_rules_can_be_disabled_by_name() {
+    let html = format!(
+        "<p>{LEDE}</p><div class=\"sharedaddy\"><h3>Share this:</h3><a href=\"?share=x\">X</a></div><figure><img src=a.jpg><figcaption>Photo: Jane Doe / Agency</figcaption></figure><p>{LAST}</p>"
+    );
+    let c = clean(Input::Html(&html));
+    assert_eq!(c.paragraphs, [LEDE, LAST]);
+    let rules: Vec<&str> = c.removed.iter().map(|r| r.rule.as_str()).collect();
+    assert_eq!(rules, ["markup.share_widget", "markup.figcaption"]);
+    // Without the figcaption rule, the caption is a paragraph, and the
+    // text rule for credit lines takes it; without both, it stays.
+    let cleaner = Cleaner::new(&[], &["markup.figcaption".to_string()]).expect("known rule");
+    let c = cleaner.clean(Input::Html(&html));
+    assert_eq!(c.paragraphs, [LEDE, LAST]);
+    let rules: Vec<&str> = c.removed.iter().map(|r| r.rule.as_str()).collect();
+    assert_eq!(rules, ["markup.share_widget", "caption.credit_label"]);
+    let off = ["markup.figcaption".to_string(), "caption.credit_label".to_string()];
+    let c = Cleaner::new(&[], &off).expect("known rules").clean(Input::Html(&html));
+    assert_eq!(c.paragraphs, [LEDE, "Photo: Jane Doe / Agency", LAST]);
+}
+
+/// Prose that uses the words of a notice, a call to action or a credit:
+/// the issue-18 classes (copyright, licences, origin words, credits run on
+/// into the paragraph, quoted calls to action, wire words).
+#[test]
+fn prose_with_the_words_of_boilerplate_stays() {
+    check_kept(&[
+        "Released under a Creative Commons licence, the book can be adapted freely, which is what the authors hoped teachers would do.",
+        "The collective publishes its maps under a Creative Commons licence so that schools can print them without asking.",
+        "This article was written as a companion to the exhibition catalogue, which was first published in 1998 and is out of print.",
+        "This piece of legislation was first published in draft form in 2021, and ministers have rewritten it twice since.",
+        "Image Credit: NASA/JPL-Caltech. The rover has collected its 25th rock sample, a piece of a boulder at the edge of the crater.",
+        "Reproduced with permission of the National Archives, the memo shows that ministers were warned in 2019.",
+        "Subscribe to our newsletter, the pop-up insists, before the reader has seen a single paragraph of the story.",
+        "Sign up for alerts, the council urged residents on Tuesday, after the second flood warning in a week.",
+        "We may earn a commission on that, the broker said, but only if the sale goes through before March.",
+        "With reporting from three continents, the documentary traces how one shipment of fake medicine reached four countries.",
+        "Additional reporting by volunteers in twelve towns made the survey the largest of its kind, the authors said.",
+        "Cet article a été rédigé à partir du rapport annuel, publié d’abord en version abrégée le mois dernier.",
+        "Suscríbete a nuestro boletín, insisten los correos de bienvenida, que llegan hasta cinco veces por semana.",
+        "Der Artikel erschien ursprünglich nur für Abonnenten, heißt es in vielen Suchergebnissen.",
+        "Iscriviti alla newsletter, si legge in fondo a quasi tutti gli articoli dei quotidiani locali.",
+        "Publicado com autorização dos autores, o estudo mostra que um em cada cinco pedidos foi recusado.",
+    ]);
+}
+
+/// "…" alone is a cut item's end only as the last paragraph; in the middle
+/// it is an elision (a quotation, a list item, a table cell).
+#[test]
+fn an_ellipsis_goes_only_at_the_end() {
+    let text = format!("{LEDE}\n…\n{BODY}\n[…]\n{LAST}");
+    assert_eq!(clean(Input::Text(&text)).paragraphs, [LEDE, "…", BODY, "[…]", LAST]);
+    let text = format!("{LEDE}\n{BODY}\n[…]");
+    let c = clean(Input::Text(&text));
+    assert_eq!(c.paragraphs, [LEDE, BODY]);
+    assert_eq!(c.removed[0].rule, "truncation.ellipsis");
+    // Alone, it is all there is: kept.
+    assert_eq!(clean(Input::Text("…")).paragraphs, ["…"]);
+}
+
+/// A © line is a footer only at the end; quoted in the body it stays.
+#[test]
+fn a_copyright_line_goes_only_at_the_end() {
+    let text = format!("{LEDE}\n{BODY}\n© 1982 Sinclair Research Ltd\n{BODY}\n{LAST}\n{LAST}\n{LAST}");
+    assert!(clean(Input::Text(&text)).paragraphs.contains(&"© 1982 Sinclair Research Ltd".to_string()));
+    let text = format!("{LEDE}\n{BODY}\n{LAST}\n© 2024 Rift Valley Courier. All rights reserved.");
+    assert_eq!(clean(Input::Text(&text)).paragraphs, [LEDE, BODY, LAST]);
+}
+
+#[test]
+fn the_docs_list_every_builtin_rule() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/cleaner.md");
+    let docs = std::fs::read_to_string(docs).expect("docs/cleaner.md");
+    for r in builtin_rules() {
+        let row = format!("| `{}` | {} | {} | {} |", r.name, r.kind.as_str(), r.lang, r.position);
+        assert!(docs.contains(&row), "docs/cleaner.md lacks the row {row}");
+    }
+}

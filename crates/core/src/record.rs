@@ -111,8 +111,21 @@ pub struct Embed {
 pub struct Removed {
     /// The class of boilerplate.
     pub kind: RemovedKind,
+    /// The name of the rule that removed it: a built-in rule
+    /// (`copyright.notice`, `markup.share_widget`, …; what `clean_disable`
+    /// takes), or a custom rule's name from the config. Empty in records
+    /// stored before rules were named.
+    #[serde(default)]
+    pub rule: String,
     /// The text removed (markup removed).
     pub text: String,
+}
+
+impl Removed {
+    /// A removal by the rule `rule`.
+    pub fn new(kind: RemovedKind, rule: impl Into<String>, text: impl Into<String>) -> Removed {
+        Removed { kind, rule: rule.into(), text: text.into() }
+    }
 }
 
 /// Classes of removed content. A closed set: it is also a metric label.
@@ -213,7 +226,7 @@ mod tests {
             content_hash: "h".into(),
             source: Source::Feed,
             embeds: vec![],
-            removed: vec![Removed { kind: RemovedKind::SocialEmbed, text: "x".into() }],
+            removed: vec![Removed::new(RemovedKind::SocialEmbed, "embed.post_attribution", "x")],
             cluster: None,
             similarity: None,
             fingerprint: None,
@@ -257,6 +270,18 @@ mod tests {
         assert_eq!(obj["published_at"], serde_json::Value::Null);
         assert_eq!(obj["source"], "feed");
         assert_eq!(obj["removed"][0]["kind"], "social_embed");
+    }
+
+    #[test]
+    fn removed_names_its_rule_and_old_records_still_read() {
+        let value = serde_json::to_value(sample()).expect("record serialises");
+        assert_eq!(value["removed"][0]["rule"], "embed.post_attribution");
+        // A record stored before rules were named has no `rule`.
+        let old = r#"{"kind":"copyright","text":"© 2024 Paper"}"#;
+        let removed: Removed = serde_json::from_str(old).expect("old removal reads");
+        assert_eq!(removed, Removed::new(RemovedKind::Copyright, "", "© 2024 Paper"));
+        let back: Record = serde_json::from_value(value).expect("record reads back");
+        assert_eq!(back, sample());
     }
 
     #[test]

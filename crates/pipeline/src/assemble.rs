@@ -197,7 +197,7 @@ pub(crate) fn build_records(
     }
     for record in &records {
         for removed in &record.removed {
-            crate::metrics::removed(removed.kind);
+            crate::metrics::removed(removed);
         }
     }
     (records, found, newest)

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use metrics::{counter, gauge, histogram};
-use newswire_core::RemovedKind;
+use newswire_core::Removed;
 
 /// Polls, by feed and outcome (`items`, `not_modified`, `unchanged`, or the
 /// error kind: `timeout`, `connect`, `status`, `too_large`, `forbidden`,
@@ -28,7 +28,9 @@ pub const POLLS: &str = "newswire_fetch_polls_total";
 pub const BODY_BYTES: &str = "newswire_fetch_body_bytes_total";
 /// Items stored, by feed and result (`new`, `updated`, `unchanged`).
 pub const ITEMS: &str = "newswire_store_items_total";
-/// Pieces the cleaner removed, by kind.
+/// Pieces the cleaner removed, by kind and rule (a built-in rule's name, or
+/// the name the operator gave a custom rule in the config: a closed set
+/// either way).
 pub const REMOVED: &str = "newswire_clean_removed_total";
 /// Article pages wanted (`full_article`), by feed and result: `used`, or why
 /// the feed's text was kept (`robots`, `timeout`, `status`, `too_large`,
@@ -104,8 +106,8 @@ pub fn page(feed: &str, result: crate::pages::PageResult) {
 }
 
 /// One removal by the cleaner.
-pub fn removed(kind: RemovedKind) {
-    counter!(REMOVED, "kind" => kind.as_str()).increment(1);
+pub fn removed(removed: &Removed) {
+    counter!(REMOVED, "kind" => removed.kind.as_str(), "rule" => removed.rule.clone()).increment(1);
 }
 
 /// One sink write and how long it took.

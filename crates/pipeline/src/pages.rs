@@ -284,7 +284,7 @@ pub async fn complete(pages: &Arc<Pages>, mut batch: RecordBatch) -> RecordBatch
     for (i, result) in done {
         if let Ok(text) = result {
             for removed in &text.article.removed {
-                crate::metrics::removed(removed.kind);
+                crate::metrics::removed(removed);
             }
             apply(&mut batch.records[i], text);
         }

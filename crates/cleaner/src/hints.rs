@@ -122,26 +122,34 @@ impl std::ops::BitOr for Roles {
 
 /// The roles an element's class and id name.
 pub(crate) fn roles(e: &Element) -> Roles {
+    let mut words = Words::default();
+    let mut out = attr(e, local_name!("class")).map_or(Roles::NONE, |class| class_roles(class, &mut words));
+    out.add(id_roles(e, &mut words));
+    out
+}
+
+/// The roles a class attribute names.
+pub(crate) fn class_roles(class: &str, words: &mut Words) -> Roles {
     let mut out = Roles::NONE;
-    let mut words = Vec::new();
-    if let Some(class) = attr(e, local_name!("class")) {
-        for token in class.split_ascii_whitespace() {
-            out.add(token_roles_into(token, &mut words));
-        }
-    }
-    // A heading's id is an anchor made from its text, not a role.
-    if !matches!(e.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
-        && let Some(id) = e.id()
-    {
-        out.add(token_roles_into(id, &mut words));
+    for token in class.split_ascii_whitespace() {
+        out.add(token_roles_into(token, words));
     }
     out
+}
+
+/// The roles an element's id names. A heading's id is an anchor made from
+/// its text, not a role.
+pub(crate) fn id_roles(e: &Element, words: &mut Words) -> Roles {
+    match e.id() {
+        Some(id) if !matches!(e.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6") => token_roles_into(id, words),
+        _ => Roles::NONE,
+    }
 }
 
 /// The roles one class token or id names (see the module docs).
 #[cfg(test)]
 pub(crate) fn token_roles(token: &str) -> Roles {
-    token_roles_into(token, &mut Vec::new())
+    token_roles_into(token, &mut Words::default())
 }
 
 /// What a word of a token is.
@@ -153,24 +161,95 @@ enum Word {
     Unknown,
 }
 
-fn token_roles_into(token: &str, words: &mut Vec<String>) -> Roles {
+/// The words of one token, lowercased into one buffer: reused from token
+/// to token, so splitting allocates nothing once it has grown.
+#[derive(Default)]
+pub(crate) struct Words {
+    buf: String,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Words {
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn get(&self, i: usize) -> &str {
+        self.spans.get(i).map_or("", |&(a, b)| &self.buf[a..b])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|&(a, b)| &self.buf[a..b])
+    }
+
+    /// Split a token into lowercase words on separators and camelCase
+    /// boundaries; trailing digits are dropped and words of digits skipped.
+    fn split(&mut self, token: &str) {
+        self.buf.clear();
+        self.spans.clear();
+        let mut start = 0;
+        let mut prev_lower = false;
+        for c in token.chars() {
+            if matches!(c, '-' | '_' | ':' | '.' | '/') || !c.is_alphanumeric() {
+                self.end_word(start);
+                start = self.buf.len();
+                prev_lower = false;
+                continue;
+            }
+            if c.is_uppercase() && prev_lower {
+                self.end_word(start);
+                start = self.buf.len();
+            }
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+            if c.is_ascii() {
+                self.buf.push(c.to_ascii_lowercase());
+            } else {
+                self.buf.extend(c.to_lowercase());
+            }
+        }
+        self.end_word(start);
+    }
+
+    fn end_word(&mut self, start: usize) {
+        let end = start + self.buf[start..].trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        self.buf.truncate(end);
+        if end > start {
+            self.spans.push((start, end));
+        }
+    }
+}
+
+fn token_roles_into(token: &str, words: &mut Words) -> Roles {
     // Atomic CSS utilities (`Mx(0)--modalCentered`, `W(100%)`) style an
     // element; they do not name it.
     if token.len() > 96 || token.contains(['(', ')', '$', '%', '!', '[', ']', '#']) {
         return Roles::NONE;
     }
-    split_words(token, words);
-    if words.is_empty() {
+    words.split(token);
+    let n = words.len();
+    if n == 0 {
         return Roles::NONE;
     }
     let mut content = false;
     let mut roles = Roles::NONE;
-    let mut unknown_at = Vec::new();
+    // Positions of unknown words: only the first may be (a site prefix).
+    let mut unknown_first = false;
+    let mut unknown_later = false;
     let mut taxonomy_at: Option<usize> = None;
+    let mut relation_at: Option<usize> = None;
+    let mut role_after_relation = false;
+    let mut not_structural_after_taxonomy = false;
     for (i, w) in words.iter().enumerate() {
         // What follows a taxonomy word is a name (`tag-story`), not a hint.
         content |= taxonomy_at.is_none() && is_content_word(w);
-        match word_kind(w) {
+        let kind = word_kind(w);
+        if taxonomy_at.is_some() && kind != Word::Structural {
+            not_structural_after_taxonomy = true;
+        }
+        if relation_at.is_some() && matches!(kind, Word::Role(_)) {
+            role_after_relation = true;
+        }
+        match kind {
             Word::Role(r) => roles.add(r),
             Word::Structural => {}
             Word::Taxonomy => {
@@ -178,23 +257,27 @@ fn token_roles_into(token: &str, words: &mut Vec<String>) -> Roles {
                     taxonomy_at = Some(i);
                 }
             }
-            Word::Unknown => unknown_at.push(i),
+            Word::Unknown => {
+                if i == 0 {
+                    unknown_first = true;
+                } else {
+                    unknown_later = true;
+                }
+            }
+        }
+        if relation_at.is_none() && is_relation(w) {
+            relation_at = Some(i);
         }
     }
     // A taxonomy word followed by more words is a generated slug
     // (`tag-cookie-recipes`, `entry-category-social_business`), unless
     // what follows is purely structural (`tag-links`, `cat-list`).
-    if let Some(t) = taxonomy_at
-        && t + 1 < words.len()
-        && words[t + 1..].iter().any(|w| word_kind(w) != Word::Structural)
-    {
+    if not_structural_after_taxonomy {
         return Roles::NONE;
     }
     // A role after a relation word is something the element has or lacks
     // (`has-sidebar`, `page-with-sidebar`, `no-comments`), not what it is.
-    if let Some(r) = words.iter().position(|w| is_relation(w))
-        && words[r + 1..].iter().any(|w| matches!(word_kind(w), Word::Role(_)))
-    {
+    if role_after_relation {
         return Roles::NONE;
     }
     if roles.is_empty() {
@@ -204,45 +287,13 @@ fn token_roles_into(token: &str, words: &mut Vec<String>) -> Roles {
     // `comment-body`): not the article. Every word must be interface
     // vocabulary, but for a short site or theme prefix (`td-post-sharing`,
     // `jp-relatedposts`).
-    let prefix_ok = |i: usize| i == 0 && words.len() > 1 && words[0].len() <= 3;
-    if unknown_at.iter().all(|&i| prefix_ok(i)) { roles } else { Roles::NONE }
+    let prefix_ok = !unknown_first || n > 1 && words.get(0).len() <= 3;
+    if !unknown_later && prefix_ok { roles } else { Roles::NONE }
 }
 
 /// Words that say what an element has rather than what it is.
 fn is_relation(w: &str) -> bool {
     matches!(w, "has" | "with" | "without" | "no" | "sans")
-}
-
-/// Split a token into lowercase words on separators and camelCase
-/// boundaries; trailing digits are dropped and words of digits skipped.
-fn split_words(token: &str, words: &mut Vec<String>) {
-    words.clear();
-    let mut current = String::new();
-    let mut prev_lower = false;
-    for c in token.chars() {
-        if matches!(c, '-' | '_' | ':' | '.' | '/') || !c.is_alphanumeric() {
-            push_word(&mut current, words);
-            prev_lower = false;
-            continue;
-        }
-        if c.is_uppercase() && prev_lower {
-            push_word(&mut current, words);
-        }
-        prev_lower = c.is_lowercase() || c.is_ascii_digit();
-        for l in c.to_lowercase() {
-            current.push(l);
-        }
-    }
-    push_word(&mut current, words);
-}
-
-fn push_word(current: &mut String, words: &mut Vec<String>) {
-    let trimmed = current.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    current.truncate(trimmed);
-    if !current.is_empty() {
-        words.push(std::mem::take(current));
-    }
-    current.clear();
 }
 
 fn word_kind(w: &str) -> Word {
@@ -329,8 +380,8 @@ fn role_word(w: &str) -> Option<Roles> {
         "ad" | "ads" | "advert" | "adverts" | "advertisement" | "advertising" | "adsbygoogle" | "adslot"
         | "adsense" | "dfp" | "gpt" | "publicite" | "publicidad" | "anzeige" | "werbung" | "pub" | "publicidade"
         | "pubblicita" | "sponsor" | "sponsored" | "sponsors" | "adunit" | "adblock" => Roles::AD,
-        "comment" | "comments" | "commentlist" | "disqus" | "respond" | "discussion" | "replies" | "commentaires"
-        | "comentarios" | "kommentare" | "commenti" => Roles::COMMENTS,
+        "comment" | "comments" | "coms" | "comms" | "commentlist" | "disqus" | "respond" | "discussion" | "replies"
+        | "commentaires" | "comentarios" | "kommentare" | "commenti" => Roles::COMMENTS,
         "nav" | "navbar" | "navigation" | "menu" | "menus" | "breadcrumb" | "breadcrumbs" | "pagination" | "pager"
         | "masthead" | "navi" | "submenu" | "megamenu" | "dropdown" | "pagenav" => Roles::NAV,
         "sidebar" | "sidebars" | "rail" | "aside" | "secondary" => Roles::SIDEBAR,
@@ -531,6 +582,8 @@ fn is_structural(w: &str) -> bool {
                 | "threads"
                 | "tiktok"
                 | "title"
+                | "tpl"
+                | "template"
                 | "to"
                 | "toggle"
                 | "top"

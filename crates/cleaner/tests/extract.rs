@@ -212,3 +212,92 @@ fn hostile_input_is_bounded() {
     let a = extract("just some text, no markup", None, &Cleaner::default(), None);
     assert_eq!(a.paragraphs, ["just some text, no markup"]);
 }
+
+/// Sentences of prose, numbered so each page's text is its own.
+fn prose(tag: &str, sentences: usize) -> String {
+    (0..sentences)
+        .map(|i| {
+            format!(
+                "The {tag} council met on day {i}, and the members, who had argued for weeks, agreed at last on a plan for the river crossing."
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn text_of(html: &str) -> String {
+    extract(html, None, &Cleaner::default(), None).paragraphs.join("\n")
+}
+
+/// A blog platform wraps the post in a `widget`; the sidebar's "About me"
+/// is longer than the post and sits in a region named `sidebar`; comments
+/// follow the post. The post comes out, and only the post.
+#[test]
+fn the_post_in_a_widget_wrapper_beats_a_denser_sidebar() {
+    let post = prose("harbour", 6).replace(". ", ".<br><br>");
+    let bio = prose("biography", 12);
+    let html = format!(
+        "<html><body><div class=\"main section\"><div class=\"widget Blog\" id=\"Blog1\">\
+         <div class=\"post hentry\"><h3>Title</h3><div class=\"post-body entry-content\">{post}</div></div>\
+         <div class=\"comments\" id=\"comments\"><dl><dd class=\"comment-body\"><p>{}</p></dd></dl></div></div></div>\
+         <div class=\"sidebar section\" id=\"sidebar\"><div class=\"widget Profile\"><dl><dd class=\"profile-textblock\">{bio}</dd></dl></div></div>\
+         </body></html>",
+        prose("comment", 8)
+    );
+    let text = text_of(&html);
+    assert!(text.contains("The harbour council met on day 5"), "{text}");
+    assert!(!text.contains("biography") && !text.contains("comment council"), "{text}");
+}
+
+/// A theme names the article's column `has-sidebar`; the post is a list of
+/// links with a little prose (link density above a menu's): it is the
+/// article all the same.
+#[test]
+fn a_link_roundup_in_a_misleadingly_named_column_is_the_article() {
+    let links: String = (0..12)
+        .map(|i| format!("<li><a href=\"/story/{i}\">Story number {i} about the river crossing plan</a></li>"))
+        .collect();
+    let html = format!(
+        "<html><body><nav><a href=/>Home</a></nav><div id=\"main-content\" class=\"has-sidebar\">\
+         <div class=\"post\"><p>{}</p><ul>{links}</ul></div></div>\
+         <div class=\"sidebar\"><ul><li><a href=/a>Archive</a></li><li><a href=/b>About</a></li></ul></div></body></html>",
+        prose("roundup", 2)
+    );
+    let text = text_of(&html);
+    assert!(text.contains("The roundup council met on day 1"), "{text}");
+    assert!(text.contains("Story number 11 about the river crossing plan"), "{text}");
+    assert!(!text.contains("Archive"), "{text}");
+}
+
+/// The article's own container is named like furniture the cleaner drops
+/// (a gallery's `caption` box), or the page is wrapped in a `<form>`
+/// (ASP.NET): its text still comes out.
+#[test]
+fn the_articles_container_is_not_taken_for_furniture_by_its_name() {
+    let html = format!(
+        "<html><body><form id=\"aspnetForm\"><div class=\"gallery\"><div id=\"slide\" class=\"caption\"><p>{}</p></div></div>\
+         <div class=\"footer\"><a href=/x>Contact</a></div></form></body></html>",
+        prose("gallery", 3)
+    );
+    let text = text_of(&html);
+    assert!(text.contains("The gallery council met on day 2"), "{text}");
+}
+
+/// Text set with `<br>`s beside blocks, without `<p>`, scores as the
+/// paragraphs it would be, and a second copy of the article (a print
+/// version) comes out once.
+#[test]
+fn bare_text_counts_and_a_repeated_copy_comes_out_once() {
+    let body = prose("ferry", 8).replace(". ", ".<br><br>");
+    let html = format!(
+        "<html><body><div class=\"teasers\"><div><p>{}</p></div><div><p>{}</p></div></div>\
+         <div id=\"story\"><h2>Headline</h2>{body}<div class=\"ad-slot\">Ad</div></div>\
+         <div class=\"print-copy\">{body}</div></body></html>",
+        prose("teaser one", 1),
+        prose("teaser two", 1)
+    );
+    let text = text_of(&html);
+    assert_eq!(text.matches("The ferry council met on day 7").count(), 1, "{text}");
+    assert!(text.contains("The ferry council met on day 0"), "{text}");
+    assert!(!text.contains("teaser"), "{text}");
+}

@@ -1,29 +1,29 @@
 //! Main-content selection: which subtrees of the page are the article.
 //!
-//! Five linear walks over the one parsed tree, no re-parsing:
+//! Three linear walks over the one parsed tree, no re-parsing:
 //!
 //! 1. [`measure`] everything, bottom-up: per element, its text length, link
 //!    text length, commas, `<p>` and `<br>` counts, the text outside its
-//!    block children, and whether it has any. The metadata collector rides
-//!    along.
+//!    block children, and how many block children it has. The metadata
+//!    collector rides along.
 //! 2. [`hard_junk`], top-down: what is never the article (controls, hidden
 //!    elements, non-content landmarks, comment sections) and the site's
 //!    `remove` selectors; every element's class/id roles are read here once.
-//! 3. [`measure`] again without it, and [`densest_prose`]: Readability-class
-//!    scoring over the whole page finds the container of the densest prose,
-//!    preferring one outside regions named as furniture.
-//! 4. [`soft_junk`]: furniture by its markup (class and id words, `aside`,
+//!    Its subtrees are [`subtract`]ed from the numbers (one walk up per
+//!    subtree), and [`densest_prose`] scores the page as Readability does to
+//!    find the container of the densest prose, preferring one outside
+//!    regions named as furniture.
+//! 3. [`soft_junk`]: furniture by its markup (class and id words, `aside`,
 //!    `footer`, boxes of links), never on the ancestors of that container or
 //!    of a trusted body (site `body` selector, `itemprop=articleBody`): class
-//!    names mislead, prose does not.
-//! 5. [`measure`] once more without the junk, and [`best_candidate`]: the
-//!    same scoring, the best container, its siblings that score close to it
-//!    or read like paragraphs. The chosen subtrees are serialised without
-//!    their junk for the cleaner.
+//!    names mislead, prose does not. Subtracted in turn, and
+//!    [`best_candidate`] scores again: the best container, its siblings that
+//!    score close to it or read like paragraphs. The chosen subtrees are
+//!    serialised without their junk for the cleaner.
 
 use crate::parse::attr;
 use markup5ever::local_name;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use ego_tree::iter::Edge;
@@ -31,6 +31,7 @@ use ego_tree::{NodeId, NodeRef};
 use scraper::Node;
 use scraper::node::Element;
 
+use super::table::{NodeMap, NodeSet};
 use crate::hints::{self, Roles};
 use crate::html::is_block;
 
@@ -54,10 +55,9 @@ impl Hasher for IdHasher {
 }
 
 pub(crate) type IdMap<V> = HashMap<NodeId, V, BuildHasherDefault<IdHasher>>;
-pub(crate) type IdSet = HashSet<NodeId, BuildHasherDefault<IdHasher>>;
 
 /// What an element holds.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Stats {
     /// Bytes of text, whitespace runs counted once.
     pub(crate) text: u32,
@@ -74,8 +74,8 @@ pub(crate) struct Stats {
     pub(crate) inline: u32,
     pub(crate) inline_commas: u32,
     pub(crate) inline_brs: u32,
-    /// Whether a block element is among the descendants.
-    pub(crate) blocks: bool,
+    /// Block elements among the children.
+    pub(crate) blocks: u32,
 }
 
 impl Stats {
@@ -117,11 +117,11 @@ fn text_len(t: &str) -> (u32, u32) {
 /// skipped); `close` each measured element with its numbers.
 pub(crate) fn measure<'a>(
     root: NodeRef<'a, Node>,
-    skip: &IdSet,
+    skip: &NodeSet,
     mut open: impl FnMut(NodeRef<'a, Node>, &'a Element),
     mut close: impl FnMut(NodeRef<'a, Node>, &'a Element, &Stats),
-) -> IdMap<Stats> {
-    let mut map = IdMap::with_capacity_and_hasher(root.tree().values().len(), Default::default());
+) -> NodeMap<Stats> {
+    let mut map = NodeMap::new(root.tree().values().len());
     let mut stack: Vec<Stats> = Vec::with_capacity(64);
     let mut skipping: Option<NodeId> = None;
     for edge in root.traverse() {
@@ -175,7 +175,7 @@ pub(crate) fn measure<'a>(
                     parent.paras += s.paras + u32::from(name == "p");
                     parent.brs += s.brs + u32::from(name == "br");
                     if is_block(name) {
-                        parent.blocks = true;
+                        parent.blocks += 1;
                     } else {
                         parent.inline += s.inline;
                         parent.inline_commas += s.inline_commas;
@@ -234,10 +234,41 @@ fn tag_weight(name: &str) -> f32 {
 
 /// The class/id roles of the page's elements (those that have a class or
 /// an id and are not hard junk), read once.
-pub(crate) type RoleMap = IdMap<Roles>;
+pub(crate) type RoleMap = NodeMap<Roles>;
 
 fn roles_of(roles: &RoleMap, id: NodeId) -> Roles {
     roles.get(&id).copied().unwrap_or(Roles::NONE)
+}
+
+/// Junk found by one walk, and what the walk saw outside it.
+pub(crate) struct Junk {
+    /// Every junk subtree's root (all junk so far, of this walk and before).
+    pub(crate) set: NodeSet,
+    /// The roots this walk found, outermost only.
+    pub(crate) roots: Vec<NodeId>,
+    /// Elements outside the junk that may hold text to score, in document
+    /// order (see [`is_prose_unit`]; decided once the numbers are final).
+    pub(crate) candidates: Vec<NodeId>,
+}
+
+/// Whether an element may be a unit of prose, by its name alone.
+fn may_be_prose(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "pre"
+            | "div"
+            | "section"
+            | "article"
+            | "main"
+            | "span"
+            | "font"
+            | "center"
+            | "blockquote"
+            | "li"
+            | "td"
+            | "dd"
+            | "form"
+    )
 }
 
 /// The hard junk under `root`, on top of `forced` (the site's `remove`
@@ -245,9 +276,11 @@ fn roles_of(roles: &RoleMap, id: NodeId) -> Roles {
 /// (navigation and form controls, hidden elements, non-content ARIA
 /// landmarks, comment sections). Also the roles of every element outside
 /// it.
-pub(crate) fn hard_junk(root: NodeRef<'_, Node>, raw: &IdMap<Stats>, forced: &IdSet) -> (IdSet, RoleMap) {
-    let mut junk = forced.clone();
-    let mut roles = RoleMap::default();
+pub(crate) fn hard_junk<'a>(root: NodeRef<'a, Node>, raw: &NodeMap<Stats>, forced: &NodeSet) -> (Junk, RoleMap) {
+    let mut junk = Junk { set: forced.clone(), roots: Vec::new(), candidates: Vec::new() };
+    let mut roles = RoleMap::new(root.tree().values().len());
+    let mut classes: HashMap<&str, Roles> = HashMap::new();
+    let mut words = hints::Words::default();
     let mut skipping: Option<NodeId> = None;
     for edge in root.traverse() {
         match edge {
@@ -256,21 +289,30 @@ pub(crate) fn hard_junk(root: NodeRef<'_, Node>, raw: &IdMap<Stats>, forced: &Id
                     continue;
                 }
                 let Node::Element(e) = n.value() else { continue };
-                if junk.contains(&n.id()) {
+                if junk.set.contains(&n.id()) {
+                    junk.roots.push(n.id());
                     skipping = Some(n.id());
                     continue;
                 }
                 let Some(s) = raw.get(&n.id()) else { continue };
-                let r = if attr(e, local_name!("class")).is_some() || e.id().is_some() {
-                    hints::roles(e)
-                } else {
-                    Roles::NONE
+                // Pages repeat their class lists (every comment, every
+                // teaser): each distinct one is read once.
+                let mut r = match attr(e, local_name!("class")) {
+                    Some(class) => *classes.entry(class).or_insert_with(|| hints::class_roles(class, &mut words)),
+                    None => Roles::NONE,
                 };
+                r = r | hints::id_roles(e, &mut words);
                 if is_hard_junk(e, s, r) {
-                    junk.insert(n.id());
+                    junk.set.insert(n.id());
+                    junk.roots.push(n.id());
                     skipping = Some(n.id());
-                } else if !r.is_empty() {
+                    continue;
+                }
+                if !r.is_empty() {
                     roles.insert(n.id(), r);
+                }
+                if may_be_prose(e.name()) {
+                    junk.candidates.push(n.id());
                 }
             }
             Edge::Close(n) => {
@@ -291,15 +333,16 @@ pub(crate) fn hard_junk(root: NodeRef<'_, Node>, raw: &IdMap<Stats>, forced: &Id
 /// strong furniture.
 pub(crate) fn soft_junk(
     root: NodeRef<'_, Node>,
-    firm: &IdMap<Stats>,
-    hard: &IdSet,
+    firm: &NodeMap<Stats>,
+    hard: &NodeSet,
     roles: &RoleMap,
-    protected: &IdSet,
+    protected: &NodeSet,
     anchor: Option<NodeId>,
-) -> IdSet {
+) -> Junk {
     let page = firm.get(&root.id()).map_or(0, |s| s.text);
     let mut container = page;
-    let mut junk = hard.clone();
+    let mut inside = false;
+    let mut junk = Junk { set: hard.clone(), roots: Vec::new(), candidates: Vec::new() };
     let mut skipping: Option<NodeId> = None;
     for edge in root.traverse() {
         match edge {
@@ -308,17 +351,23 @@ pub(crate) fn soft_junk(
                     continue;
                 }
                 let Node::Element(e) = n.value() else { continue };
-                if junk.contains(&n.id()) {
+                if junk.set.contains(&n.id()) {
                     skipping = Some(n.id());
                     continue;
                 }
                 let Some(s) = firm.get(&n.id()) else { continue };
                 if anchor == Some(n.id()) {
                     container = s.text;
+                    inside = true;
                 }
-                if !protected.contains(&n.id()) && is_soft_junk(e, s, roles_of(roles, n.id()), container) {
-                    junk.insert(n.id());
+                if !protected.contains(&n.id()) && is_soft_junk(e, s, roles_of(roles, n.id()), container, inside) {
+                    junk.set.insert(n.id());
+                    junk.roots.push(n.id());
                     skipping = Some(n.id());
+                    continue;
+                }
+                if may_be_prose(e.name()) {
+                    junk.candidates.push(n.id());
                 }
             }
             Edge::Close(n) => {
@@ -326,11 +375,48 @@ pub(crate) fn soft_junk(
                     skipping = None;
                 } else if anchor == Some(n.id()) {
                     container = page;
+                    inside = false;
                 }
             }
         }
     }
     junk
+}
+
+/// Take the junk subtrees `roots` out of the numbers of their ancestors, as
+/// if [`measure`] had skipped them (it is one walk up per root instead of a
+/// walk over the page), and drop the roots' own numbers.
+pub(crate) fn subtract(stats: &mut NodeMap<Stats>, tree: &ego_tree::Tree<Node>, roots: &[NodeId]) {
+    for &id in roots {
+        let Some(node) = tree.get(id) else { continue };
+        let Some(j) = stats.remove(&id) else { continue };
+        let Some(e) = node.value().as_element() else { continue };
+        let name = e.name();
+        let block = is_block(name);
+        let mut in_link = name == "a";
+        let mut inline_path = !block;
+        let mut direct = true;
+        for a in node.ancestors() {
+            let Node::Element(ae) = a.value() else { break };
+            let Some(s) = stats.get_mut(&a.id()) else { break };
+            in_link |= ae.name() == "a";
+            s.text -= j.text;
+            s.link -= if in_link { j.text } else { j.link };
+            s.commas -= j.commas;
+            s.paras -= j.paras + u32::from(name == "p");
+            s.brs -= j.brs + u32::from(name == "br");
+            if direct && block {
+                s.blocks -= 1;
+            }
+            if inline_path {
+                s.inline -= j.inline;
+                s.inline_commas -= j.inline_commas;
+                s.inline_brs -= j.inline_brs + u32::from(name == "br");
+            }
+            inline_path &= !is_block(ae.name());
+            direct = false;
+        }
+    }
 }
 
 /// Never the article: controls, hidden elements, landmarks that say so,
@@ -371,7 +457,7 @@ fn is_hard_junk(e: &Element, s: &Stats, roles: Roles) -> bool {
 /// article unless its class names strong furniture (a slideshow in a
 /// `promo` box): small-furniture words, boxes of links and sectioning tags
 /// do not count against it.
-fn is_soft_junk(e: &Element, s: &Stats, roles: Roles, container: u32) -> bool {
+fn is_soft_junk(e: &Element, s: &Stats, roles: Roles, container: u32, inside: bool) -> bool {
     let name = e.name();
     if matches!(name, "html" | "body" | "main" | "a") {
         return false;
@@ -393,8 +479,11 @@ fn is_soft_junk(e: &Element, s: &Stats, roles: Roles, container: u32) -> bool {
     if roles.any(WEAK_NEGATIVE) && s.text < 400 {
         return true;
     }
-    // Lists and boxes of links: menus, related stories, tag clouds.
-    if matches!(name, "ul" | "ol" | "dl" | "div" | "section" | "table" | "span")
+    // Lists and boxes of links: menus, related stories, tag clouds. Inside
+    // the article's container, one that holds a quarter of its text is the
+    // article's (a link roundup, a list of sources).
+    if !(inside && u64::from(s.text) * 4 >= u64::from(container))
+        && matches!(name, "ul" | "ol" | "dl" | "div" | "section" | "table" | "span")
         && s.text > 0
         && s.text < 2_000
         && s.link_density() > 0.5
@@ -410,14 +499,28 @@ fn is_soft_junk(e: &Element, s: &Stats, roles: Roles, container: u32) -> bool {
 fn is_paragraph_like(name: &str, s: &Stats) -> bool {
     match name {
         "p" | "pre" => true,
-        "div" | "section" | "article" | "span" | "font" | "center" | "blockquote" | "li" | "td" => !s.blocks,
+        "div" | "section" | "article" | "span" | "font" | "center" | "blockquote" | "li" | "td" => s.blocks == 0,
         _ => false,
     }
 }
 
+/// The `candidates` that hold text to score, by their final numbers.
+pub(crate) fn prose_units(tree: &ego_tree::Tree<Node>, stats: &NodeMap<Stats>, candidates: &[NodeId]) -> Vec<NodeId> {
+    let mut out = Vec::with_capacity(candidates.len() / 2);
+    for &id in candidates {
+        let Some(s) = stats.get(&id) else { continue };
+        if let Some(e) = tree.get(id).and_then(|n| n.value().as_element())
+            && is_prose_unit(e.name(), s)
+        {
+            out.push(id);
+        }
+    }
+    out
+}
+
 /// Whether an element holds text to score: a paragraph, or a container
 /// with bare text beside its blocks (text and `<br>`s without `<p>`).
-pub(crate) fn is_prose_unit(name: &str, s: &Stats) -> bool {
+fn is_prose_unit(name: &str, s: &Stats) -> bool {
     is_paragraph_like(name, s)
         || s.inline >= 25
             && matches!(
@@ -436,7 +539,7 @@ pub(crate) struct Chosen {
 /// paragraph of 25+ characters scores 1 + commas + min(length/100, 3) for
 /// its parent, half that for its grandparent, a sixth for the next, on top
 /// of the container's tag and class/id weights.
-fn scores(tree: &ego_tree::Tree<Node>, net: &IdMap<Stats>, roles: &RoleMap, paragraphs: &[NodeId]) -> IdMap<f32> {
+fn scores(tree: &ego_tree::Tree<Node>, net: &NodeMap<Stats>, roles: &RoleMap, paragraphs: &[NodeId]) -> IdMap<f32> {
     let mut scores: IdMap<f32> = IdMap::default();
     for &id in paragraphs {
         let Some(node) = tree.get(id) else { continue };
@@ -477,7 +580,7 @@ fn scores(tree: &ego_tree::Tree<Node>, net: &IdMap<Stats>, roles: &RoleMap, para
 }
 
 /// The best-scoring container, its score discounted by link density.
-fn top(scores: &IdMap<f32>, net: &IdMap<Stats>) -> Option<(NodeId, f32)> {
+fn top(scores: &IdMap<f32>, net: &NodeMap<Stats>) -> Option<(NodeId, f32)> {
     let mut best: Option<(NodeId, f32)> = None;
     for (&id, &score) in scores {
         let density = net.get(&id).map_or(0.0, Stats::link_density);
@@ -537,7 +640,7 @@ fn in_furniture(node: NodeRef<'_, Node>, roles: &RoleMap) -> bool {
 /// least a third as high.
 pub(crate) fn densest_prose(
     root: NodeRef<'_, Node>,
-    firm: &IdMap<Stats>,
+    firm: &NodeMap<Stats>,
     roles: &RoleMap,
     paragraphs: &[NodeId],
 ) -> Option<NodeId> {
@@ -555,10 +658,13 @@ pub(crate) fn densest_prose(
     }
 }
 
+/// How many close runners-up [`best_candidate`] weighs.
+const MAX_RUNNERS: usize = 10;
+
 /// Readability-class scoring over the measured (junk-free) tree.
 pub(crate) fn best_candidate(
     root: NodeRef<'_, Node>,
-    net: &IdMap<Stats>,
+    net: &NodeMap<Stats>,
     roles: &RoleMap,
     paragraphs: &[NodeId],
 ) -> Chosen {
@@ -571,9 +677,24 @@ pub(crate) fn best_candidate(
     // Several close runners-up under one ancestor (live-blog entries, an
     // article split by ads): that ancestor is the article.
     let final_score = |id: &NodeId, score: f32| score * (1.0 - net.get(id).map_or(0.0, Stats::link_density));
-    let mut runners: Vec<NodeId> =
-        scores.iter().filter(|(id, s)| final_score(id, **s) >= top_score * 0.75).map(|(id, _)| *id).collect();
-    runners.sort();
+    let mut close: Vec<(f32, NodeId)> =
+        scores.iter().map(|(id, s)| (final_score(id, *s), *id)).filter(|(s, _)| *s >= top_score * 0.75).collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    // The best few are enough to see a pattern (Readability looks at five),
+    // and keep hostile pages of thousands of equal paragraphs linear.
+    close.truncate(MAX_RUNNERS);
+    // One per branch: a runner-up inside or around another is the same
+    // text counted again.
+    let related = |a: NodeId, b: NodeId| {
+        tree.get(a).is_some_and(|n| n.ancestors().any(|x| x.id() == b))
+            || tree.get(b).is_some_and(|n| n.ancestors().any(|x| x.id() == a))
+    };
+    let mut runners: Vec<NodeId> = vec![top];
+    for &(_, id) in &close {
+        if !runners.iter().any(|&r| r == id || related(r, id)) {
+            runners.push(id);
+        }
+    }
     if runners.len() >= 3 {
         let mut ancestor = tree.get(top).and_then(|n| n.parent());
         while let Some(a) = ancestor {
@@ -673,8 +794,29 @@ fn is_void(name: &str) -> bool {
     )
 }
 
-/// Serialise a subtree as HTML without its junk (and without scripts).
-pub(crate) fn serialize(node: NodeRef<'_, Node>, junk: &IdSet, out: &mut String) {
+/// The name an element is serialised under: a `form` that is not junk
+/// wraps the page's content (ASP.NET wraps every page in one), and the
+/// cleaner drops forms.
+fn serialized_name(name: &str) -> &str {
+    if name == "form" { "div" } else { name }
+}
+
+/// The elements down from `node` that hold more than half of its text:
+/// the article's own containers. Serialised without class and id, so the
+/// cleaner's markup rules (a `caption` box, a `share` wrapper) cannot take
+/// the article for furniture around it.
+pub(crate) fn spine(node: NodeRef<'_, Node>, net: &NodeMap<Stats>, out: &mut NodeSet) {
+    let half = net.get(&node.id()).map_or(0, |s| s.text) / 2;
+    let mut cur = Some(node);
+    while let Some(n) = cur {
+        out.insert(n.id());
+        cur = n.children().find(|c| net.get(&c.id()).is_some_and(|s| s.text > half));
+    }
+}
+
+/// Serialise a subtree as HTML without its junk (and without scripts), and
+/// the `plain` elements without class and id.
+pub(crate) fn serialize(node: NodeRef<'_, Node>, junk: &NodeSet, plain: &NodeSet, out: &mut String) {
     let mut skipping: Option<NodeId> = None;
     for edge in node.traverse() {
         match edge {
@@ -689,11 +831,12 @@ pub(crate) fn serialize(node: NodeRef<'_, Node>, junk: &IdSet, out: &mut String)
                             continue;
                         }
                         out.push('<');
-                        out.push_str(e.name());
+                        out.push_str(serialized_name(e.name()));
+                        let named = !plain.contains(&n.id());
                         for (k, v) in e.attrs() {
                             // Only what the cleaner reads: classes, ids, links.
-                            if matches!(k, "class" | "id" | "href" | "src" | "title" | "cite" | "lang")
-                                || k.starts_with("data-")
+                            if matches!(k, "href" | "src" | "title" | "cite" | "lang")
+                                || named && (matches!(k, "class" | "id") || k.starts_with("data-"))
                             {
                                 out.push(' ');
                                 out.push_str(k);
@@ -725,7 +868,7 @@ pub(crate) fn serialize(node: NodeRef<'_, Node>, junk: &IdSet, out: &mut String)
                     && !is_void(e.name())
                 {
                     out.push_str("</");
-                    out.push_str(e.name());
+                    out.push_str(serialized_name(e.name()));
                     out.push('>');
                 }
             }

@@ -20,6 +20,7 @@
 mod content;
 mod metadata;
 pub mod site;
+mod table;
 
 use crate::parse::attr;
 use ego_tree::{NodeId, NodeRef};
@@ -28,9 +29,10 @@ use newswire_core::{Embed, Removed};
 use scraper::{Html, Node, Selector};
 
 use self::content::{
-    Chosen, IdSet, best_candidate, densest_prose, hard_junk, is_prose_unit, measure, serialize, soft_junk,
+    Chosen, best_candidate, densest_prose, hard_junk, measure, prose_units, serialize, soft_junk, spine, subtract,
 };
 use self::metadata::Collector;
+use self::table::NodeSet;
 use crate::html::{MAX_HTML_BYTES, cap};
 use crate::normalize::normalize_paragraph;
 use crate::{Cleaned, Cleaner, Input, detect_language};
@@ -147,7 +149,7 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     let tree = &doc.tree;
     let body = body_of(doc);
 
-    let mut forced = IdSet::default();
+    let mut forced = NodeSet::new(tree.values().len());
     let mut site_bodies = Vec::new();
     if let Some(site) = site {
         for (_, sel) in &site.remove {
@@ -168,7 +170,7 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     let mut articles = Vec::new();
     let raw = measure(
         tree.root(),
-        &IdSet::default(),
+        &NodeSet::new(tree.values().len()),
         |n, e| {
             collector.element(n, e);
             if attr(e, local_name!("itemprop")).is_some_and(|p| p.split_ascii_whitespace().any(|w| w == "articleBody"))
@@ -182,23 +184,15 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     );
     let meta = collector.finish(page_url);
 
-    // Pass 2: the hard junk. Pass 3: the numbers without it, and the
-    // container of the densest prose. Trusted bodies, that container and
-    // their ancestors are kept from the softer junk rules (pass 4).
+    // Pass 2: the hard junk; the numbers without it, and the container of
+    // the densest prose. Trusted bodies, that container and their
+    // ancestors are kept from the softer junk rules (pass 3).
     let (hard, roles) = hard_junk(body, &raw, &forced);
-    let mut firm_paragraphs = Vec::new();
-    let firm = measure(
-        body,
-        &hard,
-        |_, _| {},
-        |n, e, s| {
-            if is_prose_unit(e.name(), s) {
-                firm_paragraphs.push(n.id());
-            }
-        },
-    );
-    let prose = densest_prose(body, &firm, &roles, &firm_paragraphs);
-    let mut protected = IdSet::default();
+    let mut stats = raw;
+    subtract(&mut stats, tree, &hard.roots);
+    let firm_paragraphs: Vec<NodeId> = prose_units(tree, &stats, &hard.candidates);
+    let prose = densest_prose(body, &stats, &roles, &firm_paragraphs);
+    let mut protected = NodeSet::new(tree.values().len());
     for &id in site_bodies.iter().chain(&article_bodies).chain(&prose) {
         let mut cur = tree.get(id);
         while let Some(n) = cur {
@@ -208,22 +202,18 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
             cur = n.parent();
         }
     }
-    // Pass 4: all junk. Pass 5: numbers without it, and the paragraphs.
-    let junk = soft_junk(body, &firm, &hard, &roles, &protected, prose);
-    let mut paragraphs = Vec::new();
-    let net = measure(
-        body,
-        &junk,
-        |_, _| {},
-        |n, e, s| {
-            if is_prose_unit(e.name(), s) {
-                paragraphs.push(n.id());
-            }
-        },
-    );
-    let text_of = |id: &NodeId| net.get(id).map_or(0, |s| s.text);
+    // Pass 3: all junk; the numbers without it, and the paragraphs.
+    let junk = soft_junk(body, &stats, &hard.set, &roles, &protected, prose);
+    subtract(&mut stats, tree, &junk.roots);
+    let paragraphs = prose_units(tree, &stats, &junk.candidates);
+    let net = stats;
+    let junk = junk.set;
+    // Elements inside the junk keep the numbers they had before it was
+    // found; they count for nothing.
+    let alive = |id: &NodeId| tree.get(*id).is_some_and(|n| !n.ancestors().chain([n]).any(|a| junk.contains(&a.id())));
+    let text_of = |id: &NodeId| if alive(id) { net.get(id).map_or(0, |s| s.text) } else { 0 };
 
-    let site_bodies: Vec<NodeId> = site_bodies.iter().copied().filter(|id| net.contains_key(id)).collect();
+    let site_bodies: Vec<NodeId> = site_bodies.iter().copied().filter(|id| alive(id)).collect();
     let chosen = if !site_bodies.is_empty() {
         // Outermost matches only, in document order.
         let mut nodes = Vec::new();
@@ -265,9 +255,15 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     };
 
     let mut subtree = String::with_capacity(chosen.text as usize * 2);
+    let mut plain = NodeSet::new(tree.values().len());
     for id in &chosen.nodes {
         if let Some(node) = tree.get(*id) {
-            serialize(node, &junk, &mut subtree);
+            spine(node, &net, &mut plain);
+        }
+    }
+    for id in &chosen.nodes {
+        if let Some(node) = tree.get(*id) {
+            serialize(node, &junk, &plain, &mut subtree);
         }
     }
     let mut cleaned = cleaner.clean(Input::Html(&subtree));
@@ -282,6 +278,7 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     }
     let Cleaned { mut paragraphs, removed, embeds } = cleaned;
     drop_leading_furniture(&mut paragraphs, meta.title.as_deref(), &meta.authors);
+    drop_repeats(&mut paragraphs);
 
     let language = meta.language.or_else(|| detect_language(&paragraphs.join("\n")));
     Article {
@@ -295,6 +292,46 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
         removed,
         embeds,
     }
+}
+
+/// Drop a run of three or more different paragraphs that repeats an
+/// earlier run: pages carry the article twice (a print version, a copy for
+/// another layout) under one container. Repeated single paragraphs stay
+/// (a refrain, a test page's lorem ipsum).
+fn drop_repeats(paragraphs: &mut Vec<String>) {
+    const RUN: usize = 3;
+    let mut first_at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut drop = vec![false; paragraphs.len()];
+    let mut j = 0;
+    while j < paragraphs.len() {
+        // A run starts with three different paragraphs seen in the same
+        // order before; it goes on as long as the earlier one does. Each
+        // paragraph is compared a bounded number of times, so a page of
+        // one paragraph repeated stays linear.
+        if let Some(&i) = first_at.get(paragraphs[j].as_str())
+            && i + RUN <= j
+            && j + RUN <= paragraphs.len()
+            && paragraphs[i..i + RUN] == paragraphs[j..j + RUN]
+            && paragraphs[j] != paragraphs[j + 1]
+            && paragraphs[j] != paragraphs[j + 2]
+            && paragraphs[j + 1] != paragraphs[j + 2]
+        {
+            let mut m = RUN;
+            while j + m < paragraphs.len() && i + m < j && paragraphs[i + m] == paragraphs[j + m] {
+                m += 1;
+            }
+            drop[j..j + m].iter_mut().for_each(|d| *d = true);
+            j += m;
+            continue;
+        }
+        first_at.entry(paragraphs[j].as_str()).or_insert(j);
+        j += 1;
+    }
+    let mut k = 0;
+    paragraphs.retain(|_| {
+        k += 1;
+        !drop[k - 1]
+    });
 }
 
 fn same_text(a: &str, b: &str) -> bool {
@@ -358,5 +395,57 @@ mod tests {
                 .replace("</a>", "<svg class=\"icon\" viewBox=\"0 0 8 8\"><path d=\"M0 0h8v8z\"/></svg></a>");
             assert_eq!(extract(&busy, url, &cleaner, None), ours, "{path} with scripts, styles and icons");
         }
+    }
+
+    /// Taking the junk out of the numbers by subtraction gives what
+    /// measuring the page without it gives, for every element outside it,
+    /// on every fixture page with its hard junk and then all its junk.
+    #[test]
+    fn subtracting_junk_is_measuring_without_it() {
+        use self::content::{hard_junk, soft_junk};
+        let (mut compared, mut taken) = (0, 0);
+        for (path, html) in &fixture_pages() {
+            let doc = crate::parse::document(html);
+            let tree = &doc.tree;
+            let body = body_of(&doc);
+            let none = NodeSet::new(tree.values().len());
+            let mut stats = measure(tree.root(), &none, |_, _| {}, |_, _, _| {});
+            let (hard, roles) = hard_junk(body, &stats, &none);
+            let mut junk = hard.set.clone();
+            let mut roots = hard.roots.clone();
+            let soft = soft_junk(body, &stats, &hard.set, &roles, &none, None);
+            for &id in &soft.roots {
+                junk.insert(id);
+            }
+            roots.extend(&soft.roots);
+            subtract(&mut stats, tree, &roots);
+            let measured = measure(body, &junk, |_, _| {}, |_, _, _| {});
+            taken += roots.len();
+            for n in body.descendants() {
+                if n.value().as_element().is_none() || n.ancestors().chain([n]).any(|a| junk.contains(&a.id())) {
+                    continue;
+                }
+                assert_eq!(stats.get(&n.id()), measured.get(&n.id()), "{path}: {:?}", n.value());
+                compared += 1;
+            }
+        }
+        assert!(compared > 300 && taken > 100, "{compared} elements compared, {taken} junk subtrees");
+    }
+
+    #[test]
+    fn a_repeated_run_of_paragraphs_goes_and_a_repeated_paragraph_stays() {
+        let run = |ps: &[&str]| {
+            let mut v: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
+            drop_repeats(&mut v);
+            v
+        };
+        assert_eq!(run(&["a", "b", "c", "x", "a", "b", "c", "d"]), ["a", "b", "c", "x", "d"]);
+        assert_eq!(run(&["a", "a", "a", "a"]), ["a", "a", "a", "a"]);
+        assert_eq!(run(&["a", "b", "a", "b", "a", "b"]), ["a", "b", "a", "b", "a", "b"]);
+        // One paragraph repeated a hundred thousand times is one pass.
+        let many = vec!["same".to_string(); 100_000];
+        let mut kept = many.clone();
+        drop_repeats(&mut kept);
+        assert_eq!(kept, many);
     }
 }

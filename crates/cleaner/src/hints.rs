@@ -426,6 +426,7 @@ fn is_structural(w: &str) -> bool {
                 | "big"
                 | "block"
                 | "blocks"
+                | "body"
                 | "bottom"
                 | "box"
                 | "boxes"

@@ -467,7 +467,10 @@ fn is_soft_junk(e: &Element, s: &Stats, roles: Roles, container: u32, inside: bo
         return s.text > 0 && s.text < 200 && s.link * 10 >= s.text * 9;
     }
     let roles = if name == "article" { Roles::NONE } else { roles };
-    if roles.any(STRONG_NEGATIVE) {
+    // An inline element is a byline, a share link, a tag: short. One that
+    // holds paragraphs of prose wraps them by a markup slip (a byline
+    // `<span>` left open over the post).
+    if roles.any(STRONG_NEGATIVE) && (is_block(name) || s.text < 300) {
         return true;
     }
     if u64::from(s.text) * 2 > u64::from(container) {

@@ -7,7 +7,7 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 corpus="$root/fuzz/corpus"
-mkdir -p "$corpus/parse_feed" "$corpus/clean" "$corpus/extract" "$corpus/canon" "$corpus/config"
+mkdir -p "$corpus/parse_feed" "$corpus/clean" "$corpus/extract" "$corpus/canon" "$corpus/config" "$corpus/tree"
 
 # prefixed DIR BYTE FILE...: copy each file into DIR with a leading selector
 # byte (the targets that take one read it first: 0 = the plainest options).
@@ -39,6 +39,19 @@ done
 plain "$corpus/clean" "$root"/crates/cleaner/tests/corpus/*.input.* "$fx"/pages/*.html
 # Extractor: whole pages, with a page URL and the fuzz site rules (selector 3).
 prefixed "$corpus/extract" 003 "$fx"/pages/*.html "$fx"/full-article/*.html
+# Tree builder: the cleaner corpus, the fixture pages, and every input of
+# the html5lib tree-construction suite when ../shared has it.
+plain "$corpus/tree" "$root"/crates/cleaner/tests/corpus/*.input.html "$fx"/pages/*.html
+suite="$root/../shared/corpus/html5lib-tests/tree-construction"
+if [ -d "$suite" ]; then
+    for f in "$suite"/*.dat; do
+        awk -v dir="$corpus/tree" -v base="$(basename "$f" .dat)" '
+            /^#data$/ { n++; out = dir "/seed-" base "-" n; printf "" > out; first = 1; inside = 1; next }
+            /^#errors$/ { inside = 0; close(out); next }
+            inside { if (!first) printf "\n" >> out; printf "%s", $0 >> out; first = 0 }
+        ' "$f"
+    done
+fi
 # URLs: every link in the fixtures, one per file, and some awkward forms.
 i=0
 grep -rhoE "(https?|file|ftp)://[^\"'<> )]+" "$fx" "$root/config" 2>/dev/null | sort -u | head -n 300 |
@@ -58,6 +71,6 @@ for u in \
 done
 # Config: the shipped configs.
 plain "$corpus/config" "$root"/config/*.toml
-for t in parse_feed clean extract canon config; do
+for t in parse_feed clean extract canon config tree; do
     printf '%-10s %4d seeds\n' "$t" "$(ls "$corpus/$t" | wc -l)"
 done

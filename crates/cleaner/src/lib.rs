@@ -57,12 +57,17 @@ pub mod extract;
 mod guards;
 mod hints;
 mod html;
+#[cfg(test)]
+mod html5lib_suite;
 mod lang;
 mod markup;
 mod normalize;
 mod parse;
 mod rules;
 pub mod teaser;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod tree_promise;
 
 use newswire_core::config::CleanRuleConfig;
 use newswire_core::{Embed, Removed, RemovedKind};

@@ -2,7 +2,8 @@
 //! in IN_DIR into `OUT_DIR/<stem>.txt`, one paragraph per line, in one
 //! process: the development loop over a corpus of pages
 //! (docs/extraction.md, "Quality"). Pages are read as `newswire extract`
-//! reads a file. Prints the number of pages and the time taken.
+//! reads a file. Prints the number of pages, the time taken and how many
+//! articles fell back to other text (`Article::fallback`).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
     let cleaner = Cleaner::default();
     let started = Instant::now();
     let mut bytes = 0usize;
+    let mut fallbacks = std::collections::BTreeMap::new();
     for path in &paths {
         let Ok(raw) = std::fs::read(path) else {
             eprintln!("extract_dir: cannot read {}", path.display());
@@ -43,6 +45,9 @@ fn main() -> ExitCode {
         bytes += raw.len();
         let html = String::from_utf8_lossy(&raw);
         let article = extract(&html, None, &cleaner, None);
+        if let Some(kind) = article.fallback {
+            *fallbacks.entry(kind.as_str()).or_insert(0) += 1;
+        }
         let mut text = article.paragraphs.join("\n");
         text.push('\n');
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -53,6 +58,6 @@ fn main() -> ExitCode {
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("{} pages, {:.1} MB in {secs:.2} s", paths.len(), bytes as f64 / 1e6);
+    println!("{} pages, {:.1} MB in {secs:.2} s; fallbacks {fallbacks:?}", paths.len(), bytes as f64 / 1e6);
     ExitCode::SUCCESS
 }

@@ -76,7 +76,7 @@ use crate::engine::{CustomRule, RuleSet};
 use crate::html::MarkupSwitches;
 use crate::markup::MarkupRule;
 
-pub use extract::{Article, SiteRuleError, SiteRules, extract};
+pub use extract::{Article, Fallback, SiteRuleError, SiteRules, extract};
 pub use lang::detect_language;
 pub use normalize::normalize_paragraph;
 pub use teaser::looks_like_teaser;

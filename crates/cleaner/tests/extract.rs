@@ -301,3 +301,23 @@ fn bare_text_counts_and_a_repeated_copy_comes_out_once() {
     assert!(text.contains("The ferry council met on day 0"), "{text}");
     assert!(!text.contains("teaser"), "{text}");
 }
+
+/// A page whose chosen markup gives nothing falls back to the densest prose
+/// (and says so); a paywall page to its JSON-LD `articleBody`.
+#[test]
+fn an_empty_choice_falls_back_and_says_so() {
+    let html = format!(
+        "<html><body><div id=\"story\"><script>render()</script></div><div class=\"wrap\"><p>{}</p><p>{}</p></div></body></html>",
+        prose("fallback", 3),
+        prose("second", 2)
+    );
+    let rules = SiteRules::new(&["#story".to_string()], &[]).expect("valid selector");
+    let a = extract(&html, None, &Cleaner::default(), Some(&rules));
+    assert_eq!(a.fallback, Some(newswire_cleaner::Fallback::DensestProse), "{:?}", a.paragraphs);
+    assert!(a.text().contains("The fallback council met on day 2"), "{:?}", a.paragraphs);
+    assert_eq!(extract(&format!("<p>{}</p>", prose("plain", 2)), None, &Cleaner::default(), None).fallback, None);
+
+    let read = |name: &str| std::fs::read_to_string(pages_dir().join(name)).expect("fixture page");
+    let a = extract(&read("02-jsonld-paywall.html"), None, &Cleaner::default(), None);
+    assert_eq!(a.fallback, Some(newswire_cleaner::Fallback::JsonLd));
+}

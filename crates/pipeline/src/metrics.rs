@@ -36,6 +36,9 @@ pub const REMOVED: &str = "newswire_clean_removed_total";
 /// the feed's text was kept (`robots`, `timeout`, `status`, `too_large`,
 /// `forbidden`, `fetch_failed`, `not_html`, `smaller`, `no_url`, `failed`).
 pub const PAGES: &str = "newswire_page_results_total";
+/// Article pages used whose text came from a fallback, by kind (`json_ld`,
+/// `densest_prose`, `page_text`: `newswire_cleaner::Fallback`).
+pub const PAGE_FALLBACKS: &str = "newswire_page_fallbacks_total";
 /// Time one sink took to write one batch, by sink.
 pub const SINK_WRITE: &str = "newswire_sink_write_duration_seconds";
 /// Failed sink writes (each retried), by sink.
@@ -103,6 +106,11 @@ pub fn page(feed: &str, result: crate::pages::PageResult) {
     } else {
         counter!(PAGES, "result" => result.as_str()).increment(1);
     }
+}
+
+/// One article page used whose text came from a fallback.
+pub fn page_fallback(kind: newswire_cleaner::Fallback) {
+    counter!(PAGE_FALLBACKS, "kind" => kind.as_str()).increment(1);
 }
 
 /// One removal by the cleaner.

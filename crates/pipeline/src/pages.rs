@@ -327,6 +327,16 @@ async fn page_of(pages: &Pages, feed: &Arc<FeedContext>, url: &Url, feed_words: 
         Ok(page) => {
             crate::metrics::page(&feed.spec.name, PageResult::Used);
             debug!(feed = %feed.spec.name, url = %url, words = page.word_count, feed_words, "article page used");
+            if let Some(kind) = page.article.fallback {
+                crate::metrics::page_fallback(kind);
+                warn!(
+                    feed = %feed.spec.name,
+                    url = %url,
+                    fallback = kind.as_str(),
+                    words = page.word_count,
+                    "article page read from fallback text"
+                );
+            }
         }
         Err(reason) => report(feed, Some(url), *reason, None),
     }

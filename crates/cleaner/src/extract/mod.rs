@@ -59,6 +59,62 @@ pub struct Article {
     pub removed: Vec<Removed>,
     /// Social posts and media the article embedded.
     pub embeds: Vec<Embed>,
+    /// Where the text came from when the page's markup gave no article:
+    /// None when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
+}
+
+/// Where an article's text came from when the chosen markup held (almost)
+/// none of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// The JSON-LD `articleBody`: the markup held well under its length (a
+    /// paywall teaser, a body rendered by scripts).
+    JsonLd,
+    /// The container of the page's densest prose, when what was chosen
+    /// cleaned down to under ten words.
+    DensestProse,
+    /// The page's text but its hard junk (navigation, hidden elements,
+    /// comments), when neither gave ten words.
+    PageText,
+}
+
+impl Fallback {
+    /// A metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fallback::JsonLd => "json_ld",
+            Fallback::DensestProse => "densest_prose",
+            Fallback::PageText => "page_text",
+        }
+    }
+}
+
+/// Articles under this many words fall back (see [`Fallback`]).
+const MIN_WORDS: usize = 10;
+
+/// Words: runs of letters and digits, and each CJK character (Chinese and
+/// Japanese write no spaces between words).
+fn words(paragraphs: &[String]) -> usize {
+    let mut n = 0;
+    for p in paragraphs {
+        let mut in_word = false;
+        for c in p.chars() {
+            let cjk = matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF);
+            if cjk {
+                n += 1;
+                in_word = false;
+            } else if c.is_alphanumeric() {
+                n += usize::from(!in_word);
+                in_word = true;
+            } else {
+                in_word = false;
+            }
+        }
+    }
+    n
 }
 
 impl Article {
@@ -214,6 +270,7 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     let text_of = |id: &NodeId| if alive(id) { net.get(id).map_or(0, |s| s.text) } else { 0 };
 
     let site_bodies: Vec<NodeId> = site_bodies.iter().copied().filter(|id| alive(id)).collect();
+    let site_chosen = !site_bodies.is_empty();
     let chosen = if !site_bodies.is_empty() {
         // Outermost matches only, in document order.
         let mut nodes = Vec::new();
@@ -268,17 +325,48 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     }
     let mut cleaned = cleaner.clean(Input::Html(&subtree));
 
+    let mut fallback = None;
     if (site.is_none() || chosen.nodes.is_empty())
         && let Some(ld_body) = &meta.ld_body
     {
         let dom: usize = cleaned.paragraphs.iter().map(String::len).sum();
         if (dom as f64) < 0.6 * ld_body.trim().len() as f64 {
             cleaned = cleaner.clean(Input::detect(ld_body));
+            fallback = Some(Fallback::JsonLd);
         }
     }
-    let Cleaned { mut paragraphs, removed, embeds } = cleaned;
+    let Cleaned { mut paragraphs, mut removed, mut embeds } = cleaned;
     drop_leading_furniture(&mut paragraphs, meta.title.as_deref(), &meta.authors);
     drop_repeats(&mut paragraphs);
+
+    // Never (almost) empty when the page has prose: the densest prose's
+    // container, then the page's text without its hard junk. A site rule's
+    // body is the article however short, unless it is empty.
+    let enough = if site_chosen { 1 } else { MIN_WORDS };
+    if words(&paragraphs) < enough {
+        let mut tried = Vec::new();
+        if let Some(x) = prose
+            && !chosen.nodes.contains(&x)
+        {
+            tried.push((Fallback::DensestProse, x, &junk));
+        }
+        tried.push((Fallback::PageText, body.id(), &hard.set));
+        for (kind, id, skip) in tried {
+            let Some(node) = tree.get(id) else { continue };
+            let mut html = String::new();
+            serialize(node, skip, &NodeSet::new(0), &mut html);
+            let Cleaned { paragraphs: mut more, removed: r, embeds: e } = cleaner.clean(Input::Html(&html));
+            drop_leading_furniture(&mut more, meta.title.as_deref(), &meta.authors);
+            drop_repeats(&mut more);
+            if words(&more) > words(&paragraphs) {
+                (paragraphs, removed, embeds) = (more, r, e);
+                fallback = Some(kind);
+            }
+            if words(&paragraphs) >= enough {
+                break;
+            }
+        }
+    }
 
     let language = meta.language.or_else(|| detect_language(&paragraphs.join("\n")));
     Article {
@@ -291,6 +379,7 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
         paragraphs,
         removed,
         embeds,
+        fallback,
     }
 }
 

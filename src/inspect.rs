@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use newswire_cleaner::{Cleaner, Input};
 use newswire_core::canon::redact;
+use newswire_fetcher::page::decode_html;
 use newswire_fetcher::{FetchRequest, Fetched, FetcherOptions, parse_feed_with};
 use serde_json::json;
 use url::Url;
@@ -42,6 +43,20 @@ fn read_input(input: &str) -> anyhow::Result<String> {
     }
     let bytes = std::fs::read(input).map_err(|e| UsageError(format!("cannot read {input}: {e}")))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A page from a file or standard input, decoded as the page stage decodes
+/// a fetched page (byte-order mark, `<meta charset>`, else detection):
+/// Windows-1252 and UTF-16 pages read as what they say.
+fn read_page(input: &str) -> anyhow::Result<String> {
+    let bytes = if input == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?;
+        bytes
+    } else {
+        std::fs::read(input).map_err(|e| UsageError(format!("cannot read {input}: {e}")))?
+    };
+    Ok(decode_html(&bytes, None).into_owned())
 }
 
 /// `newswire clean`: print the clean body of one input.
@@ -138,12 +153,12 @@ pub async fn extract(input: &str, as_json: bool, allow_private: bool) -> anyhow:
             FetchRequest { allow_private, ..FetchRequest::simple(&url, Duration::from_secs(30), 16 * 1024 * 1024) };
         match fetcher.fetch(&request).await? {
             Fetched::Document(doc) => {
-                (String::from_utf8_lossy(&doc.body).into_owned(), Some(doc.final_url.to_string()))
+                (decode_html(&doc.body, doc.content_type.as_deref()).into_owned(), Some(doc.final_url.to_string()))
             }
             Fetched::NotModified { .. } => anyhow::bail!("{} answered 304 to an unconditional request", redact(input)),
         }
     } else {
-        (read_input(input)?, None)
+        (read_page(input)?, None)
     };
     let article = newswire_cleaner::extract(&html, page_url.as_deref(), &Cleaner::default(), None);
     let mut out = std::io::stdout().lock();

@@ -728,6 +728,25 @@ pub(crate) fn best_candidate(
     let Some(parent) = top_node.parent() else { return Chosen { nodes: vec![top], text: text_of(top) } };
     let top_class = top_node.value().as_element().and_then(|e| attr(e, local_name!("class"))).unwrap_or_default();
     let threshold = (top_score * 0.2).max(10.0);
+    // The best candidate inside each sibling: a sibling wrapping the next
+    // part of the article several levels above its paragraphs (sections of
+    // one article, each in its own wrapper) has no score of its own.
+    let mut inner: IdMap<f32> = IdMap::default();
+    for (&id, &score) in &scores {
+        let Some(n) = tree.get(id) else { continue };
+        let score = final_score(&id, score);
+        for a in std::iter::once(n).chain(n.ancestors()) {
+            match a.parent() {
+                Some(p) if p.id() == parent.id() => {
+                    let best = inner.entry(a.id()).or_insert(f32::MIN);
+                    *best = best.max(score);
+                    break;
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
     let mut nodes = Vec::new();
     let mut text = 0;
     for sibling in parent.children() {
@@ -736,11 +755,15 @@ pub(crate) fn best_candidate(
         let include = if sibling.id() == top {
             true
         } else {
+            let same_class = !top_class.is_empty() && attr(e, local_name!("class")) == Some(top_class);
             let mut score = scores.get(&sibling.id()).copied().unwrap_or(0.0) * (1.0 - s.link_density());
-            if !top_class.is_empty() && attr(e, local_name!("class")) == Some(top_class) {
+            if same_class {
                 score += top_score * 0.2;
             }
-            if score >= threshold && scores.contains_key(&sibling.id()) {
+            let best_inside = inner.get(&sibling.id()).copied().unwrap_or(f32::MIN);
+            // A sibling of the top's own kind (same class) with a good
+            // candidate inside is the next part of the article.
+            if score >= threshold && scores.contains_key(&sibling.id()) || best_inside >= threshold && same_class {
                 true
             } else if e.name() == "p" {
                 let density = s.link_density();

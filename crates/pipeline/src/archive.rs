@@ -16,8 +16,8 @@ use newswire_core::canon::redact;
 use newswire_core::state::FeedState;
 use newswire_fetcher::{FetchError, Fetched};
 
-use crate::assemble::{RecordBatch, build_records, parse};
-use crate::job::{BatchReport, FeedContext, FeedJob, Outcome};
+use crate::job::{BatchReport, FeedContext, FeedJob, Outcome, RecordBatch};
+use crate::record::{build_records, parse};
 
 /// A page of the feed's history (`backfill --archives`). The feed's
 /// validators, error count and schedule are left alone: only the archive

@@ -5,60 +5,22 @@
 //! the feed's state ([`FeedState`]'s transitions). A page of history is
 //! assembled by [`crate::archive`].
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use newswire_core::ErrorKind;
 use newswire_core::canon::redact;
 use newswire_core::state::{DocumentSeen, FeedState};
-use newswire_core::{ErrorKind, Record};
 use newswire_fetcher::{Document, Fetched};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use crate::fetch::FetchedBatch;
-use crate::job::{FeedContext, Outcome};
-use crate::record::build_record;
+use crate::job::Outcome;
+use crate::job::RecordBatch;
+use crate::record::{build_records, parse};
 use crate::stage::run_stage;
-
-/// What the assemble stage hands on: a polled feed's records and its next
-/// state.
-#[derive(Debug)]
-pub struct RecordBatch {
-    pub(crate) feed: Arc<FeedContext>,
-    pub(crate) records: Vec<Record>,
-    pub(crate) state: FeedState,
-    pub(crate) outcome: Outcome,
-    /// Body bytes fetched (0 for a 304 or a failure).
-    pub(crate) bytes: u64,
-    /// The next older page of history the document links (or, for a
-    /// WordPress-style paged feed, the next `paged=N`).
-    pub(crate) older: Option<String>,
-    /// The newest publication date among the document's items.
-    pub(crate) newest: Option<DateTime<Utc>>,
-    /// Whether this batch was a page of history.
-    pub(crate) page: Option<u32>,
-    /// How long the server asked us to wait (freshness, Retry-After).
-    pub(crate) server_wait: Option<Duration>,
-}
-
-impl RecordBatch {
-    pub(crate) fn new(feed: Arc<FeedContext>, state: FeedState, outcome: Outcome) -> Self {
-        RecordBatch {
-            feed,
-            records: Vec::new(),
-            state,
-            outcome,
-            bytes: 0,
-            older: None,
-            newest: None,
-            page: None,
-            server_wait: None,
-        }
-    }
-}
 
 /// Up to `workers` documents parsed and cleaned at once, on the blocking
 /// pool.
@@ -152,55 +114,6 @@ pub fn assemble(batch: FetchedBatch, since: Option<DateTime<Utc>>) -> RecordBatc
     };
     batch.server_wait = server_wait;
     batch
-}
-
-pub(crate) fn parse(feed: &FeedContext, doc: &Document) -> Result<newswire_fetcher::ParsedFeed, String> {
-    newswire_fetcher::parse_feed_with(&doc.body, &doc.final_url, feed.spec.max_items, doc.content_type.as_deref())
-        .map_err(|e| format!("{}: {}", redact(doc.final_url.as_str()), e.message))
-}
-
-/// Records of a parsed document: (records, items found, newest date).
-/// Items published before `since` are left out; undated ones are kept.
-pub(crate) fn build_records(
-    feed: &FeedContext,
-    parsed: newswire_fetcher::ParsedFeed,
-    polled_at: DateTime<Utc>,
-    since: Option<DateTime<Utc>>,
-) -> (Vec<Record>, usize, Option<DateTime<Utc>>) {
-    let spec = &feed.spec;
-    for warning in &parsed.warnings {
-        warn!(feed = %spec.name, warning = %warning, "feed document needed repair");
-    }
-    if parsed.dropped > 0 {
-        warn!(feed = %spec.name, kept = parsed.items.len(), dropped = parsed.dropped, "feed has more items than max_items");
-    }
-    if parsed.items.is_empty() && parsed.warnings.is_empty() {
-        warn!(feed = %spec.name, "feed document has no items");
-    }
-    let found = parsed.items.len();
-    let newest = parsed.items.iter().filter_map(|i| i.published.or(i.updated)).max();
-    let mut records = Vec::with_capacity(found);
-    let mut ids = HashSet::with_capacity(found);
-    for item in parsed.items {
-        if let (Some(since), Some(date)) = (since, item.published.or(item.updated))
-            && date < since
-        {
-            continue;
-        }
-        if let Some(record) = build_record(spec, &feed.cleaner, item, polled_at)
-            // The first of two items with one id wins: feeds list
-            // the newest version first.
-            && ids.insert(record.id.clone())
-        {
-            records.push(record);
-        }
-    }
-    for record in &records {
-        for removed in &record.removed {
-            crate::metrics::removed(removed);
-        }
-    }
-    (records, found, newest)
 }
 
 fn accept_document(state: &mut FeedState, doc: &Document, body_hash: String, polled_at: DateTime<Utc>) {

@@ -8,12 +8,11 @@ use std::time::Duration;
 use chrono::Utc;
 use newswire_core::Record;
 use newswire_core::fingerprint::Fingerprint;
-use newswire_core::sink::StoreError;
+use newswire_core::sink::{StateStore, StoreError};
 use newswire_core::state::Indexed;
 use tracing::{debug, warn};
 
 use crate::stage::with_retry;
-use crate::store::Storage;
 
 /// Near-duplicate linking settings (`[pipeline] cluster_threshold`,
 /// `cluster_window`).
@@ -38,8 +37,15 @@ impl Default for Clustering {
 /// or one earlier in this same batch (not in the index yet: a feed can carry
 /// a teaser and the full text of one story). Also prunes the index now and
 /// then, see `prune_index`.
-pub async fn link_copies(storage: &mut Storage, records: &mut [Record]) -> Result<Vec<Indexed>, StoreError> {
-    let clustering = storage.clustering;
+///
+/// `pruned` is when the index was last pruned (None: at this batch); the
+/// store stage keeps it.
+pub async fn link_copies(
+    state: &dyn StateStore,
+    clustering: Clustering,
+    pruned: &mut Option<std::time::Instant>,
+    records: &mut [Record],
+) -> Result<Vec<Indexed>, StoreError> {
     let lookups: Vec<(String, Fingerprint)> =
         records.iter().filter_map(|r| r.fingerprint.clone().map(|f| (r.id.clone(), f))).collect();
     if lookups.is_empty() {
@@ -48,7 +54,6 @@ pub async fn link_copies(storage: &mut Storage, records: &mut [Record]) -> Resul
     let now = Utc::now();
     let window = chrono::Duration::from_std(clustering.window).unwrap_or(chrono::Duration::days(7));
     let since = now - window;
-    let state = &storage.state;
     let matches = with_retry("state", || state.find_similar(&lookups, since, clustering.threshold)).await?;
     let mut found = matches.into_iter();
     let mut entries: Vec<Indexed> = Vec::with_capacity(lookups.len());
@@ -81,7 +86,7 @@ pub async fn link_copies(storage: &mut Storage, records: &mut [Record]) -> Resul
         }
         entries.push(Indexed { id: record.id.clone(), fingerprint, cluster: record.cluster.clone(), at: now });
     }
-    prune_index(storage, now - window).await;
+    prune_index(state, pruned, now - window).await;
     Ok(entries)
 }
 
@@ -94,19 +99,23 @@ const PRUNE_LIMIT: usize = 10_000;
 /// found again): at most [`PRUNE_LIMIT`] every [`PRUNE_EVERY`], or at the
 /// next batch while more remain. Housekeeping: a failure is logged and
 /// tried again next time, never stops the batch.
-async fn prune_index(storage: &mut Storage, before: chrono::DateTime<Utc>) {
-    if storage.index_pruned.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+async fn prune_index(
+    state: &dyn StateStore,
+    pruned_at: &mut Option<std::time::Instant>,
+    before: chrono::DateTime<Utc>,
+) {
+    if pruned_at.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
         return;
     }
-    match storage.state.prune_index(before, PRUNE_LIMIT).await {
+    match state.prune_index(before, PRUNE_LIMIT).await {
         Ok(pruned) => {
             debug!(pruned, "near-duplicate index pruned");
             // A full helping means more remain: again at the next batch.
-            storage.index_pruned = (pruned < PRUNE_LIMIT as u64).then(std::time::Instant::now);
+            *pruned_at = (pruned < PRUNE_LIMIT as u64).then(std::time::Instant::now);
         }
         Err(e) => {
             warn!(error = %e, "near-duplicate index pruning failed");
-            storage.index_pruned = Some(std::time::Instant::now());
+            *pruned_at = Some(std::time::Instant::now());
         }
     }
 }
@@ -116,7 +125,6 @@ pub(crate) mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use newswire_core::sink::StateStore;
     use newswire_storer::{SqliteSink, SqliteStore};
 
     use crate::store::store_one;
@@ -152,7 +160,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_copy_in_the_same_batch_joins_the_first_records_story() {
         let state = Arc::new(MemoryState::default());
-        let mut storage = crate::store::Storage::new(Vec::new(), state as Arc<dyn StateStore>);
+        let mut pruned = None;
         let (a, b) = (story(0), story(1));
         let copy = format!("{a} Reporting by the wire desk.");
         let batch = polled(&[
@@ -161,7 +169,8 @@ pub(crate) mod tests {
             ("https://e.com/copy", &day(2), &copy),
         ]);
         let mut records = batch.records;
-        let entries = link_copies(&mut storage, &mut records).await.expect("linked");
+        let clustering = Clustering::default();
+        let entries = link_copies(state.as_ref(), clustering, &mut pruned, &mut records).await.expect("linked");
         assert_eq!(entries.len(), 3, "every record with a fingerprint is indexed");
         assert_eq!(records[0].cluster, None, "the first of its story");
         assert_eq!(records[1].cluster, None, "another story");

@@ -1,15 +1,18 @@
 //! What flows in and out of the pipeline: a [`FeedJob`] (one poll of one
-//! feed, or one page of its history) in, a [`BatchReport`] per committed
-//! batch out, with the poll's [`Outcome`].
+//! feed, or one page of its history) in, a [`RecordBatch`] from the
+//! assemble stage on through the pages to the store, a [`BatchReport`] per
+//! committed batch out, with the poll's [`Outcome`].
 
 use std::sync::Arc;
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use newswire_cleaner::Cleaner;
 use newswire_cleaner::extract::site::PageRules;
-use newswire_core::ErrorKind;
 use newswire_core::config::FeedSpec;
 use newswire_core::state::FeedState;
+use newswire_core::{ErrorKind, Record};
 
 /// A feed as the pipeline sees it: its settings and its compiled cleaner.
 #[derive(Debug)]
@@ -95,6 +98,43 @@ impl Outcome {
             Outcome::NotModified => "not_modified",
             Outcome::Unchanged => "unchanged",
             Outcome::Failed { kind, .. } => kind.as_str(),
+        }
+    }
+}
+
+/// What the assemble stage hands on: a polled feed's records and its next
+/// state.
+#[derive(Debug)]
+pub struct RecordBatch {
+    pub(crate) feed: Arc<FeedContext>,
+    pub(crate) records: Vec<Record>,
+    pub(crate) state: FeedState,
+    pub(crate) outcome: Outcome,
+    /// Body bytes fetched (0 for a 304 or a failure).
+    pub(crate) bytes: u64,
+    /// The next older page of history the document links (or, for a
+    /// WordPress-style paged feed, the next `paged=N`).
+    pub(crate) older: Option<String>,
+    /// The newest publication date among the document's items.
+    pub(crate) newest: Option<DateTime<Utc>>,
+    /// Whether this batch was a page of history.
+    pub(crate) page: Option<u32>,
+    /// How long the server asked us to wait (freshness, Retry-After).
+    pub(crate) server_wait: Option<Duration>,
+}
+
+impl RecordBatch {
+    pub(crate) fn new(feed: Arc<FeedContext>, state: FeedState, outcome: Outcome) -> Self {
+        RecordBatch {
+            feed,
+            records: Vec::new(),
+            state,
+            outcome,
+            bytes: 0,
+            older: None,
+            newest: None,
+            page: None,
+            server_wait: None,
         }
     }
 }

@@ -26,7 +26,7 @@
 //! - [`fetch`]: the fetch stage, and the one builder of a request from a
 //!   feed's settings.
 //! - [`assemble`]: a fetched document to records and the feed's next
-//!   state; [`record`]: one item to one record.
+//!   state; [`record`]: parsing a document, one item to one record.
 //! - [`pages`]: article pages for feeds that carry teasers.
 //! - [`store`]: sinks, then the checkpoint; [`clusters`]: linking copies
 //!   of one story, pruning the index.
@@ -41,6 +41,10 @@
 //! systemd or serve HTTP (the binary does); parse, clean or store anything
 //! itself (the fetcher, cleaner and storer crates do). Feed-state rules are
 //! methods of [`FeedState`](newswire_core::state::FeedState) in core.
+//!
+//! Imports between the files form no cycle: `job`, `board`, `metrics`,
+//! `failpoint` and `lease` import none of the others; the stages import
+//! those and the stages before them, never the stages after.
 //!
 //! Everything here is unit-tested without a process: stages as plain
 //! functions, the scheduler and leases on tokio's paused clock.
@@ -70,8 +74,8 @@ pub mod scheduler;
 pub mod stage;
 pub mod store;
 
-use crate::assemble::RecordBatch;
 use crate::fetch::FetchedBatch;
+use crate::job::RecordBatch;
 pub use crate::job::{BatchReport, FeedContext, FeedJob, Outcome};
 pub use crate::store::Storage;
 

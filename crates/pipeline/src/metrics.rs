@@ -99,12 +99,12 @@ pub fn items(feed: &str, new: usize, updated: usize, unchanged: usize) {
     }
 }
 
-/// One article page's result.
-pub fn page(feed: &str, result: crate::pages::PageResult) {
+/// One article page's result, by its name ([`crate::pages::PageResult::as_str`]).
+pub fn page(feed: &str, result: &'static str) {
     if feed_labels() {
-        counter!(PAGES, "feed" => feed.to_string(), "result" => result.as_str()).increment(1);
+        counter!(PAGES, "feed" => feed.to_string(), "result" => result).increment(1);
     } else {
-        counter!(PAGES, "result" => result.as_str()).increment(1);
+        counter!(PAGES, "result" => result).increment(1);
     }
 }
 

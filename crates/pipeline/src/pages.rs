@@ -53,8 +53,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 use url::Url;
 
-use crate::assemble::RecordBatch;
 use crate::job::FeedContext;
+use crate::job::RecordBatch;
 use crate::stage::{run_stage, with_retry};
 
 /// How one record's page ended: the metric label and log field. A closed set.
@@ -325,7 +325,7 @@ async fn page_of(pages: &Pages, feed: &Arc<FeedContext>, url: &Url, feed_words: 
     let result = extracted.unwrap_or(Err(PageResult::Failed));
     match &result {
         Ok(page) => {
-            crate::metrics::page(&feed.spec.name, PageResult::Used);
+            crate::metrics::page(&feed.spec.name, PageResult::Used.as_str());
             debug!(feed = %feed.spec.name, url = %url, words = page.word_count, feed_words, "article page used");
             if let Some(kind) = page.article.fallback {
                 crate::metrics::page_fallback(kind);
@@ -386,7 +386,7 @@ async fn fetch_page(
 
 /// Log and count a page that was not used.
 fn report(feed: &FeedContext, url: Option<&Url>, result: PageResult, error: Option<&str>) {
-    crate::metrics::page(&feed.spec.name, result);
+    crate::metrics::page(&feed.spec.name, result.as_str());
     let url = url.map(|u| newswire_core::canon::redact(u.as_str())).unwrap_or_default();
     warn!(
         feed = %feed.spec.name,

@@ -1,5 +1,6 @@
-//! From one of a feed's raw items to a record: id, canonical URL, cleaned
-//! text, language, fingerprint.
+//! From a feed document to records: parsing it ([`parse`]), and each of its
+//! raw items to a record ([`build_record`]: id, canonical URL, cleaned
+//! text, language, fingerprint), the newest first of two with one id.
 //!
 //! Pure and synchronous: the assemble stage runs it on the blocking pool.
 
@@ -12,7 +13,10 @@ use newswire_core::config::FeedSpec;
 use newswire_core::id;
 use newswire_core::record::{SCHEMA_VERSION, word_count};
 use newswire_core::{Record, Source};
-use newswire_fetcher::RawItem;
+use newswire_fetcher::{Document, ParsedFeed, RawItem};
+use tracing::warn;
+
+use crate::job::FeedContext;
 use url::Url;
 
 /// The record for one item, or None when the item has nothing to identify
@@ -84,6 +88,57 @@ pub fn build_record(feed: &FeedSpec, cleaner: &Cleaner, item: RawItem, fetched_a
         cluster: None,
         similarity: None,
     })
+}
+
+/// Parse a fetched document with the feed's item cap; the error names the
+/// document's URL (redacted).
+pub fn parse(feed: &FeedContext, doc: &Document) -> Result<ParsedFeed, String> {
+    newswire_fetcher::parse_feed_with(&doc.body, &doc.final_url, feed.spec.max_items, doc.content_type.as_deref())
+        .map_err(|e| format!("{}: {}", redact(doc.final_url.as_str()), e.message))
+}
+
+/// Records of a parsed document: (records, items found, newest date).
+/// Items published before `since` are left out; undated ones are kept.
+pub fn build_records(
+    feed: &FeedContext,
+    parsed: ParsedFeed,
+    polled_at: DateTime<Utc>,
+    since: Option<DateTime<Utc>>,
+) -> (Vec<Record>, usize, Option<DateTime<Utc>>) {
+    let spec = &feed.spec;
+    for warning in &parsed.warnings {
+        warn!(feed = %spec.name, warning = %warning, "feed document needed repair");
+    }
+    if parsed.dropped > 0 {
+        warn!(feed = %spec.name, kept = parsed.items.len(), dropped = parsed.dropped, "feed has more items than max_items");
+    }
+    if parsed.items.is_empty() && parsed.warnings.is_empty() {
+        warn!(feed = %spec.name, "feed document has no items");
+    }
+    let found = parsed.items.len();
+    let newest = parsed.items.iter().filter_map(|i| i.published.or(i.updated)).max();
+    let mut records = Vec::with_capacity(found);
+    let mut ids = HashSet::with_capacity(found);
+    for item in parsed.items {
+        if let (Some(since), Some(date)) = (since, item.published.or(item.updated))
+            && date < since
+        {
+            continue;
+        }
+        if let Some(record) = build_record(spec, &feed.cleaner, item, polled_at)
+            // The first of two items with one id wins: feeds list
+            // the newest version first.
+            && ids.insert(record.id.clone())
+        {
+            records.push(record);
+        }
+    }
+    for record in &records {
+        for removed in &record.removed {
+            crate::metrics::removed(removed);
+        }
+    }
+    (records, found, newest)
 }
 
 #[cfg(test)]

@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::PipelineError;
-use crate::assemble::RecordBatch;
 use crate::board::SinkHealth;
 use crate::clusters::{Clustering, link_copies};
+use crate::job::RecordBatch;
 use crate::job::{BatchReport, Outcome};
 use crate::stage::{retry_delay, with_retry};
 
@@ -123,7 +123,8 @@ pub async fn store_one(storage: &mut Storage, batch: RecordBatch) -> Result<Batc
     if page.is_none() {
         crate::schedule::schedule_next(&feed.spec, &mut state, &outcome, new + updated > 0, server_wait);
     }
-    let fingerprints = link_copies(storage, &mut to_write).await?;
+    let fingerprints =
+        link_copies(storage.state.as_ref(), storage.clustering, &mut storage.index_pruned, &mut to_write).await?;
     let items = to_write.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect();
     if feed.spec.on_duplicate == newswire_core::config::OnDuplicate::Skip {
         // Remembered (items, index) but not written.

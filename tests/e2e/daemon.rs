@@ -288,3 +288,79 @@ async fn notify_reload_and_healthcheck() {
     assert_eq!(out.status.code(), Some(1), "{}", crate::harness::stdout(&out));
     assert!(crate::harness::stdout(&out).contains("cannot connect"), "{}", crate::harness::stdout(&out));
 }
+
+/// The feed's template, learned across polls and kept across a restart:
+/// three items carry a promotion no rule names (kept: the default needs
+/// four); the daemon stops; the feed adds a fourth item; the restarted
+/// daemon, from the stored state, removes the promotion from all four,
+/// recorded as `template`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_template_is_learned_across_polls_and_a_restart() {
+    let server = FixtureServer::start().await;
+    let work = Workdir::new();
+    let config = write_config(&work, &server, &[("harbour", "/promo.xml")], free_port());
+    let start = || {
+        tokio::process::Command::new(crate::harness::bin())
+            .args(["run", "-c", config.to_str().expect("utf-8")])
+            .current_dir(work.path())
+            .spawn()
+            .expect("start the daemon")
+    };
+    let stop = |child: &tokio::process::Child| {
+        let pid = child.id().expect("pid").to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    };
+    let promo_bodies =
+        |work: &Workdir| count(work, &format!("SELECT COUNT(*) FROM records WHERE body LIKE '%{}%'", "tote bag"));
+
+    let mut child = start();
+    wait_for("three records", || async { count(&work, "SELECT COUNT(*) FROM records") == 3 }).await;
+    wait_for("a second poll", || async { server.seen.hits("/promo.xml") >= 2 }).await;
+    assert_eq!(promo_bodies(&work), 3, "seen in three items only: kept");
+    stop(&child);
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait").code(),
+        Some(0)
+    );
+
+    server.seen.version.store(2, std::sync::atomic::Ordering::SeqCst);
+    let mut child = start();
+    wait_for("the promotion gone from every record", || async {
+        count(&work, "SELECT COUNT(*) FROM records") == 4 && promo_bodies(&work) == 0
+    })
+    .await;
+    stop(&child);
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait").code(),
+        Some(0)
+    );
+
+    let db = work.db();
+    let mut stmt = db.prepare("SELECT body, removed FROM records ORDER BY id").expect("prepare");
+    let rows: Vec<(String, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").map(|r| r.expect("row")).collect();
+    for (body, removed) in rows {
+        assert!(body.contains("print edition on Saturday"), "article text kept: {body}");
+        let removed: serde_json::Value = serde_json::from_str(&removed).expect("removed JSON");
+        let template: Vec<&serde_json::Value> =
+            removed.as_array().expect("array").iter().filter(|r| r["kind"] == "template").collect();
+        assert_eq!(template.len(), 1, "{removed}");
+        assert_eq!(template[0]["rule"], "template.learned");
+        assert_eq!(template[0]["text"], crate::server::PROMO);
+    }
+}
+
+/// A backfill of one document whose four items share the promotion
+/// removes it from all four at once (the document is observed first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_learns_the_template_within_one_document() {
+    let server = FixtureServer::start().await;
+    server.seen.version.store(2, std::sync::atomic::Ordering::SeqCst);
+    let work = Workdir::new();
+    let config = work.config(&[("harbour", server.url("/promo.xml"))], "");
+    let out = crate::harness::run(&["backfill", "-c", config.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", crate::harness::stderr(&out));
+    assert_eq!(count(&work, "SELECT COUNT(*) FROM records"), 4);
+    assert_eq!(count(&work, "SELECT COUNT(*) FROM records WHERE body LIKE '%tote bag%'"), 0);
+    assert_eq!(count(&work, "SELECT COUNT(*) FROM records WHERE removed LIKE '%template.learned%'"), 4);
+}

@@ -63,6 +63,7 @@ impl FixtureServer {
             .route("/slow", get(slow))
             .route("/page.html", get(|| async { ([(header::CONTENT_TYPE, "text/html")], NOT_A_FEED) }))
             .route("/versioned.xml", get(versioned))
+            .route("/promo.xml", get(promo))
             .layer(axum::middleware::from_fn_with_state(Arc::clone(&seen), record))
             .with_state(Arc::clone(&seen));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
@@ -129,6 +130,33 @@ async fn versioned(State(seen): State<Arc<Seen>>) -> Response {
 <item><title>Steady story</title><link>https://versioned.example.com/steady</link><guid>steady</guid><description>This story never changes.</description></item>
 <item><title>Bridge repairs</title><link>https://versioned.example.com/bridge</link><guid>bridge</guid><description>{second}</description></item>
 </channel></rss>"#
+    );
+    ([(header::CONTENT_TYPE, "application/rss+xml")], body).into_response()
+}
+
+/// The outlet's own promotion, which no built-in rule names: the feed's
+/// template must learn it.
+pub const PROMO: &str = "Our tote bag is back: tell a friend about the Harbour Times this week and we post you one.";
+
+/// A feed whose items all end with [`PROMO`]: three items in version 1, a
+/// fourth added in version 2.
+async fn promo(State(seen): State<Arc<Seen>>) -> Response {
+    let v = seen.version.load(Ordering::SeqCst);
+    let stories = [
+        ("ferry", "The night ferry made its last crossing on Sunday after forty years on the route."),
+        ("silo", "The harbour authority approved the plan to turn the grain silo into flats and a library."),
+        ("crane", "The old harbour crane will be restored and lit at night, the council decided on Monday."),
+        ("regatta", "Forty boats entered the autumn regatta, the largest field since the race began in 1962."),
+    ];
+    let mut items = String::new();
+    for (slug, text) in stories.iter().take(if v == 1 { 3 } else { 4 }) {
+        items.push_str(&format!(
+            "<item><title>The {slug} story</title><link>https://harbour.example.com/{slug}</link><guid>{slug}</guid>\
+             <description><![CDATA[<p>{text}</p><p>More on the {slug} follows in the print edition on Saturday.</p><p>{PROMO}</p>]]></description></item>"
+        ));
+    }
+    let body = format!(
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Times</title><link>https://harbour.example.com/</link>{items}</channel></rss>"#
     );
     ([(header::CONTENT_TYPE, "application/rss+xml")], body).into_response()
 }

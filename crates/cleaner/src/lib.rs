@@ -65,6 +65,7 @@ mod normalize;
 mod parse;
 mod rules;
 pub mod teaser;
+mod template;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod tree_promise;
@@ -80,6 +81,7 @@ pub use extract::{Article, Fallback, SiteRuleError, SiteRules, extract};
 pub use lang::detect_language;
 pub use normalize::normalize_paragraph;
 pub use teaser::looks_like_teaser;
+pub use template::{TEMPLATE_RULE, TemplateSettings, TemplateTable, fingerprint as template_fingerprint};
 
 /// Content to clean.
 #[derive(Debug, Clone, Copy)]
@@ -139,6 +141,8 @@ pub struct Cleaner {
     disabled: Vec<bool>,
     /// The markup rules turned off.
     markup: MarkupSwitches,
+    /// `template.learned` is in `clean_disable`.
+    template_off: bool,
     custom: Vec<CustomRule>,
 }
 
@@ -152,7 +156,8 @@ pub struct BuiltinRule {
     /// The language it was written for (ISO 639-1), or "*" for any.
     pub lang: &'static str,
     /// Where it may match: "any", "start", "end", "edge" (start or end),
-    /// "last" (the last paragraph), or "markup" (an HTML element).
+    /// "last" (the last paragraph), "markup" (an HTML element), or "feed"
+    /// (the feed's learned template).
     pub position: &'static str,
     /// The regular expression over one paragraph; for a markup rule, what
     /// element it matches, in words.
@@ -190,7 +195,14 @@ pub fn builtin_rules() -> impl Iterator<Item = BuiltinRule> {
         },
         pattern: r.pattern,
     });
-    markup.chain(text)
+    let template = std::iter::once(BuiltinRule {
+        name: TEMPLATE_RULE,
+        kind: RemovedKind::Template,
+        lang: "*",
+        position: "feed",
+        pattern: "a paragraph seen in at least min_items distinct items of the feed (learned per feed)",
+    });
+    markup.chain(text).chain(template)
 }
 
 impl Cleaner {
@@ -198,7 +210,12 @@ impl Cleaner {
     pub fn new(custom: &[CleanRuleConfig], disable: &[String]) -> Result<Cleaner, RuleError> {
         let mut disabled = Vec::new();
         let mut markup = MarkupSwitches::default();
+        let mut template_off = false;
         for name in disable {
+            if name == TEMPLATE_RULE {
+                template_off = true;
+                continue;
+            }
             if let Some(rule) = MarkupRule::from_name(name) {
                 markup.disabled |= 1 << rule.index();
                 continue;
@@ -217,7 +234,13 @@ impl Cleaner {
                 .map_err(|e| RuleError::BadPattern { name: rule.name.clone(), message: e.to_string() })?;
             rules.push(compiled);
         }
-        Ok(Cleaner { disabled, markup, custom: rules })
+        Ok(Cleaner { disabled, markup, template_off, custom: rules })
+    }
+
+    /// Whether the feed's learned template may remove paragraphs (it may
+    /// unless `template.learned` is in `clean_disable`).
+    pub fn template_enabled(&self) -> bool {
+        !self.template_off
     }
 
     /// Clean one input.
@@ -334,16 +357,16 @@ mod tests {
     #[test]
     fn custom_rules_remove_matching_paragraphs_where_allowed() {
         let rules = vec![CleanRuleConfig {
-            name: "sponsor".into(),
+            name: "underwriter".into(),
             kind: RemovedKind::CallToAction,
-            pattern: "^Sponsored by".into(),
+            pattern: "^Underwritten by".into(),
             position: newswire_core::config::RulePosition::End,
         }];
         let cleaner = Cleaner::new(&rules, &[]).expect("rules compile");
-        let text = "Sponsored by Acme, the race began.\nMiddle.\nMore.\nAnd more.\nSponsored by Acme.";
+        let text = "Underwritten by Acme, the race began.\nMiddle.\nMore.\nAnd more.\nUnderwritten by Acme.";
         let c = cleaner.clean(Input::Text(text));
-        assert_eq!(c.paragraphs, ["Sponsored by Acme, the race began.", "Middle.", "More.", "And more."]);
-        assert_eq!(c.removed, [Removed::new(RemovedKind::CallToAction, "sponsor", "Sponsored by Acme.")]);
+        assert_eq!(c.paragraphs, ["Underwritten by Acme, the race began.", "Middle.", "More.", "And more."]);
+        assert_eq!(c.removed, [Removed::new(RemovedKind::CallToAction, "underwriter", "Underwritten by Acme.")]);
     }
 
     #[test]

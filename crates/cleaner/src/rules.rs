@@ -98,6 +98,10 @@ pub enum Role {
     WidgetHeader,
     /// A widget item ("Facebook", "Email"): dropped only in a widget run.
     WidgetItem,
+    /// A share button's action label ("Tweet", "Email", "Print"): with
+    /// other widget items, a run of two or more at the start or the end of
+    /// the article is a flattened share bar, dropped whole.
+    ShareAction,
 }
 
 /// One built-in rule.
@@ -575,7 +579,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Widget,
         "*",
         80,
-        r"(?i)^(?:twitter|x|facebook|email|e-mail|mail|print|imprimer|imprimir|drucken|stampa|whatsapp|linkedin|reddit|pinterest|telegram|tumblr|pocket|mastodon|threads|bluesky|messenger|flipboard|sms|copy link|copy|copier le lien|copiar enlace|link kopieren|copiar link|copia link|more|plus|más|mehr|mais|altro|like this:|like loading\.{3}|related|click to (?:share|email|print) .+|share on .+|(?:facebook|twitter|x|whatsapp|linkedin|email|telegram|reddit|pinterest|bluesky|threads)(?: ?[|·•,] ?(?:facebook|twitter|x|whatsapp|linkedin|email|telegram|reddit|pinterest|bluesky|threads))+)\s*$",
+        r"(?i)^(?:tweet|share|pin|pin it|save|twitter|x|facebook|email|e-mail|mail|print|imprimer|imprimir|drucken|stampa|whatsapp|linkedin|reddit|pinterest|telegram|tumblr|pocket|mastodon|threads|bluesky|messenger|flipboard|sms|copy link|copy|copier le lien|copiar enlace|link kopieren|copiar link|copia link|more|plus|más|mehr|mais|altro|like this:|like loading\.{3}|related|click to (?:share|email|print) .+|share on .+|(?:facebook|twitter|x|whatsapp|linkedin|email|telegram|reddit|pinterest|bluesky|threads)(?: ?[|·•,] ?(?:facebook|twitter|x|whatsapp|linkedin|email|telegram|reddit|pinterest|bluesky|threads))+)\s*$",
     )
     .role(Role::WidgetItem),
     // Jetpack's "Like this:" / "Like Loading..." leftovers.
@@ -600,6 +604,234 @@ pub static BUILTIN: &[RuleSpec] = &[
     .at(Position::Edge)
     .unquoted()
     .guarded(TextGuard::SPEECH),
+    // ---------------------------------------------------------------- consent
+    // A consent wall standing in for an embed: "This content is blocked
+    // until you accept cookies", "External content", "Load video". The
+    // whole line is the notice: a sentence quoting it ("…, read a notice
+    // that replaced the videos") does not match.
+    rule(
+        "consent.blocked_content",
+        K::Consent,
+        "*",
+        260,
+        r"(?i)^(?:(?:this|the) (?:content|embed|video|post|media|element|player) (?:is |has been |was )?(?:blocked|hidden|not (?:available|displayed|shown|loaded))|(?:to (?:view|see|display|watch|load) (?:this|the) (?:content|embed|video|post|media))|ce contenu (?:est )?(?:bloqué|masqué|non disponible)|(?:pour (?:afficher|voir|lire) ce contenu)|este contenido (?:está )?(?:bloqueado|oculto|no (?:está )?disponible)|(?:para (?:ver|mostrar|cargar) este contenido)|dieser inhalt (?:ist |wird )?(?:blockiert|ausgeblendet|nicht (?:verfügbar|angezeigt))|(?:um (?:diesen|den) inhalt (?:zu sehen|anzuzeigen|zu laden))|este conteúdo (?:está )?(?:bloqueado|oculto|indisponível)|(?:para (?:ver|exibir|carregar) este conteúdo)|questo contenuto (?:è )?(?:bloccato|nascosto|non (?:è )?disponibile)|(?:per (?:vedere|visualizzare|caricare) questo contenuto))[^.,;]*?(?:cookies?|consent|consentement|consentimiento|einwilligung|zustimmung|consentimento|consenso|privacy|datenschutz|confidentialité|privacidad|privacidade|third[- ]party|tiers|terceros|dritt\w*|terceiros|terze parti|accept\w*|akzeptier\w*|acept\w*|aceit\w*|accett\w*)[^.,;]*[.!]?(?: [^.,;]+[.!]?)?$",
+    )
+    .guarded(TextGuard::SPEECH),
+    // The wall's title and buttons, each a line of its own.
+    rule(
+        "consent.wall_label",
+        K::Consent,
+        "*",
+        70,
+        r"(?i)^(?:external content|external media|third[- ]party content|recommended (?:external )?content|accept(?: all)?(?: cookies)?|accept and (?:continue|show|load)|manage (?:cookies|consent|preferences|cookie settings)|cookie settings|privacy settings|load (?:external )?(?:content|video|embed|tweet|post)|show (?:external )?content|contenu externe|contenus externes|accepter(?: et continuer| les cookies| tout)?|gérer (?:les cookies|mes choix|le consentement)|paramètres des cookies|charger le contenu|afficher le contenu|contenido externo|aceptar(?: y continuar| cookies| todo| todas)?|configurar cookies|gestionar (?:cookies|consentimiento)|cargar contenido|mostrar contenido|externer inhalt|externe inhalte|empfohlener externer inhalt|inhalt (?:laden|anzeigen)|externe inhalte (?:laden|anzeigen|zulassen)|alle akzeptieren|akzeptieren(?: und anzeigen)?|cookie-einstellungen|datenschutzeinstellungen|conteúdo externo|aceitar(?: e continuar| cookies| todos)?|gerir cookies|gerenciar cookies|carregar conteúdo|mostrar conteúdo|contenuto esterno|contenuti esterni|accetta(?: e continua| i cookie| tutto| tutti)?|gestisci (?:i cookie|le preferenze|il consenso)|carica (?:il )?contenuto|mostra (?:il )?contenuto)[.!]?$",
+    )
+    .at(Position::Any),
+    // --------------------------------------------------------------- comments
+    // "12 comments", "Comments (3)", "Leave a comment", "Join the
+    // discussion", "Comments are closed." — lines of their own, anchored.
+    rule(
+        "comments.counter",
+        K::Comments,
+        "*",
+        40,
+        r"(?i)^(?:(?:\d[\d.,]*|no|one|zero|aucun|sin|keine|nenhum|nessun)\s?(?:comments?|responses?|replies|commentaires?|réactions?|comentarios?|kommentare?|comentários?|commenti|commento)|(?:comments?|commentaires?|réactions?|comentarios?|kommentare?|comentários?|commenti)\s?[(:\[]?\s?\d[\d.,]*\s?[)\]]?)$",
+    ),
+    rule(
+        "comments.call",
+        K::Comments,
+        "*",
+        120,
+        r"(?i)^(?:leave a (?:comment|reply)|add (?:a|your) comment|post a comment|write a comment|comment on this (?:story|article|post)|view(?: all)? comments|show comments|read (?:all )?(?:the )?comments|see (?:all )?comments|join the (?:conversation|discussion|debate)|be the first to comment|comments are closed|comments (?:are|have been) (?:disabled|turned off)|no comments yet|what do you think\?? ?(?:let us know|tell us|share your (?:thoughts|views)) in the comments(?: below)?|(?:let us know|tell us|share your (?:thoughts|views)) in the comments(?: below| section)?|laisser un commentaire|laissez un commentaire|ajouter un commentaire|réagir(?: à cet article)?|réagissez(?: à cet article)?|voir les commentaires|les commentaires sont fermés|donnez votre avis dans les commentaires|deja (?:tu|un|su) comentario|dejar un comentario|añadir comentario|ver comentarios|comenta(?: esta noticia)?|los comentarios están cerrados|(?:einen )?kommentar (?:schreiben|verfassen|hinterlassen)|kommentieren|kommentare (?:anzeigen|lesen|ansehen)|diskutieren sie mit|die kommentarfunktion ist (?:geschlossen|deaktiviert)|deixe (?:seu|o seu|um) comentário|deixar um comentário|comente(?: esta notícia)?|ver comentários|os comentários estão fechados|lascia un commento|lascia il tuo commento|commenta(?: la notizia| l['’]articolo)?|vedi i commenti|i commenti sono chiusi)(?: (?:below|ci-dessous|abajo|unten|abaixo|qui sotto))?\s?[.!:»→]*$",
+    ),
+    // -------------------------------------------------------------- promotion
+    // The publisher's own promotion: messaging channels, apps, memberships,
+    // donations, offers. Anchored as a whole line or at most two short
+    // sentences; quoted in reported prose it stays (SPEECH).
+    rule(
+        "promotion.channels",
+        K::Promotion,
+        "*",
+        220,
+        r"(?i)^(?:join|follow|subscribe to|get|find) (?:us|our|the)[^.:;]*? (?:whatsapp|telegram|signal|viber|google news|apple news|flipboard|youtube|facebook|linkedin|threads|bluesky|mastodon|discord)(?: (?:channel|group|community|page|account|feed))?(?:[ ,.!:;→]|$)[^.]*\.?$|^(?:rejoignez|rejoins|suivez|abonnez-vous à)[- ](?:nous|notre|la|le)[^.:;]*? (?:whatsapp|telegram|google (?:news|actualités)|youtube|facebook|linkedin|threads|bluesky)(?:[ ,.!:;→]|$)[^.]*\.?$|^(?:únete|únase|sigue|síguenos|suscríbete)(?: a)? (?:nuestro|nuestra|nuestros|el|la)[^.:;]*? (?:whatsapp|telegram|google (?:news|noticias)|youtube|facebook)(?:[ ,.!:;→]|$)[^.]*\.?$|^(?:folgen sie uns|folge uns|abonnieren sie unseren|treten sie unserem)[^.:;]*? (?:whatsapp|telegram|google news|youtube|facebook)(?:[- ]kanal| channel| gruppe| bei)?(?:[ ,.!:;→]|$)[^.]*\.?$|^(?:entre|participe|siga|inscreva-se)(?: no| em| na)? (?:nosso|nossa|o|a)[^.:;]*? (?:whatsapp|telegram|google (?:news|notícias)|youtube|facebook)(?:[ ,.!:;→]|$)[^.]*\.?$|^(?:unisciti|iscriviti|seguici)(?: al| alla| su)? (?:nostro|nostra|canale|gruppo)?[^.:;]*? ?(?:whatsapp|telegram|google news|youtube|facebook)(?:[ ,.!:;→]|$)[^.]*\.?$",
+    )
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
+    rule(
+        "promotion.support_us",
+        K::Promotion,
+        "*",
+        260,
+        r"(?i)^(?:support (?:our|independent|local|quality|this|the) (?:journalism|reporting|work|newsroom)|support us|become a (?:member|supporter|subscriber|patron|friend of)|donate(?: now| today| here)?|make a (?:donation|contribution)|give (?:now|today)|(?:please )?consider (?:supporting|donating|subscribing|a donation)|if you (?:value|enjoyed|like|liked|appreciate) (?:this|our|what)[^.]*(?:support|donat|subscri|member|contribut)|soutenez(?:-nous| notre| le| un)?|faites un don|devenez (?:membre|abonné|abonnée)|apoya (?:nuestro|el|al) periodismo|hazte (?:socio|socia|miembro|suscriptor|mecenas)|haz una donación|dona(?: ahora)?|unterstützen sie (?:uns|unseren|unabhängigen)|jetzt unterstützen|jetzt spenden|werden sie (?:mitglied|abonnent)|apoie (?:o|nosso) jornalismo|faça uma doação|seja (?:assinante|membro|apoiador)|sostieni (?:il|il nostro) giornalismo|sostienici|fai una donazione|diventa (?:socio|abbonato|membro))(?:[ ,.!:;→»]|$)[^.]*(?:\.[^.]*)?[.!]?$",
+    )
+    .at(Position::Edge)
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
+    rule(
+        "promotion.offer",
+        K::Promotion,
+        "*",
+        220,
+        r"(?i)^(?:(?:already a (?:subscriber|member)\??)(?: ?(?:log|sign) in[.!]?)?|subscribe (?:now|today)(?: for| from| and| to)?[^.]*|(?:try|get|read) [^.]*(?:free for|for (?:just|only)? ?[$€£]\s?\d|[$€£]\s?\d[\d.,]*(?: a| per| /) ?(?:month|week|year))[^.]*|download (?:our|the) (?:free )?app[^.]*|get (?:our|the) (?:free )?app[^.]*|déjà abonné\s?\??(?: ?connectez-vous)?|abonnez-vous (?:dès maintenant|maintenant|pour \d)[^.]*|téléchargez (?:notre|l['’])application[^.]*|¿?ya eres suscriptor\??(?: ?inicia sesión)?|suscríbete (?:ahora|ya|por \d)[^.]*|descarga (?:nuestra|la) app[^.]*|schon abonnent\??(?: ?jetzt anmelden)?|jetzt (?:abonnieren|testen|für \d)[^.]*|laden sie (?:unsere|die) app[^.]*|já é assinante\??(?: ?faça login| ?entre)?|assine (?:já|agora|por \d)[^.]*|baixe (?:o nosso|nosso|o) app[^.]*|sei già abbonato\??(?: ?accedi)?|abbonati (?:ora|subito|a \d)[^.]*|scarica (?:la nostra|l['’])app[^.]*)[.!]?$",
+    )
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
+    // ------------------------------------------------------------- origin notes
+    // "A version of this story first ran in …", "This story was first
+    // published by …" in other words, editor's notes about a partnership.
+    rule(
+        "origin_note.version_of",
+        K::OriginNote,
+        "*",
+        320,
+        r"(?i)^(?:an? (?:earlier |shorter |longer |different |edited |abridged )?version of this (?:story|article|piece|post|essay|report|interview|column)(?: [^ ,;:]+){0,3}? (?:first |originally |previously )?(?:ran|appeared|was published|was posted|was broadcast|aired|is published|appears)|une (?:première |autre )?version de cet (?:article|texte)(?: [^ ,;:]+){0,3}? (?:a été publiée|est parue|a paru)|una (?:primera |versión anterior )?versión de (?:este|esta) (?:artículo|nota|texto)(?: [^ ,;:]+){0,3}? (?:se publicó|fue publicada|apareció)|eine (?:frühere |kürzere |andere )?(?:version|fassung) (?:dieses|des) (?:artikels|textes|beitrags)(?: [^ ,;:]+){0,3}? (?:erschien|ist erschienen|wurde veröffentlicht)|uma (?:primeira |outra )?versão (?:deste|desta) (?:artigo|texto|reportagem)(?: [^ ,;:]+){0,3}? (?:foi publicada|apareceu)|una (?:prima |precedente )?versione di questo (?:articolo|testo|pezzo)(?: [^ ,;:]+){0,3}? (?:è stata pubblicata|è apparsa|è uscita))(?: .*)?$",
+    )
+    .at(Position::Edge)
+    .guarded(TextGuard::SPEECH),
+    rule(
+        "origin_note.editors_note",
+        K::OriginNote,
+        "*",
+        420,
+        r"(?i)^(?:\(?editor['’]s note|note de la rédaction|n\.d\.l\.r\.|nota del editor|nota de la redacción|nota de los editores|anmerkung der redaktion|hinweis der redaktion|nota do editor|nota da redação|nota della redazione)\)?\s?[:：.—–-]\s?[^“”«»]*?(?:partnership|collaboration|in association with|produced (?:by|with)|supported by|funded by|grant from|republish|originally|first (?:published|appeared|ran)|partenariat|collaboration avec|publié (?:initialement|d['’]abord)|alianza|colaboración con|publicad[oa] originalmente|kooperation|partnerschaft|zuerst erschienen|parceria|colaboração com|publicad[oa] originalmente|collaborazione con|pubblicat[oa] originariamente)[^“”«»]*\)?$",
+    )
+    .at(Position::Edge)
+    .guarded(TextGuard::SPEECH),
+    // -------------------------------------------------------------- contributor
+    // "Jane Doe contributed to this report.", "… contributed reporting."
+    rule(
+        "contributor.contributed",
+        K::Contributor,
+        "*",
+        240,
+        r"(?i)^(?:[—–] ?)?[^.;:“”«»]+? contributed (?:to this (?:report|story|article)|reporting|additional reporting|research|to this)(?: from [^.;:]+| for this (?:report|story))?\.?$|^[^.;:“”«»]+? (?:a|ont) collaboré à (?:cet article|ce reportage)\.?$|^[^.;:“”«»]+? (?:colaboró|colaboraron) (?:en|con) (?:esta (?:información|nota)|este (?:artículo|reportaje))\.?$|^(?:mitarbeit|mitgearbeitet haben|an diesem (?:artikel|bericht) (?:hat|haben) [^.;:]+ mitgearbeitet)[:]?[^.;:]*\.?$|^[^.;:“”«»]+? (?:colaborou|colaboraram) (?:com|para) (?:esta reportagem|este (?:artigo|texto))\.?$|^(?:ha collaborato|hanno collaborato)[:]? [^.;:]+\.?$",
+    )
+    .at(Position::Edge)
+    .guarded(TextGuard::NAMES.union(TextGuard::SPEECH)),
+    // ----------------------------------------------------------------- sponsor
+    // Sponsorship notes and sponsor reads: "Sponsored by X", "This episode
+    // is brought to you by X", "Paid partnership with X".
+    rule(
+        "sponsor.note",
+        K::Sponsor,
+        "*",
+        360,
+        r"(?i)^(?:this (?:article|story|post|content|episode|newsletter|series|guide|feature|podcast|video|issue)(?: [^ ,;:]+){0,2}? (?:is|was|has been) (?:sponsored|brought to you|presented|paid for|underwritten|supported|made possible) by|(?:today['’]s|this week['’]s|this episode['’]s|our) sponsor(?: is)?:?|thanks to (?:our sponsor|[^.,;]+? for sponsoring (?:this|today['’]s))|(?:este|esta) (?:artículo|contenido|episodio) (?:está|es) patrocinad[oa] por|(?:cet|cette) (?:article|épisode|contenu) (?:est )?(?:sponsorisé|parrainé)e? par|(?:dieser|diese|dieses) (?:artikel|folge|beitrag|inhalt) (?:wird|wurde|ist) (?:gesponsert|präsentiert|unterstützt) von|(?:este|esta) (?:artigo|episódio|conteúdo) (?:é|foi) patrocinad[oa] por|(?:questo|questa) (?:articolo|episodio|contenuto) (?:è )?sponsorizzat[oa] da)(?:[ :]|$)[^.]*(?:\.[^.]*){0,2}\.?$",
+    )
+    .at(Position::Edge)
+    .unquoted()
+    .guarded(TextGuard::SPEECH),
+    // A bare label: "Sponsored by Acme Bank", "In partnership with X",
+    // "Contenu sponsorisé". It ends with the sponsor's name: "Sponsored by
+    // Acme, the race began." is a sentence.
+    rule(
+        "sponsor.label",
+        K::Sponsor,
+        "*",
+        120,
+        r"(?i)^(?:sponsored|presented|brought to you|supported|paid for) by [^,;.]+\.?$|^(?:sponsored content|sponsored post|paid (?:partnership|post|content)(?: (?:with|by|for) [^,;.]+)?|in (?:paid )?partnership with [^,;.]+|contenu (?:sponsorisé|partenaire)|article (?:sponsorisé|partenaire)|(?:sponsorisé|parrainé) par [^,;.]+|en partenariat avec [^,;.]+|contenido patrocinado|patrocinado por [^,;.]+|en colaboración con [^,;.]+|gesponsert von [^,;.]+|gesponserter (?:beitrag|inhalt)|präsentiert von [^,;.]+|in kooperation mit [^,;.]+|conteúdo patrocinado|oferecido por [^,;.]+|em parceria com [^,;.]+|contenuto sponsorizzato|sponsorizzato da [^,;.]+|offerto da [^,;.]+|in collaborazione con [^,;.]+)\.?$",
+    )
+    .at(Position::Edge)
+    .guarded(TextGuard::SPEECH),
+    // --------------------------------------------------------------- shortcodes
+    // A paragraph that is only CMS shortcodes: `[gallery ids="1,2"]`,
+    // `[/caption]`, `[embed]https://…[/embed]`.
+    rule(
+        "shortcode.only",
+        K::Shortcode,
+        "*",
+        700,
+        r#"^(?:\[/?[A-Za-z_][A-Za-z0-9_-]*(?: [^\[\]]*)?/?\] ?)+$|^\[(?:embed|video|audio|youtube|vimeo|tweet|instagram|caption|soundcloud|playlist)(?: [^\[\]]*)?\][^\[\] ]*\[/(?:embed|video|audio|youtube|vimeo|tweet|instagram|caption|soundcloud|playlist)\]$"#,
+    ),
+    // -------------------------------------------------------------- feed footers
+    // "Tags: …", "Posted in …", "Filed under: …", "Posted on June 3, 2024",
+    // "submitted by /u/name [link] [comments]", "If the formatting looks
+    // odd in your feed reader, …".
+    rule(
+        "feed_footer.taxonomy",
+        K::FeedFooter,
+        "*",
+        300,
+        r"(?i)^(?:tags|tagged(?: with| as)?|topics|categories|category|filed under|posted in|labels|keywords|étiquettes|mots-clés|mots clés|catégories|catégorie|classé dans|etiquetas|categorías|categoría|temas|archivado en|schlagwörter|schlagworte|stichwörter|kategorien|kategorie|themen|tags e categorias|categorias|categoria|marcadores|arquivado em|categorie|argomenti|archiviato in)\s?[:：]?\s(?:[^.!?:;]+(?:,|\s[|·•]|$)\s?){1,15}$",
+    )
+    .at(Position::End),
+    rule(
+        "feed_footer.posted_on",
+        K::FeedFooter,
+        "*",
+        160,
+        concat!(
+            r"(?i)^(?:posted|published|updated|last updated|first published)(?: by [^.,;]+?)?(?: on| at)? (?:",
+            date!(),
+            r")(?:,? (?:at |à )?\d{1,2}[:.h]\d\d ?(?:[ap]\.?m\.?)?(?: [A-Z]+)?)?(?: (?:by|in) [^.;]+)?\.?$|^(?:publié|mis à jour|publicado|actualizado|veröffentlicht|aktualisiert|atualizado|pubblicato|aggiornato)(?: le| el| em| am| il)? (?:",
+            date!(),
+            r")(?:,? (?:à |a las |um |às |alle )?\d{1,2}[:.h]\d\d(?: uhr)?)?\.?$"
+        ),
+    )
+    .at(Position::Edge),
+    rule(
+        "feed_footer.reddit_submitted",
+        K::FeedFooter,
+        "*",
+        300,
+        r"(?i)^(?:submitted by /?u/[A-Za-z0-9_-]+(?: to /?r/[A-Za-z0-9_]+)?(?: \[link\])?(?: \[comments\])?|\[link\](?: \[comments\])?|\[comments\])$",
+    ),
+    rule(
+        "feed_footer.reader_note",
+        K::FeedFooter,
+        "*",
+        300,
+        r"(?i)^(?:if (?:the|this) (?:formatting|layout|article|post|text)[^.]*(?:looks|appears|seems) (?:odd|off|strange|broken|wrong)[^.]*(?:feed reader|rss reader|reader|email|inbox)[^.]*\.?|(?:you are|you're) (?:reading|receiving) this (?:post|article|email|via|in|through) [^.]*(?:rss|feed|reader)[^.]*\.?|this (?:post|article|feed|content) (?:is|was) (?:for|intended for) (?:personal|non-commercial) use only[^.]*\.?|this (?:rss )?feed is (?:provided|offered) for[^.]*\.?)$",
+    )
+    .at(Position::Edge),
+    rule(
+        "feed_footer.view_fullsize",
+        K::FeedFooter,
+        "*",
+        40,
+        r"(?i)^(?:view fullsize|view full size|view full-size|ver en tamaño completo|voir en plein écran|vollbild anzeigen)$",
+    ),
+    // ------------------------------------------------------------ share labels
+    // Action labels of share buttons, one per line: with the network names
+    // beside them (`widget.share_item`), a run of two or more lines at an
+    // edge is a flattened share bar. A list of networks alone stays.
+    rule(
+        "share_labels.run",
+        K::ShareLabels,
+        "*",
+        40,
+        r"(?i)^(?:tweet|share|email|e-mail|mail|print|pin|pin it|save|copy link|copy url|flip|partager|envoyer|imprimer|compartir|enviar|imprimir|teilen|drucken|senden|compartilhar|partilhar|condividi|stampa|invia)\s*$",
+    )
+    .role(Role::ShareAction),
+    // A line of several share-button labels: "Facebook Twitter Email".
+    rule(
+        "share_labels.inline",
+        K::ShareLabels,
+        "*",
+        120,
+        r"(?i)^(?:share|tweet|email|e-mail|mail|print|pin|pin it|copy link|facebook|twitter|x|whatsapp|linkedin|reddit|pinterest|telegram|threads|bluesky|messenger|flipboard|pocket|sms|partager|imprimer|compartir|imprimir|teilen|drucken|compartilhar|condividi|stampa)(?:(?: ?[|·•,/] ?| )(?:share|tweet|email|e-mail|mail|print|pin|pin it|copy link|facebook|twitter|x|whatsapp|linkedin|reddit|pinterest|telegram|threads|bluesky|messenger|flipboard|pocket|sms|partager|imprimer|compartir|imprimir|teilen|drucken|compartilhar|condividi|stampa)){2,}$",
+    )
+    .at(Position::Edge),
+    // -------------------------------------------------------- embed residue
+    // What a social embed leaves when its markup is gone: "View on
+    // Threads", "Post by @name", "See this post on Instagram".
+    rule(
+        "embed.view_on_residue",
+        K::SocialEmbed,
+        "*",
+        100,
+        r"(?i)^(?:(?:view|see|watch|open|read) (?:this |the )?(?:post |thread |video |reel |photo )?on (?:threads|instagram|x|twitter|bluesky|mastodon|facebook|tiktok|youtube)|(?:a )?(?:post|thread|reel) (?:by|from|shared by) @[A-Za-z0-9_.]+(?: on (?:threads|instagram|x|bluesky|mastodon))?|voir (?:la publication |ce post )?sur (?:threads|instagram|x|bluesky|facebook|tiktok)|ver (?:la publicación |esta publicación )?en (?:threads|instagram|x|bluesky|facebook|tiktok)|(?:beitrag )?auf (?:threads|instagram|x|bluesky|facebook|tiktok) (?:ansehen|anzeigen)|ver (?:a publicação |esta publicação )?no (?:threads|instagram|x|bluesky|facebook|tiktok)|visualizza (?:il post )?su (?:threads|instagram|x|bluesky|facebook|tiktok))[.!]?$",
+    ),
+    // ------------------------------------------------------------ truncation
+    // "To read this article in full, please click here", "Read the full
+    // story at Outlet".
+    rule(
+        "truncation.read_in_full",
+        K::Truncation,
+        "*",
+        160,
+        r"(?i)^(?:to (?:read|continue reading|view) (?:this|the) (?:full )?(?:article|story|post)(?: in full)?,? (?:please )?(?:click|go|visit|head) [^.]*|(?:click|tap) here to (?:read|continue reading|view) (?:the )?(?:full |rest of the |whole )?(?:article|story|post)[^.]*|read the (?:full|complete|whole|rest of the) (?:story|article|post) (?:at|on|in) [^.]+|continue reading (?:at|on) [^.]+|pour lire (?:la suite|l['’]intégralité)(?: de cet article)?,? (?:cliquez|rendez-vous) [^.]*|para (?:leer|seguir leyendo) (?:la nota|el artículo) completo?,? (?:haz clic|pulsa|ingresa) [^.]*|(?:den ganzen|den vollständigen) artikel (?:lesen sie )?(?:auf|bei) [^.]+|para ler (?:a matéria|o artigo) completo?,? (?:clique|acesse) [^.]*|per leggere l['’]articolo completo,? (?:clicca|vai) [^.]*)[.!]?$",
+    )
+    .at(Position::End),
     // -------------------------------------------------------------- truncation
     // "[…]", "[...]", "(more…)".
     // Only the last paragraph: "…" alone in the middle is an elision (a

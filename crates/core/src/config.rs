@@ -294,6 +294,14 @@ pub struct Defaults {
     /// Extra cleaner rules for every feed (`[[defaults.clean_rule]]`).
     #[serde(rename = "clean_rule")]
     pub clean_rules: Vec<CleanRuleConfig>,
+    /// Whether each feed's template is learned and its paragraphs removed
+    /// (docs/cleaner.md, Template). Default true.
+    pub template: bool,
+    /// A paragraph seen in at least this many distinct items of a feed is
+    /// template. Default 4; at least 2.
+    pub template_min_items: u32,
+    /// Paragraph fingerprints kept per feed. Default 256.
+    pub template_capacity: usize,
 }
 
 /// Where in an article a cleaner rule may match.
@@ -387,6 +395,9 @@ impl Default for Defaults {
             on_duplicate: OnDuplicate::Keep,
             clean_disable: Vec::new(),
             clean_rules: Vec::new(),
+            template: true,
+            template_min_items: 4,
+            template_capacity: 256,
         }
     }
 }
@@ -512,6 +523,10 @@ pub struct FeedConfig {
     /// the defaults' rules.
     #[serde(default, rename = "clean_rule")]
     pub clean_rules: Vec<CleanRuleConfig>,
+    /// Overrides `[defaults] template`.
+    pub template: Option<bool>,
+    /// Overrides `[defaults] template_min_items`.
+    pub template_min_items: Option<u32>,
     /// Fetch this feed's article pages even where robots.txt disallows it:
     /// only for sites whose operator gave you permission. Default false.
     #[serde(default)]
@@ -595,6 +610,12 @@ pub struct FeedSpec {
     pub clean_disable: Vec<String>,
     /// Extra cleaner rules (defaults' then the feed's).
     pub clean_rules: Vec<CleanRuleConfig>,
+    /// Whether the feed's template is learned and removed.
+    pub template: bool,
+    /// Distinct items a paragraph must be seen in to be template.
+    pub template_min_items: u32,
+    /// Fingerprints kept for the feed.
+    pub template_capacity: usize,
     /// Whether robots.txt is ignored for this feed's article pages.
     pub ignore_robots: bool,
     /// Site rules for its pages: the feed's own, then the top-level ones
@@ -640,6 +661,9 @@ impl Config {
                 on_duplicate: f.on_duplicate.unwrap_or(d.on_duplicate),
                 clean_disable: d.clean_disable.iter().chain(&f.clean_disable).cloned().collect(),
                 clean_rules: d.clean_rules.iter().chain(&f.clean_rules).cloned().collect(),
+                template: f.template.unwrap_or(d.template),
+                template_min_items: f.template_min_items.unwrap_or(d.template_min_items),
+                template_capacity: d.template_capacity,
                 ignore_robots: f.ignore_robots,
                 site_rules: f.site_rules.iter().chain(&self.site_rules).cloned().collect(),
             });
@@ -697,6 +721,18 @@ impl Config {
                 && iv.0 < Duration::from_secs(1)
             {
                 out.push((Some(f.url.span()), format!("feed[{i}].interval"), "interval must be at least 1s".into()));
+            }
+        }
+        if self.defaults.template_min_items < 2 {
+            out.push((None, "defaults.template_min_items".into(), "template_min_items must be at least 2".into()));
+        }
+        for (i, f) in self.feeds.iter().enumerate() {
+            if f.template_min_items.is_some_and(|n| n < 2) {
+                out.push((
+                    None,
+                    format!("feed[{i}].template_min_items"),
+                    "template_min_items must be at least 2".into(),
+                ));
             }
         }
         let rule_sets = std::iter::once(("defaults".to_string(), &self.defaults.clean_rules))
@@ -1140,6 +1176,19 @@ listen = "127.0.0.1:9090"
         assert!(e.starts_with("conf/test.toml:2:") && e.contains("site_rule[0].host"), "{e}");
         let e = error_of("[[feed]]\nname = \"f\"\nurl = \"https://e.com/f\"\n[[feed.site_rule]]\nhost = \"e.com\"\n");
         assert!(e.contains("feed[0].site_rule[0]: a site rule needs body or remove selectors"), "{e}");
+    }
+
+    #[test]
+    fn template_settings_default_and_override_per_feed() {
+        let c = load("[defaults]\ntemplate_min_items = 4\ntemplate_capacity = 64\n[[feed]]\nname = \"a\"\nurl = \"https://e.com/a\"\n[[feed]]\nname = \"b\"\nurl = \"https://e.com/b\"\ntemplate = false\ntemplate_min_items = 2\n").expect("parses");
+        let feeds = c.feeds();
+        assert_eq!((feeds[0].template, feeds[0].template_min_items, feeds[0].template_capacity), (true, 4, 64));
+        assert_eq!((feeds[1].template, feeds[1].template_min_items), (false, 2));
+        let d = Defaults::default();
+        assert_eq!((d.template, d.template_min_items, d.template_capacity), (true, 4, 256));
+        let err = load("[[feed]]\nname = \"a\"\nurl = \"https://e.com/a\"\ntemplate_min_items = 1\n")
+            .expect_err("1 is too few");
+        assert!(err.to_string().contains("template_min_items must be at least 2"), "{err}");
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //!   and the content hashes of the items written) with its transition rules
 //!   as methods of [`FeedState`](state::FeedState), and the one
 //!   [`Status`](state::Status) vocabulary.
+//! - [`template`]: what the cleaner learned of a feed's template
+//!   (paragraphs its items repeat), stored with the feed's state.
 //! - [`sink`]: the [`Sink`](sink::Sink) and [`StateStore`](sink::StateStore)
 //!   traits the storer implements and the pipeline drives.
 //! - [`lease`]: the [`LeaseStore`](lease::LeaseStore) trait through which
@@ -38,6 +40,7 @@ pub mod lease;
 pub mod record;
 pub mod sink;
 pub mod state;
+pub mod template;
 
 pub use error::ErrorKind;
 pub use record::{Embed, Record, Removed, RemovedKind, Source};

@@ -154,11 +154,35 @@ pub enum RemovedKind {
     Truncation,
     /// A rule the operator added in the config.
     Custom,
+    /// A paragraph the feed repeats in many of its items: its template
+    /// (learned per feed, not named by any rule).
+    Template,
+    /// Cookie and consent walls standing in for an embed: "This content is
+    /// blocked until you accept cookies", "External content".
+    Consent,
+    /// Comment counters and calls to comment: "12 comments", "Leave a comment".
+    Comments,
+    /// The publisher's own promotion: "Join our WhatsApp channel", "Support
+    /// our journalism", subscription offers, app downloads.
+    Promotion,
+    /// Republication and origin notes: "A version of this story first ran
+    /// in …", an editor's note about a partnership.
+    OriginNote,
+    /// Contributor lines: "Jane Doe contributed to this report."
+    Contributor,
+    /// Share-button labels left as text: "Tweet", "Email", "Share" in a run.
+    ShareLabels,
+    /// Sponsor reads and sponsorship notes: "This episode is brought to you by …".
+    Sponsor,
+    /// CMS shortcodes left as text: `[gallery ids="1,2"]`.
+    Shortcode,
+    /// Feed and blog footers: "Tags: …", "Posted in …", "submitted by /u/… [link] [comments]".
+    FeedFooter,
 }
 
 impl RemovedKind {
     /// Every kind, for metrics and docs.
-    pub const ALL: [RemovedKind; 11] = [
+    pub const ALL: [RemovedKind; 21] = [
         RemovedKind::SocialEmbed,
         RemovedKind::MediaEmbed,
         RemovedKind::Syndication,
@@ -170,6 +194,16 @@ impl RemovedKind {
         RemovedKind::Widget,
         RemovedKind::Truncation,
         RemovedKind::Custom,
+        RemovedKind::Template,
+        RemovedKind::Consent,
+        RemovedKind::Comments,
+        RemovedKind::Promotion,
+        RemovedKind::OriginNote,
+        RemovedKind::Contributor,
+        RemovedKind::ShareLabels,
+        RemovedKind::Sponsor,
+        RemovedKind::Shortcode,
+        RemovedKind::FeedFooter,
     ];
 
     /// The stable snake_case name, as serialised.
@@ -186,6 +220,16 @@ impl RemovedKind {
             RemovedKind::Widget => "widget",
             RemovedKind::Truncation => "truncation",
             RemovedKind::Custom => "custom",
+            RemovedKind::Template => "template",
+            RemovedKind::Consent => "consent",
+            RemovedKind::Comments => "comments",
+            RemovedKind::Promotion => "promotion",
+            RemovedKind::OriginNote => "origin_note",
+            RemovedKind::Contributor => "contributor",
+            RemovedKind::ShareLabels => "share_labels",
+            RemovedKind::Sponsor => "sponsor",
+            RemovedKind::Shortcode => "shortcode",
+            RemovedKind::FeedFooter => "feed_footer",
         }
     }
 

@@ -76,6 +76,11 @@ pub struct FeedState {
     pub archive_pages: u32,
     /// `backfill --archives`: the walk reached the oldest page.
     pub archive_done: bool,
+    /// The paragraphs this feed repeats across its items, as the cleaner
+    /// learned them (docs/cleaner.md, Template); committed with the
+    /// checkpoint like everything here.
+    #[serde(skip_serializing_if = "crate::template::TemplateState::is_empty")]
+    pub template: crate::template::TemplateState,
 }
 
 /// A feed's status, in the one vocabulary the status server, `newswire

@@ -72,7 +72,7 @@ pub fn assemble_page(
         .map(str::to_string)
         .or_else(|| (paged && !parsed.items.is_empty()).then(|| with_paged(&url, number + 1).to_string()));
     let bytes = doc.body.len() as u64;
-    let (records, found, newest) = build_records(&feed, parsed, polled_at, since);
+    let (records, found, newest) = build_records(&feed, parsed, polled_at, since, &mut state);
     state.advance_archive(number, older.as_deref());
     RecordBatch {
         records,

@@ -96,7 +96,7 @@ pub fn assemble(batch: FetchedBatch, since: Option<DateTime<Utc>>) -> RecordBatc
                 match parse(&feed, &doc) {
                     Ok(parsed) => {
                         let older = parsed.pages.older().map(str::to_string);
-                        let (records, found, newest) = build_records(&feed, parsed, polled_at, since);
+                        let (records, found, newest) = build_records(&feed, parsed, polled_at, since, &mut state);
                         accept_document(&mut state, &doc, body_hash, polled_at);
                         state.on_items(found);
                         RecordBatch {

@@ -1,17 +1,21 @@
 //! From a feed document to records: parsing it ([`parse`]), and each of its
 //! raw items to a record ([`build_record`]: id, canonical URL, cleaned
-//! text, language, fingerprint), the newest first of two with one id.
+//! text, language, fingerprint), the newest first of two with one id; then
+//! the feed's learned template applied to the document's records
+//! ([`apply_template`]).
 //!
 //! Pure and synchronous: the assemble stage runs it on the blocking pool.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use newswire_cleaner::{Cleaner, Input, detect_language, html_to_text};
+use newswire_cleaner::{Cleaned, Cleaner, Input, TemplateSettings, TemplateTable, detect_language, html_to_text};
 use newswire_core::canon::{canonical_url, redact};
 use newswire_core::config::FeedSpec;
 use newswire_core::id;
 use newswire_core::record::{SCHEMA_VERSION, word_count};
+use newswire_core::state::FeedState;
+use newswire_core::template::TemplateState;
 use newswire_core::{Record, Source};
 use newswire_fetcher::{Document, ParsedFeed, RawItem};
 use tracing::warn;
@@ -98,12 +102,15 @@ pub fn parse(feed: &FeedContext, doc: &Document) -> Result<ParsedFeed, String> {
 }
 
 /// Records of a parsed document: (records, items found, newest date).
-/// Items published before `since` are left out; undated ones are kept.
+/// Items published before `since` are left out; undated ones are kept. The
+/// feed's template is learned from them and applied to them (its state in
+/// `state.template`, committed with the checkpoint).
 pub fn build_records(
     feed: &FeedContext,
     parsed: ParsedFeed,
     polled_at: DateTime<Utc>,
     since: Option<DateTime<Utc>>,
+    state: &mut FeedState,
 ) -> (Vec<Record>, usize, Option<DateTime<Utc>>) {
     let spec = &feed.spec;
     for warning in &parsed.warnings {
@@ -133,12 +140,52 @@ pub fn build_records(
             records.push(record);
         }
     }
+    apply_template(spec, &feed.cleaner, &mut state.template, &mut records);
     for record in &records {
         for removed in &record.removed {
             crate::metrics::removed(removed);
         }
     }
     (records, found, newest)
+}
+
+/// The feed's template (docs/cleaner.md, Template), learned from and
+/// applied to one document's records: every record's paragraphs are
+/// observed first, so a paragraph the document repeats in enough items goes
+/// from all of them, including the first; then each record loses the
+/// paragraphs seen in `template_min_items` distinct items, recorded as kind
+/// `template`. `template` is the feed's stored state, updated in place and
+/// committed with the checkpoint. Nothing happens when the feed is not
+/// cleaned, its template is off, or `template.learned` is disabled.
+pub fn apply_template(feed: &FeedSpec, cleaner: &Cleaner, template: &mut TemplateState, records: &mut [Record]) {
+    if !feed.clean || !feed.template || !cleaner.template_enabled() || records.is_empty() {
+        return;
+    }
+    let settings = TemplateSettings {
+        enabled: true,
+        min_items: feed.template_min_items,
+        capacity: feed.template_capacity,
+        ..TemplateSettings::default()
+    };
+    let mut table = TemplateTable::from_state(std::mem::take(template), settings);
+    let bodies: Vec<Vec<String>> =
+        records.iter().map(|r| r.body.split("\n\n").filter(|p| !p.is_empty()).map(str::to_string).collect()).collect();
+    for (record, paragraphs) in records.iter().zip(&bodies) {
+        table.observe(&record.id, paragraphs);
+    }
+    for (record, paragraphs) in records.iter_mut().zip(bodies) {
+        let mut cleaned = Cleaned { paragraphs, removed: std::mem::take(&mut record.removed), embeds: Vec::new() };
+        if table.apply(&mut cleaned, record.title.as_deref()) > 0 {
+            let body = cleaned.body();
+            record.language = detect_language(&body);
+            record.word_count = word_count(&body);
+            record.content_hash = id::content_hash(&body);
+            record.fingerprint = newswire_core::fingerprint::Fingerprint::of(&body);
+            record.body = body;
+        }
+        record.removed = cleaned.removed;
+    }
+    *template = table.into_state();
 }
 
 #[cfg(test)]
@@ -198,5 +245,65 @@ mod tests {
         assert_eq!(r.id, id::id_from_content("wire", "Markets & more", ""));
         i.title = None;
         assert!(build_record(&spec(), &Cleaner::default(), i, Utc::now()).is_none());
+    }
+
+    fn items(words: &[&str], promo: &str) -> Vec<RawItem> {
+        words
+            .iter()
+            .map(|w| RawItem {
+                guid: Some(format!("g-{w}")),
+                link: Some(format!("https://example.com/{w}")),
+                title: Some(format!("The {w} story")),
+                content: Some(format!(
+                    "<p>The {w} story opens here, with a paragraph about the {w} only.</p><p>{promo}</p>"
+                )),
+                ..RawItem::default()
+            })
+            .collect()
+    }
+
+    const PROMO: &str = "Love the Harbour Times? Tell a friend and get a tote bag.";
+
+    #[test]
+    fn the_template_is_learned_across_documents_and_kept_in_the_state() {
+        let feed = spec();
+        let cleaner = Cleaner::default();
+        let mut state = TemplateState::default();
+        let build = |words: &[&str]| -> Vec<Record> {
+            items(words, PROMO).into_iter().filter_map(|i| build_record(&feed, &cleaner, i, Utc::now())).collect()
+        };
+        // Three items: seen three times, kept (the default needs four).
+        let mut first = build(&["ferry", "silo", "mole"]);
+        apply_template(&feed, &cleaner, &mut state, &mut first);
+        assert!(first.iter().all(|r| r.body.contains(PROMO)));
+        // A third item, in the next document (the state as committed): now
+        // it is the feed's template.
+        let mut state = state.clone();
+        let mut second = build(&["crane"]);
+        apply_template(&feed, &cleaner, &mut state, &mut second);
+        let r = &second[0];
+        assert!(!r.body.contains(PROMO), "{}", r.body);
+        assert_eq!(
+            r.removed.last().map(|x| (x.kind, x.rule.as_str())),
+            Some((newswire_core::RemovedKind::Template, "template.learned"))
+        );
+        assert_eq!(r.content_hash, id::content_hash(&r.body));
+        assert_eq!(r.word_count, word_count(&r.body));
+        // Within one document, four items are enough at once.
+        let mut state = TemplateState::default();
+        let mut one = build(&["pier", "tug", "quay", "lock"]);
+        apply_template(&feed, &cleaner, &mut state, &mut one);
+        assert!(one.iter().all(|r| !r.body.contains(PROMO)));
+        // Switched off per feed, or by `clean_disable = ["template.learned"]`.
+        let mut off = feed.clone();
+        off.template = false;
+        let mut state = TemplateState::default();
+        let mut recs = build(&["pier", "tug", "quay", "lock"]);
+        apply_template(&off, &cleaner, &mut state, &mut recs);
+        assert!(recs.iter().all(|r| r.body.contains(PROMO)) && state.is_empty());
+        let disabled = Cleaner::new(&[], &["template.learned".to_string()]).expect("known rule");
+        let mut recs = build(&["pier", "tug", "quay", "lock"]);
+        apply_template(&feed, &disabled, &mut state, &mut recs);
+        assert!(recs.iter().all(|r| r.body.contains(PROMO)));
     }
 }

@@ -1,0 +1,541 @@
+//! Each feed's template, learned: paragraphs a feed repeats across many of
+//! its items are its furniture (promotion, sign-offs, footers), whatever
+//! their words, and no rule list has to name them.
+//!
+//! A [`TemplateTable`] is kept per feed. For every item it *observes* the
+//! item's kept paragraphs: each is normalised (case and whitespace folded,
+//! digits, dates and the names of months and weekdays of six languages
+//! folded, punctuation dropped) and hashed to a fingerprint, and the table
+//! counts the distinct items each fingerprint was seen in. Then it
+//! *applies* what it knows: a paragraph whose fingerprint was seen in at
+//! least `min_items` distinct items is removed as kind `template`, rule
+//! `template.learned`.
+//!
+//! The table is bounded (`capacity` fingerprints): when it is full, the
+//! entry seen in the fewest items, and of those the one seen longest ago,
+//! makes room, so one-off paragraphs churn and the template stays. Its
+//! state ([`TemplateState`]) is stored with the feed's state, so it
+//! survives restarts and is committed with the checkpoint.
+//!
+//! Guards: never a paragraph equal to the item's title, never the lead (a
+//! first paragraph of [`LEAD_BYTES`] or more), never a paragraph with line
+//! breaks (a `<pre>` listing, a poem), never one of fewer than
+//! `min_words` words, and never when it would leave the body empty.
+
+use std::collections::HashMap;
+
+use newswire_core::template::{TemplateEntry, TemplateState};
+use newswire_core::{Removed, RemovedKind};
+
+use crate::Cleaned;
+
+/// The rule name template removals carry (and `clean_disable` takes).
+pub const TEMPLATE_RULE: &str = "template.learned";
+
+/// A first paragraph this long is the item's lead: never removed.
+pub const LEAD_BYTES: usize = 200;
+
+/// Paragraphs longer than this are never fingerprinted.
+const MAX_BYTES: usize = 1_200;
+
+/// How a feed's template is learned and used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemplateSettings {
+    /// Whether the table learns and removes at all.
+    pub enabled: bool,
+    /// A paragraph seen in at least this many distinct items is removed.
+    pub min_items: u32,
+    /// Fingerprints kept per feed.
+    pub capacity: usize,
+    /// Paragraphs of fewer words are never template (a recurring subhead).
+    pub min_words: usize,
+}
+
+impl Default for TemplateSettings {
+    /// On; 4 items; 256 fingerprints; 2 words. Measured on the project's
+    /// syndication corpus wrapped in its outlets' paragraphs
+    /// (tests/template.rs, docs/cleaner.md): 3 items removed syndicated
+    /// article paragraphs from an aggregator feed, 4 none, and within one
+    /// document every threshold finds the whole template.
+    fn default() -> TemplateSettings {
+        TemplateSettings { enabled: true, min_items: 4, capacity: 256, min_words: 2 }
+    }
+}
+
+/// One feed's learned template.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateTable {
+    state: TemplateState,
+    /// Fingerprint to position in `state.entries`.
+    index: HashMap<u64, usize>,
+    settings: TemplateSettings,
+}
+
+impl TemplateTable {
+    /// An empty table.
+    pub fn new(settings: TemplateSettings) -> TemplateTable {
+        TemplateTable { settings, ..TemplateTable::default() }
+    }
+
+    /// A table from what was stored (entries beyond the capacity dropped).
+    pub fn from_state(mut state: TemplateState, settings: TemplateSettings) -> TemplateTable {
+        if state.entries.len() > settings.capacity {
+            state.entries.sort_by_key(|e| std::cmp::Reverse((e.count, e.last)));
+            state.entries.truncate(settings.capacity);
+        }
+        let index = state.entries.iter().enumerate().map(|(i, e)| (e.fingerprint, i)).collect();
+        TemplateTable { state, index, settings }
+    }
+
+    /// What to store.
+    pub fn state(&self) -> &TemplateState {
+        &self.state
+    }
+
+    /// What to store, consuming the table: the entries seen in two items
+    /// or more, and those of the last item observed (the one most likely
+    /// to recur next). One-off paragraphs of older items are dropped, so a
+    /// feed's stored template stays a few entries however long its
+    /// articles (it is held in memory with every feed's state).
+    pub fn into_state(mut self) -> TemplateState {
+        let tick = self.state.tick;
+        self.state.entries.retain(|e| e.count >= 2 || e.last == tick);
+        self.state
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> TemplateSettings {
+        self.settings
+    }
+
+    /// Count the paragraphs of one item (`item` is its stable key: the
+    /// record id). An item observed twice counts once.
+    pub fn observe(&mut self, item: &str, paragraphs: &[String]) {
+        if !self.settings.enabled || self.settings.capacity == 0 {
+            return;
+        }
+        let item = fnv(item.as_bytes()) as u32;
+        self.state.tick = self.state.tick.wrapping_add(1);
+        let tick = self.state.tick;
+        let mut seen = Vec::with_capacity(paragraphs.len());
+        for p in paragraphs {
+            let Some(fp) = fingerprint(p, self.settings.min_words) else { continue };
+            if seen.contains(&fp) {
+                continue;
+            }
+            seen.push(fp);
+            match self.index.get(&fp) {
+                Some(&i) => {
+                    let e = &mut self.state.entries[i];
+                    e.last = tick;
+                    if e.items.contains(&item) {
+                        continue;
+                    }
+                    if e.items.len() < self.settings.min_items as usize {
+                        e.items.push(item);
+                    }
+                    e.count = e.count.saturating_add(1);
+                }
+                None => {
+                    if self.state.entries.len() >= self.settings.capacity {
+                        self.evict();
+                    }
+                    self.index.insert(fp, self.state.entries.len());
+                    self.state.entries.push(TemplateEntry { fingerprint: fp, count: 1, last: tick, items: vec![item] });
+                }
+            }
+        }
+    }
+
+    /// Make room: the entry seen in the fewest items, the oldest of those.
+    fn evict(&mut self) {
+        let Some((victim, _)) = self.state.entries.iter().enumerate().min_by_key(|(_, e)| (e.count, e.last)) else {
+            return;
+        };
+        let removed = self.state.entries.swap_remove(victim);
+        self.index.remove(&removed.fingerprint);
+        if let Some(moved) = self.state.entries.get(victim) {
+            self.index.insert(moved.fingerprint, victim);
+        }
+    }
+
+    /// In how many distinct items a paragraph was seen.
+    pub fn count(&self, paragraph: &str) -> u32 {
+        fingerprint(paragraph, self.settings.min_words)
+            .and_then(|fp| self.index.get(&fp))
+            .map_or(0, |&i| self.state.entries[i].count)
+    }
+
+    /// Remove the template's paragraphs from one cleaned item, recording
+    /// each as kind `template`. Returns how many went.
+    pub fn apply(&self, cleaned: &mut Cleaned, title: Option<&str>) -> usize {
+        if !self.settings.enabled || self.state.entries.is_empty() {
+            return 0;
+        }
+        let title = title.and_then(|t| fingerprint(t, 1));
+        let mut remove = vec![false; cleaned.paragraphs.len()];
+        for (i, p) in cleaned.paragraphs.iter().enumerate() {
+            if i == 0 && p.len() >= LEAD_BYTES {
+                continue;
+            }
+            let Some(fp) = fingerprint(p, self.settings.min_words) else { continue };
+            if Some(fp) == title || fingerprint(p, 1) == title {
+                continue;
+            }
+            if self.index.get(&fp).is_some_and(|&e| self.state.entries[e].count >= self.settings.min_items) {
+                remove[i] = true;
+            }
+        }
+        let n = remove.iter().filter(|r| **r).count();
+        if n == 0 || n == cleaned.paragraphs.len() {
+            return 0;
+        }
+        let mut kept = Vec::with_capacity(cleaned.paragraphs.len() - n);
+        for (p, r) in std::mem::take(&mut cleaned.paragraphs).into_iter().zip(remove) {
+            if r {
+                cleaned.removed.push(Removed::new(RemovedKind::Template, TEMPLATE_RULE, p));
+            } else {
+                kept.push(p);
+            }
+        }
+        cleaned.paragraphs = kept;
+        n
+    }
+}
+
+/// The fingerprint of a paragraph, or None when it is never template: too
+/// long, broken into lines, or of fewer than `min_words` words.
+pub fn fingerprint(p: &str, min_words: usize) -> Option<u64> {
+    if p.len() > MAX_BYTES || p.contains('\n') {
+        return None;
+    }
+    let mut norm = String::with_capacity(p.len());
+    let mut words = 0;
+    for word in p.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        let lower = word.to_lowercase();
+        let folded: String = if lower.chars().all(|c| c.is_numeric()) {
+            "0".to_string()
+        } else if is_calendar_word(&lower) {
+            "#m".to_string()
+        } else {
+            words += 1;
+            let mut out = String::with_capacity(lower.len());
+            let mut digit = false;
+            for c in lower.chars() {
+                if c.is_numeric() {
+                    if !digit {
+                        out.push('0');
+                    }
+                    digit = true;
+                } else {
+                    out.push(c);
+                    digit = false;
+                }
+            }
+            out
+        };
+        if !norm.is_empty() {
+            norm.push(' ');
+        }
+        norm.push_str(&folded);
+    }
+    if words < min_words.max(1) {
+        return None;
+    }
+    Some(fnv(norm.as_bytes()))
+}
+
+/// FNV-1a, 64 bits: stable across processes and releases (stored).
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Names of months and weekdays (and their usual abbreviations) in the six
+/// languages: "Posted on 3 June" and "Posted on 9 July" are one paragraph.
+fn is_calendar_word(w: &str) -> bool {
+    const WORDS: &[&str] = &[
+        // en
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mon",
+        "tue",
+        "tues",
+        "wed",
+        "thu",
+        "thur",
+        "thurs",
+        "fri",
+        "sat",
+        "sun",
+        // fr
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+        "janv",
+        "févr",
+        "avr",
+        "juil",
+        "déc",
+        "lundi",
+        "mardi",
+        "mercredi",
+        "jeudi",
+        "vendredi",
+        "samedi",
+        "dimanche",
+        // es
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "setiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+        "ene",
+        "abr",
+        "ago",
+        "dic",
+        "lunes",
+        "martes",
+        "miércoles",
+        "jueves",
+        "viernes",
+        "sábado",
+        "domingo",
+        // de
+        "januar",
+        "februar",
+        "märz",
+        "juni",
+        "juli",
+        "oktober",
+        "dezember",
+        "jänner",
+        "montag",
+        "dienstag",
+        "mittwoch",
+        "donnerstag",
+        "freitag",
+        "samstag",
+        "sonntag",
+        "okt",
+        "dez",
+        "mär",
+        // pt
+        "janeiro",
+        "fevereiro",
+        "março",
+        "maio",
+        "junho",
+        "julho",
+        "setembro",
+        "outubro",
+        "novembro",
+        "dezembro",
+        "fev",
+        "mai",
+        "out",
+        "segunda",
+        "terça",
+        "quarta",
+        "quinta",
+        "sexta",
+        "feira",
+        // it
+        "gennaio",
+        "febbraio",
+        "aprile",
+        "maggio",
+        "giugno",
+        "luglio",
+        "settembre",
+        "ottobre",
+        "dicembre",
+        "gen",
+        "giu",
+        "lug",
+        "ott",
+        "lunedì",
+        "martedì",
+        "mercoledì",
+        "giovedì",
+        "venerdì",
+        "sabato",
+        "domenica",
+    ];
+    WORDS.contains(&w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cleaned(paragraphs: &[&str]) -> Cleaned {
+        Cleaned { paragraphs: paragraphs.iter().map(|p| p.to_string()).collect(), ..Cleaned::default() }
+    }
+
+    const PROMO: &str = "Get the Harbour Times in your inbox: our free briefing lands at 7 a.m. every weekday.";
+
+    /// Items differ in words (digits fold: "story 1" and "story 2" are one
+    /// paragraph to the table).
+    fn item(n: u32) -> Vec<String> {
+        let w = ["ferry", "silo", "crane", "pier", "tug", "quay", "buoy", "dock", "lock", "mole"][n as usize % 10];
+        vec![
+            format!("The {w} story is about something that happened in the harbour this week, with details."),
+            format!("A second paragraph about the {w}, different in every item."),
+            PROMO.to_string(),
+        ]
+    }
+
+    #[test]
+    fn a_paragraph_in_enough_items_is_template() {
+        let mut t = TemplateTable::new(TemplateSettings::default());
+        for n in 0..3 {
+            t.observe(&format!("item-{n}"), &item(n));
+        }
+        let mut c = cleaned(&item(9).iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(t.apply(&mut c, None), 0, "seen in three items only");
+        t.observe("item-3", &item(3));
+        assert_eq!(t.count(PROMO), 4);
+        assert_eq!(t.apply(&mut c, None), 1);
+        assert_eq!(c.paragraphs.len(), 2);
+        assert_eq!(c.removed, [Removed::new(RemovedKind::Template, TEMPLATE_RULE, PROMO)]);
+    }
+
+    #[test]
+    fn an_item_counts_once() {
+        let mut t = TemplateTable::new(TemplateSettings::default());
+        for _ in 0..5 {
+            t.observe("same-item", &[PROMO.to_string(), PROMO.to_string()]);
+        }
+        assert_eq!(t.count(PROMO), 1);
+    }
+
+    #[test]
+    fn dates_digits_case_and_punctuation_fold() {
+        let a = fingerprint("Posted on 3 June 2024 — 14:05", 2);
+        assert_eq!(a, fingerprint("posted on 19 july 2025 - 9:41", 2));
+        assert_eq!(a, fingerprint("Posted  on 1 Dec. 2023, 7:00", 2));
+        assert_ne!(a, fingerprint("Posted in Harbour news", 2));
+        assert_eq!(fingerprint("Publié le 3 juin", 2), fingerprint("Publié le 12 mars", 2));
+        // Too short, broken into lines: never template.
+        assert_eq!(fingerprint("Background", 2), None);
+        assert_eq!(fingerprint("line one\nline two", 2), None);
+    }
+
+    #[test]
+    fn guards_keep_the_title_the_lead_and_a_body() {
+        let lead = "The harbour authority approved the silo plan on Tuesday after a two-year review, the longest planning process in the port's history, and work on the flats, the library and the roof park starts next spring.";
+        let mut t = TemplateTable::new(TemplateSettings::default());
+        for n in 0..4 {
+            t.observe(&format!("i{n}"), &[lead.to_string(), PROMO.to_string(), "Silo plan approved".to_string()]);
+        }
+        // The lead and the title's copy stay; the promotion goes.
+        let mut c = cleaned(&[lead, "Silo plan approved", "New words.", PROMO]);
+        assert_eq!(t.apply(&mut c, Some("Silo plan approved")), 1);
+        assert_eq!(c.paragraphs, [lead, "Silo plan approved", "New words."]);
+        // Everything would go: nothing does.
+        let mut c = cleaned(&[PROMO]);
+        assert_eq!(t.apply(&mut c, None), 0);
+        assert_eq!(c.paragraphs, [PROMO]);
+        // Off: nothing learned, nothing removed.
+        let mut off = TemplateTable::new(TemplateSettings { enabled: false, ..TemplateSettings::default() });
+        off.observe("x", &[PROMO.to_string()]);
+        assert!(off.state().is_empty());
+    }
+
+    /// A distinct word for every number (digits would fold).
+    fn word(mut n: u32) -> String {
+        let mut w = String::new();
+        loop {
+            w.push(char::from(b'a' + (n % 26) as u8));
+            n /= 26;
+            if n == 0 {
+                return w;
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_is_bounded_and_keeps_the_template() {
+        let settings = TemplateSettings { capacity: 16, ..TemplateSettings::default() };
+        let mut t = TemplateTable::new(settings);
+        for n in 0..200u32 {
+            let mut ps = vec![PROMO.to_string()];
+            ps.extend((0..5).map(|k| format!("Unique paragraph of item {} with words.", word(n * 5 + k))));
+            t.observe(&format!("item-{n}"), &ps);
+            assert!(t.state().entries.len() <= 16);
+        }
+        assert_eq!(t.count(PROMO), 200);
+    }
+
+    #[test]
+    fn stored_state_round_trips() {
+        let mut t = TemplateTable::new(TemplateSettings::default());
+        for n in 0..3 {
+            t.observe(&format!("item-{n}"), &item(n));
+        }
+        let stored = t.into_state();
+        // The promotion (three items) and the last item's own paragraphs.
+        assert_eq!(stored.entries.len(), 3);
+        let json = serde_json::to_string(&stored).expect("serialises");
+        let back = TemplateTable::from_state(serde_json::from_str(&json).expect("reads"), TemplateSettings::default());
+        assert_eq!(back.count(PROMO), 3);
+        // A smaller capacity keeps the most-seen entries.
+        let small = TemplateTable::from_state(stored, TemplateSettings { capacity: 1, ..TemplateSettings::default() });
+        assert_eq!(small.count(PROMO), 3);
+        assert_eq!(small.state().entries.len(), 1);
+    }
+}

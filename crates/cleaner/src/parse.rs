@@ -90,6 +90,18 @@ pub(crate) enum Deviation {
     Select,
     /// A `<frameset>` page.
     Frameset,
+    /// Inside a `<template>`: its own insertion modes (table parts as
+    /// children) are not modelled.
+    Template,
+    /// A formatting element closed by something else than its end tag (a
+    /// block's end, `</p>`), then its end tag or (for `a`, `nobr`) its start
+    /// tag: the standard re-opens such elements, and its adoption agency
+    /// may then close others than this builder does.
+    Reconstruction,
+    /// A self-closed raw-text element (`<script src=… />`, `<textarea/>`)
+    /// is taken as empty, not as text to the next end tag: XHTML-style
+    /// feeds write it, and the rest of the item must not become script.
+    SelfClosedRawText,
 }
 
 #[cfg(test)]
@@ -103,6 +115,13 @@ impl Deviation {
             Deviation::FosterParenting => "foster parenting: text or elements misplaced in a table stay where written",
             Deviation::Select => "select mode: tags inside a <select> are built as written",
             Deviation::Frameset => "frameset pages: a <frameset> is ignored and the page read as a body",
+            Deviation::Template => "template contents: the parts of a <template> are built as written",
+            Deviation::Reconstruction => {
+                "re-opened formatting: an end tag for a formatting element closed earlier by a block"
+            }
+            Deviation::SelfClosedRawText => {
+                "a self-closed <script/>, <style/>, <textarea/> … is empty, not text to the next end tag"
+            }
         }
     }
 }
@@ -153,6 +172,8 @@ const BUTTON: u32 = 1 << 15;
 const INTEGRATION: u32 = 1 << 16;
 /// A foreign element that bounds the default scope.
 const FOREIGN_SCOPE: u32 = 1 << 17;
+/// A foreign element in the MathML namespace (else SVG).
+const MATHML: u32 = 1 << 18;
 
 fn classify(name: &str) -> u32 {
     match name {
@@ -240,6 +261,12 @@ struct Builder<'a> {
     /// `<select>` elements seen: only then is a start tag checked against
     /// an open one.
     selects: usize,
+    /// `<template>` elements seen, likewise.
+    templates: usize,
+    /// Formatting elements popped by something else than their end tag
+    /// (a block's end, `</p>`), by name; past 32, only that there were many.
+    closed_formatting: Vec<LocalName>,
+    many_closed_formatting: bool,
     /// Quirks mode, once the first token decides it (documents only: no
     /// doctype, or a legacy one, means quirks).
     quirks: Option<bool>,
@@ -322,6 +349,116 @@ fn raw_end(bytes: &[u8], at: usize, name: &[u8]) -> (usize, usize) {
     (bytes.len(), bytes.len())
 }
 
+/// An SVG element's name as the standard spells it (the HTML tokenizer
+/// lowercases every tag).
+fn svg_tag_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "altglyph" => "altGlyph",
+        "altglyphdef" => "altGlyphDef",
+        "altglyphitem" => "altGlyphItem",
+        "animatecolor" => "animateColor",
+        "animatemotion" => "animateMotion",
+        "animatetransform" => "animateTransform",
+        "clippath" => "clipPath",
+        "feblend" => "feBlend",
+        "fecolormatrix" => "feColorMatrix",
+        "fecomponenttransfer" => "feComponentTransfer",
+        "fecomposite" => "feComposite",
+        "feconvolvematrix" => "feConvolveMatrix",
+        "fediffuselighting" => "feDiffuseLighting",
+        "fedisplacementmap" => "feDisplacementMap",
+        "fedistantlight" => "feDistantLight",
+        "fedropshadow" => "feDropShadow",
+        "feflood" => "feFlood",
+        "fefunca" => "feFuncA",
+        "fefuncb" => "feFuncB",
+        "fefuncg" => "feFuncG",
+        "fefuncr" => "feFuncR",
+        "fegaussianblur" => "feGaussianBlur",
+        "feimage" => "feImage",
+        "femerge" => "feMerge",
+        "femergenode" => "feMergeNode",
+        "femorphology" => "feMorphology",
+        "feoffset" => "feOffset",
+        "fepointlight" => "fePointLight",
+        "fespecularlighting" => "feSpecularLighting",
+        "fespotlight" => "feSpotLight",
+        "fetile" => "feTile",
+        "feturbulence" => "feTurbulence",
+        "foreignobject" => "foreignObject",
+        "glyphref" => "glyphRef",
+        "lineargradient" => "linearGradient",
+        "radialgradient" => "radialGradient",
+        "textpath" => "textPath",
+        _ => return None,
+    })
+}
+
+/// An SVG attribute's name as the standard spells it.
+fn svg_attribute_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "attributename" => "attributeName",
+        "attributetype" => "attributeType",
+        "basefrequency" => "baseFrequency",
+        "baseprofile" => "baseProfile",
+        "calcmode" => "calcMode",
+        "clippathunits" => "clipPathUnits",
+        "diffuseconstant" => "diffuseConstant",
+        "edgemode" => "edgeMode",
+        "filterunits" => "filterUnits",
+        "glyphref" => "glyphRef",
+        "gradienttransform" => "gradientTransform",
+        "gradientunits" => "gradientUnits",
+        "kernelmatrix" => "kernelMatrix",
+        "kernelunitlength" => "kernelUnitLength",
+        "keypoints" => "keyPoints",
+        "keysplines" => "keySplines",
+        "keytimes" => "keyTimes",
+        "lengthadjust" => "lengthAdjust",
+        "limitingconeangle" => "limitingConeAngle",
+        "markerheight" => "markerHeight",
+        "markerunits" => "markerUnits",
+        "markerwidth" => "markerWidth",
+        "maskcontentunits" => "maskContentUnits",
+        "maskunits" => "maskUnits",
+        "numoctaves" => "numOctaves",
+        "pathlength" => "pathLength",
+        "patterncontentunits" => "patternContentUnits",
+        "patterntransform" => "patternTransform",
+        "patternunits" => "patternUnits",
+        "pointsatx" => "pointsAtX",
+        "pointsaty" => "pointsAtY",
+        "pointsatz" => "pointsAtZ",
+        "preservealpha" => "preserveAlpha",
+        "preserveaspectratio" => "preserveAspectRatio",
+        "primitiveunits" => "primitiveUnits",
+        "refx" => "refX",
+        "refy" => "refY",
+        "repeatcount" => "repeatCount",
+        "repeatdur" => "repeatDur",
+        "requiredextensions" => "requiredExtensions",
+        "requiredfeatures" => "requiredFeatures",
+        "specularconstant" => "specularConstant",
+        "specularexponent" => "specularExponent",
+        "spreadmethod" => "spreadMethod",
+        "startoffset" => "startOffset",
+        "stddeviation" => "stdDeviation",
+        "stitchtiles" => "stitchTiles",
+        "surfacescale" => "surfaceScale",
+        "systemlanguage" => "systemLanguage",
+        "tablevalues" => "tableValues",
+        "targetx" => "targetX",
+        "targety" => "targetY",
+        "textlength" => "textLength",
+        "viewbox" => "viewBox",
+        "viewtarget" => "viewTarget",
+        "xchannelselector" => "xChannelSelector",
+        "ychannelselector" => "yChannelSelector",
+        "zoomandpan" => "zoomAndPan",
+        _ => return None,
+    })
+}
+
 /// Public identifiers whose doctype puts a page in quirks mode (the
 /// standard's list, as prefixes, compared without case).
 const QUIRKY_PUBLIC_PREFIXES: [&str; 55] = [
@@ -388,30 +525,43 @@ const QUIRKY_PUBLIC_PREFIXES: [&str; 55] = [
 /// frameset one without a system identifier.
 fn quirky_doctype(rest: &[u8]) -> bool {
     let text = String::from_utf8_lossy(rest).to_ascii_lowercase();
-    let mut words = text.trim_start().splitn(2, |c: char| c.is_ascii_whitespace());
-    let name = words.next().unwrap_or("");
+    let t = text.as_str();
+    fn skip(s: &str) -> &str {
+        s.trim_start_matches(['\t', '\n', '\x0c', '\r', ' '])
+    }
+    // A quoted identifier at the start of `s`: (it, what follows), or None
+    // (a missing quote: the tokenizer sets force-quirks).
+    let quoted = |s: &str| -> Option<(String, usize)> {
+        let q = s.chars().next().filter(|&c| c == '"' || c == '\'')?;
+        let body = &s[1..];
+        let close = body.find(q)?;
+        Some((body[..close].to_string(), 1 + close + 1))
+    };
+    let t = skip(t);
+    let name_len = t.find(['\t', '\n', '\x0c', '\r', ' ']).unwrap_or(t.len());
+    let name = &t[..name_len];
     if name.is_empty() || name != "html" {
         return true;
     }
-    let rest = words.next().unwrap_or("").trim_start();
-    let quoted = |s: &str| -> Option<String> {
-        let s = s.trim_start();
-        let q = s.chars().next().filter(|&c| c == '"' || c == '\'')?;
-        let body = &s[1..];
-        Some(body.split(q).next().unwrap_or("").to_string())
-    };
-    let (public, system) = if let Some(after) = rest.strip_prefix("public") {
-        let public = quoted(after);
-        let system = public.as_ref().and_then(|p| {
-            let after_public = after.trim_start().get(p.len() + 2..).unwrap_or("");
-            quoted(after_public)
-        });
-        (public, system)
-    } else if let Some(after) = rest.strip_prefix("system") {
-        (None, quoted(after))
+    let mut r = skip(&t[name_len..]);
+    let (mut public, mut system) = (None, None);
+    if r.is_empty() {
+        return false;
+    } else if let Some(after) = r.strip_prefix("public") {
+        let Some((p, used)) = quoted(skip(after)) else { return true };
+        public = Some(p);
+        r = skip(&skip(after)[used..]);
+        if !r.is_empty() {
+            let Some((sys, _)) = quoted(r) else { return true };
+            system = Some(sys);
+        }
+    } else if let Some(after) = r.strip_prefix("system") {
+        let Some((sys, _)) = quoted(skip(after)) else { return true };
+        system = Some(sys);
     } else {
-        (None, None)
-    };
+        // Anything else after the name: a bogus doctype, force-quirks.
+        return true;
+    }
     if let Some(p) = public.as_deref()
         && (matches!(p, "-//w3o//dtd w3 html strict 3.0//en//" | "-/w3c/dtd html 4.0 transitional/en" | "html")
             || QUIRKY_PUBLIC_PREFIXES.iter().any(|prefix| p.starts_with(prefix))
@@ -505,13 +655,15 @@ fn element_end(bytes: &[u8], at: usize, name: &[u8], foreign: bool) -> Option<us
             continue;
         }
         let (close, start) = if bytes.get(lt + 1) == Some(&b'/') { (true, lt + 2) } else { (false, lt + 1) };
-        let mut name_end = start;
-        while name_end < bytes.len() && bytes[name_end].is_ascii_alphanumeric() {
-            name_end += 1;
-        }
-        if name_end == start {
+        // A tag name starts with a letter and runs to whitespace, `/` or `>`.
+        if !bytes.get(start).is_some_and(u8::is_ascii_alphabetic) {
             i = lt + 1;
             continue;
+        }
+        let mut name_end = start;
+        while name_end < bytes.len() && !is_space(bytes[name_end]) && bytes[name_end] != b'/' && bytes[name_end] != b'>'
+        {
+            name_end += 1;
         }
         let end = skip_tag(bytes, name_end)?;
         let tag = &bytes[start..name_end];
@@ -620,8 +772,8 @@ fn push_codepoints(a: u32, b: u32, out: &mut String) {
 }
 
 /// `s` with character references decoded, carriage returns turned into
-/// newlines and NULs dropped, appended to `out`.
-fn decode_into(s: &str, in_attribute: bool, out: &mut String) {
+/// newlines and NULs dropped (or, `nul_kept`, U+FFFD), appended to `out`.
+fn decode_into(s: &str, in_attribute: bool, nul_kept: bool, out: &mut String) {
     let mut rest = s;
     while let Some(k) = memchr::memchr3(b'&', b'\r', b'\0', rest.as_bytes()) {
         out.push_str(&rest[..k]);
@@ -635,7 +787,14 @@ fn decode_into(s: &str, in_attribute: bool, out: &mut String) {
                 out.push('\n');
                 rest = rest.strip_prefix("\r\n").unwrap_or(&rest[1..]);
             }
-            _ => rest = &rest[1..],
+            _ => {
+                // NUL: dropped in HTML text, U+FFFD in attributes, RCDATA
+                // and foreign content.
+                if nul_kept {
+                    out.push('\u{fffd}');
+                }
+                rest = &rest[1..];
+            }
         }
     }
     out.push_str(rest);
@@ -671,6 +830,9 @@ impl<'a> Builder<'a> {
             cuts: Vec::new(),
             deviations: Vec::new(),
             selects: 0,
+            templates: 0,
+            closed_formatting: Vec::new(),
+            many_closed_formatting: false,
             quirks: if page { None } else { Some(false) },
         };
         if !page {
@@ -830,7 +992,7 @@ impl<'a> Builder<'a> {
                 if !self.attrs.iter().any(|a| *a.name.local == *attr_name) {
                     let value = if needs_decoding(value) {
                         self.scratch.clear();
-                        decode_into(value, true, &mut self.scratch);
+                        decode_into(value, true, true, &mut self.scratch);
                         StrTendril::from_slice(&self.scratch)
                     } else {
                         StrTendril::from_slice(value)
@@ -864,13 +1026,14 @@ impl<'a> Builder<'a> {
             self.deviate(Deviation::FosterParenting);
         }
         let parent = self.current();
-        self.insert_text(parent, s);
+        let nul_kept = self.in_foreign();
+        self.insert_text(parent, s, nul_kept);
     }
 
-    fn insert_text(&mut self, parent: NodeId, s: &str) {
+    fn insert_text(&mut self, parent: NodeId, s: &str, nul_kept: bool) {
         let mut decoded = String::new();
         let s = if needs_decoding(s) {
-            decode_into(s, false, &mut decoded);
+            decode_into(s, false, nul_kept, &mut decoded);
             decoded.as_str()
         } else {
             s
@@ -946,15 +1109,40 @@ impl<'a> Builder<'a> {
         None
     }
 
+    /// Note the formatting elements about to be popped from `from` up: the
+    /// standard keeps them in its list of active formatting elements and
+    /// may re-open them, which this builder does not.
+    fn record_popped(&mut self, from: usize) {
+        for o in self.stack.get(from..).unwrap_or_default() {
+            if o.flags & FORMATTING != 0 && !o.foreign {
+                if self.closed_formatting.len() < 32 {
+                    self.closed_formatting.push(o.name.clone());
+                } else {
+                    self.many_closed_formatting = true;
+                }
+            }
+        }
+    }
+
+    /// Whether a formatting element named `name` was closed by something
+    /// else than its end tag: the standard could re-open it, so an end tag
+    /// or an `<a>` or `<nobr>` start tag for it may close other elements
+    /// there than here.
+    fn closed_implicitly(&self, name: &LocalName) -> bool {
+        self.many_closed_formatting || self.closed_formatting.contains(name)
+    }
+
     /// Close the open `p` in button scope, if any.
     fn close_p(&mut self) {
         if let Some(i) = self.in_scope(&local_name!("p"), SCOPE | BUTTON) {
+            self.record_popped(i);
             self.stack.truncate(i);
         }
     }
 
     /// Keep the stack at least one deep (the body or the fragment root).
     fn pop_to(&mut self, i: usize) {
+        self.record_popped(i.max(1));
         self.stack.truncate(i.max(1));
     }
 
@@ -967,12 +1155,14 @@ impl<'a> Builder<'a> {
 
         // Page mode: what is never read is not built.
         // (In SVG or MathML a `<template>`, `<style>` … is a foreign element.)
-        let foreign_tag = self.in_foreign()
-            && (flags & BREAKOUT == 0 || name == "font" && !self.attrs.iter().any(|a| is_font_breakout(&a.name.local)));
+        let foreign_tag = self.in_foreign() && !self.breaks_out(&name, flags);
         if self.page && flags & UNREAD != 0 && !foreign_tag && !(name == "script" && self.is_json_ld()) {
             // A self-closed raw-text element (XHTML feeds write
             // `<script src=… />`) is empty: it must not swallow the page.
             if self_closing && (name == "svg" || name == "math" || flags & (RAW | RCDATA) != 0) {
+                if flags & (RAW | RCDATA) != 0 {
+                    self.deviate(Deviation::SelfClosedRawText);
+                }
                 return end;
             }
             if flags & (RAW | RCDATA) != 0 {
@@ -1019,11 +1209,11 @@ impl<'a> Builder<'a> {
 
         // Foreign content: SVG and MathML until an HTML tag breaks out.
         if self.in_foreign() {
-            if flags & BREAKOUT == 0 || (name == "font" && !self.attrs.iter().any(|a| is_font_breakout(&a.name.local)))
-            {
+            if !self.breaks_out(&name, flags) {
                 let parent = self.current();
                 let ns = self.stack.last().map_or(ns!(svg), |o| {
-                    if o.name == local_name!("math") || is_mathml(&o.name) { ns!(mathml) } else { ns!(svg) }
+                    // A foreign element's children are in its namespace.
+                    if o.flags & MATHML != 0 { ns!(mathml) } else { ns!(svg) }
                 });
                 return self.insert_element(parent, &name, 0, self_closing, end, ns);
             }
@@ -1037,7 +1227,14 @@ impl<'a> Builder<'a> {
             "html" | "body" => {
                 // A second `<html>` or `<body>` adds the attributes the first
                 // did not have.
-                let target = if name == "html" { self.html } else { self.body };
+                // (A fragment's `<body>` has no body element to add to.)
+                let target = if name == "html" {
+                    self.html
+                } else if self.page {
+                    self.body
+                } else {
+                    None
+                };
                 if let Some(id) = target {
                     self.merge_attributes(id);
                 }
@@ -1079,6 +1276,9 @@ impl<'a> Builder<'a> {
                 return end;
             }
             "a" => {
+                if self.closed_implicitly(&local_name!("a")) {
+                    self.deviate(Deviation::Reconstruction);
+                }
                 let mut special = false;
                 for i in (0..self.stack.len()).rev() {
                     let o = &self.stack[i];
@@ -1130,6 +1330,9 @@ impl<'a> Builder<'a> {
                 self.close_p();
             }
             "button" | "nobr" => {
+                if name == "nobr" && self.closed_implicitly(&local_name!("nobr")) {
+                    self.deviate(Deviation::Reconstruction);
+                }
                 if let Some(i) = self.in_scope(&atom(&name), SCOPE) {
                     self.pop_to(i);
                 }
@@ -1138,7 +1341,13 @@ impl<'a> Builder<'a> {
                 if self.stack.last().is_some_and(|o| o.name == local_name!("option")) {
                     self.stack.pop();
                 }
-                if name == "optgroup" && self.stack.last().is_some_and(|o| o.name == local_name!("optgroup")) {
+                // In a select an optgroup ends the one before; in the body
+                // optgroups nest.
+                if name == "optgroup"
+                    && self.stack.last().is_some_and(|o| o.name == local_name!("optgroup"))
+                    && self.selects > 0
+                    && self.stack.iter().any(|o| o.name == local_name!("select"))
+                {
                     self.stack.pop();
                 }
             }
@@ -1196,6 +1405,12 @@ impl<'a> Builder<'a> {
         if name == "select" {
             self.selects += 1;
         }
+        if self.templates > 0 && self.stack.iter().any(|o| o.name == local_name!("template") && !o.foreign) {
+            self.deviate(Deviation::Template);
+        }
+        if name == "template" {
+            self.templates += 1;
+        }
     }
 
     /// Whether the current node is a table or one of its row groups or rows,
@@ -1236,7 +1451,7 @@ impl<'a> Builder<'a> {
         let keep = |o: &Open| -> bool {
             match name {
                 "tr" => o.flags & TABLE_SECTION != 0 || o.name == local_name!("table"),
-                "td" | "th" => o.name == local_name!("tr"),
+                "td" | "th" => o.name == local_name!("tr") || o.flags & TABLE_SECTION != 0,
                 "col" => o.name == local_name!("colgroup") || o.name == local_name!("table"),
                 _ => o.name == local_name!("table"),
             }
@@ -1275,6 +1490,7 @@ impl<'a> Builder<'a> {
         // empty: XHTML-style feeds write `<script src=… />` and the rest of
         // the item must not become script text.
         if flags & (RAW | RCDATA) != 0 && self_closing {
+            self.deviate(Deviation::SelfClosedRawText);
             self.new_element(parent, atom(name), ns!(html));
             return end;
         }
@@ -1284,7 +1500,7 @@ impl<'a> Builder<'a> {
             let id = self.new_element(parent, atom(name), ns!(html));
             let text = &self.src[end..text_end];
             if flags & RCDATA != 0 {
-                self.insert_text(id, text);
+                self.insert_text(id, text, true);
             } else if text.contains('\r') {
                 self.insert_raw(id, &text.replace("\r\n", "\n").replace('\r', "\n"));
             } else {
@@ -1343,13 +1559,53 @@ impl<'a> Builder<'a> {
             self.cut = false;
             return end;
         }
-        let flags = if foreign { self.foreign_flags(name) } else { flags };
+        let flags = if foreign { self.foreign_flags(name) | if ns == ns!(mathml) { MATHML } else { 0 } } else { flags };
+        if foreign {
+            self.adjust_foreign_attributes(ns == ns!(mathml));
+        }
+        let name = if ns == ns!(svg) { svg_tag_name(name).unwrap_or(name) } else { name };
         let name = atom(name);
         let id = self.new_element(parent, name.clone(), ns);
         if opens {
             self.stack.push(Open { id, name, flags, foreign });
         }
         end
+    }
+
+    /// Whether an HTML start tag ends foreign content: the breakout tags,
+    /// and `<font>` with `color`, `face` or `size`.
+    fn breaks_out(&self, name: &str, flags: u32) -> bool {
+        flags & BREAKOUT != 0 || name == "font" && self.attrs.iter().any(|a| is_font_breakout(&a.name.local))
+    }
+
+    /// Give a foreign element's attributes (in `attrs`) the names the
+    /// standard does: SVG's camelCase (`viewBox`), MathML's `definitionURL`,
+    /// and `xlink:`, `xml:`, `xmlns:` prefixes as namespaces.
+    fn adjust_foreign_attributes(&mut self, mathml: bool) {
+        for a in &mut self.attrs {
+            let name: &str = &a.name.local;
+            let adjusted = if mathml && name == "definitionurl" {
+                Some(QualName::new(None, ns!(), LocalName::from("definitionURL")))
+            } else if !mathml && let Some(camel) = svg_attribute_name(name) {
+                Some(QualName::new(None, ns!(), LocalName::from(camel)))
+            } else if let Some(local) = name
+                .strip_prefix("xlink:")
+                .filter(|l| matches!(*l, "actuate" | "arcrole" | "href" | "role" | "show" | "title" | "type"))
+            {
+                Some(QualName::new(Some(markup5ever::Prefix::from("xlink")), ns!(xlink), LocalName::from(local)))
+            } else if let Some(local) = name.strip_prefix("xml:").filter(|l| matches!(*l, "lang" | "space")) {
+                Some(QualName::new(Some(markup5ever::Prefix::from("xml")), ns!(xml), LocalName::from(local)))
+            } else if name == "xmlns" {
+                Some(QualName::new(None, ns!(xmlns), LocalName::from("xmlns")))
+            } else if name == "xmlns:xlink" {
+                Some(QualName::new(Some(markup5ever::Prefix::from("xmlns")), ns!(xmlns), LocalName::from("xlink")))
+            } else {
+                None
+            };
+            if let Some(q) = adjusted {
+                a.name = q;
+            }
+        }
     }
 
     /// What a foreign element (its attributes still in `attrs`) is to the
@@ -1472,6 +1728,9 @@ impl<'a> Builder<'a> {
                 }
             }
             _ => {
+                if flags & FORMATTING != 0 && self.closed_implicitly(&local) {
+                    self.deviate(Deviation::Reconstruction);
+                }
                 // Any other end tag: the nearest open element of that name,
                 // unless a special element is open above it.
                 let mut special = false;
@@ -1487,6 +1746,11 @@ impl<'a> Builder<'a> {
                             return;
                         }
                         self.pop_to(i);
+                        // The element its end tag closed is not closed
+                        // implicitly.
+                        if let Some(k) = self.closed_formatting.iter().rposition(|n| *n == local) {
+                            self.closed_formatting.remove(k);
+                        }
                         return;
                     }
                     special |= o.flags & SPECIAL != 0;
@@ -1506,8 +1770,14 @@ fn element(name: LocalName, ns: Namespace, attrs: Vec<Attribute>) -> Element {
     Element::new(QualName::new(None, ns, name), attrs)
 }
 
+/// A tag or attribute name as the tokenizer makes it: ASCII lower case,
+/// NUL as U+FFFD.
 fn lower(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(s.to_ascii_lowercase()) } else { Cow::Borrowed(s) }
+    if s.bytes().any(|b| b.is_ascii_uppercase() || b == 0) {
+        Cow::Owned(s.to_ascii_lowercase().replace('\0', "\u{fffd}"))
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 /// The atom of a tag or attribute name: the common ones without hashing
@@ -1578,10 +1848,6 @@ fn atom(name: &str) -> LocalName {
         "aria-hidden" => local_name!("aria-hidden"),
         _ => LocalName::from(name),
     }
-}
-
-fn is_mathml(name: &LocalName) -> bool {
-    matches!(&**name, "mi" | "mo" | "mn" | "ms" | "mtext" | "mrow" | "mfrac" | "msup" | "msub" | "annotation-xml")
 }
 
 fn is_font_breakout(attr: &LocalName) -> bool {
@@ -1759,6 +2025,19 @@ mod tests {
             "<table><tr><td><table><tr><td>inner</table>outer</td></tr></table>",
             "<li>stray<li>items",
             "<p><li>list in p",
+            // Found by the fuzz target `tree` (docs/fuzzing.md), fixed:
+            "<svg>\0<frameset>",
+            "<svg><font color=red>s<t/vg>",
+            "<dv><svg><path></svg><pativ><svg><path></svg&><path>",
+            "<table><thead><td>x</table>",
+            "<math DEFINITIONURL><mi>x</mi></math>",
+            "<svg viewbox=\"0 0 1 1\" xlink:href=a><foreignobject><p>x</foreignobject></svg>",
+            "<math><foo><lineargradient attributename=x>y</lineargradient></foo></math>",
+            "<body class=foo>X",
+            "<!DOCTYPE html PUBLIC \"x\" junk><p><table>",
+            "<optgroup>a<optgroup>b",
+            "<script><!--<script></script>x</script>y",
+            "<P\0X>a</P\0X>",
         ];
         for case in cases {
             same(&fragment(case), &Html::parse_fragment(case), case);

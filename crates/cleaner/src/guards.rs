@@ -100,23 +100,81 @@ pub(crate) fn reports_speech(p: &str) -> bool {
         " escreve",
         " refere",
     ];
-    // Verbs of saying that open or close a later clause.
-    const AFTER_COMMA: [&str; 28] = [
-        "advises", "advise", "notes", "writes", "explains", "asks", "warns", "insists", "argues", "dit", "écrit",
-        "précise", "estime", "demande", "insiste", "dice", "pide", "escribe", "asegura", "rät", "fordert", "erklärt",
-        "diz", "pede", "explica", "afferma", "chiede", "avverte",
+    // Verbs of saying or urging anywhere in a later clause: "…, the
+    // presenters say at the end of each bulletin", "…, proposent désormais
+    // tous les quotidiens", "…, scrivono molti club".
+    const IN_CLAUSE: [&str; 64] = [
+        "say",
+        "says",
+        "said",
+        "tell",
+        "tells",
+        "advises",
+        "advise",
+        "advised",
+        "notes",
+        "noted",
+        "writes",
+        "write",
+        "wrote",
+        "explains",
+        "explained",
+        "asks",
+        "asked",
+        "warns",
+        "warned",
+        "insists",
+        "insisted",
+        "argues",
+        "urges",
+        "urged",
+        "recommends",
+        "dit",
+        "disent",
+        "écrit",
+        "écrivent",
+        "précise",
+        "estime",
+        "demande",
+        "demandent",
+        "insiste",
+        "proposent",
+        "propose",
+        "conseille",
+        "dice",
+        "dicen",
+        "pide",
+        "piden",
+        "escribe",
+        "escriben",
+        "asegura",
+        "proponen",
+        "rät",
+        "raten",
+        "fordert",
+        "erklärt",
+        "sagen",
+        "schreiben",
+        "diz",
+        "dizem",
+        "pede",
+        "pedem",
+        "explica",
+        "escrevem",
+        "afferma",
+        "chiede",
+        "chiedono",
+        "avverte",
+        "dicono",
+        "scrivono",
+        "propongono",
     ];
     let lower = p.to_lowercase();
     if ANYWHERE.iter().any(|v| lower.contains(v)) {
         return true;
     }
-    // A clause after the first that starts or ends with a verb of saying:
-    // "…, explique le rapport", "…, a study of 40 publishers advises, …".
     for clause in lower.split([',', ';', '.']).skip(1) {
-        let mut words = clause.split_whitespace();
-        let first = words.next().unwrap_or("");
-        let last = words.last().unwrap_or(first);
-        if AFTER_COMMA.contains(&first) || AFTER_COMMA.contains(&last) {
+        if clause.split_whitespace().any(|w| IN_CLAUSE.contains(&w.trim_matches(|c: char| !c.is_alphanumeric()))) {
             return true;
         }
     }
@@ -144,7 +202,7 @@ pub(crate) fn one_sentence(p: &str) -> bool {
 /// words besides the credit's own vocabulary ("additional reporting by",
 /// "in", "and", "de", "von", …).
 pub(crate) fn names_only(p: &str) -> bool {
-    const CREDIT_WORDS: [&str; 58] = [
+    const CREDIT_WORDS: [&str; 85] = [
         "additional",
         "reporting",
         "reported",
@@ -203,6 +261,35 @@ pub(crate) fn names_only(p: &str) -> bool {
         "fonti",
         "d’agenzia",
         "d'agenzia",
+        // Contributor lines: "… contributed to this report", "…
+        // colaboró con esta información", "… colaborou com esta reportagem".
+        "contributed",
+        "story",
+        "article",
+        "colaboró",
+        "colaboraron",
+        "colaborou",
+        "colaboraram",
+        "esta",
+        "este",
+        "nota",
+        "artículo",
+        "reportaje",
+        "reportagem",
+        "artigo",
+        "texto",
+        "cet",
+        "ce",
+        "reportage",
+        "collaboré",
+        "ont",
+        "a",
+        "ha",
+        "hanno",
+        "collaborato",
+        "staff",
+        "writer",
+        "correspondent",
     ];
     let mut unknown = 0;
     for word in p.split(' ') {

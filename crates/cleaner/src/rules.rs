@@ -522,8 +522,17 @@ pub static BUILTIN: &[RuleSpec] = &[
         "*",
         300,
         r"(?i)^(?:read more|read also|also read|read next|read|see also|also see|related|related stories|related story|related articles|related article|related content|related coverage|related reading|related link|related links|more on this(?: story)?|more coverage|you may also like|you might also like|recommended|recommended reading|must read|don['’]t miss|watch|listen|lire aussi|à lire aussi|a lire aussi|lire également|à lire également|voir aussi|à voir aussi|sur le même sujet|lea también|lee también|leer también|lea además|le puede interesar|te puede interesar|ver también|más información|relacionado|relacionada|relacionadas|mehr zum thema|lesen sie auch|lesen sie mehr|auch interessant|das könnte sie auch interessieren|leia também|leia mais|veja também|saiba mais|relacionadas|leggi anche|potrebbe interessarti|vedi anche|approfondisci|(?-i:More from \p{Lu}[\p{L}&'’]*(?: [\p{L}&'’]+){0,3})|(?-i:MORE FROM [\p{Lu}&'’]+(?: [\p{Lu}&'’]+){0,3})) ?[:：|»›>] ?\S.*$",
-    )
-    .guarded(TextGuard::SPEECH),
+    ),
+    // The same leads with a dash: "READ MORE — headline", "Lire aussi –
+    // titre". Only the multi-word labels: "Read – and reread – the
+    // contract" is a sentence.
+    rule(
+        "call_to_action.read_more_dash",
+        K::CallToAction,
+        "*",
+        300,
+        r"(?i)^(?:read more|read also|also read|read next|more on this(?: story)?|see also|related stories|related articles|related coverage|lire aussi|à lire aussi|a lire aussi|lire également|voir aussi|sur le même sujet|lea también|lee también|leer también|ver también|lesen sie auch|mehr zum thema|leia também|leia mais|veja também|leggi anche|vedi anche) ?[-–—] ?\S.*$",
+    ),
     // A lone "Related" / "Related posts" heading of a flattened widget.
     rule(
         "widget.related_heading",
@@ -614,7 +623,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::Consent,
         "*",
         260,
-        r"(?i)^(?:(?:this|the) (?:content|embed|video|post|media|element|player) (?:is |has been |was )?(?:blocked|hidden|not (?:available|displayed|shown|loaded))|(?:to (?:view|see|display|watch|load) (?:this|the) (?:content|embed|video|post|media))|ce contenu (?:est )?(?:bloqué|masqué|non disponible)|(?:pour (?:afficher|voir|lire) ce contenu)|este contenido (?:está )?(?:bloqueado|oculto|no (?:está )?disponible)|(?:para (?:ver|mostrar|cargar) este contenido)|dieser inhalt (?:ist |wird )?(?:blockiert|ausgeblendet|nicht (?:verfügbar|angezeigt))|(?:um (?:diesen|den) inhalt (?:zu sehen|anzuzeigen|zu laden))|este conteúdo (?:está )?(?:bloqueado|oculto|indisponível)|(?:para (?:ver|exibir|carregar) este conteúdo)|questo contenuto (?:è )?(?:bloccato|nascosto|non (?:è )?disponibile)|(?:per (?:vedere|visualizzare|caricare) questo contenuto))[^.,;]*?(?:cookies?|consent|consentement|consentimiento|einwilligung|zustimmung|consentimento|consenso|privacy|datenschutz|confidentialité|privacidad|privacidade|third[- ]party|tiers|terceros|dritt\w*|terceiros|terze parti|accept\w*|akzeptier\w*|acept\w*|aceit\w*|accett\w*)[^.,;]*[.!]?(?: [^.,;]+[.!]?)?$",
+        r"(?i)^(?:(?:this|the) (?:content|embed|video|post|media|element|player) (?:is |has been |was )?(?:blocked|hidden|not (?:available|displayed|shown|loaded))|(?:to (?:view|see|display|watch|load) (?:this|the) (?:content|embed|video|post|media))|ce contenu (?:est )?(?:bloqué|masqué|non disponible)|(?:pour (?:afficher|voir|lire) ce contenu)|este contenido (?:está )?(?:bloqueado|oculto|no (?:está )?disponible)|(?:para (?:ver|mostrar|cargar) este contenido)|dieser inhalt (?:ist |wird )?(?:blockiert|ausgeblendet|nicht (?:verfügbar|angezeigt))|(?:um (?:diesen|den) inhalt (?:zu sehen|anzuzeigen|zu laden))|este conteúdo (?:está )?(?:bloqueado|oculto|indisponível)|(?:para (?:ver|exibir|carregar) este conteúdo)|questo contenuto (?:è )?(?:bloccato|nascosto|non (?:è )?disponibile)|(?:per (?:vedere|visualizzare|caricare) questo contenuto))(?:(?:[^.,;]|, (?:weil|da|bis|solange|sofern|wenn|because|until|unless|car|parce que|tant que|porque|hasta que|mientras|enquanto|até|perché|finché) )*?(?:cookies?|cookie|consent|consentement|consentimiento|einwilligung|zustimmung|consentimento|consenso|privacy|datenschutz|confidentialité|privacidad|privacidade|third[- ]party|tiers|terceros|dritt\w*|terceiros|terze parti|accept\w*|akzeptier\w*|acept\w*|aceit\w*|accett\w*|zugestimmt|einverstanden)[^.,;]*|(?:[^.,;]|, (?:weil|da|bis|solange|sofern|wenn|because|until|unless|car|parce que|tant que|porque|hasta que|mientras|enquanto|até|perché|finché) )*[.!] [^.]*?(?:cookies?|cookie|consent|consentement|consentimiento|einwilligung|zustimmung|consentimento|consenso|privacy|datenschutz|confidentialité|privacidad|privacidade|third[- ]party|tiers|terceros|dritt\w*|terceiros|terze parti|accept\w*|akzeptier\w*|acept\w*|aceit\w*|accett\w*|zugestimmt|einverstanden)[^.]*)(?:[.!](?: [^.]+[.!]?){0,2})?$",
     )
     .guarded(TextGuard::SPEECH),
     // The wall's title and buttons, each a line of its own.
@@ -683,7 +692,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::OriginNote,
         "*",
         320,
-        r"(?i)^(?:an? (?:earlier |shorter |longer |different |edited |abridged )?version of this (?:story|article|piece|post|essay|report|interview|column)(?: [^ ,;:]+){0,3}? (?:first |originally |previously )?(?:ran|appeared|was published|was posted|was broadcast|aired|is published|appears)|une (?:première |autre )?version de cet (?:article|texte)(?: [^ ,;:]+){0,3}? (?:a été publiée|est parue|a paru)|una (?:primera |versión anterior )?versión de (?:este|esta) (?:artículo|nota|texto)(?: [^ ,;:]+){0,3}? (?:se publicó|fue publicada|apareció)|eine (?:frühere |kürzere |andere )?(?:version|fassung) (?:dieses|des) (?:artikels|textes|beitrags)(?: [^ ,;:]+){0,3}? (?:erschien|ist erschienen|wurde veröffentlicht)|uma (?:primeira |outra )?versão (?:deste|desta) (?:artigo|texto|reportagem)(?: [^ ,;:]+){0,3}? (?:foi publicada|apareceu)|una (?:prima |precedente )?versione di questo (?:articolo|testo|pezzo)(?: [^ ,;:]+){0,3}? (?:è stata pubblicata|è apparsa|è uscita))(?: .*)?$",
+        r"(?i)^(?:an? (?:earlier |shorter |longer |different |edited |abridged )?version of this (?:story|article|piece|post|essay|report|interview|column)(?: [^ ,;:]+){0,3}? (?:first |originally |previously )?(?:ran|appeared|was published|was posted|was broadcast|aired|is published|appears)|une (?:première |autre )?version(?: antérieure| précédente| abrégée| courte)? de cet (?:article|texte)(?: [^ ,;:]+){0,3}? (?:a été publiée|est parue|a paru)|una (?:primera )?versión(?: anterior| previa| reducida| abreviada)? de (?:este|esta) (?:artículo|nota|texto|reportaje)(?: [^ ,;:]+){0,3}? (?:se publicó|fue publicada|apareció)|eine (?:frühere |kürzere |andere )?(?:version|fassung) (?:dieses|des) (?:artikels|textes|beitrags)(?: [^ ,;:]+){0,3}? (?:erschien|ist erschienen|wurde veröffentlicht)|uma (?:primeira |outra )?versão(?: anterior| prévia| reduzida)? (?:deste|desta) (?:artigo|texto|reportagem)(?: [^ ,;:]+){0,3}? (?:foi publicada|apareceu)|una (?:prima |precedente )?versione(?: precedente| ridotta| breve)? di questo (?:articolo|testo|pezzo)(?: [^ ,;:]+){0,3}? (?:è stata pubblicata|è apparsa|è uscita))(?: .*)?$",
     )
     .at(Position::Edge)
     .guarded(TextGuard::SPEECH),
@@ -751,7 +760,7 @@ pub static BUILTIN: &[RuleSpec] = &[
         K::FeedFooter,
         "*",
         300,
-        r"(?i)^(?:tags|tagged(?: with| as)?|topics|categories|category|filed under|posted in|labels|keywords|étiquettes|mots-clés|mots clés|catégories|catégorie|classé dans|etiquetas|categorías|categoría|temas|archivado en|schlagwörter|schlagworte|stichwörter|kategorien|kategorie|themen|tags e categorias|categorias|categoria|marcadores|arquivado em|categorie|argomenti|archiviato in)\s?[:：]?\s(?:[^.!?:;]+(?:,|\s[|·•]|$)\s?){1,15}$",
+        r"(?i)^(?:tags|tag|tagged(?: with| as)?|topics|categories|category|filed under|posted in|labels|keywords|étiquettes|mots-clés|mots clés|catégories|catégorie|classé dans|etiquetas|categorías|categoría|temas|archivado en|schlagwörter|schlagworte|stichwörter|kategorien|kategorie|themen|tags e categorias|categorias|categoria|marcadores|arquivado em|categorie|argomenti|archiviato in)\s?[:：]?\s(?:[^.!?:;]+(?:,|\s[|·•]|$)\s?){1,15}$",
     )
     .at(Position::End),
     rule(

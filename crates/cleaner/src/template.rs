@@ -179,7 +179,7 @@ impl TemplateTable {
                 continue;
             }
             let Some(fp) = fingerprint(p, self.settings.min_words) else { continue };
-            if Some(fp) == title || fingerprint(p, 1) == title {
+            if title.is_some() && (Some(fp) == title || fingerprint(p, 1) == title) {
                 continue;
             }
             if self.index.get(&fp).is_some_and(|&e| self.state.entries[e].count >= self.settings.min_items) {
@@ -209,214 +209,243 @@ pub fn fingerprint(p: &str, min_words: usize) -> Option<u64> {
     if p.len() > MAX_BYTES || p.contains('\n') {
         return None;
     }
-    let mut norm = String::with_capacity(p.len());
+    let mut h = Fnv::new();
     let mut words = 0;
-    for word in p.split(|c: char| !c.is_alphanumeric()) {
-        if word.is_empty() {
+    let mut word = String::with_capacity(32);
+    for raw in p.split(|c: char| !c.is_alphanumeric()) {
+        if raw.is_empty() {
             continue;
         }
-        let lower = word.to_lowercase();
-        let folded: String = if lower.chars().all(|c| c.is_numeric()) {
-            "0".to_string()
-        } else if is_calendar_word(&lower) {
-            "#m".to_string()
-        } else {
-            words += 1;
-            let mut out = String::with_capacity(lower.len());
-            let mut digit = false;
-            for c in lower.chars() {
-                if c.is_numeric() {
+        word.clear();
+        let mut digit = false;
+        let mut letters = false;
+        if raw.is_ascii() {
+            for b in raw.bytes() {
+                if b.is_ascii_digit() {
                     if !digit {
-                        out.push('0');
+                        word.push('0');
                     }
                     digit = true;
                 } else {
-                    out.push(c);
+                    letters = true;
                     digit = false;
+                    word.push(char::from(b.to_ascii_lowercase()));
                 }
             }
-            out
-        };
-        if !norm.is_empty() {
-            norm.push(' ');
+        } else {
+            for c in raw.chars() {
+                if c.is_numeric() {
+                    if !digit {
+                        word.push('0');
+                    }
+                    digit = true;
+                } else {
+                    letters = true;
+                    digit = false;
+                    word.extend(c.to_lowercase());
+                }
+            }
         }
-        norm.push_str(&folded);
+        // Calendar words are 3 to 10 letters (bytes: up to 12 with accents).
+        if !letters {
+            h.write(b"0 ");
+        } else if (3..=12).contains(&word.len()) && CALENDAR.contains(word.as_str()) {
+            h.write(b"#m ");
+        } else {
+            words += 1;
+            h.write(word.as_bytes());
+            h.write(b" ");
+        }
     }
     if words < min_words.max(1) {
         return None;
     }
-    Some(fnv(norm.as_bytes()))
+    Some(h.0)
+}
+
+/// FNV-1a, 64 bits, written to in pieces (stable across processes and
+/// releases: fingerprints are stored).
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
 }
 
 /// FNV-1a, 64 bits: stable across processes and releases (stored).
 fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    let mut h = Fnv::new();
+    h.write(bytes);
+    h.0
 }
 
 /// Names of months and weekdays (and their usual abbreviations) in the six
 /// languages: "Posted on 3 June" and "Posted on 9 July" are one paragraph.
-fn is_calendar_word(w: &str) -> bool {
-    const WORDS: &[&str] = &[
-        // en
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "mon",
-        "tue",
-        "tues",
-        "wed",
-        "thu",
-        "thur",
-        "thurs",
-        "fri",
-        "sat",
-        "sun",
-        // fr
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-        "janv",
-        "févr",
-        "avr",
-        "juil",
-        "déc",
-        "lundi",
-        "mardi",
-        "mercredi",
-        "jeudi",
-        "vendredi",
-        "samedi",
-        "dimanche",
-        // es
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "setiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-        "ene",
-        "abr",
-        "ago",
-        "dic",
-        "lunes",
-        "martes",
-        "miércoles",
-        "jueves",
-        "viernes",
-        "sábado",
-        "domingo",
-        // de
-        "januar",
-        "februar",
-        "märz",
-        "juni",
-        "juli",
-        "oktober",
-        "dezember",
-        "jänner",
-        "montag",
-        "dienstag",
-        "mittwoch",
-        "donnerstag",
-        "freitag",
-        "samstag",
-        "sonntag",
-        "okt",
-        "dez",
-        "mär",
-        // pt
-        "janeiro",
-        "fevereiro",
-        "março",
-        "maio",
-        "junho",
-        "julho",
-        "setembro",
-        "outubro",
-        "novembro",
-        "dezembro",
-        "fev",
-        "mai",
-        "out",
-        "segunda",
-        "terça",
-        "quarta",
-        "quinta",
-        "sexta",
-        "feira",
-        // it
-        "gennaio",
-        "febbraio",
-        "aprile",
-        "maggio",
-        "giugno",
-        "luglio",
-        "settembre",
-        "ottobre",
-        "dicembre",
-        "gen",
-        "giu",
-        "lug",
-        "ott",
-        "lunedì",
-        "martedì",
-        "mercoledì",
-        "giovedì",
-        "venerdì",
-        "sabato",
-        "domenica",
-    ];
-    WORDS.contains(&w)
-}
+static CALENDAR: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| CALENDAR_WORDS.iter().copied().collect());
+
+const CALENDAR_WORDS: &[&str] = &[
+    // en
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "mon",
+    "tue",
+    "tues",
+    "wed",
+    "thu",
+    "thur",
+    "thurs",
+    "fri",
+    "sat",
+    "sun",
+    // fr
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "janv",
+    "févr",
+    "avr",
+    "juil",
+    "déc",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    // es
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "setiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+    "ene",
+    "abr",
+    "ago",
+    "dic",
+    "lunes",
+    "martes",
+    "miércoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "domingo",
+    // de
+    "januar",
+    "februar",
+    "märz",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
+    "jänner",
+    "montag",
+    "dienstag",
+    "mittwoch",
+    "donnerstag",
+    "freitag",
+    "samstag",
+    "sonntag",
+    "okt",
+    "dez",
+    "mär",
+    // pt
+    "janeiro",
+    "fevereiro",
+    "março",
+    "maio",
+    "junho",
+    "julho",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+    "fev",
+    "mai",
+    "out",
+    "segunda",
+    "terça",
+    "quarta",
+    "quinta",
+    "sexta",
+    "feira",
+    // it
+    "gennaio",
+    "febbraio",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "settembre",
+    "ottobre",
+    "dicembre",
+    "gen",
+    "giu",
+    "lug",
+    "ott",
+    "lunedì",
+    "martedì",
+    "mercoledì",
+    "giovedì",
+    "venerdì",
+    "sabato",
+    "domenica",
+];
 
 #[cfg(test)]
 mod tests {

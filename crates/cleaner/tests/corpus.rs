@@ -7,6 +7,8 @@
 //! - `tests/cases/safe/`: hard negatives (issue 18): prose and markup that
 //!   look like boilerplate and must come out whole, with some real
 //!   boilerplate around them.
+//! - `tests/cases/classes/`: the wider classes of issue 19, with hard
+//!   negatives.
 //!
 //! A paragraph's own lines (`<br>`, `<pre>`) are joined with a space, as
 //! the one-paragraph-per-line output of `newswire clean` prints them.
@@ -124,4 +126,17 @@ fn hard_negatives_keep_every_article_paragraph() {
     println!("{}", s.summary());
     assert!(s.cases >= 40, "hard negatives: {} cases", s.cases);
     assert!(s.recall == 1.0 && s.precision >= 0.98, "below the bar: {}", s.summary());
+}
+
+/// The wider classes (issue 19): consent walls, comment counters and
+/// calls, the publisher's promotion, origin notes, contributor lines,
+/// share labels, sponsor notes, shortcodes, feed footers and embed residue
+/// in six languages, and hard negatives (articles whose prose mentions
+/// subscriptions, cookies, comments, sponsors or "first appeared").
+#[test]
+fn wider_classes_meet_the_bar() {
+    let s = score("tests/cases/classes");
+    println!("{}", s.summary());
+    assert!(s.cases >= 60, "class cases: {}", s.cases);
+    assert!(s.recall >= 0.995 && s.precision >= 0.99, "below the bar: {}", s.summary());
 }

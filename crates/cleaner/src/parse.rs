@@ -678,7 +678,16 @@ fn element_end(bytes: &[u8], at: usize, name: &[u8], foreign: bool) -> Option<us
             }
         } else if foreign && !close {
             let tag = String::from_utf8_lossy(tag).to_ascii_lowercase();
-            if classify(&tag) & BREAKOUT != 0 && tag != "font" {
+            // An HTML tag breaks out; inside an integration point the
+            // content is HTML, where `</svg>` may close nothing: both are
+            // left to the tree builder.
+            if classify(&tag) & BREAKOUT != 0
+                || tag == "font"
+                || matches!(
+                    &*tag,
+                    "foreignobject" | "desc" | "title" | "mi" | "mo" | "mn" | "ms" | "mtext" | "annotation-xml"
+                )
+            {
                 return None;
             }
         } else if !foreign && !close {

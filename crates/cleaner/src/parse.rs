@@ -1343,6 +1343,11 @@ impl<'a> Builder<'a> {
                     self.deviate(Deviation::Reconstruction);
                 }
                 if let Some(i) = self.in_scope(&atom(&name), SCOPE) {
+                    // A `<nobr>` open across a block: the adoption agency
+                    // would split it.
+                    if name == "nobr" && self.stack[i + 1..].iter().any(|o| o.flags & SPECIAL != 0) {
+                        self.deviate(Deviation::AdoptionAgency);
+                    }
                     self.pop_to(i);
                 }
             }

@@ -113,10 +113,13 @@ fn drop_trailing_furniture(paragraphs: &mut Vec<String>) {
 }
 
 /// Words: runs of letters and digits, and each CJK character (Chinese and
-/// Japanese write no spaces between words).
-fn words(paragraphs: &[String]) -> usize {
+/// Japanese write no spaces between words); counting stops at `enough`.
+fn words(paragraphs: &[String], enough: usize) -> usize {
     let mut n = 0;
     for p in paragraphs {
+        if n >= enough {
+            break;
+        }
         let mut in_word = false;
         for c in p.chars() {
             let cjk = matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF);
@@ -361,7 +364,7 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     // container, then the page's text without its hard junk. A site rule's
     // body is the article however short, unless it is empty.
     let enough = if site_chosen { 1 } else { MIN_WORDS };
-    if words(&paragraphs) < enough {
+    if words(&paragraphs, enough) < enough {
         let mut tried = Vec::new();
         if let Some(x) = prose
             && !chosen.nodes.contains(&x)
@@ -376,11 +379,11 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
             let Cleaned { paragraphs: mut more, removed: r, embeds: e } = cleaner.clean(Input::Html(&html));
             drop_leading_furniture(&mut more, meta.title.as_deref(), &meta.authors);
             drop_repeats(&mut more);
-            if words(&more) > words(&paragraphs) {
+            if words(&more, usize::MAX) > words(&paragraphs, usize::MAX) {
                 (paragraphs, removed, embeds) = (more, r, e);
                 fallback = Some(kind);
             }
-            if words(&paragraphs) >= enough {
+            if words(&paragraphs, enough) >= enough {
                 break;
             }
         }

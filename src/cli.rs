@@ -28,12 +28,27 @@ pub enum LogFormat {
     Json,
 }
 
-/// The config file option shared by commands.
+/// The config file option shared by commands. Without `-c` the file is
+/// looked up ([`crate::settings::locate`]): `$NEWSWIRE_CONFIG`, then
+/// `./newswire.toml`, then `/etc/newswire/newswire.toml`.
 #[derive(Debug, Args)]
 pub struct ConfigArg {
-    /// Config file.
-    #[arg(short, long, value_name = "FILE", default_value = "config/newswire.toml")]
-    pub config: PathBuf,
+    /// Config file [default: $NEWSWIRE_CONFIG, else ./newswire.toml, else
+    /// /etc/newswire/newswire.toml]
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// Where the config is: `-c`, or the first place of the lookup.
+    pub fn locate(&self) -> Result<crate::settings::Located, crate::UsageError> {
+        crate::settings::locate(self.config.as_deref())
+    }
+
+    /// The config file's path ([`ConfigArg::locate`]).
+    pub fn path(&self) -> Result<PathBuf, crate::UsageError> {
+        Ok(self.locate()?.path)
+    }
 }
 
 /// The commands.

@@ -34,8 +34,11 @@ pub struct Answer {
 }
 
 /// `newswire healthcheck`: ask, print what was said, return the exit status.
-pub async fn run(config: &Path, addr: Option<SocketAddr>, timeout: Duration) -> u8 {
-    let addr = match addr.map_or_else(|| listen_address(config), Ok) {
+/// `config` is `-c`; without it the config is looked up as every command
+/// does ([`crate::settings::locate`]), and only when there is no `addr`.
+pub async fn run(config: Option<&Path>, addr: Option<SocketAddr>, timeout: Duration) -> u8 {
+    let from_config = || crate::settings::locate(config).map_err(|e| e.0).and_then(|found| listen_address(&found.path));
+    let addr = match addr.map_or_else(from_config, Ok) {
         Ok(addr) => addr,
         Err(reason) => {
             println!("{reason}");
@@ -187,9 +190,9 @@ mod tests {
 
         // The command: 0 when ready, 1 when not; --addr needs no config.
         let nowhere = Path::new("does-not-exist.toml");
-        assert_eq!(run(nowhere, Some(addr), wait).await, 1);
+        assert_eq!(run(Some(nowhere), Some(addr), wait).await, 1);
         sinks.sink_ok("postgres");
-        assert_eq!(run(nowhere, Some(addr), wait).await, 0);
+        assert_eq!(run(Some(nowhere), Some(addr), wait).await, 0);
         shutdown.cancel();
     }
 
@@ -200,7 +203,7 @@ mod tests {
         let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let err = ask(silent.local_addr().expect("addr"), Duration::ZERO).await.expect_err("no answer");
         assert!(err.starts_with("no answer within"), "{err}");
-        assert_eq!(run(Path::new("unused"), Some(silent.local_addr().expect("addr")), Duration::ZERO).await, 1);
+        assert_eq!(run(Some(Path::new("unused")), Some(silent.local_addr().expect("addr")), Duration::ZERO).await, 1);
 
         // A port nobody listens on (bound, then closed).
         let closed = {
@@ -243,7 +246,7 @@ mod tests {
                 .enable_all()
                 .build()
                 .expect("runtime")
-                .block_on(run(&dir.path().join(name), None, Duration::from_secs(1)));
+                .block_on(run(Some(&dir.path().join(name)), None, Duration::from_secs(1)));
             assert_eq!(code, 1, "{name}");
         }
         let err = listen_address(&dir.path().join("missing.toml")).expect_err("missing");

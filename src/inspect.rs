@@ -15,12 +15,21 @@ use url::Url;
 use crate::UsageError;
 use crate::settings;
 
-/// `newswire check`: validate the config and list the feeds.
-pub fn check(path: &Path) -> anyhow::Result<u8> {
+/// `newswire check`: validate the config, say where it was found and where
+/// its data goes, and list the feeds.
+pub fn check(found: &settings::Located) -> anyhow::Result<u8> {
+    let path = &found.path;
     let settings = settings::load(path)?;
     let mut out = std::io::stdout().lock();
     let sinks: Vec<&str> = settings.config.sinks().iter().map(|s| s.kind()).collect();
     writeln!(out, "{}: ok, {} feeds, sinks: {}", path.display(), settings.feeds.len(), sinks.join(", "))?;
+    writeln!(out, "config: {} (from {})", shown(path), found.source)?;
+    writeln!(
+        out,
+        "data_dir: {} (relative paths in the config are taken from its directory, {})",
+        shown(&settings.config.pipeline.data_dir),
+        shown(&settings.config.base_dir)
+    )?;
     for feed in &settings.feeds {
         let spec = &feed.spec;
         writeln!(
@@ -33,6 +42,17 @@ pub fn check(path: &Path) -> anyhow::Result<u8> {
         )?;
     }
     Ok(0)
+}
+
+/// A path as the operator should read it: absolute, and without `..` where
+/// it exists already.
+fn shown(path: &Path) -> String {
+    let path = if path.as_os_str().is_empty() { Path::new(".") } else { path };
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn read_input(input: &str) -> anyhow::Result<String> {

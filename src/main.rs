@@ -7,11 +7,12 @@ use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_format, cli.log.as_deref());
+    let format = cli.log_format;
+    logging::init(format, cli.log.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            logging::fatal(format, &anyhow::Error::new(e).context("cannot start the async runtime"));
             return ExitCode::from(1);
         }
     };
@@ -19,7 +20,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            logging::fatal(format, &err);
             ExitCode::from(exit_code(&err))
         }
     }
@@ -28,14 +29,15 @@ fn main() -> ExitCode {
 async fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Run(c) => {
-            let settings = settings::load(&c.config)?;
+            let path = c.path()?;
+            let settings = settings::load(&path)?;
             let (shutdown, abort) = (CancellationToken::new(), CancellationToken::new());
             signals::spawn(shutdown.clone(), abort.clone(), settings.config.pipeline.shutdown_grace.0)?;
-            daemon::run(&settings, &c.config, shutdown, abort).await?;
+            daemon::run(&settings, &path, shutdown, abort).await?;
             Ok(0)
         }
         Command::Backfill { config, feeds, archives, max_pages, since } => {
-            let settings = settings::load(&config.config)?;
+            let settings = settings::load(&config.path()?)?;
             let (shutdown, abort) = (CancellationToken::new(), CancellationToken::new());
             signals::spawn(shutdown.clone(), abort.clone(), settings.config.pipeline.shutdown_grace.0)?;
             let options = backfill::BackfillOptions { feeds, archives, max_pages, since };
@@ -47,10 +49,12 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             println!("{}", summary.line());
             Ok(if summary.feeds_failed > 0 { 1 } else { 0 })
         }
-        Command::Check(c) => inspect::check(&c.config),
-        Command::Clusters { config, since } => feeds::clusters(&config.config, since),
+        Command::Check(c) => inspect::check(&c.locate()?),
+        Command::Clusters { config, since } => feeds::clusters(&config.path()?, since),
         Command::Extract { json, allow_private, input } => inspect::extract(&input, json, allow_private).await,
-        Command::Healthcheck { config, addr, timeout } => Ok(healthcheck::run(&config.config, addr, timeout).await),
+        Command::Healthcheck { config, addr, timeout } => {
+            Ok(healthcheck::run(config.config.as_deref(), addr, timeout).await)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "newswire", &mut std::io::stdout());
             Ok(0)
@@ -60,7 +64,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Migrate(c) => {
-            let settings = settings::load(&c.config)?;
+            let settings = settings::load(&c.path()?)?;
             let applied = newswire::wiring::migrate(&settings.config).await?;
             println!("migrations applied: {applied:?}");
             Ok(0)
@@ -69,9 +73,9 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Parse { json, allow_private, input } => inspect::parse(&input, json, allow_private).await,
         Command::Feeds { command } => match command {
             FeedsCommand::Discover { allow_private, url } => inspect::discover(&url, allow_private).await,
-            FeedsCommand::Import { config, opml } => feeds::import(&config.config, &opml),
-            FeedsCommand::Export { config } => feeds::export(&config.config),
-            FeedsCommand::List { config } => feeds::list(&config.config).await,
+            FeedsCommand::Import { config, opml } => feeds::import(&config.path()?, &opml),
+            FeedsCommand::Export { config } => feeds::export(&config.path()?),
+            FeedsCommand::List { config } => feeds::list(&config.path()?).await,
         },
     }
 }

@@ -1,6 +1,8 @@
-//! Loading the config file and compiling what it describes.
+//! Finding the config file, loading it and compiling what it describes.
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use newswire_cleaner::Cleaner;
@@ -8,6 +10,80 @@ use newswire_core::config::{self, Config, ConfigError};
 
 use newswire_cleaner::extract::site::{self, BadRule, PageRules};
 use newswire_pipeline::FeedContext;
+
+/// The variable naming the config file when `-c` is not given.
+pub const CONFIG_ENV: &str = "NEWSWIRE_CONFIG";
+/// The config file in the current directory, tried after [`CONFIG_ENV`].
+pub const LOCAL_CONFIG: &str = "newswire.toml";
+/// The system-wide config file, tried last (where the package and the
+/// systemd unit put it).
+pub const SYSTEM_CONFIG: &str = "/etc/newswire/newswire.toml";
+
+/// How the config file was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `-c FILE`.
+    Flag,
+    /// `$NEWSWIRE_CONFIG`.
+    Env,
+    /// `./newswire.toml`.
+    Local,
+    /// `/etc/newswire/newswire.toml`.
+    System,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Flag => "-c",
+            Source::Env => "$NEWSWIRE_CONFIG",
+            Source::Local => "./newswire.toml in the current directory",
+            Source::System => "the system config",
+        })
+    }
+}
+
+/// A config file's path and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The file.
+    pub path: PathBuf,
+    /// Which step of the lookup named it.
+    pub source: Source,
+}
+
+/// Find the config file: `flag` (`-c`) when given, then
+/// `$NEWSWIRE_CONFIG` when set and not empty, then `./newswire.toml`, then
+/// `/etc/newswire/newswire.toml`, the first two taken as named (a file that
+/// is missing is then an error naming it), the last two only if they exist.
+pub fn locate(flag: Option<&Path>) -> Result<Located, crate::UsageError> {
+    locate_in(flag, std::env::var_os(CONFIG_ENV), Path::new(LOCAL_CONFIG), Path::new(SYSTEM_CONFIG))
+}
+
+/// [`locate`] with the environment's value and the two fallback paths given.
+pub fn locate_in(
+    flag: Option<&Path>,
+    env: Option<OsString>,
+    local: &Path,
+    system: &Path,
+) -> Result<Located, crate::UsageError> {
+    if let Some(path) = flag {
+        return Ok(Located { path: path.to_path_buf(), source: Source::Flag });
+    }
+    if let Some(path) = env.filter(|v| !v.is_empty()) {
+        return Ok(Located { path: PathBuf::from(path), source: Source::Env });
+    }
+    for (path, source) in [(local, Source::Local), (system, Source::System)] {
+        if path.is_file() {
+            return Ok(Located { path: path.to_path_buf(), source });
+        }
+    }
+    Err(crate::UsageError(format!(
+        "no config file: give -c FILE, set {CONFIG_ENV}, or write {} or {}",
+        local.display(),
+        system.display()
+    )))
+}
 
 /// A loaded configuration and its feeds, each with its compiled cleaner.
 pub struct Settings {
@@ -56,4 +132,45 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         feeds.push(Arc::new(FeedContext { spec, cleaner, pages }));
     }
     Ok(Settings { config, feeds })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_order_flag_then_env_then_local_then_system() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = dir.path().join("newswire.toml");
+        let system = dir.path().join("etc/newswire.toml");
+        let flag = Path::new("given.toml");
+        let env = || Some(OsString::from("from-env.toml"));
+        let found = |flag: Option<&Path>, env: Option<OsString>| locate_in(flag, env, &local, &system);
+
+        // Nothing anywhere: an error that names every place.
+        let err = found(None, None).expect_err("nothing to find").0;
+        for says in ["-c FILE", "NEWSWIRE_CONFIG", local.to_str().expect("utf-8"), system.to_str().expect("utf-8")] {
+            assert!(err.contains(says), "{err} names {says}");
+        }
+        // The system file, once it exists.
+        std::fs::create_dir_all(system.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&system, "").expect("write");
+        assert_eq!(found(None, None).expect("found"), Located { path: system.clone(), source: Source::System });
+        // ./newswire.toml before it.
+        std::fs::write(&local, "").expect("write");
+        assert_eq!(found(None, None).expect("found"), Located { path: local.clone(), source: Source::Local });
+        // $NEWSWIRE_CONFIG before both, taken as named even when missing
+        // (reading it then fails naming it); set but empty counts as unset.
+        assert_eq!(found(None, env()).expect("found"), Located { path: "from-env.toml".into(), source: Source::Env });
+        assert_eq!(
+            found(None, Some(OsString::new())).expect("found"),
+            Located { path: local.clone(), source: Source::Local }
+        );
+        // -c before everything.
+        assert_eq!(found(Some(flag), env()).expect("found"), Located { path: flag.into(), source: Source::Flag });
+        // A directory named newswire.toml is not a config.
+        std::fs::remove_file(&local).expect("rm");
+        std::fs::create_dir(&local).expect("mkdir");
+        assert_eq!(found(None, None).expect("found"), Located { path: system, source: Source::System });
+    }
 }

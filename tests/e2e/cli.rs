@@ -75,17 +75,73 @@ async fn every_shipped_config_is_valid() {
     }
 }
 
+/// The README's main command, `backfill -c config/offline.toml`, on a copy
+/// of the checkout's layout (config/ and the fixtures it reads), run from
+/// another directory: the records land in the checkout's data/, where the
+/// README says, since relative paths are taken from the config's directory.
 #[tokio::test]
-async fn offline_config_backfills_the_fixtures() {
-    let work = Workdir::new();
-    let config = repo().join("config/offline.toml");
-    let out = run(&["backfill", "-c", config.to_str().expect("utf-8")], work.path()).await;
+async fn offline_config_backfills_the_fixtures_into_the_checkouts_data() {
+    let checkout = Workdir::new();
+    std::fs::create_dir(checkout.path().join("config")).expect("mkdir");
+    let config = checkout.path().join("config/offline.toml");
+    std::fs::copy(repo().join("config/offline.toml"), &config).expect("copy the config");
+    std::os::unix::fs::symlink(repo().join("tests"), checkout.path().join("tests")).expect("link the fixtures");
+    let elsewhere = Workdir::new();
+    let out = run(&["backfill", "-c", config.to_str().expect("utf-8")], elsewhere.path()).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("feeds: 6 ok, 0 failed; items: 10 new"), "{}", stdout(&out));
-    assert_eq!(work.count("SELECT COUNT(*) FROM records"), 10);
-    assert_eq!(work.count("SELECT COUNT(*) FROM records WHERE language = 'fr'"), 1);
-    let out = run(&["backfill", "-c", config.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(checkout.count("SELECT COUNT(*) FROM records"), 10);
+    assert_eq!(checkout.count("SELECT COUNT(*) FROM records WHERE language = 'fr'"), 1);
+    assert!(checkout.path().join("data/jsonl").is_dir(), "JSON Lines beside the database");
+    assert_eq!(std::fs::read_dir(elsewhere.path()).expect("ls").count(), 0, "nothing written where it ran");
+    let out = run(&["backfill", "-c", config.to_str().expect("utf-8")], elsewhere.path()).await;
     assert!(stdout(&out).contains("items: 0 new, 0 updated, 0 unchanged"), "{}", stdout(&out));
+    // `check` says where the data goes.
+    let out = run(&["check", "-c", config.to_str().expect("utf-8")], elsewhere.path()).await;
+    let data = std::fs::canonicalize(checkout.path().join("data")).expect("data dir");
+    assert!(stdout(&out).contains(&format!("data_dir: {} (relative paths", data.display())), "{}", stdout(&out));
+}
+
+/// Without -c: $NEWSWIRE_CONFIG, then ./newswire.toml (the system file
+/// comes after both; settings.rs tests it on a stand-in path). `check`
+/// names the file and how it was found.
+#[tokio::test]
+async fn the_config_is_found_through_the_environment_then_the_current_directory() {
+    let work = Workdir::new();
+    let local = work.config(&[("local-feed", "https://example.com/a.xml".into())], "");
+    let other = work.path().join("other.toml");
+    std::fs::write(&other, "[[feed]]\nname = \"env-feed\"\nurl = \"https://example.com/b.xml\"\n").expect("write");
+    let check = |env: Option<&str>, cwd: &std::path::Path| {
+        let mut command = tokio::process::Command::new(crate::harness::bin());
+        command.arg("check").current_dir(cwd).env_remove("NEWSWIRE_CONFIG");
+        if let Some(value) = env {
+            command.env("NEWSWIRE_CONFIG", value);
+        }
+        async move { command.output().await }
+    };
+    let out = check(Some("other.toml"), work.path()).await.expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("env-feed"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("(from $NEWSWIRE_CONFIG)"), "{}", stdout(&out));
+
+    let out = check(None, work.path()).await.expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("local-feed"), "{}", stdout(&out));
+    let shown = std::fs::canonicalize(&local).expect("path");
+    assert!(stdout(&out).contains(&format!("config: {} (from ./newswire.toml", shown.display())), "{}", stdout(&out));
+
+    // A variable naming a missing file is an error naming it, not a fallback.
+    let out = check(Some("missing.toml"), work.path()).await.expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("missing.toml: cannot read the config file"), "{}", stderr(&out));
+
+    // Nowhere to look (unless this machine has /etc/newswire/newswire.toml).
+    if !std::path::Path::new("/etc/newswire/newswire.toml").exists() {
+        let empty = Workdir::new();
+        let out = check(None, empty.path()).await.expect("run");
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("no config file: give -c FILE, set NEWSWIRE_CONFIG"), "{}", stderr(&out));
+    }
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod daemon;
 mod faults;
 mod harness;
 mod hostile;
+mod logs;
 mod pages;
 mod pipeline;
 mod proxy;

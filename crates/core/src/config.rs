@@ -183,8 +183,9 @@ pub struct Config {
     /// every feed (a feed's own `[[feed.site_rule]]` come first).
     #[serde(default, rename = "site_rule")]
     pub site_rules: Vec<SiteRuleConfig>,
-    /// Directory of the config file, against which relative paths in
-    /// `file:` URLs are resolved. Set by [`parse`].
+    /// Directory of the config file, against which every relative path in
+    /// it is resolved: `data_dir`, a sink's `path` or `dir`, and `file:`
+    /// URLs. Set by [`parse`].
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
@@ -202,7 +203,9 @@ pub struct PipelineConfig {
     /// User-Agent header; say how to reach you. Default
     /// "newswire/VERSION (+https://github.com/newswire/newswire)".
     pub user_agent: String,
-    /// Where the default SQLite database and JSONL files live. Default "data".
+    /// Where the default SQLite database and JSONL files live. Default
+    /// "data". A relative path is taken from the config file's directory
+    /// ([`parse`] resolves it), not from the current directory.
     pub data_dir: PathBuf,
     /// How long a graceful stop may take before in-flight work is abandoned.
     /// Default "30s".
@@ -699,6 +702,27 @@ impl Config {
         self.pipeline.data_dir.join("newswire.db")
     }
 
+    /// Take every relative path of the file (`data_dir`, the sqlite sink's
+    /// `path`, a jsonl sink's `dir`) from the config file's directory, as
+    /// `file:` URLs are: where a config writes does not depend on where the
+    /// command was started.
+    fn resolve_paths(&mut self) {
+        let base = self.base_dir.clone();
+        let from_base = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        from_base(&mut self.pipeline.data_dir);
+        for sink in &mut self.sinks {
+            match sink {
+                SinkConfig::Sqlite { path: Some(p) } => from_base(p),
+                SinkConfig::Jsonl { dir: Some(d) } => from_base(d),
+                _ => {}
+            }
+        }
+    }
+
     /// Cross-field checks. Returns every problem as (span, key, message).
     fn problems(&self) -> Vec<(Option<std::ops::Range<usize>>, String, String)> {
         let mut out = Vec::new();
@@ -938,6 +962,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
         err(inner.span(), (key != ".").then_some(key), inner.message().trim().to_string())
     })?;
     config.base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    config.resolve_paths();
     if let Some((span, key, message)) = config.problems().into_iter().next() {
         return Err(err(span, Some(key), message));
     }
@@ -996,7 +1021,8 @@ listen = "127.0.0.1:9090"
         assert!(!feeds[0].allow_file);
         assert!(feeds[1].allow_file);
         assert!(feeds[1].url.path().ends_with("/conf/fixtures/local.xml"), "{}", feeds[1].url);
-        assert_eq!(c.sqlite_path(), PathBuf::from("var/newswire.db"));
+        assert_eq!(c.sqlite_path(), PathBuf::from("conf/var/newswire.db"), "data_dir from the config's directory");
+        assert_eq!(c.sinks()[1], SinkConfig::Jsonl { dir: Some(PathBuf::from("conf/out")) });
         let server = c.server.expect("server set");
         assert_eq!(server.listen.port(), 9090);
         assert!(server.feed_labels_for(FEED_LABELS_AUTO_MAX), "unset: on up to the limit");
@@ -1035,6 +1061,24 @@ listen = "127.0.0.1:9090"
     fn no_sinks_means_sqlite() {
         let c = load("").expect("empty config parses");
         assert_eq!(c.sinks(), vec![SinkConfig::Sqlite { path: None }]);
+        assert_eq!(c.sqlite_path(), PathBuf::from("conf/data/newswire.db"), "the default data_dir is relative too");
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_config_files_directory_and_absolute_ones_kept() {
+        let c = parse(
+            "[pipeline]\ndata_dir = \"../var\"\n[[sink]]\nkind = \"sqlite\"\npath = \"db/n.db\"\n[[sink]]\nkind = \"jsonl\"\n",
+            Path::new("/etc/newswire/newswire.toml"),
+        )
+        .expect("parses");
+        assert_eq!(c.pipeline.data_dir, PathBuf::from("/etc/newswire/../var"));
+        assert_eq!(c.sqlite_path(), PathBuf::from("/etc/newswire/db/n.db"));
+        assert_eq!(c.sinks()[1], SinkConfig::Jsonl { dir: None }, "unset stays unset: <data_dir>/jsonl");
+        let c = parse("[pipeline]\ndata_dir = \"/var/lib/newswire\"\n", Path::new("/etc/newswire/newswire.toml"))
+            .expect("parses");
+        assert_eq!(c.sqlite_path(), PathBuf::from("/var/lib/newswire/newswire.db"));
+        // A config named without a directory is in the current one.
+        let c = parse("", Path::new("newswire.toml")).expect("parses");
         assert_eq!(c.sqlite_path(), PathBuf::from("data/newswire.db"));
     }
 
@@ -1045,7 +1089,7 @@ listen = "127.0.0.1:9090"
     #[test]
     fn two_jsonl_sinks_cannot_share_a_directory() {
         let e = error_of("[[sink]]\nkind = \"jsonl\"\n\n[[sink]]\nkind = \"jsonl\"\ndir = \"data/jsonl\"\n");
-        assert!(e.contains("sink[1].dir") && e.contains("another jsonl sink writes to data/jsonl"), "{e}");
+        assert!(e.contains("sink[1].dir") && e.contains("another jsonl sink writes to conf/data/jsonl"), "{e}");
         load("[[sink]]\nkind = \"jsonl\"\n\n[[sink]]\nkind = \"jsonl\"\ndir = \"elsewhere\"\n")
             .expect("two directories are fine");
     }

@@ -85,6 +85,34 @@ pub fn locate_in(
     )))
 }
 
+/// Whether this build has the sink `kind` ("postgres" and "nats" are Cargo
+/// features of the same names; the others are always there).
+pub fn compiled(kind: &str) -> bool {
+    (kind != "postgres" || cfg!(feature = "postgres")) && (kind != "nats" || cfg!(feature = "nats"))
+}
+
+/// Why a config naming `kind` cannot run in this build.
+pub fn not_compiled(kind: &str) -> String {
+    format!(
+        "the {kind} sink is not in this build of newswire: build it with the \"{kind}\" feature \
+         (cargo build --release --features {kind}; the default features include it)"
+    )
+}
+
+/// Every sink (and the state store) the config names is in this build:
+/// else the key and why.
+fn compiled_in(config: &Config) -> Result<(), (String, String)> {
+    for (i, sink) in config.sinks.iter().enumerate() {
+        if !compiled(sink.kind()) {
+            return Err((format!("sink[{i}]"), not_compiled(sink.kind())));
+        }
+    }
+    if config.pipeline.state == config::StateKind::Postgres && !compiled("postgres") {
+        return Err(("pipeline.state".into(), not_compiled("postgres")));
+    }
+    Ok(())
+}
+
 /// A loaded configuration and its feeds, each with its compiled cleaner.
 pub struct Settings {
     /// The configuration.
@@ -104,6 +132,12 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         message: format!("cannot read the config file: {e}"),
     })?;
     let config = config::parse(&text, path)?;
+    compiled_in(&config).map_err(|(key, message)| ConfigError {
+        file: shown.clone(),
+        position: None,
+        key: Some(key),
+        message,
+    })?;
     // A bad CSS selector names its feed, rule, field and line.
     let bad_rule = |owner: &str, who: String, bad: BadRule| ConfigError {
         file: shown.clone(),
@@ -137,6 +171,37 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A config naming a sink this build does not have is refused at load,
+    /// naming the sink and the feature (`cargo test --no-default-features`
+    /// runs the refusing side; the default build the accepting one).
+    #[test]
+    fn a_sink_left_out_of_the_build_is_refused_naming_the_feature() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (kind, sink) in [
+            ("postgres", "[[sink]]\nkind = \"postgres\"\nurl = \"postgres://u@127.0.0.1/db\"\n"),
+            ("nats", "[[sink]]\nkind = \"sqlite\"\n\n[[sink]]\nkind = \"nats\"\nurl = \"nats://127.0.0.1:4222\"\n"),
+        ] {
+            let path = dir.path().join(format!("{kind}.toml"));
+            std::fs::write(&path, sink).expect("write");
+            match load(&path) {
+                Ok(settings) => {
+                    assert!(compiled(kind), "{kind} loads only when compiled in");
+                    assert!(settings.config.sinks().iter().any(|s| s.kind() == kind));
+                }
+                Err(e) => {
+                    assert!(!compiled(kind), "{kind} compiled in, yet refused: {e}");
+                    let e = e.to_string();
+                    assert!(e.contains(&format!("the {kind} sink is not in this build")), "{e}");
+                    assert!(e.contains(&format!("\"{kind}\" feature")), "{e}");
+                    assert!(e.contains("sink["), "names the key: {e}");
+                }
+            }
+        }
+        assert!(compiled("sqlite") && compiled("jsonl"));
+        assert_eq!(compiled("postgres"), cfg!(feature = "postgres"));
+        assert_eq!(compiled("nats"), cfg!(feature = "nats"));
+    }
 
     #[test]
     fn lookup_order_flag_then_env_then_local_then_system() {

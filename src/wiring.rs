@@ -7,7 +7,11 @@ use newswire_core::config::{Config, SinkConfig, StateKind};
 use newswire_core::lease::LeaseStore;
 use newswire_core::sink::{Sink, StateStore};
 use newswire_fetcher::{Fetcher, FetcherOptions};
-use newswire_storer::{JsonlSink, NatsOptions, NatsSink, PostgresSink, PostgresStore, SqliteSink, SqliteStore};
+use newswire_storer::{JsonlSink, SqliteSink, SqliteStore};
+#[cfg(feature = "nats")]
+use newswire_storer::{NatsOptions, NatsSink};
+#[cfg(feature = "postgres")]
+use newswire_storer::{PostgresSink, PostgresStore};
 
 use newswire_pipeline::clusters::Clustering;
 use newswire_pipeline::{PipelineOptions, Storage};
@@ -76,6 +80,7 @@ pub async fn storage_and_leases(config: &Config) -> anyhow::Result<(Storage, Opt
     } else {
         None
     };
+    #[cfg(feature = "postgres")]
     let postgres = match config.postgres_url() {
         Some((url, schema)) => Some(
             PostgresStore::connect(url.expose(), schema.as_deref()).await.context("cannot open the postgres sink")?,
@@ -93,11 +98,19 @@ pub async fn storage_and_leases(config: &Config) -> anyhow::Result<(Storage, Opt
                 let dir = dir.clone().unwrap_or_else(|| config.pipeline.data_dir.join("jsonl"));
                 Box::new(JsonlSink::new(&dir))
             }
+            #[cfg(feature = "postgres")]
             SinkConfig::Postgres { .. } => {
                 let store =
                     postgres.clone().context("the postgres store is open when a postgres sink is configured")?;
                 Box::new(PostgresSink::new(store, state_kind == StateKind::Postgres))
             }
+            #[cfg(not(feature = "postgres"))]
+            SinkConfig::Postgres { .. } => {
+                return Err(crate::UsageError(crate::settings::not_compiled("postgres")).into());
+            }
+            #[cfg(not(feature = "nats"))]
+            SinkConfig::Nats { .. } => return Err(crate::UsageError(crate::settings::not_compiled("nats")).into()),
+            #[cfg(feature = "nats")]
             SinkConfig::Nats { url, stream, subject, duplicate_window, creds_env, token_env } => {
                 let defaults = NatsOptions::default();
                 let options = NatsOptions {
@@ -114,10 +127,17 @@ pub async fn storage_and_leases(config: &Config) -> anyhow::Result<(Storage, Opt
         boxed.open().await.with_context(|| format!("cannot open the {} sink", sink.kind()))?;
         sinks.push(boxed);
     }
-    let state: Arc<dyn StateStore> = match (state_kind, sqlite, &postgres) {
-        (StateKind::Postgres, _, Some(pg)) => Arc::new(pg.clone()),
-        (StateKind::Sqlite, Some(lite), _) => Arc::new(lite),
-        _ => anyhow::bail!("no store for the feed state (config validation should have caught this)"),
+    let state: Arc<dyn StateStore> = match (state_kind, sqlite) {
+        #[cfg(feature = "postgres")]
+        (StateKind::Postgres, _) => Arc::new(
+            postgres.clone().context("no store for the feed state (config validation should have caught this)")?,
+        ),
+        #[cfg(not(feature = "postgres"))]
+        (StateKind::Postgres, _) => return Err(crate::UsageError(crate::settings::not_compiled("postgres")).into()),
+        (StateKind::Sqlite, Some(lite)) => Arc::new(lite),
+        (StateKind::Sqlite, None) => {
+            anyhow::bail!("no store for the feed state (config validation should have caught this)")
+        }
     };
     // Append-only sinks drop what they wrote past the last committed
     // checkpoint: that batch is fetched and written again.
@@ -133,10 +153,13 @@ pub async fn storage_and_leases(config: &Config) -> anyhow::Result<(Storage, Opt
     if !baselines.is_empty() {
         state.commit_positions(&baselines).await.context("cannot commit the sinks' starting positions")?;
     }
+    #[cfg(feature = "postgres")]
     let leases = match postgres {
         Some(pg) if state_kind == StateKind::Postgres => Some(Arc::new(pg) as Arc<dyn LeaseStore>),
         _ => None,
     };
+    #[cfg(not(feature = "postgres"))]
+    let leases: Option<Arc<dyn LeaseStore>> = None;
     let mut storage = Storage::new(sinks, state);
     storage.clustering =
         Clustering { threshold: config.pipeline.cluster_threshold, window: config.pipeline.cluster_window.0 };
@@ -147,7 +170,15 @@ pub async fn storage_and_leases(config: &Config) -> anyhow::Result<(Storage, Opt
 pub async fn migrate(config: &Config) -> anyhow::Result<Vec<i32>> {
     let (url, schema) =
         config.postgres_url().ok_or_else(|| crate::UsageError("the config has no postgres sink to migrate".into()))?;
-    let store =
-        PostgresStore::connect(url.expose(), schema.as_deref()).await.context("cannot open the postgres sink")?;
-    Ok(store.migrate().await?)
+    #[cfg(feature = "postgres")]
+    {
+        let store =
+            PostgresStore::connect(url.expose(), schema.as_deref()).await.context("cannot open the postgres sink")?;
+        Ok(store.migrate().await?)
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = (url, schema);
+        Err(crate::UsageError(crate::settings::not_compiled("postgres")).into())
+    }
 }

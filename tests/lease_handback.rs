@@ -132,6 +132,7 @@ async fn run_once(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(feature = "postgres"), ignore = "needs the postgres feature (on by default)")]
 async fn daemons_started_together_never_poll_a_feed_twice_in_half_an_interval() {
     let Ok(pg_url) = std::env::var("NEWSWIRE_TEST_POSTGRES_URL") else {
         eprintln!("skipped: NEWSWIRE_TEST_POSTGRES_URL is not set");

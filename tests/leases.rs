@@ -47,6 +47,10 @@ async fn many_feeds(polls: Polls) -> std::net::SocketAddr {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(feature = "postgres", feature = "nats")),
+    ignore = "needs the postgres and nats features (on by default)"
+)]
 async fn three_daemons_share_300_feeds_and_take_over_from_a_dead_one() {
     use std::time::{Duration, Instant};
     let Some((pg_url, _)) = server_urls() else { return };

@@ -347,6 +347,7 @@ async fn outlet_wrappers_do_not_join_unrelated_stories() {
 /// copy fetched by one instance (its own config and feeds) links to the
 /// story another instance saw first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(feature = "postgres"), ignore = "needs the postgres feature (on by default)")]
 async fn instances_sharing_postgres_share_one_index() {
     let Some(pg_url) = std::env::var("NEWSWIRE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
         println!("skipped: NEWSWIRE_TEST_POSTGRES_URL is not set");

@@ -182,6 +182,7 @@ async fn a_clock_set_back_does_not_silence_the_feeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(feature = "nats"), ignore = "needs the nats feature (on by default)")]
 async fn a_nats_server_that_goes_away_is_retried_and_nothing_is_lost() {
     let Ok(nats_url) = std::env::var("NEWSWIRE_TEST_NATS_URL") else {
         eprintln!("skipped: NEWSWIRE_TEST_NATS_URL is not set");

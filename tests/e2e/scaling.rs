@@ -21,6 +21,10 @@ fn server_urls() -> Option<(String, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(feature = "postgres", feature = "nats")),
+    ignore = "needs the postgres and nats features (on by default)"
+)]
 async fn backfill_into_sqlite_postgres_and_nats_at_once() {
     let Some((pg_url, nats_url)) = server_urls() else { return };
     let suffix: u32 = rand::rng().random();
@@ -82,6 +86,10 @@ async fn backfill_into_sqlite_postgres_and_nats_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(feature = "postgres", feature = "nats")),
+    ignore = "needs the postgres and nats features (on by default)"
+)]
 async fn a_sink_that_goes_away_is_retried_and_nothing_is_lost() {
     use std::sync::atomic::Ordering;
     use std::time::Duration;

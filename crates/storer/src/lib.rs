@@ -25,13 +25,22 @@
 //! subsystem: `sqlite/` (store, schema, index, checkpointer, sink) and
 //! `postgres/` (store, migrations, index, leases, sink).
 
+//!
+//! Features (both on by default): `postgres` compiles [`postgres`], `nats`
+//! compiles [`nats`]. Without them the crate holds SQLite and JSON Lines
+//! only, and links neither client.
+
 pub mod index;
 pub mod jsonl;
+#[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
 
 pub use jsonl::JsonlSink;
+#[cfg(feature = "nats")]
 pub use nats::{NatsOptions, NatsSink};
+#[cfg(feature = "postgres")]
 pub use postgres::{PostgresSink, PostgresStore};
 pub use sqlite::{SqliteSink, SqliteStore};

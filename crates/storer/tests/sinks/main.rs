@@ -4,10 +4,13 @@
 //! read `NEWSWIRE_TEST_POSTGRES_URL` and `NEWSWIRE_TEST_NATS_URL` and skip,
 //! saying so, when they are unset; each test works in its own schema or
 //! stream, named with a random suffix and dropped at the end, so runs never
-//! collide.
+//! collide. The PostgreSQL and NATS tests are compiled with the features of
+//! the same names (on by default).
 
 mod contract;
 mod index;
+#[cfg(feature = "nats")]
 mod nats;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;

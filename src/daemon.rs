@@ -58,6 +58,7 @@ pub async fn run(
         Some(server) => {
             metrics::set_feed_labels(server.feed_labels_for(settings.feeds.len()));
             let metrics = crate::status::install_metrics()?;
+            metrics::reload(true, false);
             Some(crate::status::serve(server.listen, Arc::clone(&board), metrics, shutdown.clone()).await?)
         }
         None => None,
@@ -122,8 +123,12 @@ pub async fn run(
                             metrics::set_feed_labels(server.feed_labels_for(new.feeds.len()));
                         }
                         book.reload(&new.feeds);
+                        metrics::reload(true, true);
                     }
-                    Err(e) => error!(error = %e, "config reload rejected; the running config stays"),
+                    Err(e) => {
+                        error!(error = %e, "config reload rejected; the running config stays");
+                        metrics::reload(false, true);
+                    }
                 }
             }
             _ = gauges.tick() => book.publish_gauges(),

@@ -21,8 +21,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use metrics_exporter_prometheus::PrometheusHandle;
+use metrics_exporter_prometheus::{Matcher, PrometheusHandle};
 use newswire_pipeline::board::Board;
+use newswire_pipeline::metrics;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -32,10 +33,27 @@ struct ServerState {
     metrics: PrometheusHandle,
 }
 
-/// Install the Prometheus recorder (once per process).
+/// Install the Prometheus recorder (once per process): every duration a
+/// histogram with its buckets, every metric with its help text, and
+/// `newswire_build_info`.
 pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
-    Ok(metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?)
+    let mut builder = metrics_exporter_prometheus::PrometheusBuilder::new();
+    for (name, buckets) in metrics::HISTOGRAM_BUCKETS {
+        builder = builder.set_buckets_for_metric(Matcher::Full((*name).to_string()), buckets)?;
+    }
+    let handle = builder.install_recorder()?;
+    metrics::describe();
+    metrics::build_info(env!("CARGO_PKG_VERSION"), FEATURES);
+    Ok(handle)
 }
+
+/// The sink features compiled in, for `newswire_build_info`.
+const FEATURES: &str = match (cfg!(feature = "postgres"), cfg!(feature = "nats")) {
+    (true, true) => "nats,postgres",
+    (true, false) => "postgres",
+    (false, true) => "nats",
+    (false, false) => "none",
+};
 
 /// Bind `listen` and serve until `shutdown`. Returns the bound address (a
 /// port of 0 picks a free one) and the server task.
@@ -81,7 +99,7 @@ async fn readyz(State(state): State<ServerState>) -> Response {
 }
 
 async fn render_metrics(State(state): State<ServerState>) -> Response {
-    newswire_pipeline::metrics::sqlite_memory();
+    metrics::sqlite_memory();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 

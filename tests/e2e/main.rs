@@ -9,6 +9,7 @@ mod faults;
 mod harness;
 mod hostile;
 mod logs;
+mod metrics;
 mod pages;
 mod pipeline;
 mod proxy;

@@ -80,7 +80,7 @@ pub async fn store_stage(
 
 fn log_report(r: &BatchReport) {
     let feed = &r.feed.spec.name;
-    crate::metrics::poll(feed, r.outcome.label(), r.bytes);
+    crate::metrics::poll(feed, r.outcome.label(), r.bytes, !matches!(r.outcome, Outcome::Failed { .. }));
     crate::metrics::items(feed, r.new, r.updated, r.unchanged);
     match &r.outcome {
         Outcome::Failed { kind, message } => {

@@ -6,7 +6,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// newswire: pull news feeds, clean the articles, write one record each.
 #[derive(Debug, Parser)]
-#[command(name = "newswire", version, about, long_about = None)]
+#[command(
+    name = "newswire",
+    version,
+    about,
+    long_about = None,
+    after_long_help = "The config file is the one given with -c, else $NEWSWIRE_CONFIG, else ./newswire.toml, \
+                       else /etc/newswire/newswire.toml; relative paths in it are taken from its directory. \
+                       Environment: NEWSWIRE_CONFIG, RUST_LOG (the log filter when --log is not given), \
+                       NO_COLOR (plain text logs even on a terminal). Exit status: 0 success, 1 runtime \
+                       failure, 2 bad usage or config. Each command has its own page: newswire-COMMAND(1)."
+)]
 pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -143,8 +153,23 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print a manual page (roff): newswire's, or a command's (`newswire man
+    /// feeds import`).
+    Man {
+        /// The command whose page to print; none for the top page.
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Write the manual pages (one per command) and the bash, zsh and fish
+    /// completions under a prefix, where a package puts them:
+    /// PREFIX/share/man/man1, PREFIX/share/bash-completion/completions,
+    /// PREFIX/share/zsh/site-functions, PREFIX/share/fish/vendor_completions.d.
+    InstallAssets {
+        /// The installation prefix (a package build gives its staging
+        /// directory's usr).
+        #[arg(long, value_name = "DIR", default_value = "/usr/local")]
+        prefix: std::path::PathBuf,
+    },
     /// Print what the pipeline reads from one feed document.
     Parse {
         /// One JSON object per item.

@@ -12,8 +12,10 @@
 //! - [`backfill`]: `newswire backfill`: one pass and a summary.
 //! - [`inspect`] and [`feeds`]: the commands that look at one thing.
 //! - [`healthcheck`]: `newswire healthcheck`, asking a daemon's `/readyz`.
+//! - [`assets`]: `newswire man` and `install-assets` (manual pages, completions).
 //! - [`status`]: the status server; [`signals`], [`systemd`], [`logging`].
 
+pub mod assets;
 pub mod backfill;
 pub mod cli;
 pub mod daemon;

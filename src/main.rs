@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use newswire::cli::{Cli, Command, FeedsCommand};
-use newswire::{backfill, daemon, exit_code, feeds, healthcheck, inspect, logging, settings, signals};
+use newswire::{assets, backfill, daemon, exit_code, feeds, healthcheck, inspect, logging, settings, signals};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
@@ -59,8 +59,11 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             clap_complete::generate(shell, &mut Cli::command(), "newswire", &mut std::io::stdout());
             Ok(0)
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        Command::Man { command } => assets::man(&command, &mut std::io::stdout().lock()),
+        Command::InstallAssets { prefix } => {
+            for path in assets::install(&prefix)? {
+                println!("{}", path.display());
+            }
             Ok(0)
         }
         Command::Migrate(c) => {

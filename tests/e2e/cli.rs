@@ -23,7 +23,12 @@ async fn help_and_bad_usage() {
         assert!(stdout(&out).contains("backfill"), "{shell} completion knows the commands");
     }
     let out = run(&["man"], work.path()).await;
-    assert!(stdout(&out).starts_with(".ie") || stdout(&out).contains(".TH newswire"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(".TH newswire 1 "), "{}", stdout(&out));
+    let out = run(&["man", "backfill"], work.path()).await;
+    assert!(stdout(&out).contains(".TH newswire-backfill 1 "), "{}", stdout(&out));
+    assert!(stdout(&out).contains("archives"), "{}", stdout(&out));
+    let out = run(&["man", "frobnicate"], work.path()).await;
+    assert_eq!(out.status.code(), Some(2));
     let out = run(&["frobnicate"], work.path()).await;
     assert_eq!(out.status.code(), Some(2));
     let out = run(&["check", "-c", "does-not-exist.toml"], work.path()).await;
@@ -334,4 +339,84 @@ async fn extract_prints_the_article_of_a_page() {
     let article: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert!(article["paragraphs"].as_array().is_some_and(|p| !p.is_empty()));
     assert!(article["title"].is_string());
+}
+
+/// `install-assets --prefix` writes a manual page for every command and
+/// subcommand (as clap lists them) and the bash, zsh and fish completions
+/// where packages put them; groff reads every page without a warning, `man`
+/// finds them under the prefix, bash loads the completion.
+#[tokio::test]
+async fn install_assets_puts_pages_and_completions_where_a_package_would() {
+    use clap::CommandFactory;
+    fn pages(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        out.push(format!("{path}.1"));
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+            pages(sub, &format!("{path}-{}", sub.get_name()), out);
+        }
+    }
+    let mut want = Vec::new();
+    pages(&newswire::cli::Cli::command(), "newswire", &mut want);
+    want.sort();
+    assert!(want.len() >= 15, "{want:?}");
+
+    let work = Workdir::new();
+    let prefix = work.path().join("stage/usr");
+    let out = run(&["install-assets", "--prefix", prefix.to_str().expect("utf-8")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let man1 = prefix.join("share/man/man1");
+    let mut found: Vec<String> = std::fs::read_dir(&man1)
+        .expect("man1 written")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    assert_eq!(found, want, "one page per command");
+    let completions = [
+        "share/bash-completion/completions/newswire",
+        "share/zsh/site-functions/_newswire",
+        "share/fish/vendor_completions.d/newswire.fish",
+    ];
+    for relative in completions {
+        let text = std::fs::read_to_string(prefix.join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"));
+        assert!(text.contains("backfill") && text.contains("install-assets"), "{relative} knows the commands");
+    }
+    // Every file written is listed on stdout, and nothing else.
+    let listed = stdout(&out).lines().count();
+    assert_eq!(listed, want.len() + completions.len(), "{}", stdout(&out));
+
+    if std::process::Command::new("groff").arg("--version").output().is_ok() {
+        for page in &want {
+            let check = std::process::Command::new("groff")
+                .args(["-man", "-Tutf8", "-ww", "-z"])
+                .arg(man1.join(page))
+                .output()
+                .expect("groff");
+            assert!(
+                check.status.success() && check.stderr.is_empty(),
+                "{page}: {}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
+    } else {
+        eprintln!("skipped the groff check: groff is not installed");
+    }
+    if std::process::Command::new("man").arg("--version").output().is_ok() {
+        let shown = std::process::Command::new("man")
+            .arg("-M")
+            .arg(prefix.join("share/man"))
+            .arg("newswire-feeds-import")
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80")
+            .output()
+            .expect("man");
+        let text = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.status.success() && text.contains("OPML"), "{text}{}", String::from_utf8_lossy(&shown.stderr));
+    } else {
+        eprintln!("skipped the man check: man is not installed");
+    }
+    let bash = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p newswire", prefix.join(completions[0]).display()))
+        .output()
+        .expect("bash");
+    assert!(String::from_utf8_lossy(&bash.stdout).contains("newswire"), "{}", String::from_utf8_lossy(&bash.stderr));
 }

@@ -8,6 +8,8 @@
 //!   writes, with its embeds and the audit trail of what the cleaner removed.
 //! - [`config`]: the typed configuration, parsed once from TOML with errors
 //!   that name the file, line and key, and validated in a pure function.
+//! - [`dates`]: the one lenient date reader, for feed dates and the dates
+//!   an article page states about itself.
 //! - [`id`]: stable record ids and content hashes.
 //! - [`fingerprint`]: near-duplicate fingerprints (MinHash, LSH bands) that
 //!   link syndicated copies of one story.
@@ -33,6 +35,7 @@
 
 pub mod canon;
 pub mod config;
+pub mod dates;
 pub mod error;
 pub mod fingerprint;
 pub mod id;

@@ -37,7 +37,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use newswire_cleaner::{Article, detect_language, looks_like_teaser};
 use newswire_core::config::FullArticle;
 use newswire_core::fingerprint::Fingerprint;
@@ -185,11 +184,7 @@ pub fn apply(record: &mut Record, page: PageText) {
         record.authors = article.authors;
     }
     if record.published_at.is_none() {
-        record.published_at = article
-            .published
-            .as_deref()
-            .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
-            .map(|d| d.with_timezone(&Utc));
+        record.published_at = article.published;
     }
 }
 
@@ -413,7 +408,7 @@ mod tests {
             authors: Vec::new(),
             published_at: None,
             updated_at: None,
-            fetched_at: Utc::now(),
+            fetched_at: chrono::Utc::now(),
             language: None,
             summary: summary.map(str::to_string),
             word_count: word_count(body),

@@ -62,7 +62,7 @@ struct LdArticle {
 pub(crate) struct Metadata {
     pub(crate) title: Option<String>,
     pub(crate) authors: Vec<String>,
-    pub(crate) published: Option<String>,
+    pub(crate) published: Option<chrono::DateTime<chrono::Utc>>,
     pub(crate) language: Option<String>,
     pub(crate) lead_image: Option<String>,
     pub(crate) site_name: Option<String>,
@@ -217,7 +217,11 @@ impl Collector {
         let ld = self.ld;
         let title = ld.headline.or(self.og_title).or(self.twitter_title).or(self.h1).or(self.title);
         let authors = if ld.authors.is_empty() { self.meta_authors } else { ld.authors };
-        let published = ld.published.or(self.og_published).or(self.meta_published).map(|d| normalize_date(&d));
+        // The first source whose date reads, by the same reader as feed dates.
+        let published = [ld.published, self.og_published, self.meta_published]
+            .into_iter()
+            .flatten()
+            .find_map(|d| newswire_core::dates::parse_date(&d));
         let language = self.html_lang.or(ld.language).or(self.meta_language).map(|l| normalize_lang(&l));
         let lead_image =
             self.og_image.or(ld.image).or(self.twitter_image).map(|u| resolve(page_url, &u)).filter(|u| !u.is_empty());
@@ -261,24 +265,6 @@ fn image_url(value: &Value) -> Option<String> {
     }
 }
 
-/// RFC 3339 when the date parses (with a zone), otherwise as found.
-pub(crate) fn normalize_date(date: &str) -> String {
-    let date = date.trim();
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(date) {
-        return dt.to_rfc3339();
-    }
-    // "+0100" offsets and a space instead of "T" are common.
-    for format in ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M%z"] {
-        if let Ok(dt) = chrono::DateTime::parse_from_str(date, format) {
-            return dt.to_rfc3339();
-        }
-    }
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc2822(date) {
-        return dt.to_rfc3339();
-    }
-    date.to_string()
-}
-
 /// "en-US" → "en", "pt_BR" → "pt": the primary subtag, lowercase.
 fn normalize_lang(lang: &str) -> String {
     lang.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase()
@@ -298,11 +284,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_become_rfc3339_when_they_parse() {
-        assert_eq!(normalize_date("2024-03-05T10:00:00Z"), "2024-03-05T10:00:00+00:00");
-        assert_eq!(normalize_date("2024-03-05T10:00:00+0100"), "2024-03-05T10:00:00+01:00");
-        assert_eq!(normalize_date("Tue, 05 Mar 2024 10:00:00 GMT"), "2024-03-05T10:00:00+00:00");
-        assert_eq!(normalize_date("March 5, 2024"), "March 5, 2024");
+    fn the_first_date_that_reads_is_taken_in_utc() {
+        let mut m = Collector::default();
+        m.ld.published = Some("not a date".into());
+        m.og_published = Some("2024-03-05T10:00:00+0100".into());
+        m.meta_published = Some("2024-01-01".into());
+        let published = m.finish(None).published.map(|d| d.to_rfc3339());
+        assert_eq!(published.as_deref(), Some("2024-03-05T09:00:00+00:00"));
+        let mut m = Collector::default();
+        m.meta_published = Some("March 5, 2024".into());
+        assert_eq!(m.finish(None).published.map(|d| d.to_rfc3339()).as_deref(), Some("2024-03-05T00:00:00+00:00"));
+        let mut m = Collector::default();
+        m.meta_published = Some("yesterday".into());
+        assert_eq!(m.finish(None).published, None, "a date that does not read is left out, never guessed");
     }
 
     #[test]

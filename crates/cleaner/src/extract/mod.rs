@@ -44,8 +44,9 @@ pub struct Article {
     pub title: Option<String>,
     /// Author names: JSON-LD `author`, else `<meta name=author>` and kin.
     pub authors: Vec<String>,
-    /// Publication time, RFC 3339 when it parses, otherwise as found.
-    pub published: Option<String>,
+    /// Publication time in UTC, read by the same lenient reader as feed
+    /// dates ([`newswire_core::dates`]); absent when no date on the page reads.
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
     /// Primary language subtag (`<html lang>`, JSON-LD, meta), or detected
     /// from the text when the page does not say.
     pub language: Option<String>,

@@ -7,10 +7,10 @@
 use feed_rs::model::{Entry, Feed, FeedType, Text};
 use url::Url;
 
-use super::dates::parse_date;
 use super::items::resolve;
 use super::people::plain_name;
 use super::{ParsedFeed, RawItem};
+use newswire_core::dates::parse_date;
 
 fn text(t: &Option<Text>) -> Option<String> {
     t.as_ref().map(|t| t.content.trim().to_string()).filter(|s| !s.is_empty())

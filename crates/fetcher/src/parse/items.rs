@@ -22,10 +22,10 @@
 
 use url::Url;
 
-use super::dates::parse_date;
 use super::people::{person_name, plain_name};
 use super::reader::{Doc, Node, Ns, Tag};
 use super::{ParseError, ParsedFeed, RawItem};
+use newswire_core::dates::parse_date;
 
 fn core(n: &Node) -> bool {
     matches!(n.ns, Ns::Core | Ns::Atom)

@@ -6,10 +6,10 @@
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::dates::parse_date;
 use super::items::resolve;
 use super::people::plain_name;
 use super::{ParseError, ParsedFeed, RawItem};
+use newswire_core::dates::parse_date;
 
 pub(crate) fn read(text: &str, base: &Url, max_items: usize) -> Result<ParsedFeed, ParseError> {
     let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))

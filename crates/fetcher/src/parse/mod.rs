@@ -22,7 +22,6 @@
 //! in [`ParsedFeed::warnings`], never silently.
 
 pub(crate) mod charset;
-mod dates;
 mod feedrs;
 mod items;
 mod json;

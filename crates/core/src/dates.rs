@@ -101,7 +101,7 @@ enum Token {
 }
 
 /// Reads a date as a feed wrote it; `None` when it is not a date.
-pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if text.is_empty() || text.len() > 200 {
         return None;

@@ -291,11 +291,9 @@ mod tests {
         m.meta_published = Some("2024-01-01".into());
         let published = m.finish(None).published.map(|d| d.to_rfc3339());
         assert_eq!(published.as_deref(), Some("2024-03-05T09:00:00+00:00"));
-        let mut m = Collector::default();
-        m.meta_published = Some("March 5, 2024".into());
+        let m = Collector { meta_published: Some("March 5, 2024".into()), ..Collector::default() };
         assert_eq!(m.finish(None).published.map(|d| d.to_rfc3339()).as_deref(), Some("2024-03-05T00:00:00+00:00"));
-        let mut m = Collector::default();
-        m.meta_published = Some("yesterday".into());
+        let m = Collector { meta_published: Some("yesterday".into()), ..Collector::default() };
         assert_eq!(m.finish(None).published, None, "a date that does not read is left out, never guessed");
     }
 

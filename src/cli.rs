@@ -99,8 +99,20 @@ pub enum Command {
         #[arg(long)]
         text: bool,
         /// Print paragraphs, embeds and what was removed as JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "explain")]
         json: bool,
+        /// Print every paragraph with the block classifier's score, the rule
+        /// that removed it (if any), the guard that protects it (if any) and
+        /// the features that moved its score most.
+        #[arg(long)]
+        explain: bool,
+        /// Turn the block classifier off (as `classifier = false` in the
+        /// config does).
+        #[arg(long)]
+        no_classifier: bool,
+        /// The block classifier's threshold (default: the shipped model's).
+        #[arg(long, value_name = "SCORE")]
+        threshold: Option<f32>,
         /// File to clean, or - for standard input.
         input: String,
     },

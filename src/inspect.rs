@@ -79,8 +79,29 @@ fn read_page(input: &str) -> anyhow::Result<String> {
     Ok(decode_html(&bytes, None).into_owned())
 }
 
+/// The block classifier as `newswire clean` was asked to run it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassifierChoice {
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Its threshold; None for the shipped model's.
+    pub threshold: Option<f32>,
+}
+
 /// `newswire clean`: print the clean body of one input.
-pub fn clean(input: &str, html: bool, text: bool, as_json: bool) -> anyhow::Result<u8> {
+pub fn clean(
+    input: &str,
+    html: bool,
+    text: bool,
+    as_json: bool,
+    explain: bool,
+    classifier: ClassifierChoice,
+) -> anyhow::Result<u8> {
+    if let Some(t) = classifier.threshold
+        && !(0.0..=1.0).contains(&t)
+    {
+        return Err(UsageError(format!("--threshold {t}: must be between 0 and 1")).into());
+    }
     let content = read_input(input)?;
     let lower = input.to_ascii_lowercase();
     let kind = if html || (!text && (lower.ends_with(".html") || lower.ends_with(".htm"))) {
@@ -90,8 +111,28 @@ pub fn clean(input: &str, html: bool, text: bool, as_json: bool) -> anyhow::Resu
     } else {
         Input::detect(&content)
     };
-    let cleaned = Cleaner::default().clean(kind);
+    let cleaner = Cleaner::default().with_classifier(classifier.enabled, classifier.threshold);
     let mut out = std::io::stdout().lock();
+    if explain {
+        match cleaner.classifier_threshold() {
+            Some(t) => writeln!(out, "# block classifier threshold {t:.2}")?,
+            None => writeln!(out, "# block classifier off (scores shown, nothing removed by it)")?,
+        }
+        for (i, p) in cleaner.explain(kind).iter().enumerate() {
+            let verdict = match (&p.removed_by, p.protected) {
+                (Some(rule), _) => format!("removed by {rule}"),
+                (None, Some(guard)) => format!("kept (protected: {guard})"),
+                (None, None) => "kept".to_string(),
+            };
+            let score = p.score.map_or_else(|| "  -  ".to_string(), |s| format!("{s:.3}"));
+            writeln!(out, "{:>3}  {score}  {verdict}", i + 1)?;
+            writeln!(out, "     {}", p.text.replace('\n', " "))?;
+            let features: Vec<String> = p.strongest.iter().map(|(name, c)| format!("{name} {c:+.2}")).collect();
+            writeln!(out, "     {}", features.join(", "))?;
+        }
+        return Ok(0);
+    }
+    let cleaned = cleaner.clean(kind);
     if as_json {
         let value = json!({
             "paragraphs": cleaned.paragraphs,

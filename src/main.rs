@@ -72,7 +72,10 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             println!("migrations applied: {applied:?}");
             Ok(0)
         }
-        Command::Clean { html, text, json, input } => inspect::clean(&input, html, text, json),
+        Command::Clean { html, text, json, explain, no_classifier, threshold, input } => {
+            let classifier = inspect::ClassifierChoice { enabled: !no_classifier, threshold };
+            inspect::clean(&input, html, text, json, explain, classifier)
+        }
         Command::Parse { json, allow_private, input } => inspect::parse(&input, json, allow_private).await,
         Command::Feeds { command } => match command {
             FeedsCommand::Discover { allow_private, url } => inspect::discover(&url, allow_private).await,

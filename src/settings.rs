@@ -152,12 +152,14 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
     })?);
     let mut feeds = Vec::with_capacity(config.feeds.len());
     for (i, spec) in config.feeds().into_iter().enumerate() {
-        let cleaner = Cleaner::new(&spec.clean_rules, &spec.clean_disable).map_err(|e| ConfigError {
-            file: shown.clone(),
-            position: None,
-            key: Some(format!("feed[{i}]")),
-            message: format!("feed \"{}\": {e}", spec.name),
-        })?;
+        let cleaner = Cleaner::new(&spec.clean_rules, &spec.clean_disable)
+            .map_err(|e| ConfigError {
+                file: shown.clone(),
+                position: None,
+                key: Some(format!("feed[{i}]")),
+                message: format!("feed \"{}\": {e}", spec.name),
+            })?
+            .with_classifier(spec.classifier, spec.classifier_threshold);
         // The spec lists the feed's own rules first, then the shared ones.
         let own = spec.site_rules.len().saturating_sub(shared.len());
         let own = site::compile(&spec.site_rules[..own])

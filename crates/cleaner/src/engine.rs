@@ -147,6 +147,8 @@ struct Group {
 /// The outcome for a list of paragraphs.
 pub(crate) struct Outcome {
     pub(crate) kept: Vec<String>,
+    /// The index of each kept paragraph in the input.
+    pub(crate) kept_at: Vec<usize>,
     /// Removed pieces with the index of the (first) paragraph they held.
     pub(crate) removed: Vec<(usize, Removed)>,
     pub(crate) embeds: Vec<(usize, Embed)>,
@@ -339,12 +341,35 @@ impl RuleSet<'_> {
             }
         }
         let mut kept = Vec::with_capacity(n);
+        let mut kept_at = Vec::with_capacity(n);
         for (i, p) in paragraphs.into_iter().enumerate() {
             if fate[i] == Fate::Kept {
                 kept.push(p);
+                kept_at.push(i);
             }
         }
-        Outcome { kept, removed, embeds }
+        Outcome { kept, kept_at, removed, embeds }
+    }
+}
+
+impl RuleSet<'_> {
+    /// The rules again on what `outcome` kept (after the classifier
+    /// removed some of it), merged into it. Whether anything more went.
+    pub(crate) fn again(&self, outcome: &mut Outcome, flags: &[ParaFlags]) -> bool {
+        let sub_flags: Vec<ParaFlags> =
+            outcome.kept_at.iter().map(|&i| flags.get(i).copied().unwrap_or_default()).collect();
+        let next = self.apply(outcome.kept.clone(), &sub_flags);
+        if next.removed.is_empty() {
+            return false;
+        }
+        let at = |j: usize| outcome.kept_at.get(j).copied().unwrap_or(j);
+        outcome.removed.extend(next.removed.into_iter().map(|(j, r)| (at(j), r)));
+        outcome.embeds.extend(next.embeds.into_iter().map(|(j, e)| (at(j), e)));
+        outcome.removed.sort_by_key(|(a, _)| *a);
+        outcome.embeds.sort_by_key(|(a, _)| *a);
+        outcome.kept_at = next.kept_at.iter().map(|&j| at(j)).collect();
+        outcome.kept = next.kept;
+        true
     }
 }
 

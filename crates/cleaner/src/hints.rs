@@ -108,7 +108,7 @@ impl Roles {
         Roles(self.0 | other.0)
     }
 
-    fn add(&mut self, other: Roles) {
+    pub(crate) fn add(&mut self, other: Roles) {
         self.0 |= other.0;
     }
 }

@@ -26,6 +26,8 @@ use newswire_core::{Embed, Removed, RemovedKind};
 use scraper::{Html, Node};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::classifier::BlockMarkup;
+use crate::classifier::features::PathTracker;
 use crate::markup::classify;
 use crate::markup::{self, Facts, MarkupRule, Special, frame_embed, guard, post_embed, text_of};
 use crate::normalize::normalize_paragraph;
@@ -156,6 +158,8 @@ pub(crate) struct Extracted {
     pub(crate) paragraphs: Vec<String>,
     /// Per paragraph: where its text sat.
     pub(crate) flags: Vec<ParaFlags>,
+    /// Per paragraph: its markup, as the block classifier reads it.
+    pub(crate) markup: Vec<BlockMarkup>,
     /// Removed pieces, each with the number of paragraphs before it.
     pub(crate) removed: Vec<(usize, Removed)>,
     pub(crate) embeds: Vec<(usize, Embed)>,
@@ -178,6 +182,10 @@ struct Builder {
     current_flags: ParaFlags,
     /// The current paragraph's text is preformatted.
     current_pre: bool,
+    /// The open elements, for the block classifier.
+    path: PathTracker,
+    markup: Vec<BlockMarkup>,
+    current_markup: BlockMarkup,
 }
 
 impl Builder {
@@ -194,6 +202,7 @@ impl Builder {
             }
         }
         self.current_flags = ParaFlags(f);
+        self.path.text(t, self.current.is_empty(), &mut self.current_markup);
         self.current.push_str(t);
     }
 
@@ -223,6 +232,7 @@ impl Builder {
             for p in preformatted(&self.current) {
                 self.paragraphs.push(p);
                 self.flags.push(ParaFlags(self.current_flags.0 | ParaFlags::PRE.0));
+                self.markup.push(self.current_markup);
             }
         } else if !self.current.is_empty() {
             let mut p = String::new();
@@ -240,8 +250,10 @@ impl Builder {
             if !p.is_empty() {
                 self.paragraphs.push(p);
                 self.flags.push(self.current_flags);
+                self.markup.push(self.current_markup);
             }
         }
+        self.current_markup.clear();
         self.current.clear();
         self.breaks.clear();
         self.current_pre = false;
@@ -475,6 +487,7 @@ fn walk(doc: &Html, switches: Option<MarkupSwitches>) -> Extracted {
                         }
                         let Some((special, rule)) = special else {
                             out.nest(name, true);
+                            out.path.open(node.id(), e);
                             continue;
                         };
                         let at = out.paragraphs.len();
@@ -537,12 +550,13 @@ fn walk(doc: &Html, switches: Option<MarkupSwitches>) -> Extracted {
                         out.flush();
                     }
                     out.nest(e.name(), false);
+                    out.path.close(node.id());
                 }
             }
         }
     }
     out.flush();
-    Extracted { paragraphs: out.paragraphs, flags: out.flags, removed, embeds }
+    Extracted { paragraphs: out.paragraphs, flags: out.flags, markup: out.markup, removed, embeds }
 }
 
 /// Tags whose escaped form marks an item whose HTML was escaped twice.

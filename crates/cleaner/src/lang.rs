@@ -183,6 +183,28 @@ fn fast_detect(text: &str) -> Option<&'static str> {
     (confident && answerable).then_some(code)
 }
 
+/// The six languages the block classifier knows the function words of,
+/// in the order of [`STOPWORDS`] (their indexes there).
+pub(crate) const FUNCTION_LANGUAGES: [&str; 6] = ["en", "fr", "es", "de", "pt", "it"];
+
+/// The block classifier's language of a text: the index of one of
+/// [`FUNCTION_LANGUAGES`] when the fast path answers it, else None (the
+/// classifier then counts the function words of all six).
+pub(crate) fn function_language(text: &str) -> Option<usize> {
+    let code = fast_detect(text)?;
+    FUNCTION_LANGUAGES.iter().position(|&c| c == code)
+}
+
+/// Whether a lowercased word is a function word of `lang` (an index of
+/// [`FUNCTION_LANGUAGES`]), or of any of the six when `lang` is None.
+pub(crate) fn is_function_word(word: &str, lang: Option<usize>) -> bool {
+    let Some(&mask) = TABLE.get(word) else { return false };
+    match lang {
+        Some(i) => mask & (1 << i) != 0,
+        None => mask & 0b11_1111 != 0,
+    }
+}
+
 /// The BCP 47 code of the body's language, when the detector is confident.
 /// Short texts (under 20 words) return `None`: a guess is worse than null.
 pub fn detect_language(text: &str) -> Option<String> {

@@ -52,6 +52,7 @@
 //! fields, [`looks_like_html`], and [`detect_language`]; [`teaser`]: whether
 //! a feed's text is only the start of the article.
 
+pub mod classifier;
 mod engine;
 pub mod extract;
 mod guards;
@@ -73,6 +74,7 @@ pub mod tree_promise;
 use newswire_core::config::CleanRuleConfig;
 use newswire_core::{Embed, Removed, RemovedKind};
 
+use crate::classifier::Model;
 use crate::engine::{CustomRule, RuleSet};
 use crate::html::MarkupSwitches;
 use crate::markup::MarkupRule;
@@ -134,8 +136,9 @@ pub enum RuleError {
 }
 
 /// A compiled cleaner: built-in rules minus the disabled ones, plus custom
-/// rules. Build one per distinct rule set and share it between threads.
-#[derive(Debug, Clone, Default)]
+/// rules, and the block classifier (on by default, at the shipped model's
+/// threshold). Build one per distinct rule set and share it between threads.
+#[derive(Debug, Clone)]
 pub struct Cleaner {
     /// Indexed like the built-in table; empty when nothing is disabled.
     disabled: Vec<bool>,
@@ -144,6 +147,49 @@ pub struct Cleaner {
     /// `template.learned` is in `clean_disable`.
     template_off: bool,
     custom: Vec<CustomRule>,
+    /// The block classifier's threshold; None when it is off.
+    classifier: Option<f32>,
+}
+
+impl Default for Cleaner {
+    fn default() -> Cleaner {
+        Cleaner {
+            disabled: Vec::new(),
+            markup: MarkupSwitches::default(),
+            template_off: false,
+            custom: Vec::new(),
+            classifier: Model::shipped().map(Model::threshold),
+        }
+    }
+}
+
+/// Inputs with more blocks than this are left to the rules: no article is
+/// that long, and what is (a generated or hostile page of thousands of
+/// alike lines) is no place to guess. Also bounds the classifier's cost.
+const MAX_CLASSIFIED_BLOCKS: usize = 1_000;
+
+/// Most rounds of classifier and rules (each round that removes something
+/// lets the next see the new edges).
+const MAX_ROUNDS: usize = 6;
+
+/// The rule that names the block classifier's removals.
+pub const CLASSIFIER_RULE: &str = "classifier";
+
+/// One paragraph of an input as `newswire clean --explain` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explained {
+    /// The paragraph.
+    pub text: String,
+    /// The classifier's score (probability of furniture), as last scored;
+    /// None when a rule removed the paragraph before the classifier ran.
+    pub score: Option<f32>,
+    /// The rule that removed it (`classifier` included), if one did.
+    pub removed_by: Option<String>,
+    /// Why the classifier may not remove it, if a guard protects it.
+    pub protected: Option<&'static str>,
+    /// The features that moved the score most: name and contribution to
+    /// the log-odds.
+    pub strongest: Vec<(String, f32)>,
 }
 
 /// A built-in rule, as listed by [`builtin_rules`].
@@ -234,7 +280,22 @@ impl Cleaner {
                 .map_err(|e| RuleError::BadPattern { name: rule.name.clone(), message: e.to_string() })?;
             rules.push(compiled);
         }
-        Ok(Cleaner { disabled, markup, template_off, custom: rules })
+        Ok(Cleaner { disabled, markup, template_off, custom: rules, ..Cleaner::default() })
+    }
+
+    /// Turn the block classifier on or off, and set its threshold (None:
+    /// the shipped model's). A build without a usable model has it off.
+    pub fn with_classifier(mut self, enabled: bool, threshold: Option<f32>) -> Cleaner {
+        self.classifier = match Model::shipped() {
+            Some(m) if enabled => Some(threshold.unwrap_or(m.threshold())),
+            _ => None,
+        };
+        self
+    }
+
+    /// The block classifier's threshold, None when it is off.
+    pub fn classifier_threshold(&self) -> Option<f32> {
+        self.classifier
     }
 
     /// Whether the feed's learned template may remove paragraphs (it may
@@ -245,17 +306,84 @@ impl Cleaner {
 
     /// Clean one input.
     pub fn clean(&self, input: Input<'_>) -> Cleaned {
-        let (paragraphs, flags, mut removed, mut embeds) = match input {
+        self.run(input, false).0
+    }
+
+    /// Every paragraph of an input with its classifier score, the rule that
+    /// removed it, and the features that moved its score most (the
+    /// classifier's threshold applies as configured; scores are shown
+    /// even when it is off).
+    pub fn explain(&self, input: Input<'_>) -> Vec<Explained> {
+        self.run(input, true).1
+    }
+
+    fn run(&self, input: Input<'_>, explain: bool) -> (Cleaned, Vec<Explained>) {
+        let (paragraphs, flags, markup, mut removed, mut embeds) = match input {
             Input::Html(html) => {
                 let x = html::to_paragraphs(html, self.markup);
-                (x.paragraphs, x.flags, x.removed, x.embeds)
+                (x.paragraphs, x.flags, x.markup, x.removed, x.embeds)
             }
             Input::Text(text) => {
                 let paragraphs = text.lines().map(normalize_paragraph).filter(|p| !p.is_empty()).collect();
-                (paragraphs, Vec::new(), Vec::new(), Vec::new())
+                (paragraphs, Vec::new(), Vec::new(), Vec::new(), Vec::new())
             }
         };
-        let outcome = RuleSet { disabled: &self.disabled, custom: &self.custom }.apply(paragraphs, &flags);
+        let inputs = paragraphs.len();
+        let originals = if explain { paragraphs.clone() } else { Vec::new() };
+        let mut outcome = RuleSet { disabled: &self.disabled, custom: &self.custom }.apply(paragraphs, &flags);
+        let model = Model::shipped();
+        let mut scored = Vec::new();
+        if explain {
+            scored.resize_with(inputs, || None);
+        }
+        if let Some(model) = model
+            && (self.classifier.is_some() || explain)
+            && outcome.kept.len() <= MAX_CLASSIFIED_BLOCKS
+        {
+            // Rules and classifier to a fixed point: a footer the rules
+            // place by position is at the end once the furniture under it
+            // has gone, and cleaning clean text changes nothing.
+            let rules = RuleSet { disabled: &self.disabled, custom: &self.custom };
+            for _ in 0..MAX_ROUNDS {
+                if !classifier::apply::round(model, self.classifier, &mut outcome, &flags, &markup, &mut scored) {
+                    break;
+                }
+                rules.again(&mut outcome, &flags);
+            }
+        }
+        let mut explained = Vec::new();
+        if explain && let Some(model) = model {
+            let mut by: Vec<Option<String>> = vec![None; inputs];
+            for (at, r) in &outcome.removed {
+                // A removal's text is its paragraphs joined by a newline.
+                let mut i = *at;
+                for line in r.text.split('\n') {
+                    while i < inputs && !originals[i].contains(line) {
+                        i += 1;
+                    }
+                    if let Some(slot) = by.get_mut(i)
+                        && slot.is_none()
+                    {
+                        *slot = Some(r.rule.clone());
+                    }
+                }
+            }
+            for (i, text) in originals.iter().enumerate() {
+                let s = scored.get(i).and_then(Option::as_ref);
+                explained.push(Explained {
+                    score: s.map(|s| s.score),
+                    removed_by: by[i].take(),
+                    protected: classifier::apply::protected(&originals, &flags, i),
+                    strongest: s
+                        .map(|s| model.strongest(&s.vector, 5))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(f, c)| (classifier::feature_name(f), c))
+                        .collect(),
+                    text: text.clone(),
+                });
+            }
+        }
         // Markup removals sit before the paragraph they precede; rule
         // removals are that paragraph: order by (paragraph, markup first).
         let mut all: Vec<(usize, u8, Removed)> = removed.drain(..).map(|(at, r)| (at, 0, r)).collect();
@@ -264,11 +392,12 @@ impl Cleaner {
         let mut all_embeds: Vec<(usize, u8, Embed)> = embeds.drain(..).map(|(at, e)| (at, 0, e)).collect();
         all_embeds.extend(outcome.embeds.into_iter().map(|(at, e)| (at, 1, e)));
         all_embeds.sort_by_key(|(at, order, _)| (*at, *order));
-        Cleaned {
+        let cleaned = Cleaned {
             paragraphs: outcome.kept,
             removed: all.into_iter().map(|(_, _, r)| r).collect(),
             embeds: all_embeds.into_iter().map(|(_, _, e)| e).collect(),
-        }
+        };
+        (cleaned, explained)
     }
 }
 

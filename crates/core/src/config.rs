@@ -305,6 +305,13 @@ pub struct Defaults {
     pub template_min_items: u32,
     /// Paragraph fingerprints kept per feed. Default 256.
     pub template_capacity: usize,
+    /// Whether the cleaner's block classifier removes site furniture no
+    /// rule names (docs/cleaner.md, Block classifier). Default true.
+    pub classifier: bool,
+    /// The score (0.5 to 1) from which the classifier removes a block;
+    /// unset: the shipped model's (chosen on validation). Higher keeps
+    /// more.
+    pub classifier_threshold: Option<f32>,
 }
 
 /// Where in an article a cleaner rule may match.
@@ -401,6 +408,8 @@ impl Default for Defaults {
             template: true,
             template_min_items: 4,
             template_capacity: 256,
+            classifier: true,
+            classifier_threshold: None,
         }
     }
 }
@@ -530,6 +539,10 @@ pub struct FeedConfig {
     pub template: Option<bool>,
     /// Overrides `[defaults] template_min_items`.
     pub template_min_items: Option<u32>,
+    /// Overrides `[defaults] classifier`.
+    pub classifier: Option<bool>,
+    /// Overrides `[defaults] classifier_threshold`.
+    pub classifier_threshold: Option<f32>,
     /// Fetch this feed's article pages even where robots.txt disallows it:
     /// only for sites whose operator gave you permission. Default false.
     #[serde(default)]
@@ -619,6 +632,10 @@ pub struct FeedSpec {
     pub template_min_items: u32,
     /// Fingerprints kept for the feed.
     pub template_capacity: usize,
+    /// Whether the block classifier runs.
+    pub classifier: bool,
+    /// Its threshold; None for the shipped model's.
+    pub classifier_threshold: Option<f32>,
     /// Whether robots.txt is ignored for this feed's article pages.
     pub ignore_robots: bool,
     /// Site rules for its pages: the feed's own, then the top-level ones
@@ -667,6 +684,8 @@ impl Config {
                 template: f.template.unwrap_or(d.template),
                 template_min_items: f.template_min_items.unwrap_or(d.template_min_items),
                 template_capacity: d.template_capacity,
+                classifier: f.classifier.unwrap_or(d.classifier),
+                classifier_threshold: f.classifier_threshold.or(d.classifier_threshold),
                 ignore_robots: f.ignore_robots,
                 site_rules: f.site_rules.iter().chain(&self.site_rules).cloned().collect(),
             });
@@ -750,7 +769,22 @@ impl Config {
         if self.defaults.template_min_items < 2 {
             out.push((None, "defaults.template_min_items".into(), "template_min_items must be at least 2".into()));
         }
+        let bad_threshold = |t: Option<f32>| t.is_some_and(|t| !(0.5..=1.0).contains(&t));
+        if bad_threshold(self.defaults.classifier_threshold) {
+            out.push((
+                None,
+                "defaults.classifier_threshold".into(),
+                "classifier_threshold must be between 0.5 and 1".into(),
+            ));
+        }
         for (i, f) in self.feeds.iter().enumerate() {
+            if bad_threshold(f.classifier_threshold) {
+                out.push((
+                    None,
+                    format!("feed[{i}].classifier_threshold"),
+                    "classifier_threshold must be between 0.5 and 1".into(),
+                ));
+            }
             if f.template_min_items.is_some_and(|n| n < 2) {
                 out.push((
                     None,
@@ -1233,6 +1267,29 @@ listen = "127.0.0.1:9090"
         let err = load("[[feed]]\nname = \"a\"\nurl = \"https://e.com/a\"\ntemplate_min_items = 1\n")
             .expect_err("1 is too few");
         assert!(err.to_string().contains("template_min_items must be at least 2"), "{err}");
+    }
+
+    #[test]
+    fn classifier_switch_is_global_and_per_feed() {
+        let c = load("[defaults]\nclassifier = false\n[[feed]]\nname = \"a\"\nurl = \"https://e.com/a\"\n[[feed]]\nname = \"b\"\nurl = \"https://e.com/b\"\nclassifier = true\n").expect("parses");
+        let feeds = c.feeds();
+        assert_eq!((feeds[0].classifier, feeds[1].classifier), (false, true));
+        assert!(Defaults::default().classifier, "on by default");
+    }
+
+    #[test]
+    fn classifier_threshold_is_global_per_feed_and_checked() {
+        let c = load("[defaults]\nclassifier_threshold = 0.97\n[[feed]]\nname = \"a\"\nurl = \"https://e.com/a\"\n[[feed]]\nname = \"b\"\nurl = \"https://e.com/b\"\nclassifier_threshold = 0.99\n").expect("parses");
+        let feeds = c.feeds();
+        assert_eq!((feeds[0].classifier_threshold, feeds[1].classifier_threshold), (Some(0.97), Some(0.99)));
+        assert_eq!(Defaults::default().classifier_threshold, None, "the model's by default");
+        for bad in [
+            "[defaults]\nclassifier_threshold = 0.2\n",
+            "[[feed]]\nname = \"a\"\nurl = \"https://e.com/a\"\nclassifier_threshold = 1.5\n",
+        ] {
+            let err = load(bad).expect_err("out of range");
+            assert!(err.to_string().contains("classifier_threshold must be between 0.5 and 1"), "{err}");
+        }
     }
 
     #[test]

@@ -119,12 +119,40 @@ pub struct Removed {
     pub rule: String,
     /// The text removed (markup removed).
     pub text: String,
+    /// For a removal by the block classifier (rule `classifier`): its
+    /// score, the probability that the block is furniture, in thousandths
+    /// (serialised as a number from 0 to 1). None for rules.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "score_serde")]
+    pub score: Option<u16>,
 }
 
 impl Removed {
     /// A removal by the rule `rule`.
     pub fn new(kind: RemovedKind, rule: impl Into<String>, text: impl Into<String>) -> Removed {
-        Removed { kind, rule: rule.into(), text: text.into() }
+        Removed { kind, rule: rule.into(), text: text.into(), score: None }
+    }
+
+    /// A removal by the block classifier, with its score (0 to 1).
+    pub fn scored(kind: RemovedKind, rule: impl Into<String>, text: impl Into<String>, score: f32) -> Removed {
+        let permille = (score.clamp(0.0, 1.0) * 1000.0).round() as u16;
+        Removed { kind, rule: rule.into(), text: text.into(), score: Some(permille) }
+    }
+}
+
+/// A score in thousandths, as a number from 0 to 1 in JSON.
+mod score_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(p) => s.serialize_f64(f64::from(*p) / 1000.0),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+        let v: Option<f64> = Option::deserialize(d)?;
+        Ok(v.map(|x| (x.clamp(0.0, 1.0) * 1000.0).round() as u16))
     }
 }
 
@@ -178,11 +206,15 @@ pub enum RemovedKind {
     Shortcode,
     /// Feed and blog footers: "Tags: …", "Posted in …", "submitted by /u/… [link] [comments]".
     FeedFooter,
+    /// Site furniture no rule names, found by its shape by the block
+    /// classifier (rule `classifier`): breadcrumbs, reading times, pager
+    /// and tool rows, menus.
+    Furniture,
 }
 
 impl RemovedKind {
     /// Every kind, for metrics and docs.
-    pub const ALL: [RemovedKind; 21] = [
+    pub const ALL: [RemovedKind; 22] = [
         RemovedKind::SocialEmbed,
         RemovedKind::MediaEmbed,
         RemovedKind::Syndication,
@@ -204,6 +236,7 @@ impl RemovedKind {
         RemovedKind::Sponsor,
         RemovedKind::Shortcode,
         RemovedKind::FeedFooter,
+        RemovedKind::Furniture,
     ];
 
     /// The stable snake_case name, as serialised.
@@ -230,6 +263,7 @@ impl RemovedKind {
             RemovedKind::Sponsor => "sponsor",
             RemovedKind::Shortcode => "shortcode",
             RemovedKind::FeedFooter => "feed_footer",
+            RemovedKind::Furniture => "furniture",
         }
     }
 

@@ -1,0 +1,153 @@
+//! The classifier's step in the cleaner: after the rules, on what they
+//! kept. A block goes only when its score reaches the threshold and no
+//! guard protects it; the guards are those of the rules (a `<pre>`, a table
+//! cell, a quotation, a heading followed by article text, reported speech,
+//! quoted speech) and two of its own: prose (two sentences and twenty-five
+//! words or more, or over 400 bytes) is never furniture, and the classifier
+//! never takes more than a third of the text it scores, nor all of it.
+//!
+//! Blocks built alike go together: a run of consecutive kept blocks with
+//! the same tag path (the items of a menu, the lines of a list) is scored
+//! by its mean and goes whole or stays whole, so a list in the article
+//! never loses its first or last line for sitting at an edge.
+
+use newswire_core::{Removed, RemovedKind};
+
+use crate::CLASSIFIER_RULE;
+use crate::classifier::{BlockMarkup, Model, Vector, html_vectors, vectors};
+use crate::engine::Outcome;
+use crate::guards::reports_speech;
+use crate::html::ParaFlags;
+
+/// Bytes after which a paragraph is never furniture to the classifier.
+const MAX_FURNITURE_BYTES: usize = 400;
+/// A paragraph of at least this many words and two sentences is prose.
+const PROSE_WORDS: usize = 25;
+/// A heading before a paragraph of this many bytes titles article text.
+const TEXT_AFTER_HEADING: usize = 80;
+/// At most this share of the kept text goes to the classifier.
+const MAX_SHARE: f64 = 1.0 / 3.0;
+
+/// Why the classifier keeps a block whatever its score.
+pub(crate) fn protected(paragraphs: &[String], flags: &[ParaFlags], i: usize) -> Option<&'static str> {
+    let p = &paragraphs[i];
+    let f = flags.get(i).copied().unwrap_or_default();
+    if f.has(ParaFlags::PRE) {
+        return Some("preformatted");
+    }
+    if f.has(ParaFlags::CELL) {
+        return Some("table cell");
+    }
+    if f.has(ParaFlags::QUOTE) {
+        return Some("quotation");
+    }
+    if f.has(ParaFlags::HEADING)
+        && paragraphs.get(i + 1).is_some_and(|next| next.len() >= TEXT_AFTER_HEADING)
+        && !flags.get(i + 1).copied().unwrap_or_default().has(ParaFlags::HEADING)
+    {
+        return Some("heading before text");
+    }
+    if p.len() > MAX_FURNITURE_BYTES {
+        return Some("long");
+    }
+    let words = p.split_whitespace().count();
+    let sentences = p.split_inclusive(['.', '!', '?']).filter(|s| s.trim().chars().count() > 1).count();
+    if words >= PROSE_WORDS && sentences >= 2 {
+        return Some("prose");
+    }
+    if p.contains(['"', '“', '”', '„', '«', '»']) {
+        return Some("quoted speech");
+    }
+    let one_line = p.replace('\n', " ");
+    if reports_speech(&one_line) {
+        return Some("reported speech");
+    }
+    None
+}
+
+/// One block's last score, for `--explain`.
+pub(crate) struct Scored {
+    pub(crate) score: f32,
+    pub(crate) vector: Vector,
+}
+
+/// One round of the classifier on what is kept (`outcome`): scores the
+/// kept blocks as an item of their own and removes the furniture
+/// (recorded in `outcome.removed` with its score). With `threshold` None
+/// nothing is removed (scores only, for `--explain`). Each block's score
+/// goes into `last` (by input index) when it is not empty. Whether
+/// anything was removed.
+pub(crate) fn round(
+    model: &Model,
+    threshold: Option<f32>,
+    outcome: &mut Outcome,
+    flags: &[ParaFlags],
+    markup: &[BlockMarkup],
+    last: &mut [Option<Scored>],
+) -> bool {
+    let sub_flags: Vec<ParaFlags> =
+        outcome.kept_at.iter().map(|&i| flags.get(i).copied().unwrap_or_default()).collect();
+    let sub_markup: Vec<BlockMarkup> = if markup.is_empty() {
+        Vec::new()
+    } else {
+        outcome.kept_at.iter().map(|&i| markup.get(i).copied().unwrap_or_default()).collect()
+    };
+    let vectors = if sub_markup.is_empty() {
+        vectors(&outcome.kept, &[])
+    } else {
+        html_vectors(&outcome.kept, &sub_flags, &sub_markup)
+    };
+    let scores: Vec<f32> = vectors.iter().map(|v| model.score(v)).collect();
+    let gone = match threshold {
+        Some(t) => removals(t, &outcome.kept, &sub_flags, &sub_markup, &scores),
+        None => Vec::new(),
+    };
+    if !last.is_empty() {
+        for ((&i, v), s) in outcome.kept_at.iter().zip(vectors).zip(&scores) {
+            if let Some(slot) = last.get_mut(i) {
+                *slot = Some(Scored { score: *s, vector: v });
+            }
+        }
+    }
+    for &k in gone.iter().rev() {
+        let at = outcome.kept_at.remove(k);
+        let text = outcome.kept.remove(k);
+        outcome.removed.push((at, Removed::scored(RemovedKind::Furniture, CLASSIFIER_RULE, text, scores[k])));
+    }
+    outcome.removed.sort_by_key(|(at, _)| *at);
+    !gone.is_empty()
+}
+
+/// The blocks (indexes into `paragraphs`, in order) that go this round.
+fn removals(
+    threshold: f32,
+    paragraphs: &[String],
+    flags: &[ParaFlags],
+    markup: &[BlockMarkup],
+    scores: &[f32],
+) -> Vec<usize> {
+    let path = |k: usize| markup.get(k).map(BlockMarkup::path);
+    let mut out: Vec<usize> = Vec::new();
+    let mut k = 0;
+    while k < paragraphs.len() {
+        let mut end = k + 1;
+        if path(k).is_some() {
+            while end < paragraphs.len() && path(end) == path(k) {
+                end += 1;
+            }
+        }
+        let mean = scores[k..end].iter().sum::<f32>() / (end - k) as f32;
+        if mean >= threshold && (k..end).all(|j| protected(paragraphs, flags, j).is_none()) {
+            out.extend(k..end);
+        }
+        k = end;
+    }
+    let kept_bytes: usize = paragraphs.iter().map(String::len).sum();
+    let taken: usize = out.iter().map(|&k| paragraphs[k].len()).sum();
+    if taken as f64 > kept_bytes as f64 * MAX_SHARE || out.len() >= paragraphs.len() {
+        // Too much of the item looks like furniture: a list, a poem, an
+        // index page. Keep it all rather than guess.
+        out.clear();
+    }
+    out
+}

@@ -1,0 +1,627 @@
+//! The block classifier's features: one function, [`vectors`], used by the
+//! runtime (the cleaner) and by the training tool (`newswire-train`), so
+//! the two can never read a block differently.
+//!
+//! A block is a paragraph as the cleaner's HTML walk makes it (or a line
+//! of a text item). Its features are a dense part (shape numbers, named in
+//! [`DENSE_NAMES`]) and a hashed part (binary: tag path, whole class/id
+//! tokens and their words, the words of short blocks), hashed into
+//! [`HASH_BUCKETS`] buckets.
+
+use ego_tree::NodeId;
+use markup5ever::local_name;
+use scraper::node::Element;
+
+use crate::hints::{self, Roles};
+use crate::lang::{function_language, is_function_word};
+use crate::parse::attr;
+
+/// Bumped whenever [`vectors`] changes what a feature means; the shipped
+/// model must carry the same number (a test checks).
+pub const FEATURE_VERSION: u32 = 1;
+
+/// Bits of the hashed part.
+const HASH_BITS: u32 = 12;
+/// Buckets of the hashed part.
+pub const HASH_BUCKETS: usize = 1 << HASH_BITS;
+
+/// Hashed tokens kept per block (path, class and id tokens, their words).
+const MAX_TOKENS: usize = 24;
+/// Ancestors whose class and id tokens a block carries.
+const TOKEN_DEPTH: usize = 4;
+/// Blocks of at most this many words carry their words as features.
+const SHORT_WORDS: usize = 6;
+
+/// The names of the dense features of one half (see [`DENSE`]), in order.
+pub const DENSE_NAMES: [&str; SHAPE] = [
+    "bias",
+    "chars (log)",
+    "words (log)",
+    "link density",
+    "punctuation ratio",
+    "ends a sentence",
+    "sentence ends per word",
+    "function words",
+    "digit ratio",
+    "time of day",
+    "duration",
+    "date",
+    "capitalised words",
+    "all capitals",
+    "starts lowercase",
+    "separators per word",
+    "ends with colon",
+    "question",
+    "at most 3 words",
+    "position",
+    "text before",
+    "first block",
+    "last block",
+    "among first/last 3",
+    "blocks (log)",
+    "heading",
+    "table cell",
+    "blockquote",
+    "pre",
+    "list item",
+    "in nav/header/footer/aside",
+    "from markup",
+    "all link",
+    "line breaks",
+    "quotation marks",
+    "mean word length",
+    "prev: chars (log)",
+    "prev: link density",
+    "prev: ends a sentence",
+    "prev: function words",
+    "prev: same path",
+    "prev: exists",
+    "next: chars (log)",
+    "next: link density",
+    "next: ends a sentence",
+    "next: function words",
+    "next: same path",
+    "next: exists",
+    "short lines around",
+    "length / longest",
+    "language known",
+    "short, no sentence end",
+    "short, no sentence end, at an edge",
+    "url, handle or hashtag",
+    "mostly digits",
+    "role: share/social",
+    "role: related/promo",
+    "role: nav/header/footer",
+    "role: sidebar/widget",
+    "role: comments",
+    "role: ad/subscribe/consent/popup",
+    "role: byline/meta/tags",
+    "role: content",
+    "long prose (40+ words, sentences)",
+];
+
+/// Shape features of a block.
+const SHAPE: usize = 64;
+
+/// Dense features: the shape features twice, the first half set for a
+/// block from markup, the second for a line of a text item (the two read
+/// differently: a short line of text has no tag to explain it), each half
+/// with its own bias.
+pub const DENSE: usize = 2 * SHAPE;
+
+/// The model's dimension: dense features then hashed buckets.
+pub const DIMENSION: usize = DENSE + HASH_BUCKETS;
+
+/// What the markup says about a block, collected by the HTML walk: where
+/// its first text sat (tag path, class/id tokens, roles of the ancestors)
+/// and how much of its text is link text. Empty for a line of text input.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockMarkup {
+    /// The block came from markup (not a line of a text item).
+    pub(crate) from_markup: bool,
+    /// The path was taken (at the block's first text).
+    started: bool,
+    /// Bytes of text inside links.
+    pub(crate) link_bytes: u32,
+    /// Hash of the tag path (innermost three elements).
+    path: u32,
+    /// Inside a list item, a `nav`/`header`/`footer`/`aside`/`menu`.
+    list: bool,
+    chrome: bool,
+    /// Roles the ancestors' classes and ids name.
+    roles: Roles,
+    /// Hashed tokens (bucket indexes).
+    tokens: [u16; MAX_TOKENS],
+    len: u8,
+}
+
+impl Default for BlockMarkup {
+    fn default() -> BlockMarkup {
+        BlockMarkup {
+            from_markup: false,
+            started: false,
+            link_bytes: 0,
+            path: 0,
+            list: false,
+            chrome: false,
+            roles: Roles::NONE,
+            tokens: [0; MAX_TOKENS],
+            len: 0,
+        }
+    }
+}
+
+impl BlockMarkup {
+    pub(crate) fn clear(&mut self) {
+        *self = BlockMarkup::default();
+    }
+
+    fn push(&mut self, token: u16) {
+        if usize::from(self.len) < MAX_TOKENS {
+            self.tokens[usize::from(self.len)] = token;
+            self.len += 1;
+        }
+    }
+
+    /// The hash of its tag path (0 for a line of text).
+    pub(crate) fn path(&self) -> u32 {
+        self.path
+    }
+
+    fn tokens(&self) -> &[u16] {
+        &self.tokens[..usize::from(self.len)]
+    }
+}
+
+/// FNV-1a, 32 bits: stable across builds and platforms (the model's
+/// buckets depend on it).
+fn fnv(prefix: u8, bytes: impl IntoIterator<Item = u8>) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in std::iter::once(prefix).chain(bytes) {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+fn bucket(h: u32) -> u16 {
+    // HASH_BITS ≤ 16: the bucket fits.
+    (h >> (32 - HASH_BITS)) as u16
+}
+
+/// One open element, as the classifier sees it.
+struct Frame {
+    id: NodeId,
+    tag: u32,
+    /// Where this element's tokens start in `PathTracker::tokens`.
+    tokens: usize,
+    roles: Roles,
+    list: bool,
+    chrome: bool,
+}
+
+/// The open elements during the HTML walk.
+#[derive(Default)]
+pub(crate) struct PathTracker {
+    frames: Vec<Frame>,
+    tokens: Vec<u16>,
+    links: usize,
+}
+
+impl PathTracker {
+    pub(crate) fn open(&mut self, id: NodeId, e: &Element) {
+        let name = e.name();
+        if name == "a" {
+            self.links += 1;
+        }
+        let start = self.tokens.len();
+        let mut add = |value: &str| {
+            let lower = value.bytes().map(|b| b.to_ascii_lowercase());
+            self.tokens.push(bucket(fnv(b'c', lower.clone())));
+            for part in value.split(['-', '_']).filter(|p| p.len() >= 3 && !p.bytes().all(|b| b.is_ascii_digit())) {
+                self.tokens.push(bucket(fnv(b'k', part.bytes().map(|b| b.to_ascii_lowercase()))));
+            }
+        };
+        if let Some(class) = attr(e, local_name!("class")) {
+            for token in class.split_ascii_whitespace().take(4) {
+                add(token);
+            }
+        }
+        if let Some(id) = e.id()
+            && !matches!(name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+        {
+            add(id);
+        }
+        let roles = if self.tokens.len() > start { hints::roles(e) } else { Roles::NONE };
+        let list = matches!(name, "li" | "dd" | "dt");
+        let chrome = matches!(name, "nav" | "header" | "footer" | "aside" | "menu");
+        self.frames.push(Frame { id, tag: fnv(b't', name.bytes()), tokens: start, roles, list, chrome });
+    }
+
+    pub(crate) fn close(&mut self, id: NodeId) {
+        if self.frames.last().is_some_and(|f| f.id == id)
+            && let Some(f) = self.frames.pop()
+        {
+            self.tokens.truncate(f.tokens);
+            if f.tag == fnv(b't', *b"a") {
+                self.links = self.links.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Text of the current paragraph: the first text takes the path.
+    pub(crate) fn text(&mut self, t: &str, _first: bool, m: &mut BlockMarkup) {
+        let trimmed = t.trim();
+        if trimmed.is_empty() {
+            return;
+        }
+        if self.links > 0 {
+            m.link_bytes += u32::try_from(trimmed.len()).unwrap_or(u32::MAX);
+        }
+        if m.started {
+            return;
+        }
+        m.started = true;
+        m.from_markup = true;
+        let n = self.frames.len();
+        let tags: Vec<u32> = self.frames[n.saturating_sub(3)..].iter().map(|f| f.tag).collect();
+        let mut path = 0u32;
+        for (depth, &tag) in tags.iter().rev().enumerate() {
+            path = path.rotate_left(7) ^ tag;
+            m.push(bucket(fnv(b'p' + depth as u8, path.to_le_bytes())));
+        }
+        m.path = path;
+        for f in &self.frames {
+            m.list |= f.list;
+            m.chrome |= f.chrome;
+            m.roles.add(f.roles);
+        }
+        let from = self.frames.get(n.saturating_sub(TOKEN_DEPTH)).map_or(self.tokens.len(), |f| f.tokens);
+        for &tok in self.tokens[from..].iter().rev() {
+            m.push(tok);
+        }
+    }
+}
+
+/// A block's feature vector: the dense part and the hashed buckets set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vector {
+    /// The dense features, as named in [`DENSE_NAMES`].
+    pub dense: [f32; DENSE],
+    /// Hashed buckets (indexes into the hashed part), each worth 1.
+    pub hashed: Vec<u16>,
+}
+
+/// Shape numbers of one block, also read by its neighbours.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shape {
+    chars: f32,
+    words: usize,
+    link_density: f32,
+    ends_sentence: bool,
+    function_words: f32,
+    path: u32,
+    short_line: bool,
+}
+
+fn ends_sentence(p: &str) -> bool {
+    let t = p.trim_end_matches(['"', '”', '’', '\'', '»', ')', ']', ' ']);
+    t.ends_with(['.', '!', '?', '…', '。', '！', '？'])
+}
+
+fn is_separator(c: char) -> bool {
+    matches!(c, '|' | '›' | '»' | '·' | '•' | '/' | '>' | '←' | '→' | '«' | '‹' | '–' | '—')
+}
+
+/// hh:mm, h.mm am/pm, 5am, 14h30.
+fn has_time(p: &str) -> bool {
+    let b = p.as_bytes();
+    for i in 0..b.len() {
+        if b[i].is_ascii_digit() {
+            let next = b.get(i + 1).copied();
+            if (next == Some(b':') || next == Some(b'h'))
+                && b.get(i + 2).is_some_and(u8::is_ascii_digit)
+                && b.get(i + 3).is_some_and(u8::is_ascii_digit)
+            {
+                return true;
+            }
+            let rest = p[i + 1..].trim_start().to_ascii_lowercase();
+            if rest.starts_with("am") || rest.starts_with("pm") || rest.starts_with("a.m") || rest.starts_with("p.m") {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// A number followed by a unit of time ("4 min", "3 Min.", "2 hours",
+/// "5 Minuten", "10 s"), or m:ss.
+fn has_duration(words: &[&str]) -> bool {
+    const UNITS: [&str; 20] = [
+        "min", "mins", "minute", "minutes", "minuten", "minutos", "minuti", "mn", "h", "hr", "hrs", "hour", "hours",
+        "sec", "secs", "seconds", "s", "std", "stunden", "horas",
+    ];
+    for pair in words.windows(2) {
+        if pair[0].chars().all(|c| c.is_ascii_digit()) && !pair[0].is_empty() {
+            let unit = pair[1].trim_end_matches(['.', ',', ')']).to_lowercase();
+            if UNITS.contains(&unit.as_str()) {
+                return true;
+            }
+        }
+    }
+    words.iter().any(|w| {
+        let w = w.trim_matches(|c: char| !c.is_ascii_digit());
+        let mut parts = w.split(':');
+        matches!((parts.next(), parts.next(), parts.next()), (Some(m), Some(s), None)
+            if !m.is_empty() && m.len() <= 2 && s.len() == 2 && m.bytes().chain(s.bytes()).all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// dd/mm/yyyy, d.m.yyyy, yyyy-mm-dd.
+fn has_date(p: &str) -> bool {
+    let b = p.as_bytes();
+    let mut digits = 0;
+    let mut groups = 0;
+    for &c in b {
+        if c.is_ascii_digit() {
+            digits += 1;
+        } else if matches!(c, b'/' | b'.' | b'-') && digits > 0 {
+            groups += 1;
+            digits = 0;
+            if groups >= 2 {
+                return true;
+            }
+            continue;
+        } else {
+            digits = 0;
+            groups = 0;
+        }
+        if digits == 0 {
+            groups = 0;
+        }
+    }
+    false
+}
+
+fn word_bucket(w: &str) -> u16 {
+    bucket(fnv(b'w', w.bytes()))
+}
+
+/// Feature vectors of a list of blocks: `paragraphs` as the cleaner made
+/// them, `markup` per paragraph (empty for text input).
+pub fn vectors(paragraphs: &[String], markup: &[BlockMarkup]) -> Vec<Vector> {
+    let n = paragraphs.len();
+    let mut sample = String::new();
+    for p in paragraphs {
+        if sample.len() > 2_000 {
+            break;
+        }
+        if p.split_whitespace().count() >= 8 {
+            sample.push_str(p);
+            sample.push(' ');
+        }
+    }
+    let lang = function_language(&sample);
+    let none = BlockMarkup::default();
+    let total_chars: f32 = paragraphs.iter().map(|p| p.chars().count() as f32).sum::<f32>().max(1.0);
+    let mut lower = String::new();
+    let shapes: Vec<Shape> = paragraphs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let m = markup.get(i).unwrap_or(&none);
+            let chars = p.chars().count() as f32;
+            let words: Vec<&str> = p.split_whitespace().collect();
+            let mut fw = 0;
+            for w in &words {
+                let w = w.trim_matches(|c: char| !c.is_alphabetic());
+                lower.clear();
+                lower.extend(w.chars().flat_map(char::to_lowercase));
+                fw += usize::from(is_function_word(&lower, lang));
+            }
+            let ends = ends_sentence(p);
+            Shape {
+                chars,
+                words: words.len(),
+                link_density: (m.link_bytes as f32 / p.len().max(1) as f32).min(1.0),
+                ends_sentence: ends,
+                function_words: fw as f32 / words.len().max(1) as f32,
+                path: m.path,
+                short_line: words.len() < 8 && !ends,
+            }
+        })
+        .collect();
+    let longest = shapes.iter().map(|s| s.chars).fold(1.0f32, f32::max);
+    let mut before = 0.0f32;
+    let mut out = Vec::with_capacity(n);
+    for (i, p) in paragraphs.iter().enumerate() {
+        let m = markup.get(i).unwrap_or(&none);
+        let s = shapes[i];
+        let mut d = [0f32; SHAPE];
+        let words: Vec<&str> = p.split_whitespace().collect();
+        let nw = words.len().max(1) as f32;
+        let chars = s.chars.max(1.0);
+        let (mut punct, mut digits, mut seps, mut ends, mut letters_len) = (0usize, 0usize, 0usize, 0usize, 0usize);
+        let mut prev_end = false;
+        for c in p.chars() {
+            if c.is_ascii_punctuation() || matches!(c, '“' | '”' | '‘' | '’' | '«' | '»' | '…' | '–' | '—')
+            {
+                punct += 1;
+            }
+            if c.is_ascii_digit() {
+                digits += 1;
+            }
+            if is_separator(c) {
+                seps += 1;
+            }
+            if c.is_alphanumeric() {
+                letters_len += 1;
+            }
+            if matches!(c, '.' | '!' | '?') {
+                prev_end = true;
+            } else if prev_end {
+                if c.is_whitespace() {
+                    ends += 1;
+                }
+                prev_end = false;
+            }
+        }
+        if prev_end {
+            ends += 1;
+        }
+        let caps = words.iter().filter(|w| w.chars().next().is_some_and(char::is_uppercase)).count();
+        let letters: Vec<char> = p.chars().filter(|c| c.is_alphabetic()).collect();
+        let all_caps = letters.len() >= 3 && letters.iter().all(|c| !c.is_lowercase());
+        let first_lower = p.chars().find(|c| c.is_alphanumeric()).is_some_and(char::is_lowercase);
+        let edge = i < 3 || i + 3 >= n;
+        let role = |r: Roles| f32::from(u8::from(m.roles.any(r)));
+        d[0] = 1.0;
+        d[1] = (1.0 + s.chars).ln();
+        d[2] = (1.0 + s.words as f32).ln();
+        d[3] = s.link_density;
+        d[4] = punct as f32 / chars;
+        d[5] = f32::from(u8::from(s.ends_sentence));
+        d[6] = (ends as f32 / nw).min(1.0);
+        d[7] = s.function_words;
+        d[8] = digits as f32 / chars;
+        d[9] = f32::from(u8::from(has_time(p)));
+        d[10] = f32::from(u8::from(has_duration(&words)));
+        d[11] = f32::from(u8::from(has_date(p)));
+        d[12] = caps as f32 / nw;
+        d[13] = f32::from(u8::from(all_caps));
+        d[14] = f32::from(u8::from(first_lower));
+        d[15] = (seps as f32 / nw).min(1.0);
+        d[16] = f32::from(u8::from(p.trim_end().ends_with(':')));
+        d[17] = f32::from(u8::from(p.trim_end().ends_with('?')));
+        d[18] = f32::from(u8::from(s.words <= 3));
+        d[19] = if n > 1 { i as f32 / (n - 1) as f32 } else { 0.5 };
+        d[20] = before / total_chars;
+        d[21] = f32::from(u8::from(i == 0));
+        d[22] = f32::from(u8::from(i + 1 == n));
+        d[23] = f32::from(u8::from(edge));
+        d[24] = (1.0 + n as f32).ln();
+        d[29] = f32::from(u8::from(m.list));
+        d[30] = f32::from(u8::from(m.chrome));
+        d[31] = f32::from(u8::from(m.from_markup));
+        d[32] = f32::from(u8::from(s.link_density >= 0.9));
+        d[33] = f32::from(u8::from(p.contains('\n')));
+        d[34] = f32::from(u8::from(p.contains(['"', '“', '”', '«', '»', '„'])));
+        d[35] = letters_len as f32 / nw / 10.0;
+        for (base, j) in [(36, i.checked_sub(1)), (42, (i + 1 < n).then_some(i + 1))] {
+            if let Some(j) = j {
+                let o = shapes[j];
+                d[base] = (1.0 + o.chars).ln();
+                d[base + 1] = o.link_density;
+                d[base + 2] = f32::from(u8::from(o.ends_sentence));
+                d[base + 3] = o.function_words;
+                d[base + 4] = f32::from(u8::from(m.from_markup && o.path == s.path));
+                d[base + 5] = 1.0;
+            }
+        }
+        let around: Vec<usize> = (i.saturating_sub(3)..(i + 4).min(n)).filter(|&j| j != i).collect();
+        d[48] = around.iter().filter(|&&j| shapes[j].short_line).count() as f32 / around.len().max(1) as f32;
+        d[49] = s.chars / longest;
+        d[50] = f32::from(u8::from(lang.is_some()));
+        d[51] = f32::from(u8::from(s.short_line));
+        d[52] = f32::from(u8::from(s.short_line && edge));
+        d[53] = f32::from(u8::from(
+            p.contains("http") || p.contains("www.") || words.iter().any(|w| w.len() > 1 && w.starts_with(['@', '#'])),
+        ));
+        d[54] = f32::from(u8::from(digits * 2 > letters_len));
+        d[55] = role(Roles::SHARE.union(Roles::SOCIAL));
+        d[56] = role(Roles::RELATED.union(Roles::PROMO));
+        d[57] = role(Roles::NAV.union(Roles::HEADER).union(Roles::FOOTER));
+        d[58] = role(Roles::SIDEBAR.union(Roles::WIDGET));
+        d[59] = role(Roles::COMMENTS);
+        d[60] = role(Roles::AD.union(Roles::SUBSCRIBE).union(Roles::CONSENT).union(Roles::POPUP));
+        d[61] = role(Roles::BYLINE.union(Roles::META).union(Roles::TAGS));
+        d[62] = role(Roles::CONTENT);
+        d[63] = f32::from(u8::from(s.words >= 40 && ends >= 2));
+        before += s.chars;
+
+        let mut hashed: Vec<u16> = m.tokens().to_vec();
+        if s.words <= SHORT_WORDS {
+            for w in &words {
+                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+                if w.is_empty() {
+                    continue;
+                }
+                lower.clear();
+                lower.extend(w.chars().flat_map(char::to_lowercase));
+                if lower.chars().all(|c| c.is_ascii_digit()) {
+                    lower.clear();
+                    lower.push('0');
+                }
+                hashed.push(word_bucket(&lower));
+            }
+        }
+        hashed.sort_unstable();
+        hashed.dedup();
+        let mut dense = [0f32; DENSE];
+        let half = if m.from_markup { 0 } else { SHAPE };
+        dense[half..half + SHAPE].copy_from_slice(&d);
+        out.push(Vector { dense, hashed });
+    }
+    out
+}
+
+/// Set the flags the walk knows (heading, cell, quote, pre) on vectors.
+pub(crate) fn set_flags(v: &mut Vector, heading: bool, cell: bool, quote: bool, pre: bool) {
+    v.dense[25] = f32::from(u8::from(heading));
+    v.dense[26] = f32::from(u8::from(cell));
+    v.dense[27] = f32::from(u8::from(quote));
+    v.dense[28] = f32::from(u8::from(pre));
+}
+
+/// A readable name of feature `index`: a dense name (`text: …` for the
+/// text half), or `token #n` for a hashed bucket.
+pub fn feature_name(index: usize) -> String {
+    if index < SHAPE {
+        DENSE_NAMES[index].to_string()
+    } else if index < DENSE {
+        format!("text: {}", DENSE_NAMES[index - SHAPE])
+    } else {
+        format!("token #{}", index - DENSE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_read_times_durations_and_dates() {
+        assert!(has_time("Updated 14:32 BST"));
+        assert!(has_time("at 5am"));
+        assert!(!has_time("In 2024 the council"));
+        let w: Vec<&str> = "Listen · 2:41".split_whitespace().collect();
+        assert!(has_duration(&w));
+        let w: Vec<&str> = "4 min read".split_whitespace().collect();
+        assert!(has_duration(&w));
+        let w: Vec<&str> = "3 medium courgettes".split_whitespace().collect();
+        assert!(!has_duration(&w));
+        assert!(has_date("12/03/2024"));
+        assert!(has_date("2024-03-12"));
+        assert!(!has_date("3.5 per cent"));
+    }
+
+    #[test]
+    fn every_block_gets_a_vector_of_the_declared_shape() {
+        let paragraphs: Vec<String> =
+            ["Home › News", "The council said on Tuesday that the bridge would open.", "Next article"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let v = vectors(&paragraphs, &[]);
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].dense.len(), DENSE);
+        assert!(v.iter().all(|x| x.hashed.iter().all(|&h| usize::from(h) < HASH_BUCKETS)));
+        // Text input: the second half.
+        assert_eq!(v[0].dense[SHAPE], 1.0, "bias");
+        assert_eq!(v[0].dense[0], 0.0, "markup half empty");
+        assert_eq!(v[0].dense[SHAPE + 21], 1.0);
+        assert_eq!(v[2].dense[SHAPE + 22], 1.0);
+        assert_eq!(v[1].dense[SHAPE + 5], 1.0);
+        assert!(v[0].dense[SHAPE + 15] > 0.0, "separator");
+    }
+}

@@ -1,0 +1,117 @@
+//! Validation figures: block-level precision and recall of furniture on
+//! held-out sites, per set and language, and the curve over thresholds.
+
+use std::collections::BTreeMap;
+
+use newswire_cleaner::classifier::Model;
+
+use crate::data::Dataset;
+
+/// Thresholds of the curve.
+const GRID: [f32; 12] = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.96, 0.97, 0.98, 0.99];
+
+/// Furniture precision the chosen threshold must reach on validation:
+/// the share of flagged blocks that really are furniture.
+const MIN_PRECISION: f64 = 0.985;
+
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tp: usize,
+    fp: usize,
+    fneg: usize,
+    content: usize,
+}
+
+impl Counts {
+    fn add(&mut self, furniture: bool, flagged: bool) {
+        match (furniture, flagged) {
+            (true, true) => self.tp += 1,
+            (false, true) => self.fp += 1,
+            (true, false) => self.fneg += 1,
+            (false, false) => {}
+        }
+        if !furniture {
+            self.content += 1;
+        }
+    }
+
+    fn precision(&self) -> f64 {
+        self.tp as f64 / (self.tp + self.fp).max(1) as f64
+    }
+
+    fn recall(&self) -> f64 {
+        self.tp as f64 / (self.tp + self.fneg).max(1) as f64
+    }
+
+    /// Content blocks flagged, as a share of content blocks.
+    fn content_lost(&self) -> f64 {
+        self.fp as f64 / self.content.max(1) as f64
+    }
+}
+
+fn scores(model: &Model, ds: &Dataset, rows: &[usize]) -> Vec<(usize, f32)> {
+    rows.iter().map(|&r| (r, model.score(&ds.examples[r].vector))).collect()
+}
+
+fn count(ds: &Dataset, scored: &[(usize, f32)], t: f32) -> Counts {
+    let mut c = Counts::default();
+    for &(r, s) in scored {
+        c.add(ds.examples[r].furniture, s >= t);
+    }
+    c
+}
+
+/// The lowest threshold of the grid whose validation precision reaches
+/// [`MIN_PRECISION`] (the highest when none does).
+pub fn choose(model: &Model, ds: &Dataset, validation: &[usize]) -> f32 {
+    let scored = scores(model, ds, validation);
+    GRID.iter().copied().find(|&t| count(ds, &scored, t).precision() >= MIN_PRECISION).unwrap_or(GRID[GRID.len() - 1])
+}
+
+/// Print the curve, the per-set and per-language figures at the model's
+/// threshold, and the unseen furniture cases' figures.
+pub fn print(model: &Model, ds: &Dataset, validation: &[usize], furniture: &[usize]) {
+    let scored = scores(model, ds, validation);
+    let unseen = scores(model, ds, furniture);
+    println!("Validation on held-out sites: furniture blocks, block level");
+    println!();
+    println!("| threshold | precision | recall | content blocks flagged | unseen furniture P | R |");
+    println!("|---|---|---|---|---|---|");
+    for t in GRID {
+        let c = count(ds, &scored, t);
+        let u = count(ds, &unseen, t);
+        let mark = if (t - model.threshold()).abs() < 1e-6 { " (chosen)" } else { "" };
+        println!(
+            "| {t:.2}{mark} | {:.4} | {:.4} | {:.2}% | {:.4} | {:.4} |",
+            c.precision(),
+            c.recall(),
+            100.0 * c.content_lost(),
+            u.precision(),
+            u.recall()
+        );
+    }
+    println!();
+    println!("At the chosen threshold {:.2}:", model.threshold());
+    println!();
+    println!("| set | language | blocks | furniture | precision | recall |");
+    println!("|---|---|---|---|---|---|");
+    let mut by: BTreeMap<(String, String), (usize, usize, Counts)> = BTreeMap::new();
+    for &(r, s) in scored.iter().chain(&unseen) {
+        let ex = &ds.examples[r];
+        let g = &ds.groups[ex.group as usize];
+        let lang = if ["en", "fr", "es", "de", "pt", "it"].contains(&g.lang.as_str()) {
+            g.lang.clone()
+        } else {
+            "other".into()
+        };
+        for key in [(g.set.clone(), lang.clone()), (g.set.clone(), "all".into())] {
+            let e = by.entry(key).or_default();
+            e.0 += 1;
+            e.1 += usize::from(ex.furniture);
+            e.2.add(ex.furniture, s >= model.threshold());
+        }
+    }
+    for ((set, lang), (n, f, c)) in by {
+        println!("| {set} | {lang} | {n} | {f} | {:.4} | {:.4} |", c.precision(), c.recall());
+    }
+}

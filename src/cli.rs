@@ -145,6 +145,14 @@ pub enum Command {
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         since: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// Export records from the store (SQLite, or PostgreSQL when it holds
+    /// the state) as JSON Lines, CSV or a table, oldest first; streams any
+    /// number in constant memory. Stopped by --limit, it prints the cursor
+    /// to resume from on stderr.
+    Records(RecordsArgs),
+    /// Rebuild the SQLite full-text index from the records (after a VACUUM,
+    /// or to repair it), then check it.
+    Reindex(ConfigArg),
     /// Ask a running daemon's status server whether it is ready (GET
     /// /readyz): exit 0 if it is, 1 if not, unreachable, or there is no
     /// address to ask. For a container HEALTHCHECK.
@@ -193,6 +201,81 @@ pub enum Command {
         /// A feed file, or an http(s) URL.
         input: String,
     },
+}
+
+/// `newswire records` options.
+#[derive(Debug, Args)]
+pub struct RecordsArgs {
+    /// The config.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Only records at or after this time (2024-03-01 or RFC 3339).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only records before this time (2024-03-01 or RFC 3339).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Which time --since and --until bound.
+    #[arg(long, value_enum, default_value_t = TimeBy::Fetched)]
+    pub by: TimeBy,
+    /// Only records of this feed (repeatable: any of them).
+    #[arg(long = "feed", value_name = "NAME")]
+    pub feeds: Vec<String>,
+    /// Only records with this category or tag of the item, exactly.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Only records in this language (`en` also matches `en-GB`).
+    #[arg(long, value_name = "CODE")]
+    pub lang: Option<String>,
+    /// Only the records of this story: its first record and its copies.
+    #[arg(long, value_name = "ID")]
+    pub cluster: Option<String>,
+    /// Full text: records with every word in title, summary or body
+    /// (case and accents ignored).
+    #[arg(long, value_name = "WORDS")]
+    pub query: Option<String>,
+    /// Stop after this many records.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Newest first instead of oldest first.
+    #[arg(long)]
+    pub newest_first: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RecordFormat::Jsonl)]
+    pub format: RecordFormat,
+    /// Resume after the record a previous run stopped at (the cursor it
+    /// printed); give the same filters.
+    #[arg(long, value_name = "CURSOR")]
+    pub cursor: Option<String>,
+}
+
+/// Which time a record's date bounds apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeBy {
+    /// When newswire fetched it.
+    Fetched,
+    /// When the feed says it was published.
+    Published,
+}
+
+impl From<TimeBy> for newswire_storer::read::TimeField {
+    fn from(by: TimeBy) -> Self {
+        match by {
+            TimeBy::Fetched => newswire_storer::read::TimeField::Fetched,
+            TimeBy::Published => newswire_storer::read::TimeField::Published,
+        }
+    }
+}
+
+/// `newswire records --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecordFormat {
+    /// One JSON record per line (the record format, docs/record.md).
+    Jsonl,
+    /// RFC 4180 CSV with a header: the main fields, lists joined by "; ".
+    Csv,
+    /// Tab-separated lines for a terminal: time, feed, language, id, title.
+    Table,
 }
 
 /// `newswire feeds …`.

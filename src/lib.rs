@@ -11,6 +11,7 @@
 //! - [`daemon`]: `newswire run`: the scheduler's loop over the pipeline.
 //! - [`backfill`]: `newswire backfill`: one pass and a summary.
 //! - [`inspect`] and [`feeds`]: the commands that look at one thing.
+//! - [`records`]: `newswire records` (export) and `newswire reindex`.
 //! - [`healthcheck`]: `newswire healthcheck`, asking a daemon's `/readyz`.
 //! - [`assets`]: `newswire man` and `install-assets` (manual pages, completions).
 //! - [`status`]: the status server; [`signals`], [`systemd`], [`logging`].
@@ -23,6 +24,7 @@ pub mod feeds;
 pub mod healthcheck;
 pub mod inspect;
 pub mod logging;
+pub mod records;
 pub mod settings;
 pub mod signals;
 pub mod status;

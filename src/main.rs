@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use newswire::cli::{Cli, Command, FeedsCommand};
-use newswire::{assets, backfill, daemon, exit_code, feeds, healthcheck, inspect, logging, settings, signals};
+use newswire::{assets, backfill, daemon, exit_code, feeds, healthcheck, inspect, logging, records, settings, signals};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
@@ -51,6 +51,8 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
         }
         Command::Check(c) => inspect::check(&c.locate()?),
         Command::Clusters { config, since } => feeds::clusters(&config.path()?, since),
+        Command::Records(args) => records::run(&args.config.path()?, &args).await,
+        Command::Reindex(c) => records::reindex(&c.path()?),
         Command::Extract { json, allow_private, input } => inspect::extract(&input, json, allow_private).await,
         Command::Healthcheck { config, addr, timeout } => {
             Ok(healthcheck::run(config.config.as_deref(), addr, timeout).await)

@@ -13,5 +13,6 @@ mod metrics;
 mod pages;
 mod pipeline;
 mod proxy;
+mod records;
 mod scaling;
 mod server;

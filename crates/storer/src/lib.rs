@@ -11,6 +11,10 @@
 //! - [`nats::NatsSink`]: JetStream publish, deduplicated by message id,
 //!   returning only after every ack; never holds the state.
 //!
+//! - [`read`]: the read layer, [`RecordReader`](read::RecordReader): pages
+//!   of records by filters and full text with a cursor, one record with its
+//!   versions, stories, feeds; for `newswire records` and the HTTP API.
+//!
 //! - [`index`]: the near-duplicate index both SQL stores keep
 //!   (docs/clusters.md): fingerprints and an inverted index of their keys,
 //!   looked up by key within the window, pruned past it.
@@ -36,6 +40,7 @@ pub mod jsonl;
 pub mod nats;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod read;
 pub mod sqlite;
 
 pub use jsonl::JsonlSink;
@@ -43,4 +48,5 @@ pub use jsonl::JsonlSink;
 pub use nats::{NatsOptions, NatsSink};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresSink, PostgresStore};
-pub use sqlite::{SqliteSink, SqliteStore};
+pub use read::RecordReader;
+pub use sqlite::{SqliteReader, SqliteSink, SqliteStore};

@@ -25,8 +25,12 @@
 //!   entries are written in the transaction of its checkpoint, lookups read
 //!   committed entries, pruning skips rows another instance is pruning.
 //!
+//! - Reading ([`crate::read`], `read.rs`): keyset pages on
+//!   `(fetched_at, id)`, full text through a generated `tsvector` column
+//!   with a GIN index (migration 5), earlier versions kept by a trigger.
+//!
 //! One file per subsystem: `store.rs` (the handle, records and checkpoints,
-//! the state store's reads), `migrations.rs`, `index.rs` (the near-duplicate
+//! the state store's reads), `migrations.rs`, `read.rs`, `index.rs` (the near-duplicate
 //! index), `leases.rs` and `sink.rs`. This file holds what they share: the
 //! error mapping, the query timeout and NUL stripping.
 
@@ -41,6 +45,7 @@ use tokio_postgres::error::SqlState;
 mod index;
 mod leases;
 mod migrations;
+mod read;
 mod sink;
 mod store;
 

@@ -10,6 +10,8 @@
 //! - `schema.rs`: the tables and the migrations of older files.
 //! - `index.rs`: the near-duplicate index (held keys, lookup, pruning) and
 //!   the stories it made.
+//! - `search.rs`: the full-text index and the kept versions of records.
+//! - `read.rs`: the [`RecordReader`](crate::read::RecordReader) over it.
 //! - `checkpointer.rs`: the thread that keeps the WAL bounded.
 //! - `sink.rs`: the store as a [`Sink`](newswire_core::sink::Sink).
 
@@ -19,11 +21,14 @@ use newswire_core::sink::StoreError;
 
 mod checkpointer;
 mod index;
+mod read;
 mod schema;
+mod search;
 mod sink;
 mod store;
 
 pub use index::{Copy, Story};
+pub use read::SqliteReader;
 pub use sink::SqliteSink;
 pub use store::{SqliteStore, memory_used};
 

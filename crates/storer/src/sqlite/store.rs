@@ -91,6 +91,8 @@ impl SqliteStore {
         let mut writer = open_conn(path, WRITER_CACHE_KIB)?;
         writer.execute_batch(SCHEMA).map_err(|e| db_err(&format!("cannot create tables in {}", path.display()), e))?;
         migrate(&mut writer).map_err(|e| db_err(&format!("cannot migrate {}", path.display()), e))?;
+        super::search::migrate(&mut writer)
+            .map_err(|e| db_err(&format!("cannot create the full-text index in {}", path.display()), e))?;
         let reader = open_conn(path, READER_CACHE_KIB)?;
         let checkpoints = open_conn(path, CHECKPOINTER_CACHE_KIB)?;
         let (wrote, nudges) = std::sync::mpsc::sync_channel(1);

@@ -13,4 +13,5 @@ mod index;
 mod nats;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod read;
 mod sqlite;

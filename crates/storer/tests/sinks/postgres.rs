@@ -214,3 +214,15 @@ async fn two_instances_share_one_index() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn postgres_keeps_the_read_contract() {
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        let store = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
+        let mut sink = PostgresSink::new(store.clone(), true);
+        crate::read::run(&mut sink, &store).await;
+        store.close();
+    })
+    .await;
+}

@@ -45,3 +45,11 @@ async fn sqlite_keeps_the_index_contract() {
     let mut sink = SqliteSink::new(store.clone(), true);
     crate::index::run(&mut sink, &store, || async { store.index_size().expect("index size") }).await;
 }
+
+#[tokio::test]
+async fn sqlite_keeps_the_read_contract() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("n.db")).expect("open");
+    let mut sink = SqliteSink::new(store.clone(), true);
+    crate::read::run(&mut sink, &store.reader()).await;
+}

@@ -127,7 +127,14 @@ impl SqliteStore {
         let mut conn = lock(&self.inner.writer);
         let mut pending = lock(&self.inner.pending);
         let mut changes = Vec::new();
-        let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
+        // IMMEDIATE: take the write lock up front, waiting on the busy
+        // timeout. A deferred transaction that reads first and then writes
+        // gets SQLITE_BUSY at once, without waiting, when another
+        // connection (a closing store's last checkpoint, `newswire
+        // reindex`) wrote in between.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| db_err("cannot begin transaction", e))?;
         {
             let mut upsert = tx
                 .prepare_cached(

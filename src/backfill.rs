@@ -19,8 +19,13 @@ use tracing::{info, warn};
 
 use crate::settings::Settings;
 use crate::wiring;
+use newswire_fetcher::HostWait;
 use newswire_pipeline::archive::next_page;
 use newswire_pipeline::{BatchReport, FeedContext, FeedJob, Outcome, PipelineOptions};
+
+/// Waiting in all at one host from which the summary says that politeness
+/// bounded the run there (the fetcher logs it once as it happens).
+const POLITENESS_BOUNDS: Duration = Duration::from_secs(2);
 
 /// What to backfill.
 #[derive(Debug, Clone, Default)]
@@ -51,7 +56,7 @@ pub struct FeedTotals {
 }
 
 /// Totals of a pass.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Summary {
     /// Feeds polled successfully (including 304 and unchanged).
     pub feeds_ok: usize,
@@ -69,6 +74,11 @@ pub struct Summary {
     pub failures: Vec<(String, String)>,
     /// Per feed, in config order.
     pub per_feed: Vec<(String, FeedTotals)>,
+    /// Hosts whose requests waited long for a turn under the per-host
+    /// limits (politeness bounded the run there), longest first.
+    pub politeness: Vec<HostWait>,
+    /// `per_host_rate`, for the summary (0: none).
+    pub per_host_rate: f64,
 }
 
 impl Summary {
@@ -122,7 +132,40 @@ impl Summary {
         if self.pages > 0 {
             line.push_str(&format!("; pages of history: {}", self.pages));
         }
+        if let Some(first) = self.politeness.first() {
+            line.push_str(&format!(
+                "; bounded by per-host politeness at {} (requests waited {:.0} s in all)",
+                first.host,
+                first.waited.as_secs_f64()
+            ));
+            if self.politeness.len() > 1 {
+                line.push_str(&format!(" and {} more host(s)", self.politeness.len() - 1));
+            }
+        }
         line
+    }
+
+    /// One line per host that politeness held back: its requests, their
+    /// waiting, and the least time the rate alone allows them.
+    pub fn politeness_lines(&self) -> String {
+        let mut out = String::new();
+        for wait in &self.politeness {
+            out.push_str(&format!(
+                "politeness: {}: {} requests waited for a turn, {:.1} s in all",
+                wait.host,
+                wait.requests,
+                wait.waited.as_secs_f64()
+            ));
+            if self.per_host_rate > 0.0 {
+                out.push_str(&format!(
+                    "; at per_host_rate = {} they need at least {:.1} s",
+                    self.per_host_rate,
+                    wait.requests as f64 / self.per_host_rate
+                ));
+            }
+            out.push('\n');
+        }
+        out
     }
 
     /// The per-feed table: feed, new, updated, unchanged, pages, status.
@@ -212,6 +255,8 @@ pub async fn run(
 ) -> anyhow::Result<Summary> {
     let feeds = select(settings, &options.feeds)?;
     let fetcher = wiring::fetcher(&settings.config)?;
+    // Kept to read, after the run, which hosts politeness held back.
+    let fetcher_view = fetcher.clone();
     let storage = wiring::storage(&settings.config).await?;
     let states: HashMap<String, _> = storage.state.load_all().await?.into_iter().map(|s| (s.feed.clone(), s)).collect();
     let pipeline_options = PipelineOptions { since: options.since, ..wiring::pipeline_options(&settings.config) };
@@ -282,6 +327,9 @@ pub async fn run(
         summary.add(&report);
     }
     runner.await??;
+    summary.per_host_rate = fetcher_view.per_host_rate();
+    summary.politeness =
+        fetcher_view.politeness().into_iter().filter(|w| w.waited >= POLITENESS_BOUNDS).take(5).collect();
     info!(summary = %summary.line(), "backfill finished");
     Ok(summary)
 }

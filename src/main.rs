@@ -43,6 +43,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             let options = backfill::BackfillOptions { feeds, archives, max_pages, since };
             let summary = backfill::run(&settings, &options, shutdown, abort).await?;
             print!("{}", summary.table());
+            print!("{}", summary.politeness_lines());
             for (feed, reason) in &summary.failures {
                 println!("failed: {feed}: {reason}");
             }

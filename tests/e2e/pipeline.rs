@@ -330,3 +330,39 @@ async fn the_interval_adapts_to_how_often_a_feed_publishes() {
     let wait = (due.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();
     assert!((280..=380).contains(&wait), "next poll about 337 s ± 10% away, got {wait}");
 }
+
+/// Many feeds on one host under `per_host_rate`: the host's limit, not
+/// the machine, bounds the run, and the backfill says so, once in the log
+/// and in its summary, with the host and the figure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_bounded_by_per_host_politeness_says_so() {
+    let server = FixtureServer::start().await;
+    let work = Workdir::new();
+    let mut text = format!(
+        "[pipeline]\ndata_dir = \"{}\"\nconcurrency = 8\nper_host_concurrency = 8\nper_host_rate = 8\n\n\
+         [defaults]\nallow_private = true\ntimeout = \"5s\"\n\n[[sink]]\nkind = \"sqlite\"\n",
+        work.path().join("data").display()
+    );
+    for i in 0..24 {
+        text.push_str(&format!("\n[[feed]]\nname = \"f{i}\"\nurl = \"{}?copy={i}\"\n", server.url("/rss.xml")));
+    }
+    let config = work.path().join("newswire.toml");
+    std::fs::write(&config, text).expect("write config");
+    let out = run(&["backfill", "-c", config.to_str().expect("utf-8 path")], work.path()).await;
+    let (text, log) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}\n{log}");
+    let host = "127.0.0.1";
+    assert!(text.contains(&format!("bounded by per-host politeness at {host}")), "{text}");
+    let line = text.lines().find(|l| l.starts_with("politeness: ")).unwrap_or_else(|| panic!("no host line\n{text}"));
+    assert!(line.contains(host) && line.contains("at per_host_rate = 8"), "{line}");
+    assert_eq!(log.matches("bounds this run").count(), 1, "said once for the one host\n{log}");
+
+    // Without a rate nothing waits long enough to be mentioned.
+    let unbounded = std::fs::read_to_string(&config).expect("config").replace("per_host_rate = 8", "per_host_rate = 0");
+    std::fs::write(&config, unbounded).expect("write config");
+    std::fs::remove_dir_all(work.path().join("data")).expect("fresh store");
+    let out = run(&["backfill", "-c", config.to_str().expect("utf-8 path")], work.path()).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stdout(&out).contains("politeness"), "{}", stdout(&out));
+    assert!(!stderr(&out).contains("bounds this run"), "{}", stderr(&out));
+}

@@ -15,7 +15,7 @@ use reqwest::{Client, StatusCode};
 use url::Url;
 
 use crate::guard::{AllowedNetworks, ForbiddenAddress, GuardedResolver};
-use crate::hosts::HostLimits;
+use crate::hosts::{HostLimits, HostWait};
 
 /// Settings shared by every request of a [`Fetcher`].
 #[derive(Debug, Clone)]
@@ -240,6 +240,18 @@ impl Fetcher {
                 clients,
             }),
         })
+    }
+
+    /// The hosts whose requests had to wait for a turn under
+    /// `per_host_concurrency` and `per_host_rate`, longest first (at most
+    /// 64): when one leads by far, politeness bounds the run.
+    pub fn politeness(&self) -> Vec<HostWait> {
+        self.inner.hosts.waits()
+    }
+
+    /// The configured requests per second to one host (0: none).
+    pub fn per_host_rate(&self) -> f64 {
+        self.inner.options.per_host_rate
     }
 
     /// The User-Agent header every request sends.

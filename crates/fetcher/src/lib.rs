@@ -29,4 +29,5 @@ pub mod parse;
 pub mod robots;
 
 pub use fetch::{Document, FetchError, FetchRequest, Fetched, Fetcher, FetcherOptions};
+pub use hosts::HostWait;
 pub use parse::{FeedPages, ParseError, ParsedFeed, RawItem, parse_feed, parse_feed_with};

@@ -59,7 +59,9 @@ pub async fn run(
             metrics::set_feed_labels(server.feed_labels_for(settings.feeds.len()));
             let metrics = crate::status::install_metrics()?;
             metrics::reload(true, false);
-            Some(crate::status::serve(server.listen, Arc::clone(&board), metrics, shutdown.clone()).await?)
+            let api =
+                crate::api::Api { reader: crate::records::api_reader(&settings.config).await?, token: server.token() };
+            Some(crate::status::serve(server.listen, Arc::clone(&board), metrics, Some(api), shutdown.clone()).await?)
         }
         None => None,
     };

@@ -165,7 +165,7 @@ mod tests {
         let shutdown = CancellationToken::new();
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle();
         let (addr, _task) =
-            serve("127.0.0.1:0".parse().expect("addr"), board, metrics, shutdown.clone()).await.expect("serve");
+            serve("127.0.0.1:0".parse().expect("addr"), board, metrics, None, shutdown.clone()).await.expect("serve");
         (addr, shutdown)
     }
 

@@ -14,8 +14,10 @@
 //! - [`records`]: `newswire records` (export) and `newswire reindex`.
 //! - [`healthcheck`]: `newswire healthcheck`, asking a daemon's `/readyz`.
 //! - [`assets`]: `newswire man` and `install-assets` (manual pages, completions).
+//! - [`api`]: the read API under `/api/` on the status server.
 //! - [`status`]: the status server; [`signals`], [`systemd`], [`logging`].
 
+pub mod api;
 pub mod assets;
 pub mod backfill;
 pub mod cli;

@@ -46,6 +46,15 @@ pub async fn reader(config: &Config) -> anyhow::Result<Arc<dyn RecordReader>> {
     }
 }
 
+/// The reader the daemon's API serves from: the store that holds the
+/// state, which the daemon opened (and migrated) already.
+pub async fn api_reader(config: &Config) -> anyhow::Result<Arc<dyn RecordReader>> {
+    match config.pipeline.state {
+        StateKind::Sqlite => Ok(Arc::new(newswire_storer::SqliteReader::open(&config.sqlite_path()))),
+        StateKind::Postgres => reader(config).await,
+    }
+}
+
 /// The query the command's options describe.
 pub fn query(args: &RecordsArgs) -> Result<RecordQuery, UsageError> {
     let query = RecordQuery {

@@ -10,6 +10,8 @@
 //! - `/feeds`: JSON, one object per feed: last poll, status, next due, error
 //!   count, last error.
 //!
+//! - `/api/…`: the read API ([`crate::api`]), when the daemon gives one.
+//!
 //! What it shows is published by the pipeline on its
 //! [`Board`](newswire_pipeline::board::Board).
 
@@ -61,6 +63,7 @@ pub async fn serve(
     listen: SocketAddr,
     board: Arc<Board>,
     metrics: PrometheusHandle,
+    api: Option<crate::api::Api>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -73,6 +76,10 @@ pub async fn serve(
         .route("/metrics", get(render_metrics))
         .route("/feeds", get(feeds))
         .with_state(ServerState { board, metrics });
+    let app = match api {
+        Some(api) => app.merge(crate::api::router(api)),
+        None => app,
+    };
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
         if let Err(e) = served {

@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `newswire` binary against a local HTTP server
 //! serving fixture feeds, writing to a temporary store.
 
+mod api;
 mod archives;
 mod cli;
 mod clusters;

@@ -568,12 +568,28 @@ pub struct ServerConfig {
     /// a series in every scrape; per-feed status stays on `/feeds`).
     #[serde(default)]
     pub feed_labels: Option<bool>,
+    /// The environment variable holding the bearer token the read API
+    /// (`/api/…`) requires (`Authorization: Bearer …`). Unset: no token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Serve the read API without a token on an address other than
+    /// loopback. Default false: such a `listen` without `token_env` is
+    /// refused at load.
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// Feeds up to which the `feed` label is on when `feed_labels` is unset.
 pub const FEED_LABELS_AUTO_MAX: usize = 1_000;
 
 impl ServerConfig {
+    /// The API token, read from `token_env` (checked at load; `None` when
+    /// no token is configured or the variable went away since).
+    pub fn token(&self) -> Option<Secret> {
+        let var = self.token_env.as_deref()?;
+        std::env::var(var).ok().filter(|t| !t.is_empty()).map(Secret)
+    }
+
     /// Whether the `feed` label is on for a config of `feeds` feeds.
     pub fn feed_labels_for(&self, feeds: usize) -> bool {
         self.feed_labels.unwrap_or(feeds <= FEED_LABELS_AUTO_MAX)
@@ -921,6 +937,24 @@ impl Config {
                 "state = \"postgres\" needs a [[sink]] with kind = \"postgres\"".into(),
             ));
         }
+        if let Some(server) = &self.server {
+            match &server.token_env {
+                Some(var) if std::env::var(var).map_or(true, |t| t.is_empty()) => out.push((
+                    None,
+                    "server.token_env".into(),
+                    format!("environment variable {var} is not set (or empty)"),
+                )),
+                None if !server.listen.ip().is_loopback() && !server.public => out.push((
+                    None,
+                    "server.listen".into(),
+                    format!(
+                        "{} is not a loopback address: set token_env so the read API needs a token, or public = true to serve it to anyone who can reach it",
+                        server.listen
+                    ),
+                )),
+                _ => {}
+            }
+        }
         for (i, sink) in self.sinks.iter().enumerate() {
             if let SinkConfig::Postgres { url, url_env, .. } = sink {
                 match (url, url_env) {
@@ -1073,6 +1107,22 @@ listen = "127.0.0.1:9090"
         }
         let e = error_of("[server]\nlisten = \"127.0.0.1:9090\"\nfeed_labels = \"yes\"\n");
         assert!(e.contains("feed_labels"), "{e}");
+    }
+
+    #[test]
+    fn the_api_needs_a_token_or_public_off_loopback() {
+        let e = error_of("[server]\nlisten = \"0.0.0.0:9090\"\n");
+        assert!(e.contains("server.listen") && e.contains("token_env"), "{e}");
+        let c = load("[server]\nlisten = \"0.0.0.0:9090\"\npublic = true\n").expect("said so explicitly");
+        assert!(c.server.expect("server").token().is_none());
+        let e = error_of("[server]\nlisten = \"0.0.0.0:9090\"\ntoken_env = \"NEWSWIRE_TEST_UNSET_TOKEN_VAR\"\n");
+        assert!(e.contains("server.token_env") && e.contains("NEWSWIRE_TEST_UNSET_TOKEN_VAR"), "{e}");
+        // PATH is set wherever the tests run: a token, never printed.
+        let c = load("[server]\nlisten = \"0.0.0.0:9090\"\ntoken_env = \"PATH\"\n").expect("token set");
+        let token = c.server.expect("server").token().expect("token");
+        assert_eq!(format!("{token:?}"), "***");
+        let e = error_of("[server]\nlisten = \"127.0.0.1:9090\"\npublik = true\n");
+        assert!(e.contains("publik"), "{e}");
     }
 
     #[test]

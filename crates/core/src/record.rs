@@ -12,6 +12,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// One normalised article.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Record {
     /// Always [`SCHEMA_VERSION`].
     pub schema: u32,
@@ -70,6 +71,7 @@ pub struct Record {
 
 /// Where a record's body came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The feed item's own content or description.
@@ -90,6 +92,7 @@ impl Source {
 
 /// A social post or media item the article embedded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Embed {
     /// "twitter", "instagram", "facebook", "tiktok", "youtube", "vimeo",
     /// "bluesky", "threads", "mastodon" or "media".
@@ -108,6 +111,7 @@ pub struct Embed {
 
 /// A piece of text the cleaner removed, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Removed {
     /// The class of boilerplate.
     pub kind: RemovedKind,
@@ -158,6 +162,7 @@ mod score_serde {
 
 /// Classes of removed content. A closed set: it is also a metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RemovedKind {
     /// A social post embedded in the article (markup or flattened text).

@@ -215,6 +215,7 @@ pub struct Page {
 
 /// One record with its history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordDetail {
     /// The record as it is now.
     pub record: Record,
@@ -228,6 +229,7 @@ pub struct RecordDetail {
 
 /// An earlier version of a record: what it was before its content changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Version {
     /// Its version number.
     pub version: u32,
@@ -257,6 +259,7 @@ pub struct ClusterQuery {
 
 /// A story seen more than once: its first record and how many copies.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterSummary {
     /// The first record's id (the copies' `cluster`).
     pub id: String,
@@ -274,6 +277,7 @@ pub struct ClusterSummary {
 
 /// A story with its copies ([`RecordReader::cluster`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterDetail {
     /// The first record, when still stored.
     pub first: Option<Record>,
@@ -285,6 +289,7 @@ pub struct ClusterDetail {
 
 /// One copy of a story.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterCopy {
     /// The copy's record id.
     pub id: String,
@@ -302,10 +307,12 @@ pub struct ClusterCopy {
 
 /// A feed as the store knows it: its state and what it wrote.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedSummary {
     /// The feed name.
     pub feed: String,
     /// Its state (last poll, last error, …), when it was ever polled.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub state: Option<FeedState>,
     /// Records stored for it.
     pub records: u64,

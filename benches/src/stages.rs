@@ -67,6 +67,7 @@ pub fn measure(farm: &Farm) -> anyhow::Result<Vec<StageRate>> {
                 state: FeedState { feed: format!("feed-{i}"), ..FeedState::default() },
                 items,
                 fingerprints: Vec::new(),
+                sketch: None,
                 positions: Vec::new(),
             },
             records,

@@ -336,7 +336,6 @@ async fn the_syndication_corpus_scores_pair_precision_and_recall() {
 /// The same stories with each outlet's own promotion and origin paragraphs
 /// around every record it publishes, none of them named by a cleaner rule.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 20: outlet wrappers join unrelated stories today (pair precision 0.015, recall 0.683)"]
 async fn outlet_wrappers_do_not_join_unrelated_stories() {
     let Score { precision, recall, .. } = backfill_and_score("wrapped corpus", &wrapped_corpus()).await;
     assert!(precision >= 0.99, "pair precision {precision:.3}");

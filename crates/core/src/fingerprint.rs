@@ -276,6 +276,23 @@ impl Fingerprint {
         out
     }
 
+    /// Every distinct hash of the fingerprint: the sample's, then the
+    /// lead's not in the sample.
+    pub fn hashes(&self) -> impl Iterator<Item = u32> + '_ {
+        self.sample.iter().copied().chain(self.lead.iter().copied().filter(|h| self.sample.binary_search(h).is_err()))
+    }
+
+    /// The fingerprint without the hashes `drop` names (the frequency
+    /// discount, [`crate::frequency`]): both texts of a comparison lose the
+    /// same shingles, so the sampling stays consistent.
+    pub fn without(&self, drop: impl Fn(u32) -> bool) -> Fingerprint {
+        Fingerprint {
+            shingles: self.shingles,
+            sample: self.sample.iter().copied().filter(|h| !drop(*h)).collect(),
+            lead: self.lead.iter().copied().filter(|h| !drop(*h)).collect(),
+        }
+    }
+
     /// The fingerprint as bytes, for storage: the format version, then
     /// little-endian u32s: shingles, sample length, lead length, the
     /// sample, the lead.

@@ -11,8 +11,10 @@
 //! - [`dates`]: the one lenient date reader, for feed dates and the dates
 //!   an article page states about itself.
 //! - [`id`]: stable record ids and content hashes.
-//! - [`fingerprint`]: near-duplicate fingerprints (MinHash, LSH bands) that
-//!   link syndicated copies of one story.
+//! - [`fingerprint`]: near-duplicate fingerprints (consistently sampled
+//!   shingles) that link syndicated copies of one story.
+//! - [`frequency`]: per-feed shingle counts (a count-min sketch) that
+//!   discount an outlet's furniture from those fingerprints.
 //! - [`canon`]: URL canonicalisation (tracking parameters removed) and
 //!   credential redaction for logs.
 //! - [`state`]: a feed's checkpoint (validators, poll times, error counts
@@ -38,6 +40,7 @@ pub mod config;
 pub mod dates;
 pub mod error;
 pub mod fingerprint;
+pub mod frequency;
 pub mod id;
 pub mod lease;
 pub mod record;

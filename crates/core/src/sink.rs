@@ -150,6 +150,15 @@ pub trait StateStore: Send + Sync {
         Box::pin(async move { Ok(vec![None; items.len()]) })
     }
 
+    /// The stored shingle counts of `feed`
+    /// ([`FeedSketch::to_bytes`](crate::frequency::FeedSketch::to_bytes)),
+    /// written with its last batch's checkpoint; None when there are none (a
+    /// new feed, or a store without an index).
+    fn feed_sketch<'a>(&'a self, feed: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        let _ = feed;
+        Box::pin(async { Ok(None) })
+    }
+
     /// Remove up to `limit` near-duplicate index entries indexed before
     /// `before` (outside the window, so never found again), oldest first;
     /// returns how many. Cheap: it reads the oldest entries by time and

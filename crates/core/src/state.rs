@@ -287,6 +287,11 @@ pub struct Checkpoint {
     /// Fingerprints of the records written, for the near-duplicate index.
     #[serde(skip)]
     pub fingerprints: Vec<Indexed>,
+    /// The feed's shingle counts with this batch's records added
+    /// ([`FeedSketch::to_bytes`](crate::frequency::FeedSketch::to_bytes)),
+    /// stored with the index in the same transaction; None leaves them.
+    #[serde(skip)]
+    pub sketch: Option<Vec<u8>>,
     /// Where each append-only sink stood once it had this batch: (the
     /// sink's [key](crate::sink::Sink::position), its position). Committed
     /// with the checkpoint, so after a crash such a sink can cut away what

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use newswire_core::Record;
 use newswire_core::fingerprint::Fingerprint;
+use newswire_core::frequency::{Discount, FeedSketch};
 use newswire_core::sink::{StateStore, StoreError};
 use newswire_core::state::Indexed;
 use tracing::{debug, warn};
@@ -31,48 +32,68 @@ impl Default for Clustering {
 }
 
 /// Link each record to the story it is a copy of, and return the index
-/// entries to commit with the batch (docs/clusters.md). A record's story is
-/// that of its most similar earlier record at or above the threshold: one
-/// found through the state store's near-duplicate index (within the window),
-/// or one earlier in this same batch (not in the index yet: a feed can carry
-/// a teaser and the full text of one story). Also prunes the index now and
-/// then, see `prune_index`.
+/// entries and the feed's shingle counts to commit with the batch
+/// (docs/clusters.md).
 ///
-/// `pruned` is when the index was last pruned (None: at this batch); the
-/// store stage keeps it.
+/// 1. The feed's shingle counts, with this batch's records counted in,
+///    discount the feed's furniture: what the outlet repeats in every item
+///    is dropped from each fingerprint ([`newswire_core::frequency`]) before
+///    the lookup, the comparisons and the index see it.
+/// 2. A record's story is the closest story whose *first* record it is
+///    similar to, at or above the threshold: one found through the state
+///    store's near-duplicate index (within the window), or one started
+///    earlier in this same batch (a feed can carry a teaser and the full
+///    text of one story). Never a story it resembles only through one of
+///    its later members: no chaining.
+///
+/// Also prunes the index now and then, see `prune_index`. `pruned` is when
+/// the index was last pruned (None: at this batch); the store stage keeps
+/// it.
 pub async fn link_copies(
     state: &dyn StateStore,
     clustering: Clustering,
     pruned: &mut Option<std::time::Instant>,
+    feed: &str,
     records: &mut [Record],
-) -> Result<Vec<Indexed>, StoreError> {
-    let lookups: Vec<(String, Fingerprint)> =
-        records.iter().filter_map(|r| r.fingerprint.clone().map(|f| (r.id.clone(), f))).collect();
-    if lookups.is_empty() {
-        return Ok(Vec::new());
+) -> Result<Linked, StoreError> {
+    let fingerprints: Vec<Option<Fingerprint>> = records.iter_mut().map(|r| r.fingerprint.take()).collect();
+    if fingerprints.iter().all(Option::is_none) {
+        return Ok(Linked::default());
     }
+    let stored = with_retry("state", || state.feed_sketch(feed)).await?;
+    let mut sketch = stored.as_deref().and_then(FeedSketch::from_bytes).unwrap_or_default();
+    let discounted: Vec<Option<Fingerprint>> = {
+        let discount = Discount::new(&sketch, fingerprints.iter().flatten());
+        fingerprints.iter().map(|f| f.as_ref().map(|f| discount.apply(f))).collect()
+    };
+    for fp in fingerprints.iter().flatten() {
+        sketch.add(fp);
+    }
+    let lookups: Vec<(String, Fingerprint)> =
+        records.iter().zip(&discounted).filter_map(|(r, f)| f.as_ref().map(|f| (r.id.clone(), f.clone()))).collect();
     let now = Utc::now();
     let window = chrono::Duration::from_std(clustering.window).unwrap_or(chrono::Duration::days(7));
     let since = now - window;
     let matches = with_retry("state", || state.find_similar(&lookups, since, clustering.threshold)).await?;
     let mut found = matches.into_iter();
     let mut entries: Vec<Indexed> = Vec::with_capacity(lookups.len());
-    // This batch's entries so far, by index key.
+    // The stories this batch started so far (their first records), by key.
     let mut by_key: std::collections::HashMap<i64, Vec<usize>> = std::collections::HashMap::new();
-    for record in records.iter_mut() {
-        let Some(fingerprint) = record.fingerprint.take() else { continue };
+    for (record, fingerprint) in records.iter_mut().zip(discounted) {
+        let Some(fingerprint) = fingerprint else { continue };
         let mut best = found.next().flatten().map(|m| (m.cluster, m.similarity));
+        let keys = fingerprint.keys();
         let mut seen = Vec::new();
-        for key in fingerprint.keys() {
-            for &i in by_key.get(&key).into_iter().flatten() {
+        for key in &keys {
+            for &i in by_key.get(key).into_iter().flatten() {
                 if seen.contains(&i) || entries[i].id == record.id {
                     continue;
                 }
                 seen.push(i);
                 let sim = newswire_core::fingerprint::similarity(&fingerprint, &entries[i].fingerprint);
+                // The closer story wins.
                 if sim >= clustering.threshold && best.as_ref().is_none_or(|(_, b)| sim > *b) {
-                    let story = entries[i].cluster.clone().unwrap_or_else(|| entries[i].id.clone());
-                    best = Some((story, sim));
+                    best = Some((entries[i].id.clone(), sim));
                 }
             }
         }
@@ -80,14 +101,25 @@ pub async fn link_copies(
             record.cluster = Some(story);
             // Two decimals: an estimate, not a measurement.
             record.similarity = Some((sim * 100.0).round() / 100.0);
-        }
-        for key in fingerprint.keys() {
-            by_key.entry(key).or_default().push(entries.len());
+        } else {
+            for key in keys {
+                by_key.entry(key).or_default().push(entries.len());
+            }
         }
         entries.push(Indexed { id: record.id.clone(), fingerprint, cluster: record.cluster.clone(), at: now });
     }
     prune_index(state, pruned, now - window).await;
-    Ok(entries)
+    Ok(Linked { entries, sketch: Some(sketch.to_bytes()) })
+}
+
+/// What linking a batch commits with it.
+#[derive(Debug, Default)]
+pub struct Linked {
+    /// The records' index entries (discounted fingerprints).
+    pub entries: Vec<Indexed>,
+    /// The feed's shingle counts with the batch added; None when the batch
+    /// had nothing to count.
+    pub sketch: Option<Vec<u8>>,
 }
 
 /// How often the store stage prunes the near-duplicate index, and how many
@@ -170,7 +202,8 @@ pub(crate) mod tests {
         ]);
         let mut records = batch.records;
         let clustering = Clustering::default();
-        let entries = link_copies(state.as_ref(), clustering, &mut pruned, &mut records).await.expect("linked");
+        let entries =
+            link_copies(state.as_ref(), clustering, &mut pruned, "f", &mut records).await.expect("linked").entries;
         assert_eq!(entries.len(), 3, "every record with a fingerprint is indexed");
         assert_eq!(records[0].cluster, None, "the first of its story");
         assert_eq!(records[1].cluster, None, "another story");

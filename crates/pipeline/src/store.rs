@@ -123,15 +123,24 @@ pub async fn store_one(storage: &mut Storage, batch: RecordBatch) -> Result<Batc
     if page.is_none() {
         crate::schedule::schedule_next(&feed.spec, &mut state, &outcome, new + updated > 0, server_wait);
     }
-    let fingerprints =
-        link_copies(storage.state.as_ref(), storage.clustering, &mut storage.index_pruned, &mut to_write).await?;
+    let linked =
+        link_copies(storage.state.as_ref(), storage.clustering, &mut storage.index_pruned, &state.feed, &mut to_write)
+            .await?;
     let items = to_write.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect();
     if feed.spec.on_duplicate == newswire_core::config::OnDuplicate::Skip {
         // Remembered (items, index) but not written.
         to_write.retain(|r| r.cluster.is_none());
     }
-    let mut sink_batch =
-        SinkBatch { records: to_write, checkpoint: Checkpoint { state, items, fingerprints, positions: Vec::new() } };
+    let mut sink_batch = SinkBatch {
+        records: to_write,
+        checkpoint: Checkpoint {
+            state,
+            items,
+            fingerprints: linked.entries,
+            sketch: linked.sketch,
+            positions: Vec::new(),
+        },
+    };
     let mut committed = false;
     let last = storage.sinks.len().saturating_sub(1);
     for (i, sink) in storage.sinks.iter_mut().enumerate() {

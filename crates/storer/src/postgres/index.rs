@@ -105,6 +105,25 @@ pub(super) async fn index_in(tx: &deadpool_postgres::Transaction<'_>, entries: &
     Ok(())
 }
 
+/// Store a feed's shingle counts inside `tx`.
+pub(super) async fn sketch_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    feed: &str,
+    sketch: &[u8],
+) -> Result<(), StoreError> {
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO feed_sketches (feed, sketch) VALUES ($1, $2)
+             ON CONFLICT (feed) DO UPDATE SET sketch = excluded.sketch",
+        )
+        .await
+        .map_err(|e| pg_err("cannot prepare the shingle counts", e))?;
+    tx.execute(&upsert, &[&feed, &sketch])
+        .await
+        .map_err(|e| pg_err(&format!("cannot write the shingle counts of feed {feed}"), e))?;
+    Ok(())
+}
+
 impl PostgresStore {
     /// Rows of the near-duplicate index: (fingerprints, keys), for tests
     /// and tools.
@@ -120,6 +139,25 @@ impl PostgresStore {
         .await
     }
 
+    /// The stored shingle counts of one feed.
+    pub(super) async fn feed_sketch_inner(&self, feed: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+        let stmt = client
+            .prepare_cached("SELECT sketch FROM feed_sketches WHERE feed = $1")
+            .await
+            .map_err(|e| pg_err("cannot prepare the shingle counts", e))?;
+        let row = client
+            .query_opt(&stmt, &[&strip_nul(feed)])
+            .await
+            .map_err(|e| pg_err("cannot read the shingle counts", e))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// The lookup for a whole batch in three statements: the newest
+    /// entries of every distinct key of the batch (a backward range scan of
+    /// the primary key per key, as in the SQLite store), the fingerprints of
+    /// every record's best candidates, and the first records of their
+    /// stories (see [`crate::index`]).
     pub(super) async fn find_similar_inner(
         &self,
         items: &[(String, Fingerprint)],
@@ -127,11 +165,9 @@ impl PostgresStore {
         threshold: f64,
     ) -> Result<Vec<Option<Match>>, StoreError> {
         let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
-        // Per key, the newest entries within the window (a backward range
-        // scan of the primary key), as in the SQLite store.
         let by_keys = client
             .prepare_cached(
-                "SELECT hit.id FROM unnest($1::bigint[]) AS k(key)
+                "SELECT k.key, hit.id FROM unnest($1::bigint[]) AS k(key)
                  CROSS JOIN LATERAL (
                      SELECT id FROM lsh WHERE lsh.key = k.key AND lsh.at >= $2 ORDER BY at DESC LIMIT $3
                  ) AS hit",
@@ -142,27 +178,64 @@ impl PostgresStore {
             .prepare_cached("SELECT id, sig, cluster FROM fingerprints WHERE id = ANY($1::text[])")
             .await
             .map_err(|e| pg_err("cannot prepare the index lookup", e))?;
-        let mut out = Vec::with_capacity(items.len());
-        for (id, fp) in items {
-            let keys = fp.keys();
-            let hits: Vec<String> = client
-                .query(&by_keys, &[&keys, &since, &index::PER_KEY])
+        let keys: Vec<Vec<i64>> = items.iter().map(|(_, fp)| fp.keys()).collect();
+        let mut distinct: Vec<i64> = keys.iter().flatten().copied().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut lists: HashMap<i64, Vec<String>> = HashMap::with_capacity(distinct.len());
+        if !distinct.is_empty() {
+            for row in client
+                .query(&by_keys, &[&distinct, &since, &index::PER_KEY])
                 .await
                 .map_err(|e| pg_err("cannot read the index", e))?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            let own = strip_nul(id).into_owned();
-            let ranked = index::rank(hits, Some(&own), keys.len());
-            if ranked.is_empty() {
-                out.push(None);
-                continue;
+            {
+                lists.entry(row.get(0)).or_default().push(row.get(1));
             }
-            let rows = client.query(&fingerprints, &[&ranked]).await.map_err(|e| pg_err("cannot read the index", e))?;
-            let found: Vec<(String, Vec<u8>, Option<String>)> =
-                rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-            let candidates = found.iter().map(|(id, sig, cluster)| (id.as_str(), sig.as_slice(), cluster.as_deref()));
-            out.push(index::best(fp, candidates, threshold));
+        }
+        let mut ranked: Vec<Vec<String>> = Vec::with_capacity(items.len());
+        let mut wanted: Vec<String> = Vec::new();
+        for ((id, _), keys) in items.iter().zip(&keys) {
+            let per_key: Vec<&[String]> = keys.iter().filter_map(|k| lists.get(k).map(Vec::as_slice)).collect();
+            let own = strip_nul(id).into_owned();
+            let best = index::rank(index::weighted(&per_key), Some(&own), keys.len());
+            wanted.extend(best.iter().cloned());
+            ranked.push(best);
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut stored: HashMap<String, (Vec<u8>, Option<String>)> = HashMap::with_capacity(wanted.len());
+        if !wanted.is_empty() {
+            for row in client.query(&fingerprints, &[&wanted]).await.map_err(|e| pg_err("cannot read the index", e))? {
+                stored.insert(row.get(0), (row.get(1), row.get(2)));
+            }
+        }
+        // The first records of the candidates' stories not among them.
+        let mut firsts: Vec<String> = stored
+            .values()
+            .filter_map(|(_, cluster)| cluster.clone())
+            .filter(|story| !stored.contains_key(story))
+            .collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        let mut first_sigs: HashMap<String, Vec<u8>> = HashMap::with_capacity(firsts.len());
+        if !firsts.is_empty() {
+            for row in client.query(&fingerprints, &[&firsts]).await.map_err(|e| pg_err("cannot read the index", e))? {
+                first_sigs.insert(row.get(0), row.get(1));
+            }
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for ((_, fp), best) in items.iter().zip(&ranked) {
+            let candidates: Vec<index::Candidate<'_>> = best
+                .iter()
+                .filter_map(|id| {
+                    stored.get(id).map(|(sig, cluster)| index::Candidate { id, sig, cluster: cluster.as_deref() })
+                })
+                .collect();
+            let firsts: Vec<(&str, &[u8])> = index::missing_firsts(&candidates)
+                .into_iter()
+                .filter_map(|story| first_sigs.get(story).map(|sig| (story, sig.as_slice())))
+                .collect();
+            out.push(index::best(fp, &candidates, &firsts, threshold));
         }
         Ok(out)
     }

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "near duplicates", include_str!("../../migrations/0003_near_duplicates.sql")),
     (4, "sink positions", include_str!("../../migrations/0004_sink_positions.sql")),
     (5, "search and versions", include_str!("../../migrations/0005_search_and_versions.sql")),
+    (6, "feed sketches", include_str!("../../migrations/0006_feed_sketches.sql")),
 ];
 
 /// A schema name newswire accepts: lowercase ASCII letters, digits and

@@ -14,7 +14,7 @@ use newswire_core::state::{Checkpoint, FeedState, Match};
 use serde_json::Value;
 use tokio_postgres::NoTls;
 
-use super::index::index_in;
+use super::index::{index_in, sketch_in};
 use super::migrations::valid_schema;
 use super::{
     CONNECT_TIMEOUT, NAME, POOL_SIZE, STATEMENT_TIMEOUT_MS, json_err, pg_err, pool_err, strip_nul, strip_nul_opt,
@@ -300,6 +300,9 @@ async fn commit_in(tx: &deadpool_postgres::Transaction<'_>, cp: &Checkpoint) -> 
     if !cp.fingerprints.is_empty() {
         index_in(tx, &cp.fingerprints).await?;
     }
+    if let Some(sketch) = &cp.sketch {
+        sketch_in(tx, &feed, sketch).await?;
+    }
     if cp.items.is_empty() {
         return Ok(());
     }
@@ -395,6 +398,10 @@ impl StateStore for PostgresStore {
         threshold: f64,
     ) -> BoxFuture<'a, Result<Vec<Option<Match>>, StoreError>> {
         Box::pin(timed("index lookup timed out", self.find_similar_inner(items, since, threshold)))
+    }
+
+    fn feed_sketch<'a>(&'a self, feed: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(timed("shingle counts read timed out", self.feed_sketch_inner(feed)))
     }
 
     fn prune_index(&self, before: DateTime<Utc>, limit: usize) -> BoxFuture<'_, Result<u64, StoreError>> {

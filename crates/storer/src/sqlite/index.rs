@@ -52,6 +52,12 @@ CREATE TABLE IF NOT EXISTS lsh (
     rid  INTEGER NOT NULL,
     PRIMARY KEY (key, at, rid)
 ) WITHOUT ROWID;
+-- Each feed's shingle counts (newswire_core::frequency), written with its
+-- batches; added to an existing database by this statement at open.
+CREATE TABLE IF NOT EXISTS feed_sketches (
+    feed    TEXT PRIMARY KEY,
+    sketch  BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS index_keyed (keyed INTEGER NOT NULL);
 -- Without the table, every row's keys are in lsh (a new or converted index).
 INSERT INTO index_keyed (keyed)
@@ -285,6 +291,17 @@ pub(super) fn index_in(
     Ok(())
 }
 
+/// Store a feed's shingle counts inside `tx`.
+pub(super) fn sketch_in(tx: &rusqlite::Transaction<'_>, feed: &str, sketch: &[u8]) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO feed_sketches (feed, sketch) VALUES (?1, ?2)
+         ON CONFLICT(feed) DO UPDATE SET sketch = excluded.sketch",
+    )
+    .and_then(|mut s| s.execute(params![feed, sketch]))
+    .map_err(|e| db_err(&format!("cannot write the shingle counts of feed {feed}"), e))?;
+    Ok(())
+}
+
 /// Remove one record's keys (those of its stored fingerprint `sig`,
 /// indexed at `at`, row id `rid`): held ones from [`Pending`], through
 /// `changes`; those in `lsh` by primary key. A held row's keys are looked
@@ -316,8 +333,9 @@ fn forget(
 
 /// The near-duplicate lookup: candidates share a
 /// key (two when the record has enough, see [`index::min_shared`]) and were
-/// indexed since `since`; the most similar one at or above `threshold` wins
-/// (see [`crate::index`]). Each distinct key of the batch is read once:
+/// indexed since `since`; the record is compared with the first record of
+/// each candidate's story, and the closest story at or above `threshold`
+/// wins (see [`crate::index`]). Each distinct key of the batch is read once:
 /// copies of one story in a batch, and common phrases, share keys.
 pub(super) fn find_similar_in(
     conn: &Connection,
@@ -335,14 +353,15 @@ pub(super) fn find_similar_in(
     let mut fingerprint = conn
         .prepare_cached("SELECT id, sig, cluster FROM fingerprints WHERE rid = ?1")
         .map_err(|e| db_err("cannot read the index", e))?;
+    let mut first = conn
+        .prepare_cached("SELECT sig FROM fingerprints WHERE id = ?1")
+        .map_err(|e| db_err("cannot read the index", e))?;
     let mut read: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut out = Vec::with_capacity(items.len());
     for (id, fp) in items {
         let keys = fp.keys();
-        let mut hits: Vec<i64> = Vec::new();
         for &key in &keys {
-            if let Some(rids) = read.get(&key) {
-                hits.extend_from_slice(rids);
+            if read.contains_key(&key) {
                 continue;
             }
             let rows = by_key
@@ -356,27 +375,34 @@ pub(super) fn find_similar_in(
                 newest.sort_unstable_by(|a, b| b.cmp(a));
                 newest.truncate(usize::try_from(index::PER_KEY).unwrap_or(usize::MAX));
             }
-            let rids: Vec<i64> = newest.into_iter().map(|(_, rid)| rid).collect();
-            hits.extend_from_slice(&rids);
-            read.insert(key, rids);
+            read.insert(key, newest.into_iter().map(|(_, rid)| rid).collect());
         }
-        if hits.is_empty() {
+        let lists: Vec<&[i64]> = keys.iter().filter_map(|k| read.get(k).map(Vec::as_slice)).collect();
+        if lists.iter().all(|l| l.is_empty()) {
             out.push(None);
             continue;
         }
         // The record itself, when it is indexed already (its text changed).
         let own_rid: Option<i64> =
             own.query_row([id], |r| r.get(0)).optional().map_err(|e| db_err("cannot read the index", e))?;
-        let mut candidates: Vec<(String, Vec<u8>, Option<String>)> = Vec::new();
-        for rid in index::rank(hits, own_rid.as_ref(), keys.len()) {
-            let found: Option<(String, Vec<u8>, Option<String>)> = fingerprint
+        let mut found: Vec<(String, Vec<u8>, Option<String>)> = Vec::new();
+        for rid in index::rank(index::weighted(&lists), own_rid.as_ref(), keys.len()) {
+            let row: Option<(String, Vec<u8>, Option<String>)> = fingerprint
                 .query_row([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()
                 .map_err(|e| db_err("cannot read the index", e))?;
-            candidates.extend(found);
+            found.extend(row);
         }
-        let candidates = candidates.iter().map(|(id, sig, cluster)| (id.as_str(), sig.as_slice(), cluster.as_deref()));
-        out.push(index::best(fp, candidates, threshold));
+        let candidates: Vec<index::Candidate<'_>> =
+            found.iter().map(|(id, sig, cluster)| index::Candidate { id, sig, cluster: cluster.as_deref() }).collect();
+        let mut firsts: Vec<(&str, Vec<u8>)> = Vec::new();
+        for story in index::missing_firsts(&candidates) {
+            let sig: Option<Vec<u8>> =
+                first.query_row([story], |r| r.get(0)).optional().map_err(|e| db_err("cannot read the index", e))?;
+            firsts.extend(sig.map(|sig| (story, sig)));
+        }
+        let firsts: Vec<(&str, &[u8])> = firsts.iter().map(|(id, sig)| (*id, sig.as_slice())).collect();
+        out.push(index::best(fp, &candidates, &firsts, threshold));
     }
     Ok(out)
 }

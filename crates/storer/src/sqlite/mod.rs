@@ -98,6 +98,7 @@ pub(crate) mod tests {
             state: FeedState { feed: "f".into(), etag: Some("\"e1\"".into()), ..FeedState::default() },
             items: items.iter().map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() }).collect(),
             fingerprints: Vec::new(),
+            sketch: None,
             positions: Vec::new(),
         }
     }

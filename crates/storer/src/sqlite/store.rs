@@ -12,7 +12,7 @@ use newswire_core::state::{Checkpoint, FeedState, Match};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::checkpointer::checkpointer;
-use super::index::{FLUSH_ROWS, Pending, PendingChange, find_similar_in, index_in, prune_in};
+use super::index::{FLUSH_ROWS, Pending, PendingChange, find_similar_in, index_in, prune_in, sketch_in};
 use super::schema::{SCHEMA, migrate};
 use super::{NAME, blocking, db_err, json_err, lock};
 
@@ -295,6 +295,9 @@ fn commit_in(
     if !cp.fingerprints.is_empty() {
         index_in(tx, &cp.fingerprints, keyed, changes)?;
     }
+    if let Some(sketch) = &cp.sketch {
+        sketch_in(tx, &cp.state.feed, sketch)?;
+    }
     Ok(())
 }
 
@@ -363,6 +366,17 @@ impl StateStore for SqliteStore {
             let found = find_similar_in(&tx, &pending, &items, since.timestamp(), threshold)?;
             tx.commit().map_err(|e| db_err("cannot end the lookup", e))?;
             Ok(found)
+        }))
+    }
+
+    fn feed_sketch<'a>(&'a self, feed: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        let me = self.clone();
+        let feed = feed.to_string();
+        Box::pin(blocking(move || {
+            let conn = lock(&me.inner.reader);
+            conn.query_row("SELECT sketch FROM feed_sketches WHERE feed = ?1", [&feed], |r| r.get(0))
+                .optional()
+                .map_err(|e| db_err("cannot read the shingle counts", e))
         }))
     }
 

@@ -56,6 +56,7 @@ pub fn batch(feed: &str, etag: &str, records: &[&Record]) -> SinkBatch {
                 .map(|r| ItemMark { id: r.id.clone(), content_hash: r.content_hash.clone() })
                 .collect(),
             fingerprints: Vec::new(),
+            sketch: None,
             positions: Vec::new(),
         },
     }

@@ -77,13 +77,32 @@ where
     let found = state.find_similar(&again, week, 0.5).await.expect("lookup");
     assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("bridge"));
 
+    // No chaining: a member that holds another story's text does not bring
+    // that text's copies into its story; they are judged against the
+    // story's first record.
+    let both = format!("{BRIDGE} {FERRY}");
+    index(sink, "partner", vec![entry("bridge-and-ferry", &both, Some("bridge"), Duration::zero())]).await;
+    let ferry = vec![("ferry-new".to_string(), fp(&format!("Breaking: {FERRY}")))];
+    let found = state.find_similar(&ferry, week, 0.5).await.expect("lookup");
+    assert_eq!(found[0], None, "similar to a member only, not to the bridge story's first record");
+
+    // The feed's shingle counts are stored with its checkpoint.
+    assert_eq!(state.feed_sketch("wire").await.expect("read"), None);
+    let mut batch = contract::batch("wire", "\"e\"", &[]);
+    batch.checkpoint.sketch = Some(vec![1, 2, 3]);
+    sink.write(&batch).await.expect("write the counts with the checkpoint");
+    batch.checkpoint.sketch = Some(vec![4, 5]);
+    sink.write(&batch).await.expect("replace them");
+    assert_eq!(state.feed_sketch("wire").await.expect("read"), Some(vec![4, 5]));
+    assert_eq!(state.feed_sketch("partner").await.expect("read"), None);
+
     // Indexed again with other text: its old keys are gone.
     index(sink, "wire", vec![entry("frost", FERRY, None, Duration::zero())]).await;
     let found = state.find_similar(&items[1..2], week, 0.5).await.expect("lookup");
     assert_eq!(found[0], None, "the old text of a re-indexed record is not found");
     let (fingerprints, keys) = size().await;
-    assert_eq!(fingerprints, 4);
-    let expected_keys: usize = [BRIDGE, FERRY, FERRY, &wrapped].iter().map(|t| fp(t).keys().len()).sum();
+    assert_eq!(fingerprints, 5);
+    let expected_keys: usize = [BRIDGE, FERRY, FERRY, &wrapped, &both].iter().map(|t| fp(t).keys().len()).sum();
     assert_eq!(keys, expected_keys as u64, "no stale keys");
 
     // Pruning removes what is older than the window, a bounded number at a time.
@@ -93,13 +112,13 @@ where
         (0..5).map(|i| entry(&format!("old-{i}"), &format!("{FROST} Item {i}."), None, Duration::days(30))).collect(),
     )
     .await;
-    assert_eq!(size().await.0, 9);
+    assert_eq!(size().await.0, 10);
     assert_eq!(state.prune_index(week, 4).await.expect("prune"), 4, "at most the limit");
     assert_eq!(state.prune_index(week, 100).await.expect("prune"), 2, "the rest, and ferry-old");
     assert_eq!(state.prune_index(week, 100).await.expect("prune"), 0);
     let (fingerprints, keys) = size().await;
-    assert_eq!(fingerprints, 3);
-    let expected_keys: usize = [BRIDGE, FERRY, &wrapped].iter().map(|t| fp(t).keys().len()).sum();
+    assert_eq!(fingerprints, 4);
+    let expected_keys: usize = [BRIDGE, FERRY, &wrapped, &both].iter().map(|t| fp(t).keys().len()).sum();
     assert_eq!(keys, expected_keys as u64, "their keys went with them");
     let found = state.find_similar(&items[..1], week, 0.5).await.expect("lookup");
     assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("bridge"), "entries in the window stay");

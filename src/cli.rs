@@ -150,6 +150,17 @@ pub enum Command {
     /// number in constant memory. Stopped by --limit, it prints the cursor
     /// to resume from on stderr.
     Records(RecordsArgs),
+    /// Remove records past their [retention] age (with their versions and
+    /// search entries) and JSON Lines day files past max_age, as the daemon
+    /// does every [retention] interval.
+    Prune {
+        /// The config.
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Rebuild the SQLite full-text index from the records (after a VACUUM,
     /// or to repair it), then check it.
     Reindex(ConfigArg),

@@ -94,6 +94,13 @@ pub async fn run(
         }
         None => None,
     };
+    // Retention: its own task, stopped with the scheduler; the [retention]
+    // settings take effect on restart.
+    let retention = settings
+        .config
+        .retention
+        .enabled()
+        .then(|| tokio::spawn(crate::retention::task(settings.config.clone(), shutdown.clone())));
     book.board().set_running(true);
     info!(feeds = book.len(), "daemon started");
     crate::systemd::notify("READY=1");
@@ -176,6 +183,10 @@ pub async fn run(
         if let Err(e) = leasing.release_all().await {
             warn!(error = %e, "releasing leases failed; they expire after the TTL");
         }
+    }
+    if let Some(task) = retention {
+        // It watches `shutdown`: between batches at the latest.
+        let _ = task.await;
     }
     if let Some((_, task)) = server {
         // The server watches `shutdown` and is finishing its connections.

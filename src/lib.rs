@@ -12,6 +12,7 @@
 //! - [`backfill`]: `newswire backfill`: one pass and a summary.
 //! - [`inspect`] and [`feeds`]: the commands that look at one thing.
 //! - [`records`]: `newswire records` (export) and `newswire reindex`.
+//! - [`retention`]: the daemon's pruning task and `newswire prune`.
 //! - [`healthcheck`]: `newswire healthcheck`, asking a daemon's `/readyz`.
 //! - [`assets`]: `newswire man` and `install-assets` (manual pages, completions).
 //! - [`api`]: the read API under `/api/` on the status server.
@@ -27,6 +28,7 @@ pub mod healthcheck;
 pub mod inspect;
 pub mod logging;
 pub mod records;
+pub mod retention;
 pub mod settings;
 pub mod signals;
 pub mod status;

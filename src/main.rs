@@ -54,6 +54,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Clusters { config, since } => feeds::clusters(&config.path()?, since),
         Command::Records(args) => records::run(&args.config.path()?, &args).await,
         Command::Reindex(c) => records::reindex(&c.path()?),
+        Command::Prune { config, dry_run } => newswire::retention::prune(&config.path()?, dry_run).await,
         Command::Extract { json, allow_private, input } => inspect::extract(&input, json, allow_private).await,
         Command::Healthcheck { config, addr, timeout } => {
             Ok(healthcheck::run(config.config.as_deref(), addr, timeout).await)

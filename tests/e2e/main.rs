@@ -15,5 +15,6 @@ mod pages;
 mod pipeline;
 mod proxy;
 mod records;
+mod retention;
 mod scaling;
 mod server;

@@ -179,6 +179,9 @@ pub struct Config {
     /// `[server]`: the status server; absent means no listener.
     #[serde(default)]
     pub server: Option<ServerConfig>,
+    /// `[retention]`: how long records are kept; by default for ever.
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// `[[site_rule]]`: extraction rules for article pages of one host, for
     /// every feed (a feed's own `[[feed.site_rule]]` come first).
     #[serde(default, rename = "site_rule")]
@@ -579,6 +582,43 @@ pub struct ServerConfig {
     pub public: bool,
 }
 
+/// `[retention]`: records older than an age are pruned by the daemon (and
+/// `newswire prune`), with their versions, full-text entries and, past the
+/// global age, JSON Lines day files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Records fetched longer ago than this are removed. Unset (the
+    /// default): kept for ever, unless their feed has an age below.
+    pub max_age: Option<HumanDuration>,
+    /// Per feed, by name, an age that replaces `max_age` for that feed
+    /// (`[retention.feed] "harbour-gazette" = "7d"`).
+    pub feed: std::collections::BTreeMap<String, HumanDuration>,
+    /// How often the daemon prunes. Default "1h".
+    pub interval: HumanDuration,
+    /// Records removed per transaction, so the pipeline's writes wait at
+    /// most one short batch. Default 1000.
+    pub batch: NonZeroUsize,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            max_age: None,
+            feed: std::collections::BTreeMap::new(),
+            interval: HumanDuration(Duration::from_secs(3600)),
+            batch: NonZeroUsize::new(1000).expect("1000 is not zero"),
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// Whether anything is ever pruned.
+    pub fn enabled(&self) -> bool {
+        self.max_age.is_some() || !self.feed.is_empty()
+    }
+}
+
 /// Feeds up to which the `feed` label is on when `feed_labels` is unset.
 pub const FEED_LABELS_AUTO_MAX: usize = 1_000;
 
@@ -937,6 +977,11 @@ impl Config {
                 "state = \"postgres\" needs a [[sink]] with kind = \"postgres\"".into(),
             ));
         }
+        for name in self.retention.feed.keys() {
+            if !self.feeds.iter().any(|f| f.name.get_ref() == name) {
+                out.push((None, format!("retention.feed.{name}"), format!("no [[feed]] is named \"{name}\"")));
+            }
+        }
         if let Some(server) = &self.server {
             match &server.token_env {
                 Some(var) if std::env::var(var).map_or(true, |t| t.is_empty()) => out.push((
@@ -1107,6 +1152,22 @@ listen = "127.0.0.1:9090"
         }
         let e = error_of("[server]\nlisten = \"127.0.0.1:9090\"\nfeed_labels = \"yes\"\n");
         assert!(e.contains("feed_labels"), "{e}");
+    }
+
+    #[test]
+    fn retention_ages_global_and_per_feed() {
+        let c = load("[retention]\nmax_age = \"30d\"\nbatch = 50\n[retention.feed]\nlocal = \"2d\"\n[[feed]]\nname = \"local\"\nurl = \"https://example.com/f\"\n")
+            .expect("parses");
+        assert_eq!(c.retention.max_age, Some(HumanDuration(Duration::from_secs(30 * 86400))));
+        assert_eq!(c.retention.feed["local"], HumanDuration(Duration::from_secs(2 * 86400)));
+        assert_eq!((c.retention.batch.get(), c.retention.interval.0), (50, Duration::from_secs(3600)));
+        assert!(!load("").expect("empty").retention.enabled(), "kept for ever by default");
+        let e = error_of("[retention.feed]\nnowhere = \"1d\"\n");
+        assert!(e.contains("retention.feed.nowhere"), "{e}");
+        let e = error_of("[retention]\nmax_agee = \"1d\"\n");
+        assert!(e.contains("max_agee"), "{e}");
+        let e = error_of("[retention]\nmax_age = \"soon\"\n");
+        assert!(e.contains("retention.max_age"), "{e}");
     }
 
     #[test]

@@ -52,6 +52,42 @@ impl JsonlSink {
     }
 }
 
+/// The day files in `dir` whose whole day ended at or before `before`,
+/// removed unless `dry_run`, oldest first. Never a file a committed
+/// position (`positions`, as the state store holds them) names: the rewind
+/// at start reads it.
+pub fn prune_files(
+    dir: &Path,
+    before: chrono::DateTime<chrono::Utc>,
+    positions: &HashMap<String, String>,
+    dry_run: bool,
+) -> Result<Vec<PathBuf>, StoreError> {
+    let keep: Vec<String> = positions.values().filter_map(|p| parse_position(p)).map(|(name, _)| name).collect();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StoreError::retryable(NAME, format!("cannot list {}: {e}", dir.display()))),
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(day) = name.strip_prefix("newswire-").and_then(|n| n.strip_suffix(".jsonl")) else { continue };
+        let Ok(day) = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") else { continue };
+        let Some(end) = day.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc()) else { continue };
+        if end <= before && !keep.contains(&name) {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    if !dry_run {
+        for path in &out {
+            std::fs::remove_file(path)
+                .map_err(|e| StoreError::retryable(NAME, format!("cannot remove {}: {e}", path.display())))?;
+        }
+    }
+    Ok(out)
+}
+
 /// `name:length`, as committed.
 fn parse_position(position: &str) -> Option<(String, u64)> {
     let (name, len) = position.rsplit_once(':')?;
@@ -212,6 +248,27 @@ impl Sink for JsonlSink {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn day_files_past_the_age_go_except_the_committed_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for day in ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04"] {
+            std::fs::write(dir.path().join(format!("newswire-{day}.jsonl")), "{}\n").expect("day file");
+        }
+        std::fs::write(dir.path().join("notes.txt"), "x").expect("other file");
+        let before = chrono::DateTime::parse_from_rfc3339("2020-01-04T12:00:00Z").expect("time").to_utc();
+        let positions = HashMap::from([("jsonl:h:/d".to_string(), "newswire-2020-01-01.jsonl:3".to_string())]);
+        let names = |paths: Vec<PathBuf>| -> Vec<String> {
+            paths.iter().map(|p| p.file_name().expect("name").to_string_lossy().into_owned()).collect()
+        };
+        let would = names(prune_files(dir.path(), before, &positions, true).expect("dry run"));
+        assert_eq!(would, ["newswire-2020-01-02.jsonl", "newswire-2020-01-03.jsonl"], "not the day still going");
+        assert!(dir.path().join("newswire-2020-01-02.jsonl").exists(), "a dry run removes nothing");
+        prune_files(dir.path(), before, &positions, false).expect("prune");
+        let mut left = names(std::fs::read_dir(dir.path()).expect("list").map(|e| e.expect("entry").path()).collect());
+        left.sort();
+        assert_eq!(left, ["newswire-2020-01-01.jsonl", "newswire-2020-01-04.jsonl", "notes.txt"]);
+    }
+
     use super::*;
     use crate::sqlite::tests::record;
 

@@ -15,6 +15,9 @@
 //!   of records by filters and full text with a cursor, one record with its
 //!   versions, stories, feeds; for `newswire records` and the HTTP API.
 //!
+//! - [`retention`]: [`RecordPruner`](retention::RecordPruner), removing
+//!   records past their age in bounded batches.
+//!
 //! - [`index`]: the near-duplicate index both SQL stores keep
 //!   (docs/clusters.md): fingerprints and an inverted index of their keys,
 //!   looked up by key within the window, pruned past it.
@@ -41,6 +44,7 @@ pub mod nats;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod read;
+pub mod retention;
 pub mod sqlite;
 
 pub use jsonl::JsonlSink;

@@ -46,6 +46,7 @@ mod index;
 mod leases;
 mod migrations;
 mod read;
+mod retention;
 mod sink;
 mod store;
 

@@ -12,6 +12,7 @@
 //!   the stories it made.
 //! - `search.rs`: the full-text index and the kept versions of records.
 //! - `read.rs`: the [`RecordReader`](crate::read::RecordReader) over it.
+//! - `retention.rs`: removing records past their age.
 //! - `checkpointer.rs`: the thread that keeps the WAL bounded.
 //! - `sink.rs`: the store as a [`Sink`](newswire_core::sink::Sink).
 
@@ -22,6 +23,7 @@ use newswire_core::sink::StoreError;
 mod checkpointer;
 mod index;
 mod read;
+mod retention;
 mod schema;
 mod search;
 mod sink;

@@ -63,6 +63,10 @@ WHEN old.content_hash <> new.content_hash BEGIN
         VALUES (old.id, old.version, old.content_hash, old.title, old.summary, old.body, old.fetched_at);
 END;
 
+CREATE TRIGGER IF NOT EXISTS records_drop_versions AFTER DELETE ON records BEGIN
+    DELETE FROM record_versions WHERE id = old.id;
+END;
+
 CREATE INDEX IF NOT EXISTS records_fetched_id ON records (fetched_at, id);
 CREATE INDEX IF NOT EXISTS records_cluster_fetched ON records (cluster, fetched_at) WHERE cluster IS NOT NULL;
 "#;

@@ -222,6 +222,7 @@ async fn postgres_keeps_the_read_contract() {
         let store = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
         let mut sink = PostgresSink::new(store.clone(), true);
         crate::read::run(&mut sink, &store).await;
+        crate::read::prune(&store, &store).await;
         store.close();
     })
     .await;

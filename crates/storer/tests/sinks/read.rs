@@ -112,3 +112,29 @@ pub async fn run(sink: &mut dyn Sink, reader: &dyn RecordReader) {
     assert_eq!(counts, [("delta", 6), ("gamma", 3)]);
     assert!(feeds.iter().all(|f| f.state.is_some()), "each feed wrote a checkpoint");
 }
+
+/// After [`run`]: prune the records older than the fourth, in batches, and
+/// read what is left (versions and search entries gone with them).
+pub async fn prune(pruner: &dyn newswire_storer::retention::RecordPruner, reader: &dyn RecordReader) {
+    use newswire_storer::retention::{Scope, prune_scope};
+    let first = reader.records(&RecordQuery::default()).await.expect("page").records;
+    let cut = first[3].fetched_at;
+    let older = Scope::Others { except: vec![], before: cut };
+    assert_eq!(pruner.count(&older).await.expect("count"), 3);
+    let gamma = Scope::Feed { feed: "gamma".into(), before: cut };
+    assert_eq!(pruner.count(&gamma).await.expect("count"), 1, "r0");
+    let others = Scope::Others { except: vec!["gamma".into()], before: cut };
+    assert_eq!(prune_scope(pruner, &others, 1).await.expect("prune"), 2, "r1, r2, one a batch");
+    assert_eq!(all_ids(reader).await, "r0,r3,r4,r5,r6,r7,r8");
+    assert_eq!(prune_scope(pruner, &gamma, 10).await.expect("prune"), 1);
+    assert_eq!(all_ids(reader).await, "r3,r4,r5,r6,r7,r8");
+    let harbour = RecordQuery { text: Some("harbour".into()), ..RecordQuery::default() };
+    assert_eq!(all(reader, harbour).await, "r3,r5,r6,r7,r8", "search entries went with the records");
+    let everything = Scope::Others { except: vec![], before: Utc::now() + Duration::days(1) };
+    assert_eq!(prune_scope(pruner, &everything, 4).await.expect("prune"), 6);
+    assert!(reader.record("r4").await.expect("read").is_none(), "r4 and its kept version are gone");
+}
+
+async fn all_ids(reader: &dyn RecordReader) -> String {
+    all(reader, RecordQuery::default()).await
+}

@@ -52,4 +52,5 @@ async fn sqlite_keeps_the_read_contract() {
     let store = SqliteStore::open(&dir.path().join("n.db")).expect("open");
     let mut sink = SqliteSink::new(store.clone(), true);
     crate::read::run(&mut sink, &store.reader()).await;
+    crate::read::prune(&store, &store.reader()).await;
 }

@@ -236,8 +236,12 @@ fn main() {
     let text: Vec<String> = (0..n).map(|_| text_item(&mut rng)).collect();
     let html: Vec<String> = (0..n).map(|_| html_item(&mut rng)).collect();
     let cleaner = Cleaner::default();
+    // The block classifier's cost, side by side: the same items with it off.
+    let rules = Cleaner::default().with_classifier(false, None);
     measure("text", &text, rounds, |s| cleaner.clean(Input::Text(s)).paragraphs.len());
+    measure("text-rules", &text, rounds, |s| rules.clean(Input::Text(s)).paragraphs.len());
     measure("html", &html, rounds, |s| cleaner.clean(Input::Html(s)).paragraphs.len());
+    measure("html-rules", &html, rounds, |s| rules.clean(Input::Html(s)).paragraphs.len());
     measure_template(&cleaner, &html, rounds);
 
     nested_shapes(&cleaner, quick);

@@ -1,6 +1,7 @@
-//! `extract [--json] [--url URL] FILE|-`: print the article of one HTML
-//! page, one paragraph per line (with `--json`, the article with its
-//! metadata as one JSON object).
+//! `extract [--json] [--url URL] [--threshold T | --no-classifier] FILE|-`:
+//! print the article of one HTML page, one paragraph per line (with
+//! `--json`, the article with its metadata as one JSON object); the block
+//! classifier at threshold T, or off.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use newswire_cleaner::{Cleaner, extract};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: extract [--json] [--url URL] FILE|-");
+    eprintln!("usage: extract [--json] [--url URL] [--threshold T | --no-classifier] FILE|-");
     ExitCode::from(2)
 }
 
@@ -16,12 +17,18 @@ fn main() -> ExitCode {
     let mut json = false;
     let mut url = None;
     let mut path = None;
+    let mut classifier = (true, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" => json = true,
             "--url" => match args.next() {
                 Some(u) => url = Some(u),
+                None => return usage(),
+            },
+            "--no-classifier" => classifier.0 = false,
+            "--threshold" => match args.next().and_then(|t| t.parse::<f32>().ok()) {
+                Some(t) => classifier.1 = Some(t),
                 None => return usage(),
             },
             "-h" | "--help" => return usage(),
@@ -41,7 +48,8 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let html = String::from_utf8_lossy(&bytes);
-    let article = extract(&html, url.as_deref(), &Cleaner::default(), None);
+    let cleaner = Cleaner::default().with_classifier(classifier.0, classifier.1);
+    let article = extract(&html, url.as_deref(), &cleaner, None);
     let mut out = std::io::stdout().lock();
     let written = if json {
         match serde_json::to_string_pretty(&article) {

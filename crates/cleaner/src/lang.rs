@@ -129,9 +129,32 @@ const STOPWORDS: &[(&str, bool, &[&str])] = &[
     ),
 ];
 
+/// FNV-1a for the word table: its keys are a few hundred short constant
+/// words, not attacker-chosen, and SipHash was a tenth of the block
+/// classifier's time (one lookup per word of every block).
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type WordTable = HashMap<&'static str, u16, std::hash::BuildHasherDefault<WordHasher>>;
+
 /// Word → bit set of the languages (indexes into [`STOPWORDS`]) that use it.
-static TABLE: LazyLock<HashMap<&'static str, u16>> = LazyLock::new(|| {
-    let mut table: HashMap<&'static str, u16> = HashMap::new();
+static TABLE: LazyLock<WordTable> = LazyLock::new(|| {
+    let mut table = WordTable::default();
     for (i, (_, _, words)) in STOPWORDS.iter().enumerate() {
         for word in *words {
             *table.entry(word).or_default() |= 1 << i;

@@ -33,6 +33,8 @@ pub struct Group {
     pub set: String,
     /// Detected language of the gold text, or `?`.
     pub lang: String,
+    /// The page or case name.
+    pub name: String,
 }
 
 #[derive(Default)]
@@ -204,7 +206,12 @@ impl Dataset {
             let lang = detect_language(gold).unwrap_or_else(|| "?".into());
             let labels: Vec<Option<bool>> = blocks.paragraphs.iter().map(|p| gold_index.label(p)).collect();
             let all = 0..blocks.paragraphs.len();
-            let group = |mode: &str| Group { site: site.clone(), set: format!("{set}{mode}"), lang: lang.clone() };
+            let group = |mode: &str| Group {
+                site: site.clone(),
+                set: format!("{set}{mode}"),
+                lang: lang.clone(),
+                name: name.clone(),
+            };
             self.push(group(""), blocks.vectors(all, true), &labels);
             // The article with a little of the page around it, as a feed
             // item or the extractor's container shows it: in markup and as
@@ -248,6 +255,7 @@ impl Dataset {
                 site: format!("{set}:{name}"),
                 set: set.to_string(),
                 lang: detect_language(&expected_text).unwrap_or_else(|| "?".into()),
+                name: name.clone(),
             };
             let labels: Vec<Option<bool>> = blocks
                 .paragraphs

@@ -37,6 +37,8 @@ struct Args {
     epochs: usize,
     threshold: Option<f32>,
     dry_run: bool,
+    /// Where to list the held-out pages (for scoring the extractor on them).
+    held_out_list: Option<PathBuf>,
 }
 
 fn here() -> &'static Path {
@@ -51,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
         epochs: 6,
         threshold: None,
         dry_run: false,
+        held_out_list: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -64,6 +67,7 @@ fn parse_args() -> Result<Args, String> {
                 args.threshold = Some(value("--threshold")?.parse().map_err(|e| format!("--threshold: {e}"))?);
             }
             "--dry-run" => args.dry_run = true,
+            "--held-out-list" => args.held_out_list = Some(PathBuf::from(value("--held-out-list")?)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -112,6 +116,17 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let threshold = args.threshold.unwrap_or_else(|| report::choose(&provisional, &ds, &validation));
     let model = Model::new(weights, threshold).context("weights of the wrong dimension")?;
     report::print(&model, &ds, &validation, &furniture);
+    report::peel_figures(&model, &ds, &validation);
+    if let Some(path) = &args.held_out_list {
+        let mut names: Vec<&str> = ds
+            .groups
+            .iter()
+            .filter(|g| !g.set.contains('/') && g.set != "furniture" && held_out(&g.site, args.seed, FOLDS))
+            .map(|g| g.name.as_str())
+            .collect();
+        names.dedup();
+        std::fs::write(path, names.join("\n") + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if !args.dry_run {
         std::fs::write(&args.out, model.to_bytes()).with_context(|| format!("cannot write {}", args.out.display()))?;
         eprintln!("newswire-train: wrote {} (threshold {threshold:.2})", args.out.display());
@@ -127,7 +142,7 @@ fn main() -> ExitCode {
                 eprintln!("newswire-train: {e}");
             }
             eprintln!(
-                "usage: newswire-train [--shared DIR] [--out FILE] [--seed N] [--epochs N] [--threshold T] [--dry-run]"
+                "usage: newswire-train [--shared DIR] [--out FILE] [--seed N] [--epochs N] [--threshold T] [--dry-run] [--held-out-list FILE]"
             );
             return ExitCode::from(2);
         }

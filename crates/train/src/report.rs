@@ -115,3 +115,54 @@ pub fn print(model: &Model, ds: &Dataset, validation: &[usize], furniture: &[usi
         println!("| {set} | {lang} | {n} | {f} | {:.4} | {:.4} |", c.precision(), c.recall());
     }
 }
+
+/// Whether a vector is a prose block (the `prose block` feature of either
+/// half).
+fn is_prose(v: &newswire_cleaner::classifier::Vector) -> bool {
+    let half = newswire_cleaner::classifier::DENSE / 2;
+    let at = newswire_cleaner::classifier::DENSE_NAMES.iter().position(|n| *n == "prose block").unwrap_or(0);
+    v.dense[at] > 0.0 || v.dense[half + at] > 0.0
+}
+
+/// Block-level figures of threshold `t` plus peeling from the edges at
+/// `peel` (consecutive non-prose blocks from an edge scoring at least
+/// `peel`), on the item crops of `rows`.
+pub fn peel_figures(model: &Model, ds: &Dataset, rows: &[usize]) {
+    println!();
+    println!("Edge peeling on held-out item and text crops (threshold, peel): precision recall content-flagged");
+    let mut by_group: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for &r in rows {
+        let g = ds.examples[r].group;
+        if ds.groups[g as usize].set.contains('/') {
+            by_group.entry(g).or_default().push(r);
+        }
+    }
+    for t in [0.8f32, 0.85, 0.9] {
+        for peel in [1.1f32, 0.6, 0.5, 0.4, 0.3] {
+            let mut c = Counts::default();
+            for rs in by_group.values() {
+                let s: Vec<f32> = rs.iter().map(|&r| model.score(&ds.examples[r].vector)).collect();
+                let mut flag: Vec<bool> = s.iter().map(|&x| x >= t).collect();
+                let mut j = 0;
+                while j < rs.len() && !is_prose(&ds.examples[rs[j]].vector) && (s[j] >= peel || flag[j]) {
+                    flag[j] = true;
+                    j += 1;
+                }
+                let mut j = rs.len();
+                while j > 0 && !is_prose(&ds.examples[rs[j - 1]].vector) && (s[j - 1] >= peel || flag[j - 1]) {
+                    flag[j - 1] = true;
+                    j -= 1;
+                }
+                for (k, &r) in rs.iter().enumerate() {
+                    c.add(ds.examples[r].furniture, flag[k]);
+                }
+            }
+            println!(
+                "  t {t:.2} peel {peel:.2}: P {:.4} R {:.4} content flagged {:.2}%",
+                c.precision(),
+                c.recall(),
+                100.0 * c.content_lost()
+            );
+        }
+    }
+}

@@ -14,7 +14,8 @@
 use newswire_core::{Removed, RemovedKind};
 
 use crate::CLASSIFIER_RULE;
-use crate::classifier::{BlockMarkup, Model, Vector, html_vectors, vectors};
+use crate::classifier::features::vectors_of;
+use crate::classifier::{BlockMarkup, Model, Vector, html_vectors};
 use crate::engine::Outcome;
 use crate::guards::reports_speech;
 use crate::html::ParaFlags;
@@ -27,6 +28,19 @@ const PROSE_WORDS: usize = 25;
 const TEXT_AFTER_HEADING: usize = 80;
 /// At most this share of the kept text goes to the classifier.
 const MAX_SHARE: f64 = 1.0 / 3.0;
+
+/// Prose: at least twenty-five words in two sentences or more.
+fn is_prose(p: &str) -> bool {
+    p.len() >= PROSE_WORDS * 2
+        && p.split_whitespace().nth(PROSE_WORDS - 1).is_some()
+        && p.split_inclusive(['.', '!', '?']).filter(|s| s.trim().chars().count() > 1).nth(1).is_some()
+}
+
+/// Blocks the classifier never removes for their length or their prose,
+/// whatever the rest: no need to score them.
+fn beyond_furniture(p: &str) -> bool {
+    p.len() > MAX_FURNITURE_BYTES || is_prose(p)
+}
 
 /// Why the classifier keeps a block whatever its score.
 pub(crate) fn protected(paragraphs: &[String], flags: &[ParaFlags], i: usize) -> Option<&'static str> {
@@ -50,9 +64,7 @@ pub(crate) fn protected(paragraphs: &[String], flags: &[ParaFlags], i: usize) ->
     if p.len() > MAX_FURNITURE_BYTES {
         return Some("long");
     }
-    let words = p.split_whitespace().count();
-    let sentences = p.split_inclusive(['.', '!', '?']).filter(|s| s.trim().chars().count() > 1).count();
-    if words >= PROSE_WORDS && sentences >= 2 {
+    if is_prose(p) {
         return Some("prose");
     }
     if p.contains(['"', '“', '”', '„', '«', '»']) {
@@ -92,10 +104,13 @@ pub(crate) fn round(
     } else {
         outcome.kept_at.iter().map(|&i| markup.get(i).copied().unwrap_or_default()).collect()
     };
+    // Blocks the guards keep for their length need no score of their own
+    // (but `--explain` shows every score).
+    let skip = last.is_empty().then_some(beyond_furniture as fn(&str) -> bool);
     let vectors = if sub_markup.is_empty() {
-        vectors(&outcome.kept, &[])
+        vectors_of(&outcome.kept, &[], skip)
     } else {
-        html_vectors(&outcome.kept, &sub_flags, &sub_markup)
+        html_vectors(&outcome.kept, &sub_flags, &sub_markup, skip)
     };
     let scores: Vec<f32> = vectors.iter().map(|v| model.score(v)).collect();
     let gone = match threshold {

@@ -18,7 +18,7 @@ use crate::parse::attr;
 
 /// Bumped whenever [`vectors`] changes what a feature means; the shipped
 /// model must carry the same number (a test checks).
-pub const FEATURE_VERSION: u32 = 1;
+pub const FEATURE_VERSION: u32 = 3;
 
 /// Bits of the hashed part.
 const HASH_BITS: u32 = 12;
@@ -98,10 +98,18 @@ pub const DENSE_NAMES: [&str; SHAPE] = [
     "role: byline/meta/tags",
     "role: content",
     "long prose (40+ words, sentences)",
+    "before the first prose block",
+    "after the last prose block",
+    "blocks to the prose (log)",
+    "short, outside the prose",
+    "short, inside the prose",
+    "prose block",
+    "short, prose follows",
+    "after a short label",
 ];
 
 /// Shape features of a block.
-const SHAPE: usize = 64;
+const SHAPE: usize = 72;
 
 /// Dense features: the shape features twice, the first half set for a
 /// block from markup, the second for a line of a text item (the two read
@@ -302,6 +310,8 @@ struct Shape {
     function_words: f32,
     path: u32,
     short_line: bool,
+    /// At least twelve words ending a sentence: article prose.
+    prose: bool,
 }
 
 fn ends_sentence(p: &str) -> bool {
@@ -387,9 +397,21 @@ fn word_bucket(w: &str) -> u16 {
     bucket(fnv(b'w', w.bytes()))
 }
 
+/// Words of a block whose function words are counted (the ratio of a long
+/// paragraph is read from its start).
+const FUNCTION_WORDS_READ: usize = 40;
+
 /// Feature vectors of a list of blocks: `paragraphs` as the cleaner made
 /// them, `markup` per paragraph (empty for text input).
 pub fn vectors(paragraphs: &[String], markup: &[BlockMarkup]) -> Vec<Vector> {
+    vectors_of(paragraphs, markup, None)
+}
+
+/// [`vectors`], leaving the vector of every block `skip` says to skip
+/// empty (all zero): blocks the classifier may not remove anyway, whose
+/// own score then decides nothing. Their shape still counts for their
+/// neighbours.
+pub(crate) fn vectors_of(paragraphs: &[String], markup: &[BlockMarkup], skip: Option<fn(&str) -> bool>) -> Vec<Vector> {
     let n = paragraphs.len();
     let mut sample = String::new();
     for p in paragraphs {
@@ -403,40 +425,61 @@ pub fn vectors(paragraphs: &[String], markup: &[BlockMarkup]) -> Vec<Vector> {
     }
     let lang = function_language(&sample);
     let none = BlockMarkup::default();
-    let total_chars: f32 = paragraphs.iter().map(|p| p.chars().count() as f32).sum::<f32>().max(1.0);
+
     let mut lower = String::new();
     let shapes: Vec<Shape> = paragraphs
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let m = markup.get(i).unwrap_or(&none);
-            let chars = p.chars().count() as f32;
-            let words: Vec<&str> = p.split_whitespace().collect();
+            let chars = if p.is_ascii() { p.len() } else { p.chars().count() } as f32;
+            let mut words = 0;
             let mut fw = 0;
-            for w in &words {
+            for w in p.split_whitespace() {
+                words += 1;
+                if words > FUNCTION_WORDS_READ {
+                    continue;
+                }
                 let w = w.trim_matches(|c: char| !c.is_alphabetic());
-                lower.clear();
-                lower.extend(w.chars().flat_map(char::to_lowercase));
-                fw += usize::from(is_function_word(&lower, lang));
+                if w.is_empty() || w.len() > 10 {
+                    continue;
+                }
+                let key = if w.chars().any(char::is_uppercase) {
+                    lower.clear();
+                    lower.extend(w.chars().flat_map(char::to_lowercase));
+                    lower.as_str()
+                } else {
+                    w
+                };
+                fw += usize::from(is_function_word(key, lang));
             }
             let ends = ends_sentence(p);
             Shape {
                 chars,
-                words: words.len(),
+                words,
                 link_density: (m.link_bytes as f32 / p.len().max(1) as f32).min(1.0),
                 ends_sentence: ends,
-                function_words: fw as f32 / words.len().max(1) as f32,
+                function_words: fw as f32 / words.clamp(1, FUNCTION_WORDS_READ) as f32,
                 path: m.path,
-                short_line: words.len() < 8 && !ends,
+                short_line: words < 8 && !ends,
+                prose: words >= 12 && ends,
             }
         })
         .collect();
     let longest = shapes.iter().map(|s| s.chars).fold(1.0f32, f32::max);
+    let total_chars: f32 = shapes.iter().map(|s| s.chars).sum::<f32>().max(1.0);
+    let first_prose = shapes.iter().position(|s| s.prose);
+    let last_prose = shapes.iter().rposition(|s| s.prose);
     let mut before = 0.0f32;
     let mut out = Vec::with_capacity(n);
     for (i, p) in paragraphs.iter().enumerate() {
         let m = markup.get(i).unwrap_or(&none);
         let s = shapes[i];
+        if skip.is_some_and(|skip| skip(p)) {
+            before += s.chars;
+            out.push(Vector { dense: [0f32; DENSE], hashed: Vec::new() });
+            continue;
+        }
         let mut d = [0f32; SHAPE];
         let words: Vec<&str> = p.split_whitespace().collect();
         let nw = words.len().max(1) as f32;
@@ -470,8 +513,12 @@ pub fn vectors(paragraphs: &[String], markup: &[BlockMarkup]) -> Vec<Vector> {
             ends += 1;
         }
         let caps = words.iter().filter(|w| w.chars().next().is_some_and(char::is_uppercase)).count();
-        let letters: Vec<char> = p.chars().filter(|c| c.is_alphabetic()).collect();
-        let all_caps = letters.len() >= 3 && letters.iter().all(|c| !c.is_lowercase());
+        let (mut letters, mut lowercase) = (0usize, 0usize);
+        for c in p.chars().filter(|c| c.is_alphabetic()) {
+            letters += 1;
+            lowercase += usize::from(c.is_lowercase());
+        }
+        let all_caps = letters >= 3 && lowercase == 0;
         let first_lower = p.chars().find(|c| c.is_alphanumeric()).is_some_and(char::is_lowercase);
         let edge = i < 3 || i + 3 >= n;
         let role = |r: Roles| f32::from(u8::from(m.roles.any(r)));
@@ -537,6 +584,23 @@ pub fn vectors(paragraphs: &[String], markup: &[BlockMarkup]) -> Vec<Vector> {
         d[61] = role(Roles::BYLINE.union(Roles::META).union(Roles::TAGS));
         d[62] = role(Roles::CONTENT);
         d[63] = f32::from(u8::from(s.words >= 40 && ends >= 2));
+        let before_prose = first_prose.is_none_or(|f| i < f);
+        let after_prose = last_prose.is_none_or(|l| i > l);
+        let distance = match (first_prose, last_prose) {
+            (Some(f), _) if i < f => f - i,
+            (_, Some(l)) if i > l => i - l,
+            (None, _) => n,
+            _ => 0,
+        };
+        let outside = before_prose || after_prose;
+        d[64] = f32::from(u8::from(before_prose));
+        d[65] = f32::from(u8::from(after_prose));
+        d[66] = (1.0 + distance as f32).ln();
+        d[67] = f32::from(u8::from(s.short_line && outside));
+        d[68] = f32::from(u8::from(s.short_line && !outside));
+        d[69] = f32::from(u8::from(s.prose));
+        d[70] = f32::from(u8::from(s.short_line && shapes.get(i + 1).is_some_and(|o| o.prose)));
+        d[71] = f32::from(u8::from(i > 0 && shapes[i - 1].short_line && shapes[i - 1].words <= 3));
         before += s.chars;
 
         let mut hashed: Vec<u16> = m.tokens().to_vec();

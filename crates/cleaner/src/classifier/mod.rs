@@ -207,7 +207,7 @@ impl Blocks {
     pub fn vectors(&self, range: std::ops::Range<usize>, markup: bool) -> Vec<Vector> {
         let paragraphs = &self.paragraphs[range.clone()];
         if markup && !self.markup.is_empty() {
-            html_vectors(paragraphs, &self.flags[range.clone()], &self.markup[range])
+            html_vectors(paragraphs, &self.flags[range.clone()], &self.markup[range], None)
         } else {
             vectors(paragraphs, &[])
         }
@@ -215,8 +215,14 @@ impl Blocks {
 }
 
 /// Vectors of HTML paragraphs, with the flags the walk set.
-pub(crate) fn html_vectors(paragraphs: &[String], flags: &[ParaFlags], markup: &[BlockMarkup]) -> Vec<Vector> {
-    let mut v = vectors(paragraphs, markup);
+/// `skip`: see [`features::vectors_of`].
+pub(crate) fn html_vectors(
+    paragraphs: &[String],
+    flags: &[ParaFlags],
+    markup: &[BlockMarkup],
+    skip: Option<fn(&str) -> bool>,
+) -> Vec<Vector> {
+    let mut v = features::vectors_of(paragraphs, markup, skip);
     for (x, f) in v.iter_mut().zip(flags) {
         features::set_flags(
             x,

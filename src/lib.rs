@@ -16,12 +16,14 @@
 //! - [`healthcheck`]: `newswire healthcheck`, asking a daemon's `/readyz`.
 //! - [`assets`]: `newswire man` and `install-assets` (manual pages, completions).
 //! - [`api`]: the read API under `/api/` on the status server.
-//! - [`status`]: the status server; [`signals`], [`systemd`], [`logging`].
+//! - [`status`]: the status server; [`console`]: its web console;
+//!   [`signals`], [`systemd`], [`logging`].
 
 pub mod api;
 pub mod assets;
 pub mod backfill;
 pub mod cli;
+pub mod console;
 pub mod daemon;
 pub mod feeds;
 pub mod healthcheck;

@@ -9,8 +9,9 @@
 //!   [`newswire_pipeline::metrics`].
 //! - `/feeds`: JSON, one object per feed: last poll, status, next due, error
 //!   count, last error.
-//!
 //! - `/api/…`: the read API ([`crate::api`]), when the daemon gives one.
+//! - `/` and `/console/…`: the web console ([`crate::console`]), behind the
+//!   API's token when there is one.
 //!
 //! What it shows is published by the pipeline on its
 //! [`Board`](newswire_pipeline::board::Board).
@@ -70,6 +71,12 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen} for the status server: {e}"))?;
     let addr = listener.local_addr()?;
+    let console = crate::console::Console {
+        board: Arc::clone(&board),
+        started: std::time::Instant::now(),
+        reader: api.as_ref().map(|api| Arc::clone(&api.reader)),
+        token: api.as_ref().and_then(|api| api.token.clone()),
+    };
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -80,6 +87,7 @@ pub async fn serve(
         Some(api) => app.merge(crate::api::router(api)),
         None => app,
     };
+    let app = app.merge(crate::console::router(console));
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
         if let Err(e) = served {

@@ -131,7 +131,7 @@ async fn require_token(State(token): State<Arc<Secret>>, request: Request, next:
 }
 
 /// Equal, in a time that does not depend on where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

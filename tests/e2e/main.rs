@@ -3,8 +3,10 @@
 
 mod api;
 mod archives;
+mod browser;
 mod cli;
 mod clusters;
+mod console;
 mod daemon;
 mod faults;
 mod harness;

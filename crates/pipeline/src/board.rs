@@ -1,6 +1,7 @@
 //! What the pipeline publishes about itself: each sink's health (written by
 //! the store stage) and each feed's status (written by the scheduler). The
-//! binary's status server reads both for `/readyz` and `/feeds`.
+//! binary's status server reads both for `/readyz` and `/feeds`, and the
+//! web console reads them with the scheduler's [`Activity`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +11,8 @@ use chrono::{DateTime, Utc};
 use newswire_core::state::Status;
 use serde::Serialize;
 use tracing::info;
+
+use crate::activity::Activity;
 
 /// How each sink's last write went. Written by the store stage, read by
 /// `/readyz`.
@@ -54,6 +57,9 @@ pub struct FeedStatus {
     pub last_success: Option<DateTime<Utc>>,
     /// When it is due next.
     pub next_due: Option<DateTime<Utc>>,
+    /// The poll interval, adapted to how often it publishes, in seconds
+    /// (None until its first poll).
+    pub interval_secs: Option<u64>,
     /// HTTP status of the last poll.
     pub last_status: u16,
     /// Consecutive failures.
@@ -71,12 +77,14 @@ pub struct Board {
     running: AtomicBool,
     /// How the sinks are doing.
     pub sinks: Arc<SinkHealth>,
+    /// Recent polls and records, for the console.
+    pub activity: Activity,
 }
 
 impl Board {
     /// A board over the storage's sink health.
     pub fn new(sinks: Arc<SinkHealth>) -> Self {
-        Board { feeds: Mutex::default(), running: AtomicBool::new(false), sinks }
+        Board { feeds: Mutex::default(), running: AtomicBool::new(false), sinks, activity: Activity::default() }
     }
 
     /// Replace one feed's entry.

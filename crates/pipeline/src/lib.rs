@@ -34,6 +34,7 @@
 //!   book of due feeds; [`lease`]: sharing feeds between daemons.
 //! - [`archive`]: walking a feed's history (`backfill --archives`).
 //! - [`board`]: feed status and sink health for the status server;
+//!   [`activity`]: recent polls and records per hour for the console;
 //!   [`metrics`]: every metric; [`failpoint`]: crash points for the crash
 //!   test.
 //!
@@ -42,7 +43,8 @@
 //! itself (the fetcher, cleaner and storer crates do). Feed-state rules are
 //! methods of [`FeedState`](newswire_core::state::FeedState) in core.
 //!
-//! Imports between the files form no cycle: `job`, `board`, `metrics`,
+//! Imports between the files form no cycle: `job`, `board` (with
+//! `activity`), `metrics`,
 //! `failpoint` and `lease` import none of the others; the stages import
 //! those and the stages before them, never the stages after.
 //!
@@ -58,6 +60,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub mod activity;
 pub mod archive;
 pub mod assemble;
 pub mod board;

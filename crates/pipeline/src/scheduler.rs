@@ -21,6 +21,7 @@ use rand::Rng;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::activity::Poll;
 use crate::board::{Board, FeedStatus};
 use crate::job::{BatchReport, FeedContext, FeedJob, Outcome};
 use crate::lease::{LeaseView, Sharing};
@@ -36,6 +37,8 @@ struct Entry {
     removed: bool,
     /// When it is due; None while in flight or disabled.
     due: Option<Instant>,
+    /// When its job left the book, for the poll's duration on the console.
+    started: Option<Instant>,
 }
 
 impl Entry {
@@ -56,6 +59,7 @@ impl Entry {
             last_poll: self.state.last_polled_at,
             last_success: self.state.last_success_at,
             next_due: self.state.next_due_at,
+            interval_secs: self.state.interval_ms.map(|ms| ms / 1000).or(self.state.interval_secs),
             last_status: self.state.last_status,
             error_count: self.state.error_count,
             last_error: self.state.last_error.clone(),
@@ -134,7 +138,7 @@ impl Scheduler {
         let spread = Duration::from_millis(rand::rng().random_range(0..=200));
         let idx = self.entries.len();
         self.by_name.insert(feed.spec.name.clone(), idx);
-        self.entries.push(Entry { feed, state, in_flight: false, removed: false, due: None });
+        self.entries.push(Entry { feed, state, in_flight: false, removed: false, due: None, started: None });
         if self.entries[idx].is_disabled() {
             warn!(feed = %self.entries[idx].feed.spec.name, "feed is disabled after HTTP 410; change its url to poll it again");
         } else {
@@ -163,6 +167,18 @@ impl Scheduler {
         if entry.removed {
             return;
         }
+        let duration = entry.started.take().map(|t| t.elapsed()).unwrap_or_default();
+        self.board.activity.record(
+            &entry.feed.spec.name,
+            Poll {
+                at: Utc::now(),
+                duration,
+                outcome: report.outcome.label(),
+                http_status: entry.state.last_status,
+                new: report.new,
+                updated: report.updated,
+            },
+        );
         self.board.set_feed(entry.status());
         if entry.is_disabled() {
             warn!(feed = %entry.feed.spec.name, "feed disabled after HTTP 410");
@@ -202,6 +218,7 @@ impl Scheduler {
         let entry = &mut self.entries[idx];
         entry.due = None;
         entry.in_flight = true;
+        entry.started = Some(Instant::now());
         self.board.set_feed(entry.status());
         Some(FeedJob::poll(Arc::clone(&entry.feed), entry.state.clone()))
     }
@@ -221,6 +238,7 @@ impl Scheduler {
                     entry.removed = true;
                     entry.due = None;
                     self.board.remove_feed(&entry.feed.spec.name);
+                    self.board.activity.forget(&entry.feed.spec.name);
                     removed += 1;
                 }
                 Some(feed) if feed.spec != entry.feed.spec => {

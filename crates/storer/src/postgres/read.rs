@@ -12,8 +12,8 @@ use tokio_postgres::types::ToSql;
 use super::store::PostgresStore;
 use super::{NAME, json_err, pg_err, pool_err, timed};
 use crate::read::{
-    ClusterCopy, ClusterDetail, ClusterQuery, ClusterSummary, Cursor, DEFAULT_PAGE, FeedSummary, MAX_PAGE, Page,
-    RecordDetail, RecordQuery, RecordReader, TimeField, Version,
+    ClusterCopy, ClusterDetail, ClusterQuery, ClusterSummary, Cursor, DEFAULT_PAGE, FEEDS_SQL, FeedSummary, MAX_PAGE,
+    Page, RecordDetail, RecordQuery, RecordReader, TimeField, Version,
 };
 
 /// The record columns, in [`record_of`]'s order.
@@ -227,18 +227,7 @@ impl PostgresStore {
 
     async fn feeds_inner(&self) -> Result<Vec<FeedSummary>, StoreError> {
         let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
-        let rows = client
-            .query(
-                "SELECT f.feed, s.state, coalesce(c.n, 0), c.last FROM
-                    (SELECT feed FROM feed_state UNION SELECT DISTINCT feed FROM records) f
-                 LEFT JOIN feed_state s ON s.feed = f.feed
-                 LEFT JOIN (SELECT feed, COUNT(*) AS n, MAX(fetched_at) AS last FROM records GROUP BY feed) c
-                    ON c.feed = f.feed
-                 ORDER BY f.feed",
-                &[],
-            )
-            .await
-            .map_err(|e| pg_err("cannot read feeds", e))?;
+        let rows = client.query(FEEDS_SQL, &[]).await.map_err(|e| pg_err("cannot read feeds", e))?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let err = |e| pg_err("cannot read feeds", e);

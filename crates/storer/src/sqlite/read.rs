@@ -21,8 +21,8 @@ use super::search::match_expression;
 use super::store::SqliteStore;
 use super::{NAME, blocking, db_err, json_err, lock};
 use crate::read::{
-    ClusterCopy, ClusterDetail, ClusterQuery, ClusterSummary, Cursor, FeedSummary, Page, RecordDetail, RecordQuery,
-    RecordReader, TimeField, Version,
+    ClusterCopy, ClusterDetail, ClusterQuery, ClusterSummary, Cursor, FEEDS_SQL, FeedSummary, Page, RecordDetail,
+    RecordQuery, RecordReader, TimeField, Version,
 };
 
 /// Connections kept open for reuse.
@@ -219,16 +219,7 @@ impl SqliteReader {
     /// [`RecordReader::feeds`], on the calling thread.
     pub fn feeds_blocking(&self) -> Result<Vec<FeedSummary>, StoreError> {
         let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT f.feed, s.state, coalesce(c.n, 0), c.last FROM
-                    (SELECT feed FROM feed_state UNION SELECT DISTINCT feed FROM records) f
-                 LEFT JOIN feed_state s ON s.feed = f.feed
-                 LEFT JOIN (SELECT feed, COUNT(*) AS n, MAX(fetched_at) AS last FROM records GROUP BY feed) c
-                    ON c.feed = f.feed
-                 ORDER BY f.feed",
-            )
-            .map_err(|e| db_err("cannot read feeds", e))?;
+        let mut stmt = conn.prepare_cached(FEEDS_SQL).map_err(|e| db_err("cannot read feeds", e))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((r.get(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?))

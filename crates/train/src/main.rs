@@ -117,6 +117,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let model = Model::new(weights, threshold).context("weights of the wrong dimension")?;
     report::print(&model, &ds, &validation, &furniture);
     report::peel_figures(&model, &ds, &validation);
+    report::prefilter_figures(&model, &ds, &validation, "held-out sites");
+    report::prefilter_figures(&model, &ds, &furniture, "unseen furniture cases");
     if let Some(path) = &args.held_out_list {
         let mut names: Vec<&str> = ds
             .groups

@@ -116,6 +116,62 @@ pub fn print(model: &Model, ds: &Dataset, validation: &[usize], furniture: &[usi
     }
 }
 
+/// A block's word count, whether it ends a sentence, and whether the
+/// runtime's other guards of length (over 400 characters: over 400
+/// bytes) and prose (25 words, two sentence ends) already keep it, read
+/// back from its vector.
+fn words_and_end(v: &newswire_cleaner::classifier::Vector) -> (usize, bool, bool) {
+    let half = newswire_cleaner::classifier::DENSE / 2;
+    let at = |name: &str| newswire_cleaner::classifier::DENSE_NAMES.iter().position(|n| *n == name).unwrap_or(0);
+    let base = if v.dense[0] > 0.0 { 0 } else { half };
+    let words = (v.dense[base + at("words (log)")].exp() - 1.0).round() as usize;
+    let chars = (v.dense[base + at("chars (log)")].exp() - 1.0).round() as usize;
+    let ends = (v.dense[base + at("sentence ends per word")] * words as f32).round() as usize;
+    let guarded = chars > 400 || (words >= 25 && ends >= 2);
+    (words, v.dense[base + at("ends a sentence")] > 0.0, guarded)
+}
+
+/// What the runtime's pre-filter (a block of N words or more that ends a
+/// sentence is not scored) costs and saves at the model's threshold, on
+/// `rows`: furniture blocks it keeps that the model flags, content blocks
+/// it keeps that the model flags, for N around the chosen one.
+pub fn prefilter_figures(model: &Model, ds: &Dataset, rows: &[usize], label: &str) {
+    println!();
+    println!(
+        "Pre-filter on {label} at threshold {:.2}: N words + sentence end not scored (beyond the length and prose guards)",
+        model.threshold()
+    );
+    println!();
+    println!("| N | blocks skipped | flagged furniture kept (recall lost) | flagged content kept |");
+    println!("|---|---|---|---|");
+    let scored = scores(model, ds, rows);
+    let all = count(ds, &scored, model.threshold());
+    for n in [8usize, 12, 16, 20, 25, 30] {
+        let (mut skipped, mut furniture, mut content) = (0, 0, 0);
+        for &(r, s) in &scored {
+            let ex = &ds.examples[r];
+            let (words, ends, guarded) = words_and_end(&ex.vector);
+            if words >= n && ends && !guarded {
+                skipped += 1;
+                if s >= model.threshold() {
+                    if ex.furniture {
+                        furniture += 1;
+                    } else {
+                        content += 1;
+                    }
+                }
+            }
+        }
+        println!(
+            "| {n} | {skipped} of {} | {furniture} of {} ({:.4}) | {content} of {} |",
+            scored.len(),
+            all.tp,
+            furniture as f64 / (all.tp + all.fneg).max(1) as f64,
+            all.fp
+        );
+    }
+}
+
 /// Whether a vector is a prose block (the `prose block` feature of either
 /// half).
 fn is_prose(v: &newswire_cleaner::classifier::Vector) -> bool {

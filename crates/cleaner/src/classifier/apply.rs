@@ -2,9 +2,11 @@
 //! kept. A block goes only when its score reaches the threshold and no
 //! guard protects it; the guards are those of the rules (a `<pre>`, a table
 //! cell, a quotation, a heading followed by article text, reported speech,
-//! quoted speech) and two of its own: prose (two sentences and twenty-five
-//! words or more, or over 400 bytes) is never furniture, and the classifier
-//! never takes more than a third of the text it scores, nor all of it.
+//! quoted speech) and its own: prose (two sentences and twenty-five words
+//! or more, or over 400 bytes) and a sentence of twenty-five words or more
+//! are never furniture (those blocks are not even scored: the pre-filter),
+//! and the classifier never takes more than a third of the text it scores,
+//! nor all of it.
 //!
 //! Blocks built alike go together: a run of consecutive kept blocks with
 //! the same tag path (the items of a menu, the lines of a list) is scored
@@ -14,33 +16,16 @@
 use newswire_core::{Removed, RemovedKind};
 
 use crate::CLASSIFIER_RULE;
-use crate::classifier::features::vectors_of;
-use crate::classifier::{BlockMarkup, Model, Vector, html_vectors};
+use crate::classifier::features::{MAX_FURNITURE_BYTES, is_prose_of, is_sentence_of, vectors_of};
+use crate::classifier::{BlockMarkup, Model, Vector, html_vectors, scores};
 use crate::engine::Outcome;
 use crate::guards::reports_speech;
 use crate::html::ParaFlags;
 
-/// Bytes after which a paragraph is never furniture to the classifier.
-const MAX_FURNITURE_BYTES: usize = 400;
-/// A paragraph of at least this many words and two sentences is prose.
-const PROSE_WORDS: usize = 25;
 /// A heading before a paragraph of this many bytes titles article text.
 const TEXT_AFTER_HEADING: usize = 80;
 /// At most this share of the kept text goes to the classifier.
 const MAX_SHARE: f64 = 1.0 / 3.0;
-
-/// Prose: at least twenty-five words in two sentences or more.
-fn is_prose(p: &str) -> bool {
-    p.len() >= PROSE_WORDS * 2
-        && p.split_whitespace().nth(PROSE_WORDS - 1).is_some()
-        && p.split_inclusive(['.', '!', '?']).filter(|s| s.trim().chars().count() > 1).nth(1).is_some()
-}
-
-/// Blocks the classifier never removes for their length or their prose,
-/// whatever the rest: no need to score them.
-fn beyond_furniture(p: &str) -> bool {
-    p.len() > MAX_FURNITURE_BYTES || is_prose(p)
-}
 
 /// Why the classifier keeps a block whatever its score.
 pub(crate) fn protected(paragraphs: &[String], flags: &[ParaFlags], i: usize) -> Option<&'static str> {
@@ -64,8 +49,12 @@ pub(crate) fn protected(paragraphs: &[String], flags: &[ParaFlags], i: usize) ->
     if p.len() > MAX_FURNITURE_BYTES {
         return Some("long");
     }
-    if is_prose(p) {
+    let words = p.split_whitespace().count();
+    if is_prose_of(p, words) {
         return Some("prose");
+    }
+    if is_sentence_of(p, words) {
+        return Some("sentence");
     }
     if p.contains(['"', '“', '”', '„', '«', '»']) {
         return Some("quoted speech");
@@ -104,26 +93,29 @@ pub(crate) fn round(
     } else {
         outcome.kept_at.iter().map(|&i| markup.get(i).copied().unwrap_or_default()).collect()
     };
-    // Blocks the guards keep for their length need no score of their own
-    // (but `--explain` shows every score).
-    let skip = last.is_empty().then_some(beyond_furniture as fn(&str) -> bool);
-    let vectors = if sub_markup.is_empty() {
-        vectors_of(&outcome.kept, &[], skip)
+    let scores = if last.is_empty() {
+        // Blocks the guards keep for their length or prose need no score
+        // (0: not furniture).
+        scores(model, &outcome.kept, &sub_flags, &sub_markup)
     } else {
-        html_vectors(&outcome.kept, &sub_flags, &sub_markup, skip)
-    };
-    let scores: Vec<f32> = vectors.iter().map(|v| model.score(v)).collect();
-    let gone = match threshold {
-        Some(t) => removals(t, &outcome.kept, &sub_flags, &sub_markup, &scores),
-        None => Vec::new(),
-    };
-    if !last.is_empty() {
+        // `--explain` shows every score, and the features behind it.
+        let vectors = if sub_markup.is_empty() {
+            vectors_of(&outcome.kept, &[], false)
+        } else {
+            html_vectors(&outcome.kept, &sub_flags, &sub_markup, false)
+        };
+        let scores: Vec<f32> = vectors.iter().map(|v| model.score(v)).collect();
         for ((&i, v), s) in outcome.kept_at.iter().zip(vectors).zip(&scores) {
             if let Some(slot) = last.get_mut(i) {
                 *slot = Some(Scored { score: *s, vector: v });
             }
         }
-    }
+        scores
+    };
+    let gone = match threshold {
+        Some(t) => removals(t, &outcome.kept, &sub_flags, &sub_markup, &scores),
+        None => Vec::new(),
+    };
     for &k in gone.iter().rev() {
         let at = outcome.kept_at.remove(k);
         let text = outcome.kept.remove(k);

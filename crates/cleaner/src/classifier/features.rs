@@ -109,7 +109,7 @@ pub const DENSE_NAMES: [&str; SHAPE] = [
 ];
 
 /// Shape features of a block.
-const SHAPE: usize = 72;
+pub(crate) const SHAPE: usize = 72;
 
 /// Dense features: the shape features twice, the first half set for a
 /// block from markup, the second for a line of a text item (the two read
@@ -335,8 +335,10 @@ fn has_time(p: &str) -> bool {
             {
                 return true;
             }
-            let rest = p[i + 1..].trim_start().to_ascii_lowercase();
-            if rest.starts_with("am") || rest.starts_with("pm") || rest.starts_with("a.m") || rest.starts_with("p.m") {
+            // The byte after an ASCII digit starts a character.
+            let rest = p[i + 1..].trim_start().as_bytes();
+            let starts = |word: &[u8]| rest.get(..word.len()).is_some_and(|r| r.eq_ignore_ascii_case(word));
+            if starts(b"am") || starts(b"pm") || starts(b"a.m") || starts(b"p.m") {
                 return true;
             }
         }
@@ -353,8 +355,10 @@ fn has_duration(words: &[&str]) -> bool {
     ];
     for pair in words.windows(2) {
         if pair[0].chars().all(|c| c.is_ascii_digit()) && !pair[0].is_empty() {
-            let unit = pair[1].trim_end_matches(['.', ',', ')']).to_lowercase();
-            if UNITS.contains(&unit.as_str()) {
+            // The units are ASCII: no other letter lowercases to one of
+            // theirs but the Kelvin sign, which none holds.
+            let unit = pair[1].trim_end_matches(['.', ',', ')']);
+            if UNITS.iter().any(|u| u.eq_ignore_ascii_case(unit)) {
                 return true;
             }
         }
@@ -401,90 +405,181 @@ fn word_bucket(w: &str) -> u16 {
 /// paragraph is read from its start).
 const FUNCTION_WORDS_READ: usize = 40;
 
+/// Function words among the first [`FUNCTION_WORDS_READ`] words of `p`,
+/// per word read. `lower`: a buffer for lowercasing.
+fn function_word_ratio(p: &str, lang: Option<usize>, lower: &mut String) -> f32 {
+    let (mut words, mut fw) = (0usize, 0usize);
+    for w in p.split_whitespace().take(FUNCTION_WORDS_READ) {
+        words += 1;
+        let w = w.trim_matches(|c: char| !c.is_alphabetic());
+        if w.is_empty() || w.len() > 10 {
+            continue;
+        }
+        let key = if w.chars().any(char::is_uppercase) {
+            lower.clear();
+            lower.extend(w.chars().flat_map(char::to_lowercase));
+            lower.as_str()
+        } else {
+            w
+        };
+        fw += usize::from(is_function_word(key, lang));
+    }
+    fw as f32 / words.max(1) as f32
+}
+
 /// Feature vectors of a list of blocks: `paragraphs` as the cleaner made
 /// them, `markup` per paragraph (empty for text input).
 pub fn vectors(paragraphs: &[String], markup: &[BlockMarkup]) -> Vec<Vector> {
-    vectors_of(paragraphs, markup, None)
+    vectors_of(paragraphs, markup, false)
 }
 
-/// [`vectors`], leaving the vector of every block `skip` says to skip
-/// empty (all zero): blocks the classifier may not remove anyway, whose
-/// own score then decides nothing. Their shape still counts for their
-/// neighbours.
-pub(crate) fn vectors_of(paragraphs: &[String], markup: &[BlockMarkup], skip: Option<fn(&str) -> bool>) -> Vec<Vector> {
+/// One block's features as [`visit`] hands them over: valid for the call.
+pub(crate) struct Features<'a> {
+    /// The shape features: one half of the dense part.
+    pub(crate) shape: &'a [f32; SHAPE],
+    /// Which half they go in: the first for a block from markup.
+    pub(crate) from_markup: bool,
+    /// The hashed buckets set, sorted, each once.
+    pub(crate) hashed: &'a [u16],
+}
+
+impl Features<'_> {
+    fn to_vector(&self) -> Vector {
+        let mut dense = [0f32; DENSE];
+        let half = if self.from_markup { 0 } else { SHAPE };
+        dense[half..half + SHAPE].copy_from_slice(self.shape);
+        Vector { dense, hashed: self.hashed.to_vec() }
+    }
+}
+
+/// [`vectors`]; with `skip`, the vector of every block the classifier may
+/// not remove anyway ([`beyond_furniture`]) is left empty (all zero).
+pub(crate) fn vectors_of(paragraphs: &[String], markup: &[BlockMarkup], skip: bool) -> Vec<Vector> {
+    let mut out = Vec::with_capacity(paragraphs.len());
+    visit(paragraphs, markup, skip, |_, f| {
+        out.push(f.map_or_else(|| Vector { dense: [0f32; DENSE], hashed: Vec::new() }, Features::to_vector));
+    });
+    out
+}
+
+/// Bytes after which a paragraph is never furniture to the classifier.
+pub(crate) const MAX_FURNITURE_BYTES: usize = 400;
+/// A paragraph of at least this many words and two sentences is prose.
+const PROSE_WORDS: usize = 25;
+
+/// Prose: at least twenty-five words (`words`: its count of them, or any
+/// smaller count of at least twenty-five) in two sentences or more.
+pub(crate) fn is_prose_of(p: &str, words: usize) -> bool {
+    p.len() >= PROSE_WORDS * 2
+        && words >= PROSE_WORDS
+        && p.split_inclusive(['.', '!', '?']).filter(|s| s.trim().chars().count() > 1).nth(1).is_some()
+}
+
+/// A block of at least this many words that ends a sentence is article
+/// text to the classifier: the pre-filter (docs/cleaner.md, "Block
+/// classifier", for its measured effect).
+pub(crate) const SENTENCE_WORDS: usize = 25;
+
+/// A sentence: at least [`SENTENCE_WORDS`] words (`words`: its count of
+/// them, or any smaller count of at least that many), ending a sentence.
+pub(crate) fn is_sentence_of(p: &str, words: usize) -> bool {
+    words >= SENTENCE_WORDS && ends_sentence(p)
+}
+
+/// Blocks the classifier never removes for their length, their prose or
+/// their sentence, whatever the rest: no need to score them. `words` as
+/// for [`is_prose_of`].
+pub(crate) fn beyond_furniture(p: &str, words: usize) -> bool {
+    p.len() > MAX_FURNITURE_BYTES || is_sentence_of(p, words) || is_prose_of(p, words)
+}
+
+/// Words a shape needs counted at most: [`Shape::prose`] reads twelve,
+/// [`beyond_furniture`] twenty-five for a block that is not long.
+const SHAPE_WORDS_LONG: usize = 12;
+
+/// The features of every block of a list, handed to `each` in order with
+/// the block's index: `None` for a block `skip` leaves out (see
+/// [`vectors_of`]; its shape still counts for its neighbours). Buffers are
+/// reused from block to block, and the words of a block are only looked
+/// up as function words when it or a neighbour is scored.
+pub(crate) fn visit(
+    paragraphs: &[String],
+    markup: &[BlockMarkup],
+    skip: bool,
+    mut each: impl FnMut(usize, Option<&Features<'_>>),
+) {
     let n = paragraphs.len();
+    let none = BlockMarkup::default();
+    let mut shapes: Vec<Shape> = Vec::with_capacity(n);
+    let mut scored: Vec<bool> = Vec::with_capacity(n);
+    for (i, p) in paragraphs.iter().enumerate() {
+        let m = markup.get(i).unwrap_or(&none);
+        let chars = if p.is_ascii() { p.len() } else { p.chars().count() } as f32;
+        // A long block left out needs no more words counted than its shape reads.
+        let words = if skip && p.len() > MAX_FURNITURE_BYTES {
+            p.split_whitespace().take(SHAPE_WORDS_LONG).count()
+        } else {
+            p.split_whitespace().count()
+        };
+        let ends = ends_sentence(p);
+        shapes.push(Shape {
+            chars,
+            words,
+            link_density: (m.link_bytes as f32 / p.len().max(1) as f32).min(1.0),
+            ends_sentence: ends,
+            function_words: 0.0,
+            path: m.path,
+            short_line: words < 8 && !ends,
+            prose: words >= SHAPE_WORDS_LONG && ends,
+        });
+        scored.push(!(skip && beyond_furniture(p, words)));
+    }
+    if !scored.contains(&true) {
+        for i in 0..n {
+            each(i, None);
+        }
+        return;
+    }
     let mut sample = String::new();
-    for p in paragraphs {
+    for (p, s) in paragraphs.iter().zip(&shapes) {
         if sample.len() > 2_000 {
             break;
         }
-        if p.split_whitespace().count() >= 8 {
+        if s.words >= 8 {
             sample.push_str(p);
             sample.push(' ');
         }
     }
     let lang = function_language(&sample);
-    let none = BlockMarkup::default();
-
     let mut lower = String::new();
-    let shapes: Vec<Shape> = paragraphs
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let m = markup.get(i).unwrap_or(&none);
-            let chars = if p.is_ascii() { p.len() } else { p.chars().count() } as f32;
-            let mut words = 0;
-            let mut fw = 0;
-            for w in p.split_whitespace() {
-                words += 1;
-                if words > FUNCTION_WORDS_READ {
-                    continue;
-                }
-                let w = w.trim_matches(|c: char| !c.is_alphabetic());
-                if w.is_empty() || w.len() > 10 {
-                    continue;
-                }
-                let key = if w.chars().any(char::is_uppercase) {
-                    lower.clear();
-                    lower.extend(w.chars().flat_map(char::to_lowercase));
-                    lower.as_str()
-                } else {
-                    w
-                };
-                fw += usize::from(is_function_word(key, lang));
-            }
-            let ends = ends_sentence(p);
-            Shape {
-                chars,
-                words,
-                link_density: (m.link_bytes as f32 / p.len().max(1) as f32).min(1.0),
-                ends_sentence: ends,
-                function_words: fw as f32 / words.clamp(1, FUNCTION_WORDS_READ) as f32,
-                path: m.path,
-                short_line: words < 8 && !ends,
-                prose: words >= 12 && ends,
-            }
-        })
-        .collect();
+    for i in 0..n {
+        // Read by the block itself and by its neighbours.
+        if scored[i] || (i > 0 && scored[i - 1]) || scored.get(i + 1) == Some(&true) {
+            shapes[i].function_words = function_word_ratio(&paragraphs[i], lang, &mut lower);
+        }
+    }
     let longest = shapes.iter().map(|s| s.chars).fold(1.0f32, f32::max);
     let total_chars: f32 = shapes.iter().map(|s| s.chars).sum::<f32>().max(1.0);
     let first_prose = shapes.iter().position(|s| s.prose);
     let last_prose = shapes.iter().rposition(|s| s.prose);
     let mut before = 0.0f32;
-    let mut out = Vec::with_capacity(n);
+    let mut words: Vec<&str> = Vec::new();
+    let mut hashed: Vec<u16> = Vec::new();
     for (i, p) in paragraphs.iter().enumerate() {
         let m = markup.get(i).unwrap_or(&none);
         let s = shapes[i];
-        if skip.is_some_and(|skip| skip(p)) {
+        if !scored[i] {
             before += s.chars;
-            out.push(Vector { dense: [0f32; DENSE], hashed: Vec::new() });
+            each(i, None);
             continue;
         }
         let mut d = [0f32; SHAPE];
-        let words: Vec<&str> = p.split_whitespace().collect();
+        words.clear();
+        words.extend(p.split_whitespace());
         let nw = words.len().max(1) as f32;
         let chars = s.chars.max(1.0);
         let (mut punct, mut digits, mut seps, mut ends, mut letters_len) = (0usize, 0usize, 0usize, 0usize, 0usize);
+        let (mut letters, mut lowercase) = (0usize, 0usize);
         let mut prev_end = false;
         for c in p.chars() {
             if c.is_ascii_punctuation() || matches!(c, '“' | '”' | '‘' | '’' | '«' | '»' | '…' | '–' | '—')
@@ -500,6 +595,10 @@ pub(crate) fn vectors_of(paragraphs: &[String], markup: &[BlockMarkup], skip: Op
             if c.is_alphanumeric() {
                 letters_len += 1;
             }
+            if c.is_alphabetic() {
+                letters += 1;
+                lowercase += usize::from(c.is_lowercase());
+            }
             if matches!(c, '.' | '!' | '?') {
                 prev_end = true;
             } else if prev_end {
@@ -513,11 +612,6 @@ pub(crate) fn vectors_of(paragraphs: &[String], markup: &[BlockMarkup], skip: Op
             ends += 1;
         }
         let caps = words.iter().filter(|w| w.chars().next().is_some_and(char::is_uppercase)).count();
-        let (mut letters, mut lowercase) = (0usize, 0usize);
-        for c in p.chars().filter(|c| c.is_alphabetic()) {
-            letters += 1;
-            lowercase += usize::from(c.is_lowercase());
-        }
         let all_caps = letters >= 3 && lowercase == 0;
         let first_lower = p.chars().find(|c| c.is_alphanumeric()).is_some_and(char::is_lowercase);
         let edge = i < 3 || i + 3 >= n;
@@ -565,8 +659,9 @@ pub(crate) fn vectors_of(paragraphs: &[String], markup: &[BlockMarkup], skip: Op
                 d[base + 5] = 1.0;
             }
         }
-        let around: Vec<usize> = (i.saturating_sub(3)..(i + 4).min(n)).filter(|&j| j != i).collect();
-        d[48] = around.iter().filter(|&&j| shapes[j].short_line).count() as f32 / around.len().max(1) as f32;
+        let (from, to) = (i.saturating_sub(3), (i + 4).min(n));
+        let short_around = (from..to).filter(|&j| j != i && shapes[j].short_line).count();
+        d[48] = short_around as f32 / (to - from - 1).max(1) as f32;
         d[49] = s.chars / longest;
         d[50] = f32::from(u8::from(lang.is_some()));
         d[51] = f32::from(u8::from(s.short_line));
@@ -603,7 +698,8 @@ pub(crate) fn vectors_of(paragraphs: &[String], markup: &[BlockMarkup], skip: Op
         d[71] = f32::from(u8::from(i > 0 && shapes[i - 1].short_line && shapes[i - 1].words <= 3));
         before += s.chars;
 
-        let mut hashed: Vec<u16> = m.tokens().to_vec();
+        hashed.clear();
+        hashed.extend_from_slice(m.tokens());
         if s.words <= SHORT_WORDS {
             for w in &words {
                 let w = w.trim_matches(|c: char| !c.is_alphanumeric());
@@ -621,20 +717,19 @@ pub(crate) fn vectors_of(paragraphs: &[String], markup: &[BlockMarkup], skip: Op
         }
         hashed.sort_unstable();
         hashed.dedup();
-        let mut dense = [0f32; DENSE];
-        let half = if m.from_markup { 0 } else { SHAPE };
-        dense[half..half + SHAPE].copy_from_slice(&d);
-        out.push(Vector { dense, hashed });
+        each(i, Some(&Features { shape: &d, from_markup: m.from_markup, hashed: &hashed }));
     }
-    out
 }
 
-/// Set the flags the walk knows (heading, cell, quote, pre) on vectors.
-pub(crate) fn set_flags(v: &mut Vector, heading: bool, cell: bool, quote: bool, pre: bool) {
-    v.dense[25] = f32::from(u8::from(heading));
-    v.dense[26] = f32::from(u8::from(cell));
-    v.dense[27] = f32::from(u8::from(quote));
-    v.dense[28] = f32::from(u8::from(pre));
+/// Where the flags the walk knows (heading, cell, quote, pre) sit in the
+/// dense part: in the first half, whichever half the block's shape is in.
+pub(crate) const FLAGS: usize = 25;
+
+/// Set the flags the walk knows (heading, cell, quote, pre) on a vector.
+pub(crate) fn set_flags(v: &mut Vector, flags: [bool; 4]) {
+    for (x, on) in v.dense[FLAGS..FLAGS + 4].iter_mut().zip(flags) {
+        *x = f32::from(u8::from(on));
+    }
 }
 
 /// A readable name of feature `index`: a dense name (`text: …` for the

@@ -207,7 +207,7 @@ impl Blocks {
     pub fn vectors(&self, range: std::ops::Range<usize>, markup: bool) -> Vec<Vector> {
         let paragraphs = &self.paragraphs[range.clone()];
         if markup && !self.markup.is_empty() {
-            html_vectors(paragraphs, &self.flags[range.clone()], &self.markup[range], None)
+            html_vectors(paragraphs, &self.flags[range.clone()], &self.markup[range], false)
         } else {
             vectors(paragraphs, &[])
         }
@@ -220,19 +220,44 @@ pub(crate) fn html_vectors(
     paragraphs: &[String],
     flags: &[ParaFlags],
     markup: &[BlockMarkup],
-    skip: Option<fn(&str) -> bool>,
+    skip: bool,
 ) -> Vec<Vector> {
     let mut v = features::vectors_of(paragraphs, markup, skip);
     for (x, f) in v.iter_mut().zip(flags) {
-        features::set_flags(
-            x,
-            f.has(ParaFlags::HEADING),
-            f.has(ParaFlags::CELL),
-            f.has(ParaFlags::QUOTE),
-            f.has(ParaFlags::PRE),
-        );
+        features::set_flags(x, flag_features(*f));
     }
     v
+}
+
+/// The flags of a block as features: heading, table cell, quotation,
+/// `<pre>` (see [`features::set_flags`]).
+fn flag_features(f: ParaFlags) -> [bool; 4] {
+    [f.has(ParaFlags::HEADING), f.has(ParaFlags::CELL), f.has(ParaFlags::QUOTE), f.has(ParaFlags::PRE)]
+}
+
+/// The score of every block, as [`Model::score`] of its vector (HTML
+/// paragraphs with their flags when `markup` is not empty, else the lines
+/// of a text item), without building the vectors; a block the classifier
+/// may not remove anyway (long, or prose: [`features::vectors_of`]) is not
+/// scored and gets 0.
+pub(crate) fn scores(model: &Model, paragraphs: &[String], flags: &[ParaFlags], markup: &[BlockMarkup]) -> Vec<f32> {
+    let w = model.weights();
+    let mut out = Vec::with_capacity(paragraphs.len());
+    features::visit(paragraphs, markup, true, |i, f| {
+        let Some(f) = f else {
+            out.push(0.0);
+            return;
+        };
+        let half = if f.from_markup { 0 } else { features::SHAPE };
+        let mut z: f32 = f.shape.iter().zip(&w[half..half + features::SHAPE]).map(|(x, w)| x * w).sum();
+        if !markup.is_empty() {
+            let set = flag_features(flags.get(i).copied().unwrap_or_default());
+            z += set.iter().zip(&w[features::FLAGS..]).filter(|(on, _)| **on).map(|(_, w)| w).sum::<f32>();
+        }
+        z += f.hashed.iter().map(|&h| w[DENSE + usize::from(h)]).sum::<f32>();
+        out.push(1.0 / (1.0 + (-z).exp()));
+    });
+    out
 }
 
 #[cfg(test)]
@@ -249,6 +274,51 @@ mod tests {
         assert!(m.threshold() > 0.5 && m.threshold() < 1.0, "threshold {}", m.threshold());
         assert!(SHIPPED_BYTES.len() <= 2 * 1024 * 1024, "model over 2 MB");
         assert_eq!(Model::from_bytes(&m.to_bytes()), Ok(m));
+    }
+
+    /// The cleaner's scores (no vectors built, long and prose blocks not
+    /// scored) are the shipped model's scores of the vectors the training
+    /// tool reads, on every block it scores.
+    #[test]
+    fn runtime_scores_are_the_scores_of_the_vectors() {
+        let model = Model::shipped().expect("shipped model");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+        let mut inputs = Vec::new();
+        for set in ["furniture", "safe", "classes"] {
+            for entry in std::fs::read_dir(dir.join(set)).expect("cases") {
+                let path = entry.expect("entry").path();
+                let name = path.to_string_lossy().to_string();
+                let text = std::fs::read_to_string(&path).expect("case");
+                if name.ends_with(".input.html") {
+                    inputs.push((name, text, true));
+                } else if name.ends_with(".input.txt") {
+                    inputs.push((name, text, false));
+                }
+            }
+        }
+        assert!(inputs.len() > 100, "{} inputs", inputs.len());
+        let (mut scored, mut skipped) = (0, 0);
+        for (name, text, is_html) in &inputs {
+            let input = if *is_html { Input::Html(text) } else { Input::Text(text) };
+            let blocks = Blocks::of(input);
+            let n = blocks.paragraphs.len();
+            let vectors = blocks.vectors(0..n, true);
+            let fast = scores(model, &blocks.paragraphs, &blocks.flags, &blocks.markup);
+            assert_eq!(fast.len(), n, "{name}");
+            for (i, (v, s)) in vectors.iter().zip(&fast).enumerate() {
+                let p = &blocks.paragraphs[i];
+                let words = p.split_whitespace().count();
+                if features::beyond_furniture(p, words) {
+                    assert_eq!(*s, 0.0, "{name} block {i} not scored");
+                    skipped += 1;
+                } else {
+                    let slow = model.score(v);
+                    assert!((slow - s).abs() < 1e-5, "{name} block {i}: {slow} vs {s}: {p}");
+                    scored += 1;
+                }
+            }
+        }
+        assert!(scored > 500 && skipped > 10, "{scored} scored, {skipped} skipped");
     }
 
     #[test]

@@ -29,10 +29,16 @@
 //! go closing that table, a second `<html>`/`<body>` adding its attributes,
 //! the HTML integration points of SVG and MathML as scope boundaries.
 //!
+//! Also the list of active formatting elements and its reconstruction: a
+//! `<b>` a block closed is re-opened (a copy, same attributes) for the next
+//! text or inline element, as the standard does; it matters to the text
+//! where the copy outlives a block around it (`</form>` takes the form off
+//! the stack and leaves what is open inside it open:
+//! `<form><ol><b></ol>word</form>more` reads `wordmore`, one line).
+//!
 //! Not done, because no text or block changes with it but for a paragraph
-//! break the adoption agency can move: re-opening formatting elements after
-//! a block closed them and the adoption agency (a misnested `<b>` ends where
-//! its end tag or its parent ends), foster parenting (text misplaced in a
+//! break it can move: the adoption agency (a misnested `<b>` ends where its
+//! end tag or its parent ends), foster parenting (text misplaced in a
 //! table stays where it was written), the `select` and `frameset` modes. The
 //! builder reports when an input takes the algorithm there ([`Deviation`]);
 //! on every other input its text and outline of blocks are the standard's:
@@ -41,7 +47,11 @@
 //!
 //! Hostile markup stays linear: start tags nested deeper than [`MAX_DEPTH`]
 //! are dropped with their end tags, tags keep at most [`MAX_ATTRIBUTES`]
-//! attributes, and no re-opening means no work per earlier element.
+//! attributes, and the list of formatting elements to re-open holds at
+//! most [`MAX_ACTIVE`] (three alike at most, as the standard's "Noah's Ark"
+//! clause says), so a text re-opens at most that many, however many came
+//! before (html5ever re-opens every one: paragraph N of hostile markup held
+//! N nested `<b>`s).
 //!
 //! In page mode ([`document`]) what the extractor never reads is not built:
 //! scripts (but JSON-LD), styles, `noscript`, `template`, inline SVG and
@@ -227,6 +237,72 @@ fn classify(name: &str) -> u32 {
     }
 }
 
+/// Entries of the list of active formatting elements kept at most: past
+/// it a formatting element is not listed (and not re-opened), so hostile
+/// markup stays linear.
+const MAX_ACTIVE: usize = 12;
+
+/// An entry of the list of active formatting elements.
+enum Active {
+    /// Opened by `td`, `th`, `caption`, `applet`, `marquee`, `object` or
+    /// `template` (the element, at its depth in the stack): what was listed
+    /// before it is not re-opened inside it, and what is listed after it
+    /// goes when it closes.
+    Marker { id: NodeId, depth: usize },
+    /// A formatting element, with the attributes a re-opened copy gets,
+    /// and its depth in the stack while it is open there.
+    Element { id: NodeId, depth: usize, name: LocalName, attrs: Vec<Attribute> },
+}
+
+impl Active {
+    fn at(&self) -> (NodeId, usize) {
+        match self {
+            Active::Marker { id, depth } | Active::Element { id, depth, .. } => (*id, *depth),
+        }
+    }
+}
+
+/// Whether a start tag re-opens the formatting elements a block closed
+/// before it is inserted: inline elements and the phrasing-level special
+/// ones do, blocks, list items, headings, tables and their parts, and the
+/// head's elements do not.
+fn reopens_formatting(name: &str, flags: u32) -> bool {
+    if name == "xmp" {
+        return true;
+    }
+    flags & (CLOSES_P | HEAD_CONTENT) == 0
+        && !matches!(
+            name,
+            "li" | "dd"
+                | "dt"
+                | "textarea"
+                | "iframe"
+                | "noembed"
+                | "noscript"
+                | "rb"
+                | "rtc"
+                | "rp"
+                | "rt"
+                | "param"
+                | "source"
+                | "track"
+                | "frame"
+                | "caption"
+                | "col"
+                | "colgroup"
+                | "tbody"
+                | "td"
+                | "tfoot"
+                | "th"
+                | "thead"
+                | "tr"
+                | "html"
+                | "body"
+                | "head"
+                | "frameset"
+        )
+}
+
 /// One element of the stack of open elements.
 struct Open {
     id: NodeId,
@@ -267,6 +343,10 @@ struct Builder<'a> {
     /// (a block's end, `</p>`), by name; past 32, only that there were many.
     closed_formatting: Vec<LocalName>,
     many_closed_formatting: bool,
+    /// The list of active formatting elements (the standard's, bounded by
+    /// [`MAX_ACTIVE`]): what a block closed is re-opened for the next text
+    /// or inline element.
+    active: Vec<Active>,
     /// Quirks mode, once the first token decides it (documents only: no
     /// doctype, or a legacy one, means quirks).
     quirks: Option<bool>,
@@ -842,6 +922,7 @@ impl<'a> Builder<'a> {
             templates: 0,
             closed_formatting: Vec::new(),
             many_closed_formatting: false,
+            active: Vec::new(),
             quirks: if page { None } else { Some(false) },
         };
         if !page {
@@ -1033,6 +1114,8 @@ impl<'a> Builder<'a> {
         }
         if self.in_table_body() && !s.bytes().all(is_space) {
             self.deviate(Deviation::FosterParenting);
+        } else if !self.in_foreign() && !self.in_table_body() {
+            self.reconstruct();
         }
         let parent = self.current();
         let nul_kept = self.in_foreign();
@@ -1255,6 +1338,7 @@ impl<'a> Builder<'a> {
                 return end;
             }
             "svg" | "math" => {
+                self.reconstruct();
                 let parent = self.current();
                 let ns = if name == "svg" { ns!(svg) } else { ns!(mathml) };
                 return self.insert_element(parent, &name, 0, self_closing, end, ns);
@@ -1297,7 +1381,9 @@ impl<'a> Builder<'a> {
                             // agency would split it.
                             self.deviate(Deviation::AdoptionAgency);
                         } else {
+                            let id = o.id;
                             self.pop_to(i);
+                            self.forget_active(id);
                         }
                         break;
                     }
@@ -1348,7 +1434,9 @@ impl<'a> Builder<'a> {
                     if name == "nobr" && self.stack[i + 1..].iter().any(|o| o.flags & SPECIAL != 0) {
                         self.deviate(Deviation::AdoptionAgency);
                     }
+                    let id = self.stack[i].id;
                     self.pop_to(i);
+                    self.forget_active(id);
                 }
             }
             "option" | "optgroup" => {
@@ -1373,16 +1461,116 @@ impl<'a> Builder<'a> {
             }
             _ => {}
         }
-        let name = if name == "image" { Cow::Borrowed("img") } else { name };
-        let parent = self.current();
-        if name == "plaintext" {
-            // The rest of the input is its text, markup and all.
-            let id = self.new_element(parent, atom(&name), ns!(html));
-            let rest = &self.src[end..];
-            self.insert_raw(id, rest);
-            return bytes.len();
+        if reopens_formatting(&name, flags) {
+            self.reconstruct();
         }
-        self.insert(parent, &name, flags, self_closing, end, true)
+        let name = if name == "image" { Cow::Borrowed("img") } else { name };
+        let listed = if flags & FORMATTING != 0 {
+            Some(self.attrs.clone())
+        } else if matches!(&*name, "td" | "th" | "caption" | "applet" | "marquee" | "object" | "template") {
+            None
+        } else {
+            let parent = self.current();
+            if name == "plaintext" {
+                // The rest of the input is its text, markup and all.
+                let id = self.new_element(parent, atom(&name), ns!(html));
+                let rest = &self.src[end..];
+                self.insert_raw(id, rest);
+                return bytes.len();
+            }
+            return self.insert(parent, &name, flags, self_closing, end, true);
+        };
+        let depth = self.stack.len();
+        let parent = self.current();
+        let after = self.insert(parent, &name, flags, self_closing, end, true);
+        if self.stack.len() == depth + 1 {
+            let id = self.stack[depth].id;
+            match listed {
+                Some(attrs) => self.list_active(id, depth, atom(&name), attrs),
+                None => self.active.push(Active::Marker { id, depth }),
+            }
+        }
+        after
+    }
+
+    /// Whether the entry's element is open in the stack.
+    fn is_open(&self, a: &Active) -> bool {
+        let (id, depth) = a.at();
+        self.stack.get(depth).is_some_and(|o| o.id == id)
+    }
+
+    /// Drop what a closed marker ended: the standard clears the list up to
+    /// the last marker when its element closes; here it is done when the
+    /// list is next read.
+    fn clear_closed_markers(&mut self) {
+        while let Some(k) = self.active.iter().rposition(|a| matches!(a, Active::Marker { .. })) {
+            if self.is_open(&self.active[k]) {
+                break;
+            }
+            self.active.truncate(k);
+        }
+    }
+
+    /// List a formatting element just opened: at most three alike (name
+    /// and attributes) after the last marker, the earliest going first.
+    fn list_active(&mut self, id: NodeId, depth: usize, name: LocalName, attrs: Vec<Attribute>) {
+        self.clear_closed_markers();
+        let from = self.active.iter().rposition(|a| matches!(a, Active::Marker { .. })).map_or(0, |k| k + 1);
+        let alike = |a: &Active| match a {
+            Active::Element { name: n, attrs: x, .. } => {
+                *n == name && x.len() == attrs.len() && x.iter().all(|a| attrs.contains(a))
+            }
+            Active::Marker { .. } => false,
+        };
+        let same: Vec<usize> = (from..self.active.len()).filter(|&k| alike(&self.active[k])).collect();
+        if same.len() >= 3 {
+            self.active.remove(same[0]);
+        }
+        if self.active.len() >= MAX_ACTIVE {
+            self.deviate(Deviation::Reconstruction);
+            return;
+        }
+        self.active.push(Active::Element { id, depth, name, attrs });
+    }
+
+    /// Take an element its end tag (or the next `<a>`, `<nobr>`) closed
+    /// off the list.
+    fn forget_active(&mut self, id: NodeId) {
+        if let Some(k) = self.active.iter().rposition(|a| a.at().0 == id) {
+            self.active.remove(k);
+        }
+    }
+
+    /// Re-open the formatting elements a block closed (the standard's
+    /// "reconstruct the active formatting elements"): copies of the listed
+    /// elements after the last marker that are no longer open, in order,
+    /// each inside the one before.
+    fn reconstruct(&mut self) {
+        self.clear_closed_markers();
+        let Some(last) = self.active.last() else { return };
+        if matches!(last, Active::Marker { .. }) || self.is_open(last) {
+            return;
+        }
+        let mut k = self.active.len() - 1;
+        while k > 0 && matches!(self.active[k - 1], Active::Element { .. }) && !self.is_open(&self.active[k - 1]) {
+            k -= 1;
+        }
+        for j in k..self.active.len() {
+            if self.stack.len() >= MAX_DEPTH {
+                return;
+            }
+            let Active::Element { name, attrs, .. } = &self.active[j] else { return };
+            let (name, attrs) = (name.clone(), attrs.clone());
+            let parent = self.current();
+            let saved = std::mem::replace(&mut self.attrs, attrs);
+            let id = self.new_element(parent, name.clone(), ns!(html));
+            self.attrs = saved;
+            let depth = self.stack.len();
+            self.stack.push(Open { id, name: name.clone(), flags: classify(&name), foreign: false });
+            if let Active::Element { id: at, depth: d, .. } = &mut self.active[j] {
+                (*at, *d) = (id, depth);
+            }
+        }
     }
 
     /// Record where a start tag takes the standard's algorithm somewhere
@@ -1729,6 +1917,13 @@ impl<'a> Builder<'a> {
                         self.stack.pop();
                     }
                     self.stack.remove(i);
+                    for a in &mut self.active {
+                        if let Active::Marker { depth, .. } | Active::Element { depth, .. } = a
+                            && *depth > i
+                        {
+                            *depth -= 1;
+                        }
+                    }
                 }
             }
             "table" | "tbody" | "thead" | "tfoot" | "tr" | "td" | "th" | "caption" | "colgroup" => {
@@ -1759,7 +1954,9 @@ impl<'a> Builder<'a> {
                             }
                             return;
                         }
+                        let id = self.stack[i].id;
                         self.pop_to(i);
+                        self.forget_active(id);
                         // The element its end tag closed is not closed
                         // implicitly.
                         if let Some(k) = self.closed_formatting.iter().rposition(|n| *n == local) {
@@ -2052,6 +2249,13 @@ mod tests {
             "<optgroup>a<optgroup>b",
             "<script><!--<script></script>x</script>y",
             "<P\0X>a</P\0X>",
+            // Found by the tag-soup property test, fixed: the `<b>` the
+            // `</ol>` closed is re-opened in the form for `word`, and stays
+            // open when `</form>` takes the form off the stack.
+            "<form><ol><b></ol>word</form>a &amp; b",
+            "<div><form><p><i>x</div>y</form>z",
+            "<p><b class=x>one</p>two<p>three</b>four",
+            "<table><tr><td><b>cell</td></tr></table>after",
         ];
         for case in cases {
             same(&fragment(case), &Html::parse_fragment(case), case);

@@ -1,7 +1,8 @@
 //! The near-duplicate index as the archive grows: insert + lookup cost per
-//! record at several index sizes, in the SQLite store, through the calls
-//! the store stage makes (`find_similar` for a batch, then the batch's
-//! entries committed with its checkpoint).
+//! record at several index sizes, in the SQLite store or in PostgreSQL (a
+//! scratch schema the bench creates and drops), through the calls the
+//! store stage makes (`find_similar` for a batch, then the batch's entries
+//! committed with its checkpoint).
 //!
 //! Articles are generated from a fixed seed: 250 words drawn from a
 //! 20,000-word vocabulary with a heavy head (log-uniform ranks), so common
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use newswire_core::fingerprint::Fingerprint;
 use newswire_core::sink::StateStore;
-use newswire_core::state::{Checkpoint, FeedState, Indexed};
+use newswire_core::state::{Checkpoint, FeedState, Indexed, Match};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -46,8 +47,87 @@ pub struct IndexRow {
     pub copies: usize,
     /// Mean insert time per record while filling up to this size.
     pub fill: Duration,
-    /// Database size, bytes (the WAL folded back first).
+    /// Database size, bytes (SQLite: the WAL folded back first;
+    /// PostgreSQL: the scratch schema's tables with their indexes).
     pub db_bytes: u64,
+}
+
+/// The store measured: SQLite in a temporary directory, or PostgreSQL in
+/// a scratch schema of its own (never the public one's tables).
+enum Store {
+    Sqlite { store: newswire_storer::SqliteStore, path: std::path::PathBuf, _dir: tempfile::TempDir },
+    Postgres { store: newswire_storer::PostgresStore, client: tokio_postgres::Client, schema: String },
+}
+
+impl Store {
+    async fn open(postgres: Option<&str>) -> anyhow::Result<Store> {
+        let Some(url) = postgres else {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("index.db");
+            let store = newswire_storer::SqliteStore::open(&path)?;
+            return Ok(Store::Sqlite { store, path, _dir: dir });
+        };
+        let schema = format!("newswire_bench_index_{}", std::process::id());
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL for the index bench: {e}"))?;
+        tokio::spawn(connection);
+        // A schema left by an earlier run of this process id is scratch too.
+        client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await?;
+        let store = newswire_storer::PostgresStore::connect(url, Some(&schema)).await?;
+        Ok(Store::Postgres { store, client, schema })
+    }
+
+    async fn write(&self, cp: &Checkpoint) -> anyhow::Result<()> {
+        match self {
+            Store::Sqlite { store, .. } => store.write_blocking(&[], Some(cp))?,
+            Store::Postgres { store, .. } => store.write(&[], Some(cp)).await?,
+        }
+        Ok(())
+    }
+
+    async fn find(
+        &self,
+        batch: &[(String, Fingerprint)],
+        since: chrono::DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Option<Match>>> {
+        Ok(match self {
+            Store::Sqlite { store, .. } => store.find_similar(batch, since, THRESHOLD).await?,
+            Store::Postgres { store, .. } => store.find_similar(batch, since, THRESHOLD).await?,
+        })
+    }
+
+    /// The index's size on disk (untimed).
+    async fn bytes(&self) -> anyhow::Result<u64> {
+        match self {
+            Store::Sqlite { store, path, .. } => {
+                // Fold the WAL back into the database so its size is the index's.
+                newswire_core::sink::Sink::close(&mut newswire_storer::SqliteSink::new(store.clone(), true)).await?;
+                let size = |p: std::path::PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+                Ok(size(path.clone()) + size(path.with_extension("db-wal")))
+            }
+            Store::Postgres { client, schema, .. } => {
+                let row = client
+                    .query_one(
+                        "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c
+                         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+                        &[&schema],
+                    )
+                    .await?;
+                Ok(u64::try_from(row.get::<_, i64>(0))?)
+            }
+        }
+    }
+
+    /// Drop the scratch schema (PostgreSQL); the SQLite directory goes with
+    /// the store.
+    async fn remove(self) -> anyhow::Result<()> {
+        if let Store::Postgres { store, client, schema } = self {
+            store.close();
+            client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Deterministic synthetic articles.
@@ -117,17 +197,24 @@ fn entries(batch: &[(String, Fingerprint)], at: chrono::DateTime<Utc>) -> Checkp
     }
 }
 
-fn db_bytes(path: &std::path::Path) -> u64 {
-    let size = |p: std::path::PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
-    size(path.to_path_buf()) + size(path.with_extension("db-wal"))
+/// Fill a fresh index (SQLite, or PostgreSQL at `postgres` in a scratch
+/// schema dropped after, also on error) to each of `sizes` (ascending) and
+/// time `probes` insert + lookups at each.
+pub async fn measure(
+    sizes: &[usize],
+    probes: usize,
+    seed: u64,
+    postgres: Option<&str>,
+) -> anyhow::Result<Vec<IndexRow>> {
+    let store = Store::open(postgres).await?;
+    let measured = measure_in(&store, sizes, probes, seed).await;
+    let removed = store.remove().await;
+    let rows = measured?;
+    removed?;
+    Ok(rows)
 }
 
-/// Fill a fresh SQLite index to each of `sizes` (ascending) and time
-/// `probes` insert + lookups at each.
-pub async fn measure(sizes: &[usize], probes: usize, seed: u64) -> anyhow::Result<Vec<IndexRow>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("index.db");
-    let store = newswire_storer::SqliteStore::open(&path)?;
+async fn measure_in(store: &Store, sizes: &[usize], probes: usize, seed: u64) -> anyhow::Result<Vec<IndexRow>> {
     let mut writer = Writer::new(seed);
     // A sample of indexed articles to copy from (reservoir, bounded).
     let mut originals: Vec<String> = Vec::new();
@@ -155,9 +242,12 @@ pub async fn measure(sizes: &[usize], probes: usize, seed: u64) -> anyhow::Resul
             }
             let cp = entries(&batch, Utc::now());
             let started = Instant::now();
-            store.write_blocking(&[], Some(&cp))?;
+            store.write(&cp).await?;
             fill_time += started.elapsed();
             indexed += n;
+            if indexed.is_multiple_of(100_000) {
+                eprintln!("index bench: filled {indexed} records ({:.0} s of inserts)", fill_time.as_secs_f64());
+            }
         }
         let fill = fill_time / u32::try_from((indexed - filled_from).max(1))?;
 
@@ -179,19 +269,17 @@ pub async fn measure(sizes: &[usize], probes: usize, seed: u64) -> anyhow::Resul
                 next_id += 1;
             }
             let started = Instant::now();
-            let matches = store.find_similar(&batch, since, THRESHOLD).await?;
+            let matches = store.find(&batch, since).await?;
             lookup += started.elapsed();
             found += matches.iter().flatten().count();
             let cp = entries(&batch, Utc::now());
             let started = Instant::now();
-            store.write_blocking(&[], Some(&cp))?;
+            store.write(&cp).await?;
             insert += started.elapsed();
             done += n;
             indexed += n;
         }
-        // Fold the WAL back into the database (untimed) so its size is the
-        // index's.
-        newswire_core::sink::Sink::close(&mut newswire_storer::SqliteSink::new(store.clone(), true)).await?;
+        let db_bytes = store.bytes().await?;
         let per = u32::try_from(probes.max(1))?;
         rows.push(IndexRow {
             indexed: size,
@@ -201,7 +289,7 @@ pub async fn measure(sizes: &[usize], probes: usize, seed: u64) -> anyhow::Resul
             found,
             copies,
             fill,
-            db_bytes: db_bytes(&path),
+            db_bytes,
         });
     }
     Ok(rows)

@@ -91,8 +91,8 @@ enum Cmd {
         #[arg(long)]
         python: PathBuf,
     },
-    /// The near-duplicate index (SQLite): insert + lookup per record as
-    /// the index grows (docs/clusters.md).
+    /// The near-duplicate index (SQLite, or PostgreSQL with --postgres):
+    /// insert + lookup per record as the index grows (docs/clusters.md).
     Index {
         /// Index sizes to measure at, ascending.
         #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
@@ -100,6 +100,10 @@ enum Cmd {
         /// Records timed at each size.
         #[arg(long, default_value_t = 5000)]
         probes: usize,
+        /// Measure PostgreSQL at this URL instead of SQLite, in a scratch
+        /// schema the bench creates and drops.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
     /// Everything, at the documented sizes (or tiny ones with --smoke).
     All {
@@ -357,9 +361,10 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Poll304 { feeds } => poll304(&newswire, feeds, seed).await?,
         Cmd::Stages { feeds, items } => stages(feeds, items, seed)?,
         Cmd::Peer { feeds, items, python } => peer(&newswire, &python, feeds, items, seed).await?,
-        Cmd::Index { sizes, probes } => {
+        Cmd::Index { sizes, probes, postgres } => {
             anyhow::ensure!(sizes.windows(2).all(|w| w[0] < w[1]), "--sizes must be ascending");
-            index::print(&index::measure(&sizes, probes, seed).await?);
+            println!("store: {}\n", if postgres.is_some() { "PostgreSQL (scratch schema)" } else { "SQLite" });
+            index::print(&index::measure(&sizes, probes, seed, postgres.as_deref()).await?);
         }
         Cmd::All { smoke, python } => {
             let (bf, bi, pf, sf, si, peer_f, peer_i) =
@@ -389,7 +394,7 @@ async fn main() -> anyhow::Result<()> {
             println!("\n## 6. Near-duplicate index (docs/clusters.md)\n");
             let (sizes, probes): (&[usize], usize) =
                 if smoke { (&[1000, 5000], 200) } else { (&[10_000, 100_000, 1_000_000], 5000) };
-            index::print(&index::measure(sizes, probes, seed).await?);
+            index::print(&index::measure(sizes, probes, seed, None).await?);
         }
     }
     Ok(())

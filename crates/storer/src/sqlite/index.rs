@@ -335,8 +335,14 @@ fn forget(
 /// key (two when the record has enough, see [`index::min_shared`]) and were
 /// indexed since `since`; the record is compared with the first record of
 /// each candidate's story, and the closest story at or above `threshold`
-/// wins (see [`crate::index`]). Each distinct key of the batch is read once:
-/// copies of one story in a batch, and common phrases, share keys.
+/// wins (see [`crate::index`]).
+///
+/// The whole batch at once: each distinct key of the batch is read once,
+/// in key order (neighbouring keys share the B-tree's inner pages, and
+/// copies of one story in a batch, or common phrases, share keys); the
+/// records' own rows, the candidates' fingerprints and their stories' first
+/// records are then read in one statement each (rows in row-id order), not
+/// one per record or candidate.
 pub(super) fn find_similar_in(
     conn: &Connection,
     pending: &Pending,
@@ -344,67 +350,113 @@ pub(super) fn find_similar_in(
     since: i64,
     threshold: f64,
 ) -> Result<Vec<Option<Match>>, StoreError> {
+    let read_err = |e| db_err("cannot read the index", e);
     let mut by_key = conn
         .prepare_cached("SELECT at, rid FROM lsh WHERE key = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3")
-        .map_err(|e| db_err("cannot read the index", e))?;
-    let mut own = conn
-        .prepare_cached("SELECT rid FROM fingerprints WHERE id = ?1")
-        .map_err(|e| db_err("cannot read the index", e))?;
-    let mut fingerprint = conn
-        .prepare_cached("SELECT id, sig, cluster FROM fingerprints WHERE rid = ?1")
-        .map_err(|e| db_err("cannot read the index", e))?;
-    let mut first = conn
-        .prepare_cached("SELECT sig FROM fingerprints WHERE id = ?1")
-        .map_err(|e| db_err("cannot read the index", e))?;
-    let mut read: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut out = Vec::with_capacity(items.len());
-    for (id, fp) in items {
-        let keys = fp.keys();
-        for &key in &keys {
-            if read.contains_key(&key) {
-                continue;
-            }
-            let rows = by_key
-                .query_map(params![key, since, index::PER_KEY], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(|e| db_err("cannot read the index", e))?;
-            let mut newest =
-                rows.collect::<Result<Vec<(i64, i64)>, _>>().map_err(|e| db_err("cannot read the index", e))?;
-            // With the held keys: the newest PER_KEY of both, within the window.
-            if let Some(held) = pending.by_key.get(&key) {
-                newest.extend(held.iter().filter(|(at, _)| *at >= since));
-                newest.sort_unstable_by(|a, b| b.cmp(a));
-                newest.truncate(usize::try_from(index::PER_KEY).unwrap_or(usize::MAX));
-            }
-            read.insert(key, newest.into_iter().map(|(_, rid)| rid).collect());
+        .map_err(read_err)?;
+    let keys: Vec<Vec<i64>> = items.iter().map(|(_, fp)| fp.keys()).collect();
+    let mut distinct: Vec<i64> = keys.iter().flatten().copied().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let per_key = usize::try_from(index::PER_KEY).unwrap_or(usize::MAX);
+    let mut read: HashMap<i64, Vec<i64>> = HashMap::with_capacity(distinct.len());
+    let mut newest: Vec<(i64, i64)> = Vec::new();
+    for &key in &distinct {
+        newest.clear();
+        let mut rows = by_key.query(params![key, since, index::PER_KEY]).map_err(read_err)?;
+        while let Some(row) = rows.next().map_err(read_err)? {
+            newest.push((row.get(0).map_err(read_err)?, row.get(1).map_err(read_err)?));
         }
+        // With the held keys: the newest PER_KEY of both, within the window.
+        if let Some(held) = pending.by_key.get(&key) {
+            newest.extend(held.iter().filter(|(at, _)| *at >= since));
+            newest.sort_unstable_by(|a, b| b.cmp(a));
+            newest.truncate(per_key);
+        }
+        if !newest.is_empty() {
+            read.insert(key, newest.iter().map(|&(_, rid)| rid).collect());
+        }
+    }
+    if read.is_empty() {
+        return Ok(vec![None; items.len()]);
+    }
+    // The records themselves, when indexed already (their text changed).
+    let ids: Vec<&str> = items.iter().map(|(id, _)| id.as_str()).collect();
+    let mut own: HashMap<String, i64> = HashMap::new();
+    each_row(conn, "SELECT id, rid FROM fingerprints WHERE id IN (SELECT value FROM json_each(?1))", &ids, |r| {
+        own.insert(r.get(0)?, r.get(1)?);
+        Ok(())
+    })?;
+    let mut ranked: Vec<Vec<i64>> = Vec::with_capacity(items.len());
+    let mut wanted: Vec<i64> = Vec::new();
+    for ((id, _), keys) in items.iter().zip(&keys) {
         let lists: Vec<&[i64]> = keys.iter().filter_map(|k| read.get(k).map(Vec::as_slice)).collect();
-        if lists.iter().all(|l| l.is_empty()) {
-            out.push(None);
-            continue;
-        }
-        // The record itself, when it is indexed already (its text changed).
-        let own_rid: Option<i64> =
-            own.query_row([id], |r| r.get(0)).optional().map_err(|e| db_err("cannot read the index", e))?;
-        let mut found: Vec<(String, Vec<u8>, Option<String>)> = Vec::new();
-        for rid in index::rank(index::weighted(&lists), own_rid.as_ref(), keys.len()) {
-            let row: Option<(String, Vec<u8>, Option<String>)> = fingerprint
-                .query_row([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
-                .map_err(|e| db_err("cannot read the index", e))?;
-            found.extend(row);
-        }
-        let candidates: Vec<index::Candidate<'_>> =
-            found.iter().map(|(id, sig, cluster)| index::Candidate { id, sig, cluster: cluster.as_deref() }).collect();
-        let mut firsts: Vec<(&str, Vec<u8>)> = Vec::new();
-        for story in index::missing_firsts(&candidates) {
-            let sig: Option<Vec<u8>> =
-                first.query_row([story], |r| r.get(0)).optional().map_err(|e| db_err("cannot read the index", e))?;
-            firsts.extend(sig.map(|sig| (story, sig)));
-        }
-        let firsts: Vec<(&str, &[u8])> = firsts.iter().map(|(id, sig)| (*id, sig.as_slice())).collect();
+        let best = if lists.is_empty() {
+            Vec::new()
+        } else {
+            index::rank(index::weighted(&lists), own.get(id.as_str()), keys.len())
+        };
+        wanted.extend(&best);
+        ranked.push(best);
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut stored: HashMap<i64, (String, Vec<u8>, Option<String>)> = HashMap::with_capacity(wanted.len());
+    each_row(
+        conn,
+        "SELECT rid, id, sig, cluster FROM fingerprints WHERE rid IN (SELECT value FROM json_each(?1)) ORDER BY rid",
+        &wanted,
+        |r| {
+            stored.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?));
+            Ok(())
+        },
+    )?;
+    // The first records of the candidates' stories not among them.
+    let found: std::collections::HashSet<&str> = stored.values().map(|(id, _, _)| id.as_str()).collect();
+    let mut stories: Vec<&str> =
+        stored.values().filter_map(|(_, _, cluster)| cluster.as_deref()).filter(|s| !found.contains(s)).collect();
+    stories.sort_unstable();
+    stories.dedup();
+    let mut firsts: HashMap<String, Vec<u8>> = HashMap::with_capacity(stories.len());
+    each_row(conn, "SELECT id, sig FROM fingerprints WHERE id IN (SELECT value FROM json_each(?1))", &stories, |r| {
+        firsts.insert(r.get(0)?, r.get(1)?);
+        Ok(())
+    })?;
+    let mut out = Vec::with_capacity(items.len());
+    for ((_, fp), best) in items.iter().zip(&ranked) {
+        let candidates: Vec<index::Candidate<'_>> = best
+            .iter()
+            .filter_map(|rid| stored.get(rid))
+            .map(|(id, sig, cluster)| index::Candidate { id, sig, cluster: cluster.as_deref() })
+            .collect();
+        let firsts: Vec<(&str, &[u8])> = index::missing_firsts(&candidates)
+            .into_iter()
+            .filter_map(|story| firsts.get(story).map(|sig| (story, sig.as_slice())))
+            .collect();
         out.push(index::best(fp, &candidates, &firsts, threshold));
     }
     Ok(out)
+}
+
+/// Run `sql`, whose one parameter is a JSON array of `values` (read with
+/// `json_each`), and hand each row to `each`. Nothing to run for no values.
+fn each_row<T: serde::Serialize>(
+    conn: &Connection,
+    sql: &str,
+    values: &[T],
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> Result<(), StoreError> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let list = serde_json::to_string(values)
+        .map_err(|e| StoreError::fatal(super::NAME, format!("cannot list index rows to read: {e}")))?;
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| db_err("cannot read the index", e))?;
+    let mut rows = stmt.query([list]).map_err(|e| db_err("cannot read the index", e))?;
+    while let Some(row) = rows.next().map_err(|e| db_err("cannot read the index", e))? {
+        each(row).map_err(|e| db_err("cannot read the index", e))?;
+    }
+    Ok(())
 }
 
 /// Remove up to `limit` index entries indexed before `before` (Unix

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use newswire_core::config::{Config, SinkConfig, StateKind};
+use newswire_core::config::{Config, SinkConfig, StateKind, WebhookConfig};
 use newswire_core::lease::LeaseStore;
 use newswire_core::sink::{Sink, StateStore};
 use newswire_fetcher::{Fetcher, FetcherOptions};
-use newswire_storer::{JsonlSink, SqliteSink, SqliteStore};
+use newswire_storer::{JsonlSink, SqliteSink, SqliteStore, WebhookOptions, WebhookSink};
 #[cfg(feature = "nats")]
 use newswire_storer::{NatsOptions, NatsSink};
 #[cfg(feature = "postgres")]
@@ -20,6 +20,12 @@ use newswire_pipeline::{PipelineOptions, Storage};
 /// `NEWSWIRE_RESOLVE` ("host=ip:port,…") pins names to addresses, for tests
 /// that need a public-looking name on a local server.
 pub fn fetcher(config: &Config) -> anyhow::Result<Fetcher> {
+    Ok(Fetcher::new(&fetcher_options(config)?)?)
+}
+
+/// The fetcher's settings from the config (and `NEWSWIRE_RESOLVE`), which
+/// the webhook sink's client shares.
+fn fetcher_options(config: &Config) -> anyhow::Result<FetcherOptions> {
     let mut networks = Vec::with_capacity(config.pipeline.allowed_networks.len());
     for net in &config.pipeline.allowed_networks {
         // Validated at load: this cannot fail for a parsed config.
@@ -41,7 +47,33 @@ pub fn fetcher(config: &Config) -> anyhow::Result<Fetcher> {
             options.resolve.entry(host.to_ascii_lowercase()).or_default().push(addr);
         }
     }
-    Ok(Fetcher::new(&options)?)
+    Ok(options)
+}
+
+/// A webhook sink: its URL checked against the address guard first (a
+/// private or loopback receiver only with `allow_private` or an allowed
+/// network), its client guarded the same way at every connection and
+/// never following a redirect.
+async fn webhook(config: &Config, hook: &WebhookConfig) -> anyhow::Result<WebhookSink> {
+    let name = hook.sink_name();
+    let url = url::Url::parse(hook.url.trim()).with_context(|| format!("{name}: invalid url"))?;
+    let options = fetcher_options(config)?;
+    newswire_fetcher::check_destination(&options, &url, hook.allow_private)
+        .await
+        .with_context(|| format!("the {name} sink's url is not allowed"))?;
+    let client = newswire_fetcher::guarded_client(&options, hook.allow_private)?;
+    let secret = hook.secret().map_err(|e| anyhow::anyhow!("{name}: secret_env: {e}"))?;
+    let options = WebhookOptions {
+        name,
+        url,
+        secret,
+        timeout: hook.timeout.0,
+        max_batch: hook.max_batch,
+        headers: hook.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        breaker_failures: hook.breaker_failures,
+        probe_interval: hook.probe_interval.0,
+    };
+    Ok(WebhookSink::new(client, options)?)
 }
 
 /// Stage sizes from `[pipeline]`.
@@ -123,6 +155,7 @@ pub async fn storage_and_leases(config: &Config) -> anyhow::Result<(Storage, Opt
                 };
                 Box::new(NatsSink::connect(url, options).await.context("cannot open the nats sink")?)
             }
+            SinkConfig::Webhook(hook) => Box::new(webhook(config, hook).await?),
         };
         boxed.open().await.with_context(|| format!("cannot open the {} sink", sink.kind()))?;
         sinks.push(boxed);

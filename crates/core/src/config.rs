@@ -468,6 +468,142 @@ pub enum SinkConfig {
         #[serde(default)]
         token_env: Option<String>,
     },
+    /// An HTTP receiver: batches of records POSTed as signed JSON, retried
+    /// until accepted, behind a circuit breaker (docs/operating.md, Webhook).
+    Webhook(WebhookConfig),
+}
+
+/// `[[sink]] kind = "webhook"`: where and how batches of records are POSTed.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// The receiver's `http` or `https` URL. Required.
+    pub url: String,
+    /// Name in logs, metrics and `/readyz` (`webhook:NAME`); needed to tell
+    /// two webhook sinks apart. Default none: the sink is `webhook`.
+    pub name: Option<String>,
+    /// The environment variable holding the HMAC-SHA256 key that signs
+    /// every request (`X-Newswire-Signature`). Default none: unsigned.
+    pub secret_env: Option<String>,
+    /// Total time for one request, body and answer included. Default "10s".
+    pub timeout: HumanDuration,
+    /// Records per request at most; a larger batch goes in several
+    /// requests. Default 100; at least 1.
+    pub max_batch: usize,
+    /// Extra request headers, like `{ "X-Tenant" = "news" }`. The headers
+    /// newswire sets itself cannot be replaced.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Whether the URL may resolve to private, loopback and link-local
+    /// addresses (`[pipeline] allowed_networks` applies too). Default false.
+    pub allow_private: bool,
+    /// Consecutive failed requests that open the circuit (`/readyz` then
+    /// names the sink). Default 5; at least 1.
+    pub breaker_failures: u32,
+    /// While the circuit is open, one request every this long at most.
+    /// Default "30s".
+    pub probe_interval: HumanDuration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            url: String::new(),
+            name: None,
+            secret_env: None,
+            timeout: HumanDuration(Duration::from_secs(10)),
+            max_batch: 100,
+            headers: std::collections::BTreeMap::new(),
+            allow_private: false,
+            breaker_failures: 5,
+            probe_interval: HumanDuration(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// Headers the webhook sink sets itself; `headers` may not name them.
+pub const WEBHOOK_RESERVED_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "host",
+    "idempotency-key",
+    "x-newswire-signature",
+    "user-agent",
+    "transfer-encoding",
+    "connection",
+];
+
+impl WebhookConfig {
+    /// The sink's name: `webhook`, or `webhook:NAME`.
+    pub fn sink_name(&self) -> String {
+        match &self.name {
+            Some(name) => format!("webhook:{name}"),
+            None => "webhook".into(),
+        }
+    }
+
+    /// The signing key, read from `secret_env` (checked at load; an error
+    /// naming the variable when it went away since).
+    pub fn secret(&self) -> Result<Option<Secret>, String> {
+        let Some(var) = self.secret_env.as_deref() else { return Ok(None) };
+        match std::env::var(var) {
+            Ok(secret) if !secret.is_empty() => Ok(Some(Secret(secret))),
+            _ => Err(format!("environment variable {var} is not set (or empty)")),
+        }
+    }
+
+    /// Problems with these settings: (key under the sink, message).
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        match Url::parse(self.url.trim()) {
+            _ if self.url.trim().is_empty() => {
+                out.push(("url", "a webhook sink needs url, the receiver's http or https URL".into()))
+            }
+            Err(e) => out.push(("url", format!("invalid URL \"{}\": {e}", crate::canon::redact(&self.url)))),
+            Ok(url) if !matches!(url.scheme(), "http" | "https") => out.push((
+                "url",
+                format!(
+                    "unsupported scheme \"{}\" in \"{}\": use http or https",
+                    url.scheme(),
+                    crate::canon::redact(&self.url)
+                ),
+            )),
+            Ok(url) if url.host_str().is_none_or(str::is_empty) => {
+                out.push(("url", format!("URL \"{}\" has no host", crate::canon::redact(&self.url))))
+            }
+            Ok(_) => {}
+        }
+        if let Err(e) = self.secret() {
+            out.push(("secret_env", e));
+        }
+        if self.timeout.0.is_zero() {
+            out.push(("timeout", "must be more than 0s".into()));
+        }
+        if self.max_batch == 0 {
+            out.push(("max_batch", "must be at least 1".into()));
+        }
+        if self.breaker_failures == 0 {
+            out.push(("breaker_failures", "must be at least 1".into()));
+        }
+        if self.probe_interval.0.is_zero() {
+            out.push(("probe_interval", "must be more than 0s".into()));
+        }
+        if let Some(name) = &self.name
+            && (name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)))
+        {
+            out.push(("name", format!("\"{name}\" is not a name of letters, digits, - and _")));
+        }
+        for (name, value) in &self.headers {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
+                out.push(("headers", format!("invalid header name \"{name}\"")));
+            } else if WEBHOOK_RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                out.push(("headers", format!("header {name} is set by newswire and cannot be replaced")));
+            }
+            if !value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+                out.push(("headers", format!("the value of header {name} must be printable ASCII")));
+            }
+        }
+        out
+    }
 }
 
 impl SinkConfig {
@@ -478,6 +614,7 @@ impl SinkConfig {
             SinkConfig::Jsonl { .. } => "jsonl",
             SinkConfig::Postgres { .. } => "postgres",
             SinkConfig::Nats { .. } => "nats",
+            SinkConfig::Webhook(_) => "webhook",
         }
     }
 }
@@ -1000,6 +1137,23 @@ impl Config {
                 _ => {}
             }
         }
+        let mut webhook_names = Vec::new();
+        for (i, sink) in self.sinks.iter().enumerate() {
+            if let SinkConfig::Webhook(hook) = sink {
+                for (key, message) in hook.problems() {
+                    out.push((None, format!("sink[{i}].{key}"), message));
+                }
+                let name = hook.sink_name();
+                if webhook_names.contains(&name) {
+                    out.push((
+                        None,
+                        format!("sink[{i}].name"),
+                        format!("another webhook sink is named {name}: give each a distinct name"),
+                    ));
+                }
+                webhook_names.push(name);
+            }
+        }
         for (i, sink) in self.sinks.iter().enumerate() {
             if let SinkConfig::Postgres { url, url_env, .. } = sink {
                 match (url, url_env) {
@@ -1200,6 +1354,51 @@ listen = "127.0.0.1:9090"
         assert!(e.contains("sink[0]: give exactly one of url and url_env"), "{e}");
         let e = error_of("[[sink]]\nkind = \"nats\"\nurl = \"nats://x\"\nsubjekt = \"a\"\n");
         assert!(e.contains("subjekt"), "{e}");
+    }
+
+    #[test]
+    fn webhook_sink_settings_and_their_errors() {
+        let var = "NEWSWIRE_CONFIG_TEST_WEBHOOK_SECRET";
+        let c = load(
+            "[[sink]]\nkind = \"webhook\"\nurl = \"https://hooks.example.com/in\"\nname = \"crm\"\ntimeout = \"3s\"\nmax_batch = 10\nheaders = { \"X-Tenant\" = \"news\" }\nbreaker_failures = 2\n"
+        )
+        .expect("parses");
+        let SinkConfig::Webhook(hook) = &c.sinks()[0] else { panic!("a webhook sink: {:?}", c.sinks()) };
+        assert_eq!(
+            (hook.sink_name().as_str(), hook.timeout.0, hook.max_batch),
+            ("webhook:crm", Duration::from_secs(3), 10)
+        );
+        assert_eq!(
+            (hook.breaker_failures, hook.probe_interval.0, hook.allow_private),
+            (2, Duration::from_secs(30), false)
+        );
+        assert_eq!(hook.secret(), Ok(None), "unsigned without secret_env");
+        assert_eq!(c.sinks()[0].kind(), "webhook");
+
+        let e = error_of("[[sink]]\nkind = \"webhook\"\n");
+        assert!(e.contains("sink[0].url: a webhook sink needs url"), "{e}");
+        let e = error_of("[[sink]]\nkind = \"webhook\"\nurl = \"not a url\"\n");
+        assert!(e.contains("sink[0].url: invalid URL \"not a url\""), "{e}");
+        let e = error_of("[[sink]]\nkind = \"webhook\"\nurl = \"ftp://e.com/in\"\n");
+        assert!(e.contains("sink[0].url: unsupported scheme \"ftp\""), "{e}");
+        let e = error_of("[[sink]]\nkind = \"webhook\"\nurl = \"https://e.com/in\"\ntimeout = \"0s\"\n");
+        assert!(e.contains("sink[0].timeout: must be more than 0s"), "{e}");
+        let e = error_of("[[sink]]\nkind = \"webhook\"\nurl = \"https://e.com/in\"\nmax_batch = 0\n");
+        assert!(e.contains("sink[0].max_batch: must be at least 1"), "{e}");
+        let e = error_of(&format!(
+            "[[sink]]\nkind = \"webhook\"\nurl = \"https://e.com/in\"\nsecret_env = \"{var}_UNSET\"\n"
+        ));
+        assert!(e.contains(&format!("sink[0].secret_env: environment variable {var}_UNSET is not set")), "{e}");
+        let e = error_of(
+            "[[sink]]\nkind = \"webhook\"\nurl = \"https://e.com/in\"\nheaders = { \"Idempotency-Key\" = \"x\" }\n",
+        );
+        assert!(e.contains("sink[0].headers: header Idempotency-Key is set by newswire"), "{e}");
+        let e = error_of("[[sink]]\nkind = \"webhook\"\nurl = \"https://e.com/in\"\nsecrett_env = \"X\"\n");
+        assert!(e.contains("secrett_env"), "{e}");
+        let e = error_of(
+            "[[sink]]\nkind = \"webhook\"\nurl = \"https://e.com/a\"\n[[sink]]\nkind = \"webhook\"\nurl = \"https://e.com/b\"\n",
+        );
+        assert!(e.contains("sink[1].name: another webhook sink is named webhook"), "{e}");
     }
 
     #[test]

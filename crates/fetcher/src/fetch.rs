@@ -220,14 +220,54 @@ fn backoff(attempt: u32) -> Duration {
     base.mul_f64(rand::rng().random_range(0.5..1.5))
 }
 
+fn install_crypto() {
+    CRYPTO.call_once(|| {
+        // Fails only when another provider was installed first, which is
+        // just as good for us.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A client for sending to a configured destination (the webhook sink):
+/// the address guard in its resolver (`allow_private` and the options'
+/// allowed networks and fixed names), redirects never followed, no proxy
+/// from the environment, the options' user agent and connect timeout.
+pub fn guarded_client(opts: &FetcherOptions, allow_private: bool) -> Result<Client, FetchError> {
+    install_crypto();
+    build_client(opts, &Arc::new(opts.allowed_networks.clone()), allow_private, None)
+}
+
+/// Check a destination before anything is sent to it, for a clear error at
+/// start: an address in the URL must be public (or allowed), and a name
+/// must resolve to at least one address that is. A name that does not
+/// resolve now passes: the client's resolver checks again at every
+/// connection, whatever the name resolves to then.
+pub async fn check_destination(opts: &FetcherOptions, url: &Url, allow_private: bool) -> Result<(), FetchError> {
+    check_target(url, allow_private, &opts.allowed_networks)?;
+    if allow_private {
+        return Ok(());
+    }
+    if let Some(url::Host::Domain(host)) = url.host()
+        && let Ok(name) = host.parse::<reqwest::dns::Name>()
+    {
+        let resolver =
+            GuardedResolver::new(false, Arc::new(opts.allowed_networks.clone()), Arc::new(opts.resolve.clone()));
+        if let Err(e) = reqwest::dns::Resolve::resolve(&resolver, name).await
+            && let Some(forbidden) = e.downcast_ref::<ForbiddenAddress>()
+        {
+            return Err(FetchError::new(
+                ErrorKind::Forbidden,
+                format!("refused {}: {forbidden}", redact(url.as_str())),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Fetcher {
     /// Build the fetcher. Fails only if the TLS setup fails.
     pub fn new(opts: &FetcherOptions) -> Result<Fetcher, FetchError> {
-        CRYPTO.call_once(|| {
-            // Fails only when another provider was installed first, which is
-            // just as good for us.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
+        install_crypto();
         let allowed = Arc::new(opts.allowed_networks.clone());
         // Build the common client now so a TLS problem shows at start.
         let strict = build_client(opts, &allowed, false, None)?;
@@ -461,17 +501,7 @@ fn send_error(url: &Url, err: reqwest::Error) -> FetchError {
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = e.source();
-    }
-    redact(&out)
+    redact(&newswire_core::error::chain(err))
 }
 
 fn status_error(url: &Url, status: StatusCode, retry_after: Option<Duration>) -> FetchError {
@@ -633,6 +663,25 @@ fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_destination_must_be_public_unless_allowed() {
+        let mut opts = FetcherOptions::default();
+        opts.resolve.insert("hooks.internal".into(), vec!["10.0.0.7:0".parse().expect("addr")]);
+        let url = |s: &str| Url::parse(s).expect("url");
+        let err = check_destination(&opts, &url("http://127.0.0.1:9/in"), false).await.expect_err("loopback");
+        assert_eq!(err.kind, ErrorKind::Forbidden);
+        assert!(err.message.contains("127.0.0.1 is not a public address; set allow_private = true"), "{err}");
+        let err = check_destination(&opts, &url("https://hooks.internal/in"), false).await.expect_err("private name");
+        assert!(err.message.contains("hooks.internal resolves only to non-public addresses (10.0.0.7)"), "{err}");
+        let err = check_destination(&opts, &url("http://[::1]:9/in"), false).await.expect_err("loopback v6");
+        assert_eq!(err.kind, ErrorKind::Forbidden);
+        check_destination(&opts, &url("http://127.0.0.1:9/in"), true).await.expect("allowed");
+        check_destination(&opts, &url("https://hooks.internal/in"), true).await.expect("allowed");
+        check_destination(&opts, &url("https://93.184.216.34/in"), false).await.expect("public");
+        opts.allowed_networks = AllowedNetworks::new(vec![("10.0.0.0".parse().expect("ip"), 8)]);
+        check_destination(&opts, &url("https://hooks.internal/in"), false).await.expect("an allowed network");
+    }
 
     #[test]
     fn retry_after_takes_seconds_and_dates() {

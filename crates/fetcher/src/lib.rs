@@ -28,6 +28,8 @@ pub mod page;
 pub mod parse;
 pub mod robots;
 
-pub use fetch::{Document, FetchError, FetchRequest, Fetched, Fetcher, FetcherOptions};
+pub use fetch::{
+    Document, FetchError, FetchRequest, Fetched, Fetcher, FetcherOptions, check_destination, guarded_client,
+};
 pub use hosts::HostWait;
 pub use parse::{FeedPages, ParseError, ParsedFeed, RawItem, parse_feed, parse_feed_with};

@@ -11,6 +11,10 @@
 //! - [`nats::NatsSink`]: JetStream publish, deduplicated by message id,
 //!   returning only after every ack; never holds the state.
 //!
+//! - [`webhook::WebhookSink`]: batches POSTed as signed JSON to an HTTP
+//!   receiver, retried with backoff behind a circuit breaker until accepted;
+//!   never holds the state.
+//!
 //! - [`read`]: the read layer, [`RecordReader`](read::RecordReader): pages
 //!   of records by filters and full text with a cursor, one record with its
 //!   versions, stories, feeds; for `newswire records` and the HTTP API.
@@ -46,6 +50,7 @@ pub mod postgres;
 pub mod read;
 pub mod retention;
 pub mod sqlite;
+pub mod webhook;
 
 pub use jsonl::JsonlSink;
 #[cfg(feature = "nats")]
@@ -54,3 +59,4 @@ pub use nats::{NatsOptions, NatsSink};
 pub use postgres::{PostgresSink, PostgresStore};
 pub use read::RecordReader;
 pub use sqlite::{SqliteReader, SqliteSink, SqliteStore};
+pub use webhook::{WebhookOptions, WebhookSink};

@@ -4,7 +4,8 @@
 //! read `NEWSWIRE_TEST_POSTGRES_URL` and `NEWSWIRE_TEST_NATS_URL` and skip,
 //! saying so, when they are unset; each test works in its own schema or
 //! stream, named with a random suffix and dropped at the end, so runs never
-//! collide. The PostgreSQL and NATS tests are compiled with the features of
+//! collide. The webhook tests run their receiver in the test.
+//! The PostgreSQL and NATS tests are compiled with the features of
 //! the same names (on by default).
 
 mod contract;
@@ -15,3 +16,4 @@ mod nats;
 mod postgres;
 mod read;
 mod sqlite;
+mod webhook;

@@ -306,7 +306,16 @@ impl Cleaner {
 
     /// Clean one input.
     pub fn clean(&self, input: Input<'_>) -> Cleaned {
-        self.run(input, false).0
+        self.run(input, false, false).0
+    }
+
+    /// Clean one input, with the block classifier's score of every kept
+    /// paragraph and whether a guard protects it (empty when the
+    /// classifier is off or did not run): the extractor trims the
+    /// article's edges with them.
+    pub(crate) fn clean_scored(&self, input: Input<'_>) -> (Cleaned, Vec<(f32, bool)>) {
+        let (cleaned, _, scores) = self.run(input, false, true);
+        (cleaned, scores)
     }
 
     /// Every paragraph of an input with its classifier score, the rule that
@@ -314,10 +323,10 @@ impl Cleaner {
     /// classifier's threshold applies as configured; scores are shown
     /// even when it is off).
     pub fn explain(&self, input: Input<'_>) -> Vec<Explained> {
-        self.run(input, true).1
+        self.run(input, true, false).1
     }
 
-    fn run(&self, input: Input<'_>, explain: bool) -> (Cleaned, Vec<Explained>) {
+    fn run(&self, input: Input<'_>, explain: bool, kept_scores: bool) -> (Cleaned, Vec<Explained>, Vec<(f32, bool)>) {
         let (paragraphs, flags, markup, mut removed, mut embeds) = match input {
             Input::Html(html) => {
                 let x = html::to_paragraphs(html, self.markup);
@@ -351,6 +360,12 @@ impl Cleaner {
                 rules.again(&mut outcome, &flags);
             }
         }
+        let kept_scores = match model {
+            Some(model) if kept_scores && self.classifier.is_some() && outcome.kept.len() <= MAX_CLASSIFIED_BLOCKS => {
+                classifier::apply::kept_scores(model, &outcome, &flags, &markup)
+            }
+            _ => Vec::new(),
+        };
         let mut explained = Vec::new();
         if explain && let Some(model) = model {
             let mut by: Vec<Option<String>> = vec![None; inputs];
@@ -397,7 +412,7 @@ impl Cleaner {
             removed: all.into_iter().map(|(_, _, r)| r).collect(),
             embeds: all_embeds.into_iter().map(|(_, _, e)| e).collect(),
         };
-        (cleaned, explained)
+        (cleaned, explained, kept_scores)
     }
 }
 

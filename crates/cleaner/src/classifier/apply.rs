@@ -86,13 +86,7 @@ pub(crate) fn round(
     markup: &[BlockMarkup],
     last: &mut [Option<Scored>],
 ) -> bool {
-    let sub_flags: Vec<ParaFlags> =
-        outcome.kept_at.iter().map(|&i| flags.get(i).copied().unwrap_or_default()).collect();
-    let sub_markup: Vec<BlockMarkup> = if markup.is_empty() {
-        Vec::new()
-    } else {
-        outcome.kept_at.iter().map(|&i| markup.get(i).copied().unwrap_or_default()).collect()
-    };
+    let (sub_flags, sub_markup) = of_kept(outcome, flags, markup);
     let scores = if last.is_empty() {
         // Blocks the guards keep for their length or prose need no score
         // (0: not furniture).
@@ -123,6 +117,31 @@ pub(crate) fn round(
     }
     outcome.removed.sort_by_key(|(at, _)| *at);
     !gone.is_empty()
+}
+
+/// The flags and the markup of the blocks `outcome` kept, in order (no
+/// markup for a text item).
+fn of_kept(outcome: &Outcome, flags: &[ParaFlags], markup: &[BlockMarkup]) -> (Vec<ParaFlags>, Vec<BlockMarkup>) {
+    let sub_flags = outcome.kept_at.iter().map(|&i| flags.get(i).copied().unwrap_or_default()).collect();
+    let sub_markup = if markup.is_empty() {
+        Vec::new()
+    } else {
+        outcome.kept_at.iter().map(|&i| markup.get(i).copied().unwrap_or_default()).collect()
+    };
+    (sub_flags, sub_markup)
+}
+
+/// The score of every block `outcome` kept (0 for one not scored: long,
+/// prose, a sentence) and whether a guard protects it.
+pub(crate) fn kept_scores(
+    model: &Model,
+    outcome: &Outcome,
+    flags: &[ParaFlags],
+    markup: &[BlockMarkup],
+) -> Vec<(f32, bool)> {
+    let (sub_flags, sub_markup) = of_kept(outcome, flags, markup);
+    let s = scores(model, &outcome.kept, &sub_flags, &sub_markup);
+    s.into_iter().enumerate().map(|(k, s)| (s, protected(&outcome.kept, &sub_flags, k).is_some())).collect()
 }
 
 /// The blocks (indexes into `paragraphs`, in order) that go this round.

@@ -20,3 +20,4 @@ mod records;
 mod retention;
 mod scaling;
 mod server;
+mod webhook;

@@ -7,7 +7,8 @@
 //! removed are dropped (a poll in flight finishes and is committed), feeds
 //! whose settings changed use the new settings from their next poll on, and
 //! unchanged feeds are left alone. A config that does not load is rejected
-//! with its error logged, and the running one stays. Pipeline, sink and
+//! with its error logged, and the running one stays. `[retention]` applies
+//! at once (a pruning round with the new settings); pipeline, sink and
 //! server settings take effect on restart.
 //!
 //! With the state in PostgreSQL several daemons share the feeds through
@@ -94,13 +95,11 @@ pub async fn run(
         }
         None => None,
     };
-    // Retention: its own task, stopped with the scheduler; the [retention]
-    // settings take effect on restart.
-    let retention = settings
-        .config
-        .retention
-        .enabled()
-        .then(|| tokio::spawn(crate::retention::task(settings.config.clone(), shutdown.clone())));
+    // Retention: its own task, stopped with the scheduler. It runs even
+    // with retention off, waiting for a reload that turns it on: each
+    // reloaded [retention] goes to it through this channel.
+    let (retention_tx, retention_rx) = tokio::sync::watch::channel(settings.config.retention.clone());
+    let retention = tokio::spawn(crate::retention::task(settings.config.clone(), retention_rx, shutdown.clone()));
     book.board().set_running(true);
     info!(feeds = book.len(), "daemon started");
     crate::systemd::notify("READY=1");
@@ -132,6 +131,7 @@ pub async fn run(
                             metrics::set_feed_labels(server.feed_labels_for(new.feeds.len()));
                         }
                         book.reload(&new.feeds);
+                        retention_tx.send_replace(new.config.retention.clone());
                         metrics::reload(true, true);
                     }
                     Err(e) => {
@@ -184,10 +184,8 @@ pub async fn run(
             warn!(error = %e, "releasing leases failed; they expire after the TTL");
         }
     }
-    if let Some(task) = retention {
-        // It watches `shutdown`: between batches at the latest.
-        let _ = task.await;
-    }
+    // It watches `shutdown`: between batches at the latest.
+    let _ = retention.await;
     if let Some((_, task)) = server {
         // The server watches `shutdown` and is finishing its connections.
         let _ = task.await;

@@ -120,21 +120,53 @@ async fn open(config: &Config) -> anyhow::Result<(Arc<dyn RecordPruner>, Arc<dyn
 
 /// The daemon's task: a round every `interval` (the first one at start)
 /// until `shutdown`. A failed round is logged and tried again next time.
-pub async fn task(config: Config, shutdown: CancellationToken) {
-    let (pruner, state) = match open(&config).await {
-        Ok(opened) => opened,
-        Err(e) => {
-            warn!(error = %format!("{e:#}"), "retention: cannot open the store; nothing will be pruned");
-            return;
-        }
-    };
-    let mut tick = tokio::time::interval(config.retention.interval.0);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+///
+/// `updates` carries the `[retention]` of each config the daemon reloads
+/// (SIGHUP): new ages, interval and batch apply from a round run at once;
+/// retention turned on starts the rounds, turned off stops them. Which
+/// store and which JSON Lines directories are pruned stay those of
+/// `config` (sinks change on restart). The store is opened at the first
+/// round, and again at the next one when opening failed.
+pub async fn task(
+    mut config: Config,
+    mut updates: tokio::sync::watch::Receiver<RetentionConfig>,
+    shutdown: CancellationToken,
+) {
+    let mut opened: Option<(Arc<dyn RecordPruner>, Arc<dyn StateStore>)> = None;
+    let mut tick = ticker(&config.retention);
+    // The daemon holds the sender until it stops; once it is gone the
+    // settings stay as they are.
+    let mut listening = true;
     loop {
+        let enabled = config.retention.enabled();
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
+            changed = updates.changed(), if listening => {
+                if changed.is_err() {
+                    listening = false;
+                    continue;
+                }
+                let retention = updates.borrow_and_update().clone();
+                if !same(&retention, &config.retention) {
+                    info!(enabled = retention.enabled(), "retention: settings reloaded");
+                    // A fresh interval ticks at once: the new settings apply now.
+                    tick = ticker(&retention);
+                    config.retention = retention;
+                }
+                continue;
+            }
+            _ = tick.tick(), if enabled => {}
         }
+        if opened.is_none() {
+            match open(&config).await {
+                Ok(store) => opened = Some(store),
+                Err(e) => {
+                    warn!(error = %format!("{e:#}"), "retention: cannot open the store; the next round tries again");
+                    continue;
+                }
+            }
+        }
+        let Some((pruner, state)) = &opened else { continue };
         let pruned = tokio::select! {
             _ = shutdown.cancelled() => return,
             r = round(&config, pruner.as_ref(), state.as_ref(), false) => r,
@@ -149,6 +181,17 @@ pub async fn task(config: Config, shutdown: CancellationToken) {
             Err(e) => warn!(error = %format!("{e:#}"), "retention: pruning failed; next round retries"),
         }
     }
+}
+
+fn ticker(retention: &RetentionConfig) -> tokio::time::Interval {
+    let mut tick = tokio::time::interval(retention.interval.0);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
+}
+
+/// Whether two `[retention]` sections say the same.
+fn same(a: &RetentionConfig, b: &RetentionConfig) -> bool {
+    a.max_age == b.max_age && a.feed == b.feed && a.interval == b.interval && a.batch == b.batch
 }
 
 /// `newswire prune [--dry-run]`.

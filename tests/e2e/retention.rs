@@ -58,3 +58,52 @@ async fn old_records_and_day_files_go_and_checkpoints_stay() {
     wait_for("the daemon's round", || async { work.try_count("SELECT COUNT(*) FROM records") == Some(0) }).await;
     daemon.kill().await.expect("stop the daemon");
 }
+
+/// `[retention]` changed in the config applies on SIGHUP: a daemon started
+/// without it prunes, at once, once a reload brings `max_age`; and a
+/// per-feed age added by a second reload prunes that feed's records too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_applies_retention_changes() {
+    let (work, cfg) = backfilled().await;
+    let db = work.db();
+    db.execute("UPDATE records SET fetched_at = '2001-01-01T00:00:00Z' WHERE guid IN ('ferry', 'bridge')", [])
+        .expect("age them");
+    let port = crate::daemon::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let text = std::fs::read_to_string(&cfg).expect("read config");
+    let base = format!("{text}\n[server]\nlisten = \"{addr}\"\n");
+    std::fs::write(&cfg, &base).expect("config");
+    let mut daemon = tokio::process::Command::new(crate::harness::bin())
+        .kill_on_drop(true)
+        .args(["run", "-c", &cfg])
+        .env("RUST_LOG", "warn")
+        .current_dir(work.path())
+        .spawn()
+        .expect("start the daemon");
+    // Ready: the SIGHUP handler is installed and the scheduler runs.
+    wait_for("ready", || async { crate::daemon::get(&addr, "/readyz").await.is_some_and(|r| r.0 == 200) }).await;
+    assert_eq!(work.count("SELECT COUNT(*) FROM records"), 3, "no [retention]: kept");
+
+    let pid = daemon.id().expect("pid").to_string();
+    let hup = || std::process::Command::new("kill").args(["-HUP", &pid]).status().expect("kill").success();
+    std::fs::write(&cfg, format!("{base}\n[retention]\nmax_age = \"30d\"\n")).expect("config");
+    assert!(hup());
+    wait_for("old records pruned after the reload", || async {
+        work.try_count("SELECT COUNT(*) FROM records") == Some(1)
+    })
+    .await;
+
+    // The last record is days old, within max_age; its feed's own age is not.
+    db.execute("UPDATE records SET fetched_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3 days')", [])
+        .expect("age it a little");
+    let feed: String = db.query_row("SELECT feed FROM records", [], |r| r.get(0)).expect("the last record");
+    std::fs::write(&cfg, format!("{base}\n[retention]\nmax_age = \"30d\"\n[retention.feed]\n{feed} = \"1d\"\n"))
+        .expect("config");
+    assert!(hup());
+    wait_for("the feed's own age applied", || async { work.try_count("SELECT COUNT(*) FROM records") == Some(0) })
+        .await;
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let status =
+        tokio::time::timeout(std::time::Duration::from_secs(30), daemon.wait()).await.expect("exits").expect("wait");
+    assert_eq!(status.code(), Some(0));
+}

@@ -38,8 +38,9 @@
 
 //!
 //! Features (both on by default): `postgres` compiles [`postgres`], `nats`
-//! compiles [`nats`]. Without them the crate holds SQLite and JSON Lines
-//! only, and links neither client.
+//! compiles [`nats`]. Without them the crate holds SQLite, JSON Lines and
+//! the webhook sink (over reqwest, which the fetcher links anyway), and
+//! links neither database client.
 
 pub mod index;
 pub mod jsonl;

@@ -194,7 +194,7 @@ pub fn peel_figures(model: &Model, ds: &Dataset, rows: &[usize]) {
         }
     }
     for t in [0.8f32, 0.85, 0.9] {
-        for peel in [1.1f32, 0.6, 0.5, 0.4, 0.3] {
+        for peel in [1.1f32, 0.75, 0.6, 0.5, 0.4, 0.3] {
             let mut c = Counts::default();
             for rs in by_group.values() {
                 let s: Vec<f32> = rs.iter().map(|&r| model.score(&ds.examples[r].vector)).collect();

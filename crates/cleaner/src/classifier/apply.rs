@@ -12,6 +12,12 @@
 //! the same tag path (the items of a menu, the lines of a list) is scored
 //! by its mean and goes whole or stays whole, so a list in the article
 //! never loses its first or last line for sitting at an edge.
+//!
+//! At the item's edges the bar is lower: the runs from the first and from
+//! the last block go from a mean of [`EDGE_SCORE`] on, up to the first run
+//! that does not (or that a guard protects); furniture sits at the edges
+//! (sign-in rows, reading times, tool rows, "back to top"). An item of
+//! fewer than [`EDGE_MIN_BLOCKS`] blocks has no edges.
 
 use newswire_core::{Removed, RemovedKind};
 
@@ -24,6 +30,10 @@ use crate::html::ParaFlags;
 
 /// A heading before a paragraph of this many bytes titles article text.
 const TEXT_AFTER_HEADING: usize = 80;
+/// Runs of blocks at an edge of the item go from this score on.
+const EDGE_SCORE: f32 = 0.75;
+/// Blocks an item needs for its edges to have the lower bar.
+const EDGE_MIN_BLOCKS: usize = 4;
 /// At most this share of the kept text goes to the classifier.
 const MAX_SHARE: f64 = 1.0 / 3.0;
 
@@ -153,7 +163,8 @@ fn removals(
     scores: &[f32],
 ) -> Vec<usize> {
     let path = |k: usize| markup.get(k).map(BlockMarkup::path);
-    let mut out: Vec<usize> = Vec::new();
+    // Runs of blocks built alike: (start, end, mean score, free of guards).
+    let mut runs: Vec<(usize, usize, f32, bool)> = Vec::new();
     let mut k = 0;
     while k < paragraphs.len() {
         let mut end = k + 1;
@@ -163,10 +174,33 @@ fn removals(
             }
         }
         let mean = scores[k..end].iter().sum::<f32>() / (end - k) as f32;
-        if mean >= threshold && (k..end).all(|j| protected(paragraphs, flags, j).is_none()) {
-            out.extend(k..end);
-        }
+        runs.push((k, end, mean, (k..end).all(|j| protected(paragraphs, flags, j).is_none())));
         k = end;
+    }
+    let mut gone = vec![false; runs.len()];
+    for (r, &(_, _, mean, free)) in runs.iter().enumerate() {
+        gone[r] = free && mean >= threshold;
+    }
+    // From each edge, runs go from the lower edge score on, up to the first
+    // that does not.
+    let edge = threshold.min(EDGE_SCORE);
+    // A short item has no edges: what is left of it is the text.
+    let goes = |r: usize| paragraphs.len() >= EDGE_MIN_BLOCKS && runs[r].3 && runs[r].2 >= edge;
+    let mut r = 0;
+    while r < runs.len() && goes(r) {
+        gone[r] = true;
+        r += 1;
+    }
+    let mut r = runs.len();
+    while r > 0 && goes(r - 1) {
+        gone[r - 1] = true;
+        r -= 1;
+    }
+    let mut out: Vec<usize> = Vec::new();
+    for (r, &(start, end, _, _)) in runs.iter().enumerate() {
+        if gone[r] {
+            out.extend(start..end);
+        }
     }
     let kept_bytes: usize = paragraphs.iter().map(String::len).sum();
     let taken: usize = out.iter().map(|&k| paragraphs[k].len()).sum();

@@ -75,6 +75,21 @@ pub trait Sink: Send {
     /// also commits the batch's checkpoint, in the same transaction.
     fn write<'a>(&'a mut self, batch: &'a SinkBatch) -> BoxFuture<'a, Result<(), StoreError>>;
 
+    /// Write several batches (of different feeds) durably, in order. A sink
+    /// that holds the state commits their checkpoints with them; one that
+    /// can does it all in one transaction, so that a failure leaves none of
+    /// them committed. By default, [`write`](Sink::write) each in turn: a
+    /// failure then leaves a prefix written (each batch with its
+    /// checkpoint), and writing them all again duplicates nothing.
+    fn write_all<'a>(&'a mut self, batches: &'a [SinkBatch]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            for batch in batches {
+                self.write(batch).await?;
+            }
+            Ok(())
+        })
+    }
+
     /// Whether this sink commits checkpoints together with its records. The
     /// pipeline writes such a sink last, so the checkpoint lands only after
     /// every other sink has the records; when no sink holds the state the

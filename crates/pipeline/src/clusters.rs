@@ -1,16 +1,28 @@
-//! Linking copies of one story (docs/clusters.md): each record is compared,
-//! through the state store's near-duplicate index, with the records of the
-//! window, and with the earlier records of its own batch; the index is
-//! pruned of what fell out of the window now and then.
+//! Linking copies of one story (docs/clusters.md), in two parts.
+//!
+//! - [`look_up`] runs off the store task, several batches at once (the
+//!   link stage, [`crate::link`]): the feed's shingle counts discount each
+//!   fingerprint, and the state store's near-duplicate index is searched
+//!   for each record's story (the fingerprints, lookups, ranking and
+//!   similarity: most of linking's cost).
+//! - [`resolve`] runs on the store task, one batch at a time in commit
+//!   order, and is cheap: each record takes the closest of the story the
+//!   index found, the stories started by batches committed after its
+//!   lookup began ([`Recent`]: the index could not see them), and the
+//!   stories started earlier in its own batch.
+//!
+//! The index is pruned of what fell out of the window now and then
+//! ([`prune_index`], on the store task).
 
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use chrono::Utc;
 use newswire_core::Record;
-use newswire_core::fingerprint::Fingerprint;
+use newswire_core::fingerprint::{Fingerprint, similarity};
 use newswire_core::frequency::{Discount, FeedSketch};
 use newswire_core::sink::{StateStore, StoreError};
-use newswire_core::state::Indexed;
+use newswire_core::state::{Indexed, Match};
 use tracing::{debug, warn};
 
 use crate::stage::with_retry;
@@ -31,34 +43,38 @@ impl Default for Clustering {
     }
 }
 
-/// Link each record to the story it is a copy of, and return the index
-/// entries and the feed's shingle counts to commit with the batch
-/// (docs/clusters.md).
+/// What [`look_up`] found for a batch, for [`resolve`].
+#[derive(Debug, Default)]
+pub struct Lookup {
+    /// Per record of the batch, in order: its discounted fingerprint and
+    /// the story the index found for it (None: the record has no
+    /// fingerprint).
+    pub(crate) found: Vec<Option<(Fingerprint, Option<Match>)>>,
+    /// The feed's shingle counts with the batch added; None when the batch
+    /// had nothing to count.
+    pub(crate) sketch: Option<Vec<u8>>,
+}
+
+/// The part of linking that reads the index, for one batch of one feed:
+/// take each record's fingerprint, discount it with the feed's shingle
+/// counts (this batch's records counted in: what the outlet repeats in
+/// every item is dropped, [`newswire_core::frequency`]), and find, through
+/// the state store's near-duplicate index (within the window), the closest
+/// story whose *first* record each is similar to at or above the threshold
+/// (never a story it resembles only through a later member: no chaining).
 ///
-/// 1. The feed's shingle counts, with this batch's records counted in,
-///    discount the feed's furniture: what the outlet repeats in every item
-///    is dropped from each fingerprint ([`newswire_core::frequency`]) before
-///    the lookup, the comparisons and the index see it.
-/// 2. A record's story is the closest story whose *first* record it is
-///    similar to, at or above the threshold: one found through the state
-///    store's near-duplicate index (within the window), or one started
-///    earlier in this same batch (a feed can carry a teaser and the full
-///    text of one story). Never a story it resembles only through one of
-///    its later members: no chaining.
-///
-/// Also prunes the index now and then, see `prune_index`. `pruned` is when
-/// the index was last pruned (None: at this batch); the store stage keeps
-/// it.
-pub async fn link_copies(
+/// Safe to run for several batches at once, but not for two batches of
+/// one feed: each reads the feed's counts as the last committed batch left
+/// them (the link stage keeps a feed's batches one at a time).
+pub async fn look_up(
     state: &dyn StateStore,
     clustering: Clustering,
-    pruned: &mut Option<std::time::Instant>,
     feed: &str,
     records: &mut [Record],
-) -> Result<Linked, StoreError> {
+) -> Result<Lookup, StoreError> {
     let fingerprints: Vec<Option<Fingerprint>> = records.iter_mut().map(|r| r.fingerprint.take()).collect();
     if fingerprints.iter().all(Option::is_none) {
-        return Ok(Linked::default());
+        return Ok(Lookup { found: vec![None; records.len()], sketch: None });
     }
     let stored = with_retry("state", || state.feed_sketch(feed)).await?;
     let mut sketch = stored.as_deref().and_then(FeedSketch::from_bytes).unwrap_or_default();
@@ -71,18 +87,48 @@ pub async fn link_copies(
     }
     let lookups: Vec<(String, Fingerprint)> =
         records.iter().zip(&discounted).filter_map(|(r, f)| f.as_ref().map(|f| (r.id.clone(), f.clone()))).collect();
-    let now = Utc::now();
-    let window = chrono::Duration::from_std(clustering.window).unwrap_or(chrono::Duration::days(7));
-    let since = now - window;
+    let since = Utc::now() - window(clustering);
     let matches = with_retry("state", || state.find_similar(&lookups, since, clustering.threshold)).await?;
-    let mut found = matches.into_iter();
-    let mut entries: Vec<Indexed> = Vec::with_capacity(lookups.len());
+    let mut matches = matches.into_iter();
+    let found = discounted.into_iter().map(|f| f.map(|f| (f, matches.next().flatten()))).collect();
+    Ok(Lookup { found, sketch: Some(sketch.to_bytes()) })
+}
+
+fn window(clustering: Clustering) -> chrono::Duration {
+    chrono::Duration::from_std(clustering.window).unwrap_or(chrono::Duration::days(7))
+}
+
+/// The part of linking that decides, on the store task, in commit order:
+/// each record of `records` (with its `lookup`, aligned) is linked to the
+/// closest story at or above the threshold among the one the index found,
+/// the stories in `recent` started by batches committed after the
+/// lookup's `snapshot` (which the index may not have shown it), and the
+/// stories started earlier in this batch (a feed can carry a teaser and
+/// the full text of one story). Returns the index entries to commit.
+pub fn resolve(
+    lookup: Vec<Option<(Fingerprint, Option<Match>)>>,
+    records: &mut [Record],
+    recent: &Recent,
+    snapshot: u64,
+    threshold: f64,
+) -> Vec<Indexed> {
+    let now = Utc::now();
+    let mut entries: Vec<Indexed> = Vec::with_capacity(lookup.len());
     // The stories this batch started so far (their first records), by key.
-    let mut by_key: std::collections::HashMap<i64, Vec<usize>> = std::collections::HashMap::new();
-    for (record, fingerprint) in records.iter_mut().zip(discounted) {
-        let Some(fingerprint) = fingerprint else { continue };
-        let mut best = found.next().flatten().map(|m| (m.cluster, m.similarity));
+    let mut by_key: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (record, found) in records.iter_mut().zip(lookup) {
+        let Some((fingerprint, found)) = found else { continue };
+        let mut best = found.map(|m| (m.cluster, m.similarity));
         let keys = fingerprint.keys();
+        let closer = |id: &str, other: &Fingerprint, best: &mut Option<(String, f64)>| {
+            let sim = similarity(&fingerprint, other);
+            if sim >= threshold && best.as_ref().is_none_or(|(_, b)| sim > *b) {
+                *best = Some((id.to_string(), sim));
+            }
+        };
+        for (id, other) in recent.started_after(snapshot, &keys, &record.id) {
+            closer(id, other, &mut best);
+        }
         let mut seen = Vec::new();
         for key in &keys {
             for &i in by_key.get(key).into_iter().flatten() {
@@ -90,11 +136,7 @@ pub async fn link_copies(
                     continue;
                 }
                 seen.push(i);
-                let sim = newswire_core::fingerprint::similarity(&fingerprint, &entries[i].fingerprint);
-                // The closer story wins.
-                if sim >= clustering.threshold && best.as_ref().is_none_or(|(_, b)| sim > *b) {
-                    best = Some((entries[i].id.clone(), sim));
-                }
+                closer(&entries[i].id, &entries[i].fingerprint, &mut best);
             }
         }
         if let Some((story, sim)) = best {
@@ -108,8 +150,24 @@ pub async fn link_copies(
         }
         entries.push(Indexed { id: record.id.clone(), fingerprint, cluster: record.cluster.clone(), at: now });
     }
-    prune_index(state, pruned, now - window).await;
-    Ok(Linked { entries, sketch: Some(sketch.to_bytes()) })
+    entries
+}
+
+/// Link each record of one batch to the story it is a copy of, on one
+/// task: [`look_up`] then [`resolve`] with nothing committed in between.
+/// Returns the index entries and the feed's counts to commit with the
+/// batch. Also prunes the index now and then (see [`prune_index`]).
+pub async fn link_copies(
+    state: &dyn StateStore,
+    clustering: Clustering,
+    pruned: &mut Option<std::time::Instant>,
+    feed: &str,
+    records: &mut [Record],
+) -> Result<Linked, StoreError> {
+    let lookup = look_up(state, clustering, feed, records).await?;
+    let entries = resolve(lookup.found, records, &Recent::default(), 0, clustering.threshold);
+    prune_index(state, pruned, clustering).await;
+    Ok(Linked { entries, sketch: lookup.sketch })
 }
 
 /// What linking a batch commits with it.
@@ -122,23 +180,119 @@ pub struct Linked {
     pub sketch: Option<Vec<u8>>,
 }
 
+/// The stories started (and the items marked) by the batches committed
+/// lately, kept by the store task for [`resolve`]: a batch whose lookup
+/// began before they were committed was not shown them by the index. Each
+/// entry carries the commit number (`seq`) of its batch; entries no lookup
+/// in flight can miss are dropped ([`Recent::forget_through`]), so it holds
+/// a few batches' worth.
+#[derive(Debug, Default)]
+pub struct Recent {
+    /// Story starters, in commit order; `first` is the number of the front
+    /// one.
+    starters: VecDeque<Starter>,
+    first: usize,
+    /// Key → numbers of the starters holding it.
+    by_key: HashMap<i64, Vec<usize>>,
+    /// Item marks, in commit order: (seq, id).
+    items: VecDeque<(u64, String)>,
+    /// Id → (seq, content hash) of the latest mark.
+    hashes: HashMap<String, (u64, String)>,
+}
+
+#[derive(Debug)]
+struct Starter {
+    seq: u64,
+    id: String,
+    fingerprint: Fingerprint,
+    keys: Vec<i64>,
+}
+
+impl Recent {
+    /// Remember what batch `seq` committed: its index entries (the story
+    /// starters among them) and its item marks.
+    pub fn add(&mut self, seq: u64, entries: &[Indexed], items: &[newswire_core::state::ItemMark]) {
+        for entry in entries.iter().filter(|e| e.cluster.is_none()) {
+            let n = self.first + self.starters.len();
+            let keys = entry.fingerprint.keys();
+            for &key in &keys {
+                self.by_key.entry(key).or_default().push(n);
+            }
+            self.starters.push_back(Starter {
+                seq,
+                id: entry.id.clone(),
+                fingerprint: entry.fingerprint.clone(),
+                keys,
+            });
+        }
+        for item in items {
+            self.items.push_back((seq, item.id.clone()));
+            self.hashes.insert(item.id.clone(), (seq, item.content_hash.clone()));
+        }
+    }
+
+    /// Forget what batches up to `seq` committed.
+    pub fn forget_through(&mut self, seq: u64) {
+        while self.starters.front().is_some_and(|s| s.seq <= seq) {
+            let Some(gone) = self.starters.pop_front() else { break };
+            for key in gone.keys {
+                if let Some(list) = self.by_key.get_mut(&key) {
+                    list.retain(|&n| n != self.first);
+                    if list.is_empty() {
+                        self.by_key.remove(&key);
+                    }
+                }
+            }
+            self.first += 1;
+        }
+        while self.items.front().is_some_and(|(s, _)| *s <= seq) {
+            let Some((s, id)) = self.items.pop_front() else { break };
+            if self.hashes.get(&id).is_some_and(|(latest, _)| *latest == s) {
+                self.hashes.remove(&id);
+            }
+        }
+    }
+
+    /// The stories started after `snapshot` sharing a key of `keys`, but
+    /// not by `id` itself: (id, fingerprint), each once.
+    fn started_after<'a>(&'a self, snapshot: u64, keys: &[i64], id: &str) -> Vec<(&'a str, &'a Fingerprint)> {
+        let mut numbers: Vec<usize> = keys.iter().filter_map(|k| self.by_key.get(k)).flatten().copied().collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        numbers
+            .into_iter()
+            .filter_map(|n| self.starters.get(n - self.first))
+            .filter(|s| s.seq > snapshot && s.id != id)
+            .map(|s| (s.id.as_str(), &s.fingerprint))
+            .collect()
+    }
+
+    /// The content hash committed for `id` after `snapshot`, if any.
+    pub fn hash_after(&self, snapshot: u64, id: &str) -> Option<&str> {
+        self.hashes.get(id).filter(|(seq, _)| *seq > snapshot).map(|(_, hash)| hash.as_str())
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.starters.is_empty() && self.items.is_empty()
+    }
+}
+
 /// How often the store stage prunes the near-duplicate index, and how many
 /// entries at most each time.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 const PRUNE_LIMIT: usize = 10_000;
 
-/// Remove index entries indexed before `before` (outside the window, never
-/// found again): at most [`PRUNE_LIMIT`] every [`PRUNE_EVERY`], or at the
-/// next batch while more remain. Housekeeping: a failure is logged and
-/// tried again next time, never stops the batch.
-async fn prune_index(
-    state: &dyn StateStore,
-    pruned_at: &mut Option<std::time::Instant>,
-    before: chrono::DateTime<Utc>,
-) {
+/// Remove index entries indexed before the window (never found again): at
+/// most [`PRUNE_LIMIT`] every [`PRUNE_EVERY`], or at the next batch while
+/// more remain. `pruned_at` is when the index was last pruned (None: now).
+/// Housekeeping: a failure is logged and tried again next time, never
+/// stops the batch.
+pub async fn prune_index(state: &dyn StateStore, pruned_at: &mut Option<std::time::Instant>, clustering: Clustering) {
     if pruned_at.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
         return;
     }
+    let before = Utc::now() - window(clustering);
     match state.prune_index(before, PRUNE_LIMIT).await {
         Ok(pruned) => {
             debug!(pruned, "near-duplicate index pruned");

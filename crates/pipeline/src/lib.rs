@@ -2,10 +2,10 @@
 //! each, on one runner; the scheduler, the lease plan and archive paging.
 //!
 //! ```text
-//! jobs ──▶ fetch ──FetchedBatch──▶ assemble ──RecordBatch──▶ pages ──RecordBatch──▶ store ──BatchReport──▶ reports
-//!          (async I/O,  mpsc(cap)   (blocking pool:  mpsc(cap)   (article   mpsc(cap)   (sinks, then
-//!           N at once)               hash, parse,                 pages)                 checkpoint)
-//!                                    build records)
+//! jobs ──▶ fetch ──FetchedBatch──▶ assemble ──RecordBatch──▶ pages ──RecordBatch──▶ link ──LinkedBatch──▶ store ──BatchReport──▶ reports
+//!          (async I/O,  mpsc(cap)   (blocking pool:  mpsc(cap)   (article   mpsc(cap)   (what is new,  mpsc(cap)  (groups: stories,
+//!           N at once)               hash, parse,                 pages)                 index lookups,           sinks, then
+//!                                    build records)                                      2-4 at once)  ◀──done──  checkpoints)
 //! ```
 //!
 //! The unit that flows is one polled feed: its items plus its new state.
@@ -28,8 +28,10 @@
 //! - [`assemble`]: a fetched document to records and the feed's next
 //!   state; [`record`]: parsing a document, one item to one record.
 //! - [`pages`]: article pages for feeds that carry teasers.
-//! - [`store`]: sinks, then the checkpoint; [`clusters`]: linking copies
-//!   of one story, pruning the index.
+//! - [`link`]: what is new in a batch and its near-duplicate lookups,
+//!   several batches at once; [`store`]: stories, sinks, then the
+//!   checkpoints; [`clusters`]: linking copies of one story, pruning the
+//!   index.
 //! - [`schedule`]: when a feed is due next; [`scheduler`]: the daemon's
 //!   book of due feeds; [`lease`]: sharing feeds between daemons.
 //! - [`archive`]: walking a feed's history (`backfill --archives`).
@@ -69,6 +71,7 @@ pub mod failpoint;
 pub mod fetch;
 pub mod job;
 pub mod lease;
+pub mod link;
 pub mod metrics;
 pub mod pages;
 pub mod record;
@@ -139,7 +142,25 @@ pub async fn run(
         abort.clone(),
     ));
     stages.spawn(pages::page_stage(clean_rx, paged_tx, Arc::new(pages), capacity, abort.clone()));
-    let store = tokio::spawn(store::store_stage(paged_rx, storage, reports, abort.clone()));
+    // pages → link → store: a feed's batches one at a time, the lookups of
+    // several feeds at once; the store task says when a feed's batch is in.
+    let (linked_tx, linked_rx) = mpsc::channel(capacity);
+    // One message per feed with a batch between the link stage's workers
+    // and its commit: never more than this many at once.
+    let linking = options.clean_workers.clamp(2, 4);
+    let (done_tx, done_rx) = mpsc::channel(linking + capacity + store::GROUP_BATCHES);
+    stages.spawn(link::link_stage(
+        paged_rx,
+        linked_tx,
+        done_rx,
+        Arc::clone(&storage.state),
+        storage.clustering,
+        Arc::clone(&storage.commits),
+        linking,
+        capacity,
+        abort.clone(),
+    ));
+    let store = tokio::spawn(store::store_stage(linked_rx, storage, reports, done_tx, abort.clone()));
     while let Some(joined) = stages.join_next().await {
         if let Err(e) = joined
             && e.is_panic()

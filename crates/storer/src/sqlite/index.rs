@@ -70,8 +70,9 @@ INSERT INTO index_keyed (keyed)
 pub(super) const FLUSH_ROWS: usize = 4096;
 
 /// The keys of the `fingerprints` rows above `keyed`, not yet in `lsh`
-/// (see [`INDEX_SCHEMA`]). Changed only under the writer's lock, after the
-/// transaction it mirrors has committed.
+/// (see [`INDEX_SCHEMA`]). Changed only under the writer's lock, with the
+/// commit of the transaction it mirrors (under its own lock, which a lookup
+/// on another connection takes its snapshot under).
 ///
 /// Its tables keep their capacity across flushes: refilled every few
 /// thousand records, they were freed and grown again each time, and that
@@ -135,6 +136,13 @@ impl Pending {
                 }
             }
         }
+    }
+
+    /// The held keys among `keys` (and the watermark), for a lookup of
+    /// those keys to use without the lock.
+    pub(super) fn subset(&self, keys: &[i64]) -> Pending {
+        let by_key = keys.iter().filter_map(|k| self.by_key.get(k).map(|held| (*k, held.clone()))).collect();
+        Pending { keyed: self.keyed, by_key, ..Pending::default() }
     }
 
     fn keys(&self) -> usize {

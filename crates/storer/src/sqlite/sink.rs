@@ -36,6 +36,17 @@ impl Sink for SqliteSink {
         Box::pin(blocking(move || store.write_blocking(&records, checkpoint.as_ref())))
     }
 
+    fn write_all<'a>(&'a mut self, batches: &'a [SinkBatch]) -> BoxFuture<'a, Result<(), StoreError>> {
+        let store = self.store.clone();
+        let holds_state = self.holds_state;
+        let batches: Vec<SinkBatch> = batches.to_vec();
+        Box::pin(blocking(move || {
+            let each: Vec<(&[newswire_core::Record], Option<&newswire_core::state::Checkpoint>)> =
+                batches.iter().map(|b| (b.records.as_slice(), holds_state.then_some(&b.checkpoint))).collect();
+            store.write_many_blocking(&each)
+        }))
+    }
+
     fn holds_state(&self) -> bool {
         self.holds_state
     }

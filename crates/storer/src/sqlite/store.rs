@@ -26,9 +26,13 @@ pub struct SqliteStore {
 pub(super) struct Inner {
     path: PathBuf,
     pub(super) writer: Mutex<Connection>,
-    /// Index keys not yet in `lsh`. Locked after `writer`, never alone.
+    /// Index keys not yet in `lsh`. Locked after `writer` (or a lookup
+    /// connection), never before.
     pub(super) pending: Mutex<Pending>,
     pub(super) reader: Mutex<Connection>,
+    /// Connections for near-duplicate lookups, so that several run beside
+    /// each other and beside the writer.
+    lookups: Vec<Mutex<Connection>>,
     /// Nudges the checkpointer after each commit. Dropping it (with the
     /// store) ends the checkpointer thread.
     wrote: std::sync::mpsc::SyncSender<()>,
@@ -62,6 +66,11 @@ pub fn memory_used() -> u64 {
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 const READER_CACHE_KIB: i64 = 8 * 1024;
 const CHECKPOINTER_CACHE_KIB: i64 = 1024;
+/// Lookup connections and the page cache of each, KiB. A connection's cache
+/// is dropped whenever another one wrote (WAL mode), so after every commit:
+/// it only serves one lookup's repeated reads.
+const LOOKUPS: usize = 2;
+const LOOKUP_CACHE_KIB: i64 = 2 * 1024;
 
 fn open_conn(path: &Path, cache_kib: i64) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(|e| db_err(&format!("cannot open {}", path.display()), e))?;
@@ -94,6 +103,8 @@ impl SqliteStore {
         super::search::migrate(&mut writer)
             .map_err(|e| db_err(&format!("cannot create the full-text index in {}", path.display()), e))?;
         let reader = open_conn(path, READER_CACHE_KIB)?;
+        let lookups =
+            (0..LOOKUPS).map(|_| open_conn(path, LOOKUP_CACHE_KIB).map(Mutex::new)).collect::<Result<_, _>>()?;
         let checkpoints = open_conn(path, CHECKPOINTER_CACHE_KIB)?;
         let (wrote, nudges) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
@@ -112,6 +123,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             pending: Mutex::new(pending),
             reader: Mutex::new(reader),
+            lookups,
             wrote,
         };
         Ok(SqliteStore { inner: Arc::new(inner) })
@@ -124,8 +136,15 @@ impl SqliteStore {
 
     /// Write records and (optionally) a checkpoint in one transaction.
     pub fn write_blocking(&self, records: &[Record], checkpoint: Option<&Checkpoint>) -> Result<(), StoreError> {
+        self.write_many_blocking(&[(records, checkpoint)])
+    }
+
+    /// Write several batches of records, each with (optionally) its
+    /// checkpoint, in order, in one transaction: all or none.
+    pub fn write_many_blocking(&self, batches: &[(&[Record], Option<&Checkpoint>)]) -> Result<(), StoreError> {
         let mut conn = lock(&self.inner.writer);
-        let mut pending = lock(&self.inner.pending);
+        // Only the writer moves the watermark (in a flush, under its lock).
+        let keyed = lock(&self.inner.pending).keyed;
         let mut changes = Vec::new();
         // IMMEDIATE: take the write lock up front, waiting on the busy
         // timeout. A deferred transaction that reads first and then writes
@@ -153,7 +172,7 @@ impl SqliteStore {
                         version = records.version + (records.content_hash <> excluded.content_hash)",
                 )
                 .map_err(|e| db_err("cannot prepare record upsert", e))?;
-            for r in records {
+            for r in batches.iter().flat_map(|(records, _)| records.iter()) {
                 upsert
                     .execute(params![
                         r.id,
@@ -182,9 +201,13 @@ impl SqliteStore {
                     .map_err(|e| db_err(&format!("cannot write record {}", r.id), e))?;
             }
         }
-        if let Some(cp) = checkpoint {
-            commit_in(&tx, cp, pending.keyed, &mut changes)?;
+        for cp in batches.iter().filter_map(|(_, cp)| *cp) {
+            commit_in(&tx, cp, keyed, &mut changes)?;
         }
+        // The held keys change with the commit, under their lock: a lookup
+        // on another connection takes its snapshot under it too, and so
+        // sees both or neither (see `find_similar`).
+        let mut pending = lock(&self.inner.pending);
         tx.commit().map_err(|e| db_err("cannot commit", e))?;
         for change in changes {
             pending.apply(change);
@@ -256,6 +279,11 @@ impl SqliteStore {
             }
         }
         Ok(out)
+    }
+
+    /// A free lookup connection, or the first one when all are busy.
+    fn lookup_connection(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.inner.lookups.iter().find_map(|c| c.try_lock().ok()).unwrap_or_else(|| lock(&self.inner.lookups[0]))
     }
 
     /// The state of one feed, if known.
@@ -352,18 +380,23 @@ impl StateStore for SqliteStore {
         let me = self.clone();
         let items = items.to_vec();
         Box::pin(blocking(move || {
-            // On the writer's connection, in one read transaction. In WAL mode
-            // a connection drops its whole page cache when it starts a read
-            // transaction after another connection wrote, so the reader's
-            // cache was gone at every statement after each batch's commit
-            // and every index page was read from the file again (a quarter
-            // of the store stage's time). The writer's cache survives its own
-            // writes. Nothing waits on this: the store stage, which makes the
-            // lookups, is also the only writer of the index.
-            let mut conn = lock(&me.inner.writer);
-            let pending = lock(&me.inner.pending);
+            // On a lookup connection, in one read transaction, beside the
+            // writer and the other lookups. The held keys and the rows
+            // they belong to must agree: the snapshot is taken under the
+            // held keys' lock (a commit changes both under it), and the
+            // held keys of this lookup copied then.
+            let mut conn = me.lookup_connection();
             let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
-            let found = find_similar_in(&tx, &pending, &items, since.timestamp(), threshold)?;
+            let held = {
+                let pending = lock(&me.inner.pending);
+                tx.query_row("SELECT keyed FROM index_keyed", [], |r| r.get::<_, i64>(0))
+                    .map_err(|e| db_err("cannot read the index", e))?;
+                let mut keys: Vec<i64> = items.iter().flat_map(|(_, fp)| fp.keys()).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                pending.subset(&keys)
+            };
+            let found = find_similar_in(&tx, &held, &items, since.timestamp(), threshold)?;
             tx.commit().map_err(|e| db_err("cannot end the lookup", e))?;
             Ok(found)
         }))

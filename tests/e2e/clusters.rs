@@ -436,30 +436,32 @@ async fn entries_past_the_window_are_pruned() {
     let out = run(&["backfill", "-c", config.to_str().expect("utf-8")], work.path()).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
-    // Three stale entries, indexed a month ago (the window is 7 days).
+    // Three stale entries, indexed a month ago (the window is 7 days),
+    // written through the store and flushed to the key table on close, as
+    // a daemon that ran then would have left them.
     let month_ago = chrono::Utc::now().timestamp() - 30 * 24 * 3600;
     {
-        let db = work.db();
-        for i in 0..3 {
-            let fp = newswire_core::fingerprint::Fingerprint::of(&format!("{ORCHARD} Stale copy {i}."))
-                .expect("fingerprint");
-            let id = format!("stale-{i}");
-            db.execute(
-                "INSERT INTO fingerprints (id, sig, cluster, at) VALUES (?1, ?2, NULL, ?3)",
-                rusqlite::params![id, fp.to_bytes(), month_ago],
-            )
-            .expect("insert a stale fingerprint");
-            // The index names records by their fingerprints row id.
-            let rid = db.last_insert_rowid();
-            for key in fp.keys() {
-                db.execute(
-                    "INSERT INTO lsh (key, at, rid) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![key, month_ago, rid],
-                )
-                .expect("insert a stale key");
-            }
-        }
+        let store = newswire_storer::SqliteStore::open(&work.path().join("data/newswire.db")).expect("open the store");
+        let stale = (0..3)
+            .map(|i| newswire_core::state::Indexed {
+                id: format!("stale-{i}"),
+                fingerprint: newswire_core::fingerprint::Fingerprint::of(&format!("{ORCHARD} Stale copy {i}."))
+                    .expect("fingerprint"),
+                cluster: None,
+                at: chrono::DateTime::from_timestamp(month_ago, 0).expect("a month ago"),
+            })
+            .collect();
+        let checkpoint = newswire_core::state::Checkpoint {
+            state: newswire_core::state::FeedState { feed: "archive".into(), ..Default::default() },
+            fingerprints: stale,
+            ..Default::default()
+        };
+        store.write_blocking(&[], Some(&checkpoint)).expect("index the stale entries");
+        newswire_core::sink::Sink::close(&mut newswire_storer::SqliteSink::new(store, true))
+            .await
+            .expect("close the store");
     }
+    assert!(work.count(&format!("SELECT COUNT(*) FROM lsh WHERE at <= {month_ago}")) > 0, "their keys are written");
     assert_eq!(work.count("SELECT COUNT(*) FROM fingerprints"), 4);
 
     let config = work.config(&[("wire", url("wire.xml")), ("partner", url("partner.xml"))], "");

@@ -3,6 +3,7 @@
 //! lookup, pruning, and the stories it made.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use newswire_core::fingerprint::Fingerprint;
 use newswire_core::sink::StoreError;
@@ -10,6 +11,7 @@ use newswire_core::state::{Indexed, Match};
 use rusqlite::{Connection, OptionalExtension, params};
 use smallvec::SmallVec;
 
+use super::runs::{self, KeyFilter};
 use super::store::SqliteStore;
 use super::{db_err, lock};
 use crate::index;
@@ -17,6 +19,10 @@ use crate::index;
 /// The near-duplicate index (see [`crate::index`]): each record's
 /// fingerprint and story, and its keys. `at` is when the record was indexed,
 /// in Unix seconds.
+///
+/// `lsh` (created with its list of runs by [`runs::RUNS_SCHEMA`], see
+/// [`super::runs`]) is keyed (run, key, at, rid): each flush of held keys
+/// is a sorted run appended to it, and runs are merged by level.
 ///
 /// `lsh` names records by `rid`, the integer row id of their `fingerprints`
 /// row, not by their 32-character id: a key entry is three integers (about
@@ -46,12 +52,6 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     at       INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS fingerprints_at ON fingerprints(at);
-CREATE TABLE IF NOT EXISTS lsh (
-    key  INTEGER NOT NULL,
-    at   INTEGER NOT NULL,
-    rid  INTEGER NOT NULL,
-    PRIMARY KEY (key, at, rid)
-) WITHOUT ROWID;
 -- Each feed's shingle counts (newswire_core::frequency), written with its
 -- batches; added to an existing database by this statement at open.
 CREATE TABLE IF NOT EXISTS feed_sketches (
@@ -90,6 +90,10 @@ pub(super) struct Pending {
     pub(super) rows: HashMap<i64, (i64, Vec<i64>)>,
     /// The sorted (key, at, rid) rows of a flush, kept for the next.
     flushing: Vec<(i64, i64, i64)>,
+    /// Each run's filter of the keys it holds (see [`runs::KeyFilter`]):
+    /// changed with the runs, under this lock, so a lookup takes the
+    /// filters with its snapshot.
+    pub(super) filters: HashMap<i64, Arc<KeyFilter>>,
 }
 
 /// A change to [`Pending`], applied once its transaction has committed.
@@ -103,7 +107,8 @@ impl Pending {
     /// rows above it, derived from their fingerprints.
     pub(super) fn load(conn: &Connection) -> rusqlite::Result<Pending> {
         let keyed: i64 = conn.query_row("SELECT keyed FROM index_keyed", [], |r| r.get(0))?;
-        let mut pending = Pending { keyed, ..Pending::default() };
+        let filters = runs::load_filters(conn)?;
+        let mut pending = Pending { keyed, filters, ..Pending::default() };
         let mut stmt = conn.prepare("SELECT rid, sig, at FROM fingerprints WHERE rid > ?1")?;
         let rows =
             stmt.query_map([keyed], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?)))?;
@@ -138,19 +143,21 @@ impl Pending {
         }
     }
 
-    /// The held keys among `keys` (and the watermark), for a lookup of
-    /// those keys to use without the lock.
+    /// The held keys among `keys` (and the watermark and the runs'
+    /// filters), for a lookup of those keys to use without the lock.
     pub(super) fn subset(&self, keys: &[i64]) -> Pending {
         let by_key = keys.iter().filter_map(|k| self.by_key.get(k).map(|held| (*k, held.clone()))).collect();
-        Pending { keyed: self.keyed, by_key, ..Pending::default() }
+        Pending { keyed: self.keyed, by_key, filters: self.filters.clone(), ..Pending::default() }
     }
 
     fn keys(&self) -> usize {
         self.rows.values().map(|(_, keys)| keys.len()).sum()
     }
 
-    /// Write every held key to `lsh`, sorted, and move the watermark past
-    /// them, in one transaction; then hold none.
+    /// Write every held key to `lsh`, sorted, as a new run (see
+    /// [`super::runs`]), and move the watermark past them, in one
+    /// transaction; then hold none. Merging runs is left to
+    /// [`runs::compact`], which needs no lock of the held keys.
     pub(super) fn flush(&mut self, conn: &mut Connection) -> Result<(), StoreError> {
         let Some(&top) = self.rows.keys().max() else { return Ok(()) };
         let mut entries = std::mem::take(&mut self.flushing);
@@ -159,9 +166,10 @@ impl Pending {
             entries.extend(keys.iter().map(|&key| (key, *at, rid)));
         }
         entries.sort_unstable();
-        let written = write_keys(conn, &entries, top);
+        let written = write_keys(conn, &entries, self.keyed + 1, top);
         self.flushing = entries;
-        written?;
+        let (run, filter) = written?;
+        self.filters.insert(run, Arc::new(filter));
         self.keyed = top;
         self.by_key.clear();
         self.rows.clear();
@@ -169,20 +177,22 @@ impl Pending {
     }
 }
 
-/// Writes held index rows to `lsh` and moves the watermark to `top`, in one
-/// transaction.
-fn write_keys(conn: &mut Connection, entries: &[(i64, i64, i64)], top: i64) -> Result<(), StoreError> {
-    let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
-    {
-        let mut band = tx
-            .prepare_cached("INSERT OR IGNORE INTO lsh (key, at, rid) VALUES (?1, ?2, ?3)")
-            .map_err(|e| db_err("cannot prepare the index", e))?;
-        for &(key, at, rid) in entries {
-            band.execute(params![key, at, rid]).map_err(|e| db_err("cannot write the index", e))?;
-        }
-    }
+/// Writes held index rows (the keys of rows `first` to `top`) to `lsh` as a
+/// new run and moves the watermark to `top`, in one transaction.
+fn write_keys(
+    conn: &mut Connection,
+    entries: &[(i64, i64, i64)],
+    first: i64,
+    top: i64,
+) -> Result<(i64, KeyFilter), StoreError> {
+    // IMMEDIATE: it reads (the next run id) before it writes.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| db_err("cannot begin transaction", e))?;
+    let run = runs::write_run(&tx, entries, first, top)?;
     tx.execute("UPDATE index_keyed SET keyed = ?1", [top]).map_err(|e| db_err("cannot write the index", e))?;
-    tx.commit().map_err(|e| db_err("cannot commit the index", e))
+    tx.commit().map_err(|e| db_err("cannot commit the index", e))?;
+    Ok(run)
 }
 
 /// A story seen more than once: its first record and the copies.
@@ -312,10 +322,8 @@ pub(super) fn sketch_in(tx: &rusqlite::Transaction<'_>, feed: &str, sketch: &[u8
 
 /// Remove one record's keys (those of its stored fingerprint `sig`,
 /// indexed at `at`, row id `rid`): held ones from [`Pending`], through
-/// `changes`; those in `lsh` by primary key. A held row's keys are looked
-/// for in `lsh` too (none by the invariant, but a hand-edited index can
-/// hold them, and a delete that finds nothing is cheap): removal is never
-/// left to the invariant.
+/// `changes`; those in `lsh` by primary key, in the run whose range holds
+/// `rid` (a held row is in none).
 fn forget(
     tx: &rusqlite::Transaction<'_>,
     rid: i64,
@@ -330,11 +338,14 @@ fn forget(
     // A fingerprint of another format has no keys in this index (the
     // migration dropped them with it).
     let Some(old) = Fingerprint::from_bytes(sig) else { return Ok(()) };
+    let Some(run) = runs::run_of(tx, rid).map_err(|e| db_err("cannot read the index runs", e))? else {
+        return Ok(());
+    };
     let mut delete = tx
-        .prepare_cached("DELETE FROM lsh WHERE key = ?1 AND at = ?2 AND rid = ?3")
+        .prepare_cached("DELETE FROM lsh WHERE run = ?1 AND key = ?2 AND at = ?3 AND rid = ?4")
         .map_err(|e| db_err("cannot prepare the index", e))?;
     for key in old.keys() {
-        delete.execute(params![key, at, rid]).map_err(|e| db_err("cannot update the index", e))?;
+        delete.execute(params![run, key, at, rid]).map_err(|e| db_err("cannot update the index", e))?;
     }
     Ok(())
 }
@@ -360,30 +371,40 @@ pub(super) fn find_similar_in(
 ) -> Result<Vec<Option<Match>>, StoreError> {
     let read_err = |e| db_err("cannot read the index", e);
     let mut by_key = conn
-        .prepare_cached("SELECT at, rid FROM lsh WHERE key = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3")
+        .prepare_cached("SELECT at, rid FROM lsh WHERE run = ?1 AND key = ?2 AND at >= ?3 ORDER BY at DESC LIMIT ?4")
         .map_err(read_err)?;
     let keys: Vec<Vec<i64>> = items.iter().map(|(_, fp)| fp.keys()).collect();
     let mut distinct: Vec<i64> = keys.iter().flatten().copied().collect();
     distinct.sort_unstable();
     distinct.dedup();
     let per_key = usize::try_from(index::PER_KEY).unwrap_or(usize::MAX);
+    // Each key's newest entries in each run that may hold it (by the run's
+    // filter; the run's range of the key, read in key order), then with the
+    // held keys: the newest PER_KEY of all, within the window.
+    let mut newest: Vec<Vec<(i64, i64)>> = vec![Vec::new(); distinct.len()];
+    for run in runs::runs(conn).map_err(read_err)? {
+        let filter = pending.filters.get(&run.run);
+        for (&key, found) in distinct.iter().zip(newest.iter_mut()) {
+            if filter.is_some_and(|f| !f.may_hold(key)) {
+                continue;
+            }
+            let mut rows = by_key.query(params![run.run, key, since, index::PER_KEY]).map_err(read_err)?;
+            while let Some(row) = rows.next().map_err(read_err)? {
+                found.push((row.get(0).map_err(read_err)?, row.get(1).map_err(read_err)?));
+            }
+        }
+    }
     let mut read: HashMap<i64, Vec<i64>> = HashMap::with_capacity(distinct.len());
-    let mut newest: Vec<(i64, i64)> = Vec::new();
-    for &key in &distinct {
-        newest.clear();
-        let mut rows = by_key.query(params![key, since, index::PER_KEY]).map_err(read_err)?;
-        while let Some(row) = rows.next().map_err(read_err)? {
-            newest.push((row.get(0).map_err(read_err)?, row.get(1).map_err(read_err)?));
-        }
-        // With the held keys: the newest PER_KEY of both, within the window.
+    for (&key, mut found) in distinct.iter().zip(newest) {
         if let Some(held) = pending.by_key.get(&key) {
-            newest.extend(held.iter().filter(|(at, _)| *at >= since));
-            newest.sort_unstable_by(|a, b| b.cmp(a));
-            newest.truncate(per_key);
+            found.extend(held.iter().filter(|(at, _)| *at >= since));
         }
-        if !newest.is_empty() {
-            read.insert(key, newest.iter().map(|&(_, rid)| rid).collect());
+        if found.is_empty() {
+            continue;
         }
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        found.truncate(per_key);
+        read.insert(key, found.iter().map(|&(_, rid)| rid).collect());
     }
     if read.is_empty() {
         return Ok(vec![None; items.len()]);
@@ -476,7 +497,10 @@ pub(super) fn prune_in(
     limit: usize,
 ) -> Result<u64, StoreError> {
     let mut changes = Vec::new();
-    let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
+    // IMMEDIATE: it reads before it writes (see `write_many_blocking`).
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| db_err("cannot begin transaction", e))?;
     let old: Vec<(i64, Vec<u8>, i64)> = {
         let mut stmt = tx
             .prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE at < ?1 ORDER BY at LIMIT ?2")
@@ -497,7 +521,11 @@ pub(super) fn prune_in(
             delete.execute([rid]).map_err(|e| db_err("cannot prune the index", e))?;
         }
     }
+    let emptied = if old.is_empty() { Vec::new() } else { runs::drop_emptied(&tx)? };
     tx.commit().map_err(|e| db_err("cannot commit", e))?;
+    for run in emptied {
+        pending.filters.remove(&run);
+    }
     for change in changes {
         pending.apply(change);
     }

@@ -10,6 +10,8 @@
 //! - `schema.rs`: the tables and the migrations of older files.
 //! - `index.rs`: the near-duplicate index (held keys, lookup, pruning) and
 //!   the stories it made.
+//! - `runs.rs`: its key table as sorted runs, written and merged
+//!   sequentially.
 //! - `search.rs`: the full-text index and the kept versions of records.
 //! - `read.rs`: the [`RecordReader`](crate::read::RecordReader) over it.
 //! - `retention.rs`: removing records past their age.
@@ -24,6 +26,7 @@ mod checkpointer;
 mod index;
 mod read;
 mod retention;
+mod runs;
 mod schema;
 mod search;
 mod sink;

@@ -2,7 +2,8 @@
 
 use rusqlite::Connection;
 
-use super::index::INDEX_SCHEMA;
+use super::index::{FLUSH_ROWS, INDEX_SCHEMA};
+use super::runs::{RUNS_SCHEMA, level_for};
 
 /// Schema, applied at open. Versioned through `PRAGMA user_version`.
 pub(super) const SCHEMA: &str = r#"
@@ -52,8 +53,8 @@ CREATE TABLE IF NOT EXISTS item_state (
 "#;
 
 /// `PRAGMA user_version` of the current schema: 3 keyed `lsh` by text ids,
-/// 4 by `fingerprints` row ids.
-const SCHEMA_VERSION: i64 = 4;
+/// 4 by `fingerprints` row ids, 5 by run (`super::runs`).
+const SCHEMA_VERSION: i64 = 5;
 
 /// Rewrite an index of the second format (`lsh` keyed (key, at, id) with
 /// text ids) into the current one, keeping every entry. One transaction.
@@ -99,24 +100,59 @@ pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         // Same fingerprints, other key table: converted, nothing lost.
         let tx = conn.transaction()?;
         tx.execute_batch(INDEX_FROM_TEXT_IDS)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
+        tx.execute_batch("PRAGMA user_version = 4;")?;
         tx.commit()?;
     }
-    conn.execute_batch(INDEX_SCHEMA)?;
-    let mut have = Vec::new();
-    {
-        let mut stmt = conn.prepare("PRAGMA table_info(records)")?;
-        let rows = stmt.query_map([], |row| row.get::<_, String>(1))?;
-        for row in rows {
-            have.push(row?);
-        }
+    if columns(conn, "lsh")?.iter().any(|c| c == "key") && !columns(conn, "lsh")?.iter().any(|c| c == "run") {
+        into_runs(conn)?;
     }
+    conn.execute_batch(RUNS_SCHEMA)?;
+    conn.execute_batch(INDEX_SCHEMA)?;
+    let have = columns(conn, "records")?;
     for (column, definition) in ADDED_RECORD_COLUMNS {
         if !have.iter().any(|c| c == column) {
             conn.execute_batch(&format!("ALTER TABLE records ADD COLUMN {column} {definition};"))?;
         }
     }
     conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+}
+
+/// The columns of `table` (none when it does not exist).
+fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let rows = stmt.query_map([table], |row| row.get::<_, String>(0))?;
+    rows.collect()
+}
+
+/// Turn a single key table (format 4: `lsh` keyed (key, at, rid)) into the
+/// first run of the current layout, keeping every entry, in one
+/// transaction: its rows are copied in key order (appended, page after
+/// page), and the run gets the level a run of its size would have.
+fn into_runs(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute_batch("ALTER TABLE lsh RENAME TO lsh_v4;")?;
+    tx.execute_batch(RUNS_SCHEMA)?;
+    tx.execute_batch(
+        "INSERT INTO lsh (run, key, at, rid) SELECT 1, key, at, rid FROM lsh_v4 ORDER BY key, at, rid;
+         DROP TABLE lsh_v4;",
+    )?;
+    let entries: i64 = tx.query_row("SELECT COUNT(*) FROM lsh", [], |r| r.get(0))?;
+    if entries > 0 {
+        // The rows above the watermark have their keys held, not in lsh.
+        let keyed: i64 = if columns(&tx, "index_keyed")?.is_empty() {
+            tx.query_row("SELECT coalesce(max(rid), 0) FROM fingerprints", [], |r| r.get(0))?
+        } else {
+            tx.query_row("SELECT keyed FROM index_keyed", [], |r| r.get(0))?
+        };
+        let records: i64 = tx.query_row("SELECT COUNT(*) FROM fingerprints WHERE rid <= ?1", [keyed], |r| r.get(0))?;
+        let level = level_for(records, i64::try_from(FLUSH_ROWS).unwrap_or(i64::MAX));
+        tx.execute(
+            "INSERT INTO lsh_runs (run, level, first, last, entries) VALUES (1, ?1, 0, ?2, ?3)",
+            rusqlite::params![level, keyed, entries],
+        )?;
+    }
+    tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
+    tx.commit()
 }
 
 #[cfg(test)]
@@ -153,7 +189,7 @@ mod tests {
             let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('lsh') ORDER BY pk").expect("prepare");
             stmt.query_map([], |r| r.get(0)).expect("query").map(|c| c.expect("column")).collect()
         };
-        assert_eq!(columns, ["key", "at", "rid"]);
+        assert_eq!(columns, ["run", "key", "at", "rid"]);
         drop(store);
         // Opening again keeps what the new index holds.
         let store = SqliteStore::open(&path).expect("opens again");

@@ -66,6 +66,9 @@ impl Sink for SqliteSink {
             // The held index keys, so the file stands alone (they would be
             // derived again on open otherwise).
             lock(&store.inner.pending).flush(&mut conn)?;
+            // Each close makes a run: merged as at any flush, so runs do not
+            // pile up in an index that rarely fills a flush.
+            super::runs::compact(&mut conn, &store.inner.pending)?;
             // Fold the WAL back into the database so the file stands alone.
             conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(|e| db_err("cannot checkpoint the WAL", e))
         }))

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::checkpointer::checkpointer;
 use super::index::{FLUSH_ROWS, Pending, PendingChange, find_similar_in, index_in, prune_in, sketch_in};
+use super::runs::compact;
 use super::schema::{SCHEMA, migrate};
 use super::{NAME, blocking, db_err, json_err, lock};
 
@@ -215,7 +216,10 @@ impl SqliteStore {
         if pending.rows.len() >= FLUSH_ROWS {
             // The batch is committed; its keys stay held until a flush
             // succeeds (derived again from the fingerprints after a crash).
-            if let Err(e) = pending.flush(&mut conn) {
+            let flushed = pending.flush(&mut conn);
+            // Merging runs changes no held key: lookups go on meanwhile.
+            drop(pending);
+            if let Err(e) = flushed.and_then(|()| compact(&mut conn, &self.inner.pending)) {
                 tracing::warn!(error = %e, "cannot write the near-duplicate index keys; will retry");
             }
         }

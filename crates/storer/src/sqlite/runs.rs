@@ -1,0 +1,507 @@
+//! `lsh` as sorted runs: where the near-duplicate index's keys are written,
+//! and how they are merged, so that writing a record's keys costs the same
+//! however large the index is (docs/clusters.md).
+//!
+//! A B-tree keyed by (key, at, rid) takes each record's keys at random
+//! places: once it outgrows the page cache, every flush of held keys dirtied
+//! most of its pages (at 1,000,000 records, some 270 MB of WAL per flush of
+//! 4,096 records), so the cost per record grew with the index. Here `lsh`
+//! is keyed (run, key, at, rid): each flush of held keys becomes a new
+//! *run*, a run id above every other, so its sorted rows are appended at the
+//! right edge of the B-tree, page after page; a run is never written again.
+//! Runs are merged in the way of a log-structured merge tree (size-tiered):
+//! a flush makes a run of level 0, and when [`MERGE_AT`] runs share a level
+//! they are merged, in key order, into one run of the next level (again
+//! appended), and dropped. So a key is written once per level, and the
+//! levels grow as log(records / [`FLUSH_ROWS`](super::index::FLUSH_ROWS)):
+//! at 1,000,000 records each key is written about 4 times, sequentially.
+//! A lookup reads a key's range in a run only when the run's [`KeyFilter`]
+//! (a Bloom filter of its keys, kept in memory and stored with the run)
+//! says it may hold the key: most keys of a record are in no run or in one,
+//! so a lookup costs about one range read per key whatever the number of
+//! runs (at most `MERGE_AT - 1` per level).
+//!
+//! `lsh_runs` lists the runs: the row ids (`first` to `last`, of
+//! `fingerprints`) whose keys each holds. Runs hold disjoint, contiguous
+//! ranges of row ids, all at or below the held keys' watermark
+//! (`index_keyed`); merged runs are neighbours, so their merge is a range
+//! too. The run of a record's keys is found from its row id, to remove them
+//! by primary key.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use newswire_core::sink::StoreError;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::index::Pending;
+use super::{db_err, lock};
+
+/// Runs of one level merged into one of the next (the tiering factor).
+pub(super) const MERGE_AT: usize = 4;
+
+/// Entries per key slice when merging: a merge copies its runs one slice of
+/// the key space at a time (sorted in memory, a few MB), so it never sorts
+/// a whole level at once.
+const SLICE_ENTRIES: i64 = 65_536;
+
+/// The key table and its list of runs, for a new database.
+pub(super) const RUNS_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS lsh (
+    run  INTEGER NOT NULL,
+    key  INTEGER NOT NULL,
+    at   INTEGER NOT NULL,
+    rid  INTEGER NOT NULL,
+    PRIMARY KEY (run, key, at, rid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lsh_runs (
+    run      INTEGER PRIMARY KEY,
+    level    INTEGER NOT NULL,
+    first    INTEGER NOT NULL,
+    last     INTEGER NOT NULL,
+    entries  INTEGER NOT NULL,
+    filter   BLOB
+);
+"#;
+
+/// Bits per entry of a run's [`KeyFilter`]: with [`FILTER_HASHES`] hashes, a
+/// key not in the run passes about 3% of the time.
+const FILTER_BITS_PER_ENTRY: u64 = 8;
+/// Bit positions per key.
+const FILTER_HASHES: u64 = 3;
+
+/// The keys a run may hold: a Bloom filter (no false negatives; a key it
+/// does not hold passes now and then, and then costs one range read that
+/// finds nothing). About one byte per entry, kept in memory for every run
+/// (some 27 MB at 1,000,000 records) and stored in `lsh_runs.filter`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct KeyFilter {
+    words: Vec<u64>,
+}
+
+impl KeyFilter {
+    /// A filter of the keys `keys` (a run of `entries` entries).
+    pub(super) fn of(keys: impl Iterator<Item = i64>, entries: usize) -> KeyFilter {
+        let bits = (entries as u64 * FILTER_BITS_PER_ENTRY).max(64);
+        let mut filter = KeyFilter { words: vec![0; bits.div_ceil(64) as usize] };
+        let n = filter.words.len() as u64 * 64;
+        for key in keys {
+            for bit in positions(key, n) {
+                filter.words[(bit / 64) as usize] |= 1 << (bit % 64);
+            }
+        }
+        filter
+    }
+
+    /// Whether the run may hold `key` (false: it does not).
+    pub(super) fn may_hold(&self, key: i64) -> bool {
+        positions(key, self.words.len() as u64 * 64).all(|bit| self.words[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+    }
+
+    pub(super) fn to_bytes(&self) -> Vec<u8> {
+        self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// None for a blob that is not one (empty or cut).
+    pub(super) fn from_bytes(bytes: &[u8]) -> Option<KeyFilter> {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(8) {
+            return None;
+        }
+        let words = bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+        Some(KeyFilter { words })
+    }
+}
+
+/// A key's bit positions in a filter of `n` bits: mixes of the key (itself
+/// a hash of a shingle), mapped onto the filter by a multiply.
+fn positions(key: i64, n: u64) -> impl Iterator<Item = u64> {
+    (0..FILTER_HASHES).map(move |i| {
+        let mut h = (key as u64).wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+        h ^= h >> 33;
+        ((u128::from(h) * u128::from(n)) >> 64) as u64
+    })
+}
+
+/// The filters of the runs, by run id: those stored with them, and for a
+/// run without one (converted from a single key table), one built from its
+/// keys and stored.
+pub(super) fn load_filters(conn: &Connection) -> rusqlite::Result<HashMap<i64, Arc<KeyFilter>>> {
+    let mut out = HashMap::new();
+    let stored: Vec<(i64, Option<Vec<u8>>)> = {
+        let mut stmt = conn.prepare("SELECT run, filter FROM lsh_runs")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (run, blob) in stored {
+        let filter = match blob.as_deref().and_then(KeyFilter::from_bytes) {
+            Some(filter) => filter,
+            None => {
+                let filter = filter_of_run(conn, run)?;
+                conn.execute("UPDATE lsh_runs SET filter = ?2 WHERE run = ?1", params![run, filter.to_bytes()])?;
+                filter
+            }
+        };
+        out.insert(run, Arc::new(filter));
+    }
+    Ok(out)
+}
+
+/// A filter of the keys `run` holds, read from `lsh`.
+fn filter_of_run(conn: &Connection, run: i64) -> rusqlite::Result<KeyFilter> {
+    let mut stmt = conn.prepare_cached("SELECT key FROM lsh WHERE run = ?1")?;
+    let keys: Vec<i64> = stmt.query_map([run], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(KeyFilter::of(keys.iter().copied(), keys.len()))
+}
+
+/// One run of `lsh`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Run {
+    pub(super) run: i64,
+    pub(super) level: i64,
+    pub(super) first: i64,
+    pub(super) last: i64,
+    /// Entries when it was written (removals do not lower it): sizes the
+    /// merge's slices.
+    pub(super) entries: i64,
+}
+
+/// The runs, in row-id order (oldest records first).
+pub(super) fn runs(conn: &Connection) -> rusqlite::Result<Vec<Run>> {
+    let mut stmt = conn.prepare_cached("SELECT run, level, first, last, entries FROM lsh_runs ORDER BY first")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Run { run: r.get(0)?, level: r.get(1)?, first: r.get(2)?, last: r.get(3)?, entries: r.get(4)? })
+    })?;
+    rows.collect()
+}
+
+/// The run holding the keys of row `rid`, if any (none: its keys are held,
+/// or it has none).
+pub(super) fn run_of(conn: &Connection, rid: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT run FROM lsh_runs WHERE first <= ?1 AND last >= ?1")?
+        .query_row([rid], |r| r.get(0))
+        .optional()
+}
+
+/// Write `entries` (sorted by key, at, rid), the keys of rows `first` to
+/// `last`, as a new run of level 0: appended after every other run.
+pub(super) fn write_run(
+    tx: &rusqlite::Transaction<'_>,
+    entries: &[(i64, i64, i64)],
+    first: i64,
+    last: i64,
+) -> Result<(i64, KeyFilter), StoreError> {
+    let write_err = |e| db_err("cannot write the index", e);
+    let run = next_run(tx).map_err(write_err)?;
+    {
+        let mut insert = tx
+            .prepare_cached("INSERT OR IGNORE INTO lsh (run, key, at, rid) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(|e| db_err("cannot prepare the index", e))?;
+        for &(key, at, rid) in entries {
+            insert.execute(params![run, key, at, rid]).map_err(write_err)?;
+        }
+    }
+    let filter = KeyFilter::of(entries.iter().map(|&(key, _, _)| key), entries.len());
+    tx.execute(
+        "INSERT INTO lsh_runs (run, level, first, last, entries, filter) VALUES (?1, 0, ?2, ?3, ?4, ?5)",
+        params![run, first, last, i64::try_from(entries.len()).unwrap_or(i64::MAX), filter.to_bytes()],
+    )
+    .map_err(write_err)?;
+    Ok((run, filter))
+}
+
+fn next_run(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT coalesce(max(run), 0) + 1 FROM lsh_runs", [], |r| r.get(0))
+}
+
+/// The runs to merge next: the [`MERGE_AT`] or more runs of the lowest
+/// level that has that many (neighbours in row-id order, as every level's
+/// runs are newer than the higher levels'), or none.
+pub(super) fn due(runs: &[Run]) -> Option<Vec<Run>> {
+    let mut levels: Vec<i64> = runs.iter().map(|r| r.level).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    for level in levels {
+        let group: Vec<Run> = runs.iter().filter(|r| r.level == level).copied().collect();
+        if group.len() >= MERGE_AT {
+            return Some(group);
+        }
+    }
+    None
+}
+
+/// Merge runs while some level has [`MERGE_AT`] of them, each merge in its
+/// own transaction. Lookups on other connections go on meanwhile: they see
+/// the runs before a merge or after it, never half of it.
+pub(super) fn compact(conn: &mut Connection, pending: &Mutex<Pending>) -> Result<(), StoreError> {
+    loop {
+        let all = runs(conn).map_err(|e| db_err("cannot read the index runs", e))?;
+        let Some(group) = due(&all) else { return Ok(()) };
+        let started = std::time::Instant::now();
+        // IMMEDIATE: it reads before it writes (see `write_many_blocking`).
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| db_err("cannot begin transaction", e))?;
+        let (run, filter) = merge_in(&tx, &group)?;
+        tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
+        // A lookup whose snapshot has the new run but finds no filter for
+        // it reads the run for every key: slower, never wrong.
+        let mut pending = lock(pending);
+        for old in &group {
+            pending.filters.remove(&old.run);
+        }
+        pending.filters.insert(run, Arc::new(filter));
+        drop(pending);
+        tracing::debug!(
+            runs = group.len(),
+            level = group[0].level + 1,
+            entries = group.iter().map(|r| r.entries).sum::<i64>(),
+            ms = started.elapsed().as_millis() as u64,
+            "near-duplicate index runs merged"
+        );
+    }
+}
+
+/// Merge `group` (runs of one level, neighbours in row-id order) into one
+/// new run of the next level, inside `tx`: the key space a slice at a time,
+/// each slice's rows sorted and appended; then the old runs are dropped.
+pub(super) fn merge_in(tx: &rusqlite::Transaction<'_>, group: &[Run]) -> Result<(i64, KeyFilter), StoreError> {
+    let write_err = |e| db_err("cannot merge the index", e);
+    let run = next_run(tx).map_err(write_err)?;
+    let entries: i64 = group.iter().map(|r| r.entries).sum();
+    let ids = serde_json::to_string(&group.iter().map(|r| r.run).collect::<Vec<_>>())
+        .map_err(|e| StoreError::fatal(super::NAME, format!("cannot list index runs: {e}")))?;
+    // Keys are 32-bit hashes: equal slices of [0, 2^32) hold about equal
+    // numbers of entries. The first and last slice reach past it, so no
+    // entry is left behind whatever its key.
+    let slices = (entries / SLICE_ENTRIES).clamp(1, 1 << 16);
+    let width = (1i64 << 32) / slices + 1;
+    {
+        // The rows are read into a temporary table before they are written
+        // (SQLite does that when a statement reads the table it writes),
+        // one slice's worth.
+        let mut copy = tx
+            .prepare_cached(
+                "INSERT INTO lsh (run, key, at, rid)
+                 SELECT ?1, key, at, rid FROM lsh
+                 WHERE run IN (SELECT value FROM json_each(?2)) AND key >= ?3 AND key <= ?4
+                 ORDER BY key, at, rid",
+            )
+            .map_err(|e| db_err("cannot prepare the index merge", e))?;
+        for slice in 0..slices {
+            let low = if slice == 0 { i64::MIN } else { slice * width };
+            let high = if slice == slices - 1 { i64::MAX } else { (slice + 1) * width - 1 };
+            copy.execute(params![run, ids, low, high]).map_err(write_err)?;
+        }
+    }
+    for old in group {
+        tx.execute("DELETE FROM lsh WHERE run = ?1", [old.run]).map_err(write_err)?;
+        tx.execute("DELETE FROM lsh_runs WHERE run = ?1", [old.run]).map_err(write_err)?;
+    }
+    let first = group.iter().map(|r| r.first).min().unwrap_or(0);
+    let last = group.iter().map(|r| r.last).max().unwrap_or(0);
+    let level = group.iter().map(|r| r.level).max().unwrap_or(0) + 1;
+    let filter = filter_of_run(tx, run).map_err(write_err)?;
+    tx.execute(
+        "INSERT INTO lsh_runs (run, level, first, last, entries, filter) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![run, level, first, last, entries, filter.to_bytes()],
+    )
+    .map_err(write_err)?;
+    Ok((run, filter))
+}
+
+/// Drop the runs whose records have all left the index (pruned: their keys
+/// went with them), so lookups do not read their empty ranges. Inside `tx`.
+pub(super) fn drop_emptied(tx: &rusqlite::Transaction<'_>) -> Result<Vec<i64>, StoreError> {
+    let write_err = |e| db_err("cannot update the index runs", e);
+    let oldest: Option<i64> = tx.query_row("SELECT min(rid) FROM fingerprints", [], |r| r.get(0)).map_err(write_err)?;
+    let gone: Vec<i64> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT run FROM lsh_runs WHERE last < ?1")
+            .map_err(|e| db_err("cannot prepare the index runs", e))?;
+        let rows = stmt.query_map([oldest.unwrap_or(i64::MAX)], |r| r.get(0)).map_err(write_err)?;
+        rows.collect::<Result<_, _>>().map_err(write_err)?
+    };
+    for &run in &gone {
+        // Empty by the invariant; a delete that finds nothing is cheap.
+        tx.execute("DELETE FROM lsh WHERE run = ?1", [run]).map_err(write_err)?;
+        tx.execute("DELETE FROM lsh_runs WHERE run = ?1", [run]).map_err(write_err)?;
+    }
+    Ok(gone)
+}
+
+/// The level of a run of `records` records' keys, as if it had been built
+/// by flushes of `flush_rows` and merges (for an index converted from a
+/// single key table).
+pub(super) fn level_for(records: i64, flush_rows: i64) -> i64 {
+    let mut level = 0;
+    let mut size = flush_rows.max(1) * MERGE_AT as i64;
+    while records >= size {
+        level += 1;
+        size = size.saturating_mul(MERGE_AT as i64);
+    }
+    level
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(run: i64, level: i64, first: i64, last: i64) -> Run {
+        Run { run, level, first, last, entries: last - first + 1 }
+    }
+
+    #[test]
+    fn the_lowest_full_level_is_merged_first() {
+        let mut runs = vec![run(1, 2, 1, 100), run(2, 1, 101, 110), run(3, 0, 111, 111)];
+        assert_eq!(due(&runs), None);
+        runs.extend([run(4, 0, 112, 112), run(5, 0, 113, 113), run(6, 0, 114, 114)]);
+        assert_eq!(due(&runs).map(|g| g.iter().map(|r| r.run).collect::<Vec<_>>()), Some(vec![3, 4, 5, 6]));
+        assert_eq!(level_for(100, 10), 1);
+        assert_eq!(level_for(39, 10), 0);
+        assert_eq!(level_for(160, 10), 2);
+    }
+
+    #[test]
+    fn a_key_filter_holds_its_keys_and_few_others() {
+        let keys: Vec<i64> = (0..10_000).map(|i| i * 7919).collect();
+        let filter = KeyFilter::of(keys.iter().copied(), keys.len());
+        assert!(keys.iter().all(|&k| filter.may_hold(k)), "no false negatives");
+        let passed = (0..10_000).map(|i| i * 7919 + 1).filter(|&k| filter.may_hold(k)).count();
+        assert!(passed < 600, "{passed} of 10,000 other keys pass");
+        assert_eq!(KeyFilter::from_bytes(&filter.to_bytes()), Some(filter));
+        assert_eq!(KeyFilter::from_bytes(&[1, 2, 3]), None);
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    use chrono::{Duration, Utc};
+    use newswire_core::fingerprint::Fingerprint;
+    use newswire_core::sink::{Sink, StateStore};
+    use newswire_core::state::Indexed;
+
+    use super::super::lock;
+    use super::super::sink::SqliteSink;
+    use super::super::store::SqliteStore;
+    use super::super::tests::checkpoint;
+    use super::*;
+
+    fn text(i: usize) -> String {
+        (0..60).map(|j| format!("w{i}x{j}")).collect::<Vec<_>>().join(" ")
+    }
+
+    fn index(store: &SqliteStore, id: &str, text: &str, at: chrono::DateTime<Utc>) {
+        let mut cp = checkpoint(&[]);
+        let fingerprint = Fingerprint::of(text).expect("fingerprint");
+        cp.fingerprints = vec![Indexed { id: id.into(), fingerprint, cluster: None, at }];
+        store.write_blocking(&[], Some(&cp)).expect("index");
+    }
+
+    /// Flush the held keys as a run, and merge.
+    fn flush(store: &SqliteStore) {
+        let mut conn = lock(&store.inner.writer);
+        lock(&store.inner.pending).flush(&mut conn).expect("flush");
+        compact(&mut conn, &store.inner.pending).expect("merge");
+    }
+
+    fn levels(store: &SqliteStore) -> Vec<i64> {
+        runs(&lock(&store.inner.reader)).expect("runs").iter().map(|r| r.level).collect()
+    }
+
+    fn in_lsh(store: &SqliteStore) -> i64 {
+        lock(&store.inner.reader).query_row("SELECT COUNT(*) FROM lsh", [], |r| r.get(0)).expect("count")
+    }
+
+    async fn found(store: &SqliteStore, i: usize) -> Option<String> {
+        let copy = Fingerprint::of(&format!("From the wire: {}", text(i))).expect("fingerprint");
+        let since = Utc::now() - Duration::days(7);
+        let found = store.find_similar(&[("copy".to_string(), copy)], since, 0.5).await.expect("lookup");
+        found[0].as_ref().map(|m| m.cluster.clone())
+    }
+
+    #[tokio::test]
+    async fn keys_in_merged_runs_are_found_removed_and_pruned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("runs.db")).expect("opens");
+        let records = MERGE_AT * MERGE_AT + 1;
+        let keys = |i: usize| Fingerprint::of(&text(i)).expect("fingerprint").keys().len() as i64;
+        for i in 0..records {
+            index(&store, &format!("r{i}"), &text(i), Utc::now());
+            flush(&store);
+        }
+        // 16 flushes: four merges into level 1, one into level 2; then one more.
+        assert_eq!(levels(&store), [2, 0]);
+        assert_eq!(in_lsh(&store), (0..records).map(keys).sum::<i64>(), "every key once");
+        for i in 0..records {
+            assert_eq!(found(&store, i).await, Some(format!("r{i}")), "record {i} through the merged runs");
+        }
+
+        // Indexed again with another text: the old keys leave their run.
+        index(&store, "r3", &text(100), Utc::now());
+        assert_eq!(found(&store, 3).await, None);
+        flush(&store);
+        assert_eq!(found(&store, 100).await, Some("r3".to_string()));
+        let expected = (0..records).filter(|&i| i != 3).map(keys).sum::<i64>() + keys(100);
+        assert_eq!(in_lsh(&store), expected, "no stale keys");
+
+        // Pruned to nothing: the keys go, and the emptied runs with them.
+        assert_eq!(store.prune_index(Utc::now() + Duration::days(1), 1000).await.expect("prune"), records as u64);
+        assert_eq!((in_lsh(&store), levels(&store)), (0, vec![]));
+
+        // Closing flushes and merges: runs do not pile up.
+        for i in 0..MERGE_AT {
+            index(&store, &format!("late{i}"), &text(200 + i), Utc::now());
+            SqliteSink::new(store.clone(), true).close().await.expect("close");
+        }
+        assert_eq!(levels(&store), [1]);
+        assert_eq!(found(&store, 201).await, Some("late1".to_string()));
+    }
+
+    #[tokio::test]
+    async fn an_index_of_one_key_table_becomes_its_first_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v4.db");
+        let fp = Fingerprint::of(&text(1)).expect("fingerprint");
+        {
+            let conn = rusqlite::Connection::open(&path).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE fingerprints (rid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+                     sig BLOB NOT NULL, cluster TEXT, at INTEGER NOT NULL);
+                 CREATE TABLE lsh (key INTEGER NOT NULL, at INTEGER NOT NULL, rid INTEGER NOT NULL,
+                     PRIMARY KEY (key, at, rid)) WITHOUT ROWID;
+                 CREATE TABLE index_keyed (keyed INTEGER NOT NULL);
+                 PRAGMA user_version = 4;",
+            )
+            .expect("an index of format 4");
+            let at = Utc::now().timestamp();
+            for (id, text) in [("a", text(1)), ("b", text(2))] {
+                let sig = Fingerprint::of(&text).expect("fingerprint").to_bytes();
+                conn.execute(
+                    "INSERT INTO fingerprints (id, sig, at) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![id, sig, at],
+                )
+                .expect("fingerprint");
+            }
+            // Row 1's keys are in lsh; row 2's are held (above the watermark).
+            conn.execute("INSERT INTO index_keyed VALUES (1)", []).expect("watermark");
+            for key in fp.keys() {
+                conn.execute("INSERT INTO lsh VALUES (?1, ?2, 1)", rusqlite::params![key, at]).expect("key");
+            }
+        }
+        let store = SqliteStore::open(&path).expect("opens and converts");
+        let all = runs(&lock(&store.inner.reader)).expect("runs");
+        assert_eq!(all, [Run { run: 1, level: 0, first: 0, last: 1, entries: fp.keys().len() as i64 }]);
+        let filters = load_filters(&lock(&store.inner.reader)).expect("filters");
+        assert!(fp.keys().iter().all(|&k| filters[&1].may_hold(k)), "a filter built for the converted run");
+        assert_eq!(in_lsh(&store), fp.keys().len() as i64, "every entry kept");
+        assert_eq!(found(&store, 1).await, Some("a".to_string()), "found in the run");
+        assert_eq!(found(&store, 2).await, Some("b".to_string()), "and the held keys");
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        assert_eq!(runs(&lock(&store.inner.reader)).expect("runs").len(), 1);
+    }
+}

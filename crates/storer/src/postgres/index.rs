@@ -13,33 +13,34 @@ use super::store::PostgresStore;
 use super::{pg_err, pool_err, strip_nul, strip_nul_opt, timed};
 use crate::index;
 
-/// Keys of stored fingerprints as (key, at, id) columns, for a delete by
-/// primary key. A fingerprint of another format has no keys.
-fn stored_keys(rows: &[(String, Vec<u8>, DateTime<Utc>)]) -> (Vec<i64>, Vec<DateTime<Utc>>, Vec<String>) {
-    let (mut keys, mut ats, mut ids) = (Vec::new(), Vec::new(), Vec::new());
-    for (id, sig, at) in rows {
+/// Keys of stored fingerprints (row id, fingerprint, indexed at) as
+/// (key, at, rid) columns, for a delete by primary key. A fingerprint of
+/// another format has no keys.
+fn stored_keys(rows: &[(i64, Vec<u8>, DateTime<Utc>)]) -> (Vec<i64>, Vec<DateTime<Utc>>, Vec<i64>) {
+    let (mut keys, mut ats, mut rids) = (Vec::new(), Vec::new(), Vec::new());
+    for (rid, sig, at) in rows {
         let Some(fp) = Fingerprint::from_bytes(sig) else { continue };
         for key in fp.keys() {
             keys.push(key);
             ats.push(*at);
-            ids.push(id.clone());
+            rids.push(*rid);
         }
     }
-    (keys, ats, ids)
+    (keys, ats, rids)
 }
 
 /// Delete index keys by primary key, given as columns.
 async fn forget_keys(
     tx: &deadpool_postgres::Transaction<'_>,
-    keys: &(Vec<i64>, Vec<DateTime<Utc>>, Vec<String>),
+    keys: &(Vec<i64>, Vec<DateTime<Utc>>, Vec<i64>),
 ) -> Result<(), StoreError> {
     if keys.0.is_empty() {
         return Ok(());
     }
     let delete = tx
         .prepare_cached(
-            "DELETE FROM lsh USING unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS old(key, at, id)
-             WHERE lsh.key = old.key AND lsh.at = old.at AND lsh.id = old.id",
+            "DELETE FROM lsh USING unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) AS old(key, at, rid)
+             WHERE lsh.key = old.key AND lsh.at = old.at AND lsh.rid = old.rid",
         )
         .await
         .map_err(|e| pg_err("cannot prepare the index", e))?;
@@ -60,10 +61,10 @@ pub(super) async fn index_in(tx: &deadpool_postgres::Transaction<'_>, entries: &
     }
     let ids: Vec<Cow<'_, str>> = last.keys().cloned().collect();
     let previous = tx
-        .prepare_cached("SELECT id, sig, at FROM fingerprints WHERE id = ANY($1::text[]) FOR UPDATE")
+        .prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE id = ANY($1::text[]) FOR UPDATE")
         .await
         .map_err(|e| pg_err("cannot prepare the index", e))?;
-    let old: Vec<(String, Vec<u8>, DateTime<Utc>)> = tx
+    let old: Vec<(i64, Vec<u8>, DateTime<Utc>)> = tx
         .query(&previous, &[&ids])
         .await
         .map_err(|e| pg_err("cannot read the index", e))?
@@ -73,35 +74,47 @@ pub(super) async fn index_in(tx: &deadpool_postgres::Transaction<'_>, entries: &
     forget_keys(tx, &stored_keys(&old)).await?;
 
     let (mut sigs, mut clusters, mut ats) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut keys, mut key_ats, mut key_ids) = (Vec::new(), Vec::new(), Vec::new());
     for id in &ids {
         let entry = last[id];
         sigs.push(entry.fingerprint.to_bytes());
         clusters.push(strip_nul_opt(&entry.cluster));
         ats.push(entry.at);
-        for key in entry.fingerprint.keys() {
-            keys.push(key);
-            key_ats.push(entry.at);
-            key_ids.push(id.clone());
-        }
     }
+    // A record indexed again keeps its row id (an update of its row).
     let upsert = tx
         .prepare_cached(
             "INSERT INTO fingerprints (id, sig, cluster, at)
              SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::timestamptz[])
-             ON CONFLICT (id) DO UPDATE SET sig = excluded.sig, cluster = excluded.cluster, at = excluded.at",
+             ON CONFLICT (id) DO UPDATE SET sig = excluded.sig, cluster = excluded.cluster, at = excluded.at
+             RETURNING id, rid",
         )
         .await
         .map_err(|e| pg_err("cannot prepare the index", e))?;
-    tx.execute(&upsert, &[&ids, &sigs, &clusters, &ats]).await.map_err(|e| pg_err("cannot write fingerprints", e))?;
+    let rids: HashMap<String, i64> = tx
+        .query(&upsert, &[&ids, &sigs, &clusters, &ats])
+        .await
+        .map_err(|e| pg_err("cannot write fingerprints", e))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let (mut keys, mut key_ats, mut key_rids) = (Vec::new(), Vec::new(), Vec::new());
+    for id in &ids {
+        let entry = last[id];
+        let Some(&rid) = rids.get(id.as_ref()) else { continue };
+        for key in entry.fingerprint.keys() {
+            keys.push(key);
+            key_ats.push(entry.at);
+            key_rids.push(rid);
+        }
+    }
     let insert = tx
         .prepare_cached(
-            "INSERT INTO lsh (key, at, id) SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[])
+            "INSERT INTO lsh (key, at, rid) SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[])
              ON CONFLICT DO NOTHING",
         )
         .await
         .map_err(|e| pg_err("cannot prepare the index", e))?;
-    tx.execute(&insert, &[&keys, &key_ats, &key_ids]).await.map_err(|e| pg_err("cannot write the index", e))?;
+    tx.execute(&insert, &[&keys, &key_ats, &key_rids]).await.map_err(|e| pg_err("cannot write the index", e))?;
     Ok(())
 }
 
@@ -153,11 +166,13 @@ impl PostgresStore {
         Ok(row.map(|r| r.get(0)))
     }
 
-    /// The lookup for a whole batch in three statements: the newest
+    /// The lookup for a whole batch in four statements: the newest
     /// entries of every distinct key of the batch (a backward range scan of
-    /// the primary key per key, as in the SQLite store), the fingerprints of
-    /// every record's best candidates, and the first records of their
-    /// stories (see [`crate::index`]).
+    /// the primary key per key, as in the SQLite store; row ids, read from
+    /// the index alone where the heap is marked all-visible), the batch's
+    /// own rows (a record is not its own copy), the fingerprints of every
+    /// record's best candidates, and the first records of their stories
+    /// (see [`crate::index`]).
     pub(super) async fn find_similar_inner(
         &self,
         items: &[(String, Fingerprint)],
@@ -167,22 +182,26 @@ impl PostgresStore {
         let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
         let by_keys = client
             .prepare_cached(
-                "SELECT k.key, hit.id FROM unnest($1::bigint[]) AS k(key)
+                "SELECT k.key, hit.rid FROM unnest($1::bigint[]) AS k(key)
                  CROSS JOIN LATERAL (
-                     SELECT id FROM lsh WHERE lsh.key = k.key AND lsh.at >= $2 ORDER BY at DESC LIMIT $3
+                     SELECT rid FROM lsh WHERE lsh.key = k.key AND lsh.at >= $2 ORDER BY at DESC LIMIT $3
                  ) AS hit",
             )
             .await
             .map_err(|e| pg_err("cannot prepare the index lookup", e))?;
-        let fingerprints = client
-            .prepare_cached("SELECT id, sig, cluster FROM fingerprints WHERE id = ANY($1::text[])")
+        let by_rid = client
+            .prepare_cached("SELECT rid, id, sig, cluster FROM fingerprints WHERE rid = ANY($1::bigint[])")
+            .await
+            .map_err(|e| pg_err("cannot prepare the index lookup", e))?;
+        let by_id = client
+            .prepare_cached("SELECT id, rid, sig FROM fingerprints WHERE id = ANY($1::text[])")
             .await
             .map_err(|e| pg_err("cannot prepare the index lookup", e))?;
         let keys: Vec<Vec<i64>> = items.iter().map(|(_, fp)| fp.keys()).collect();
         let mut distinct: Vec<i64> = keys.iter().flatten().copied().collect();
         distinct.sort_unstable();
         distinct.dedup();
-        let mut lists: HashMap<i64, Vec<String>> = HashMap::with_capacity(distinct.len());
+        let mut lists: HashMap<i64, Vec<i64>> = HashMap::with_capacity(distinct.len());
         if !distinct.is_empty() {
             for row in client
                 .query(&by_keys, &[&distinct, &since, &index::PER_KEY])
@@ -192,44 +211,51 @@ impl PostgresStore {
                 lists.entry(row.get(0)).or_default().push(row.get(1));
             }
         }
-        let mut ranked: Vec<Vec<String>> = Vec::with_capacity(items.len());
-        let mut wanted: Vec<String> = Vec::new();
+        // The records themselves, when indexed already (their text changed).
+        let mut own: HashMap<String, i64> = HashMap::new();
+        if !lists.is_empty() {
+            let ids: Vec<Cow<'_, str>> = items.iter().map(|(id, _)| strip_nul(id)).collect();
+            for row in client.query(&by_id, &[&ids]).await.map_err(|e| pg_err("cannot read the index", e))? {
+                own.insert(row.get(0), row.get(1));
+            }
+        }
+        let mut ranked: Vec<Vec<i64>> = Vec::with_capacity(items.len());
+        let mut wanted: Vec<i64> = Vec::new();
         for ((id, _), keys) in items.iter().zip(&keys) {
-            let per_key: Vec<&[String]> = keys.iter().filter_map(|k| lists.get(k).map(Vec::as_slice)).collect();
-            let own = strip_nul(id).into_owned();
-            let best = index::rank(index::weighted(&per_key), Some(&own), keys.len());
-            wanted.extend(best.iter().cloned());
+            let per_key: Vec<&[i64]> = keys.iter().filter_map(|k| lists.get(k).map(Vec::as_slice)).collect();
+            let best = index::rank(index::weighted(&per_key), own.get(strip_nul(id).as_ref()), keys.len());
+            wanted.extend(best.iter().copied());
             ranked.push(best);
         }
         wanted.sort_unstable();
         wanted.dedup();
-        let mut stored: HashMap<String, (Vec<u8>, Option<String>)> = HashMap::with_capacity(wanted.len());
+        let mut stored: HashMap<i64, (String, Vec<u8>, Option<String>)> = HashMap::with_capacity(wanted.len());
         if !wanted.is_empty() {
-            for row in client.query(&fingerprints, &[&wanted]).await.map_err(|e| pg_err("cannot read the index", e))? {
-                stored.insert(row.get(0), (row.get(1), row.get(2)));
+            for row in client.query(&by_rid, &[&wanted]).await.map_err(|e| pg_err("cannot read the index", e))? {
+                stored.insert(row.get(0), (row.get(1), row.get(2), row.get(3)));
             }
         }
         // The first records of the candidates' stories not among them.
-        let mut firsts: Vec<String> = stored
+        let found: std::collections::HashSet<&str> = stored.values().map(|(id, _, _)| id.as_str()).collect();
+        let mut firsts: Vec<&str> = stored
             .values()
-            .filter_map(|(_, cluster)| cluster.clone())
-            .filter(|story| !stored.contains_key(story))
+            .filter_map(|(_, _, cluster)| cluster.as_deref())
+            .filter(|story| !found.contains(story))
             .collect();
         firsts.sort_unstable();
         firsts.dedup();
         let mut first_sigs: HashMap<String, Vec<u8>> = HashMap::with_capacity(firsts.len());
         if !firsts.is_empty() {
-            for row in client.query(&fingerprints, &[&firsts]).await.map_err(|e| pg_err("cannot read the index", e))? {
-                first_sigs.insert(row.get(0), row.get(1));
+            for row in client.query(&by_id, &[&firsts]).await.map_err(|e| pg_err("cannot read the index", e))? {
+                first_sigs.insert(row.get(0), row.get(2));
             }
         }
         let mut out = Vec::with_capacity(items.len());
         for ((_, fp), best) in items.iter().zip(&ranked) {
             let candidates: Vec<index::Candidate<'_>> = best
                 .iter()
-                .filter_map(|id| {
-                    stored.get(id).map(|(sig, cluster)| index::Candidate { id, sig, cluster: cluster.as_deref() })
-                })
+                .filter_map(|rid| stored.get(rid))
+                .map(|(id, sig, cluster)| index::Candidate { id, sig, cluster: cluster.as_deref() })
                 .collect();
             let firsts: Vec<(&str, &[u8])> = index::missing_firsts(&candidates)
                 .into_iter()
@@ -244,11 +270,11 @@ impl PostgresStore {
         let mut client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
         let tx = client.transaction().await.map_err(|e| pg_err("cannot begin transaction", e))?;
         // SKIP LOCKED: instances pruning at once take different rows.
-        let old: Vec<(String, Vec<u8>, DateTime<Utc>)> = tx
+        let old: Vec<(i64, Vec<u8>, DateTime<Utc>)> = tx
             .query(
                 "DELETE FROM fingerprints WHERE id IN (
                      SELECT id FROM fingerprints WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED
-                 ) RETURNING id, sig, at",
+                 ) RETURNING rid, sig, at",
                 &[&before, &i64::try_from(limit).unwrap_or(i64::MAX)],
             )
             .await

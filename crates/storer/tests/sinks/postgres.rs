@@ -227,3 +227,75 @@ async fn postgres_keeps_the_read_contract() {
     })
     .await;
 }
+
+/// An index written before migration 7 (text ids in `lsh`) is converted in
+/// place: every entry kept, found through its keys, and re-indexing and
+/// pruning work on the converted rows.
+#[tokio::test]
+async fn an_index_with_text_ids_is_converted_to_row_ids() {
+    use crate::index::{BRIDGE, FROST, fp};
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        let conn = tokio::spawn(connection);
+        // The schema as migrations 1 to 6 left it.
+        let mut setup = format!(
+            "CREATE SCHEMA {schema}; SET search_path TO {schema};
+             CREATE TABLE newswire_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now());"
+        );
+        for (version, sql) in [
+            (1, include_str!("../../migrations/0001_records_and_state.sql")),
+            (2, include_str!("../../migrations/0002_feed_leases.sql")),
+            (3, include_str!("../../migrations/0003_near_duplicates.sql")),
+            (4, include_str!("../../migrations/0004_sink_positions.sql")),
+            (5, include_str!("../../migrations/0005_search_and_versions.sql")),
+            (6, include_str!("../../migrations/0006_feed_sketches.sql")),
+        ] {
+            setup.push_str(sql);
+            setup.push_str(&format!("\nINSERT INTO newswire_migrations (version, name) VALUES ({version}, 'm');\n"));
+        }
+        client.batch_execute(&setup).await.expect("the schema before migration 7");
+        let at = chrono::Utc::now() - chrono::Duration::hours(1);
+        for (id, text) in [("bridge", BRIDGE), ("frost", FROST)] {
+            let f = fp(text);
+            client
+                .execute("INSERT INTO fingerprints (id, sig, at) VALUES ($1, $2, $3)", &[&id, &f.to_bytes(), &at])
+                .await
+                .expect("fingerprint");
+            let keys = f.keys();
+            client
+                .execute(
+                    "INSERT INTO lsh (key, at, id) SELECT k, $2, $3 FROM unnest($1::bigint[]) AS k",
+                    &[&keys, &at, &id],
+                )
+                .await
+                .expect("keys");
+        }
+        drop(client);
+        let _ = conn.await;
+
+        let store = PostgresStore::connect(&url, Some(&schema)).await.expect("connect and migrate");
+        let expected = (fp(BRIDGE).keys().len() + fp(FROST).keys().len()) as u64;
+        assert_eq!(store.index_size().await.expect("size"), (2, expected), "every entry kept");
+        let since = chrono::Utc::now() - chrono::Duration::days(1);
+        let copy = vec![("copy".to_string(), fp(&format!("From our partners: {BRIDGE}")))];
+        let found = store.find_similar(&copy, since, 0.5).await.expect("lookup");
+        assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("bridge"), "found through converted keys");
+        // Re-indexed with other text: the converted keys go.
+        let mut sink = PostgresSink::new(store.clone(), true);
+        crate::index::index(
+            &mut sink,
+            "wire",
+            vec![crate::index::entry("bridge", FROST, None, chrono::Duration::zero())],
+        )
+        .await;
+        let found = store.find_similar(&copy, since, 0.5).await.expect("lookup");
+        assert_eq!(found[0], None, "the old text is not found");
+        assert_eq!(store.index_size().await.expect("size"), (2, 2 * fp(FROST).keys().len() as u64));
+        assert_eq!(store.prune_index(chrono::Utc::now() + chrono::Duration::days(1), 10).await.expect("prune"), 2);
+        assert_eq!(store.index_size().await.expect("size"), (0, 0), "pruned with their keys");
+        store.close();
+    })
+    .await;
+}

@@ -228,6 +228,80 @@ pub(crate) fn is_function_word(word: &str, lang: Option<usize>) -> bool {
     }
 }
 
+/// The words of site furniture's labels, in the six languages the block
+/// classifier knows: navigation (home, next, back to top), account (sign
+/// in, subscribe), tools (print, share, text size, listen), legal and
+/// contact links, galleries and pagers, and the names of site-wide lists
+/// ("most read", "trending", "related"). Lowercased, separated by spaces.
+/// Words that are as common in prose as on buttons ("more", "view",
+/// "like", "voir", "ver", "cerca", "weiter") are left out. A feature, not a rule:
+/// the classifier weighs their share of a short block's words with its
+/// shape (`classifier::features`), so "Print recipe" and "Imprimer" read
+/// alike, and a subhead that happens to hold one ("What happens next")
+/// stays a subhead unless the rest of its shape says otherwise.
+const INTERFACE: [&str; 6] = [
+    // English
+    concat!(
+        "home menu search login log sign signin logout register subscribe subscriber account profile ",
+        "newsletter newsletters share tweet email e-mail print bookmark comment comments reply next ",
+        "previous prev back top skip read listen download gallery slideshow photo photos video videos ",
+        "page contact privacy policy terms cookie cookies accessibility sitemap advertise imprint ",
+        "disclaimer careers faq feedback trending popular latest related recommended updated published ",
+        "font tags topics sections rss",
+    ),
+    // French
+    concat!(
+        "accueil rechercher recherche connexion connecter déconnexion inscription inscrire abonner ",
+        "abonnez abonnement abonnés compte partager partagez imprimer envoyer courriel enregistrer ",
+        "sauvegarder commentaire commentaires réagir répondre suivant suivante précédent précédente ",
+        "retour haut lire lecture écouter télécharger copier galerie diaporama vidéo vidéos contacter ",
+        "confidentialité mentions légales cgu cgv accessibilité publicité tendance tendances populaires ",
+        "lus récents recommandés agrandir réduire taille rubriques",
+    ),
+    // Spanish
+    concat!(
+        "inicio portada menú buscar búsqueda iniciar sesión registrarse regístrate registro suscribirse ",
+        "suscríbete suscripción cuenta perfil boletín compartir comparte imprimir enviar comentarios ",
+        "comentario comentar responder siguiente anterior volver arriba leer lectura escuchar descargar ",
+        "copiar galería fotogalería foto fotos vídeo página contacto privacidad política aviso ",
+        "accesibilidad publicidad visto vistos leído leídos leídas últimas relacionadas relacionados ",
+        "recomendados actualizado publicado tamaño secciones",
+    ),
+    // German
+    concat!(
+        "startseite menü suche suchen anmelden anmeldung abmelden registrieren abonnieren abo konto ",
+        "profil teilen drucken versenden speichern kommentare kommentar kommentieren antworten zurück ",
+        "nächster nächste vorheriger vorherige oben lesen lesezeit vorlesen anhören ansehen herunterladen ",
+        "kopieren bildergalerie galerie seite kontakt datenschutz impressum agb barrierefreiheit werbung ",
+        "mediadaten meistgelesen meistgelesene beliebt neueste aktualisiert veröffentlicht schriftgröße ",
+        "textgröße ressorts",
+    ),
+    // Portuguese
+    concat!(
+        "início pesquisar pesquisa entrar registar cadastre assine assinar assinatura subscrever conta ",
+        "partilhar compartilhar comentários comentar seguinte próximo próxima voltar topo ler leitura ",
+        "ouvir descarregar baixar galeria contactos contato contatos privacidade termos condições ",
+        "acessibilidade lidas lidos vistas relacionadas atualizado tamanho aumentar diminuir secções",
+    ),
+    // Italian
+    concat!(
+        "accedi accesso esci registrati abbonati abbonamento profilo condividi stampa commenti commenta ",
+        "rispondi successivo successiva precedente torna indietro leggi lettura ascolta scarica galleria ",
+        "pagina contatti legali accessibilità pubblicità letti visti popolari ultime correlati aggiornato ",
+        "pubblicato riduci ingrandisci sfoglia",
+    ),
+];
+
+/// The interface words, for [`is_interface_word`].
+static INTERFACE_TABLE: LazyLock<WordTable> =
+    LazyLock::new(|| INTERFACE.iter().flat_map(|words| words.split_whitespace()).map(|w| (w, 0)).collect());
+
+/// Whether a lowercased word is a word of site furniture's labels in one
+/// of the six languages ([`INTERFACE`]).
+pub(crate) fn is_interface_word(word: &str) -> bool {
+    INTERFACE_TABLE.contains_key(word)
+}
+
 /// The BCP 47 code of the body's language, when the detector is confident.
 /// Short texts (under 20 words) return `None`: a guess is worse than null.
 pub fn detect_language(text: &str) -> Option<String> {
@@ -328,6 +402,16 @@ fn bcp47(lang: whatlang::Lang) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interface_words_are_the_labels_of_furniture_in_six_languages() {
+        for w in ["print", "imprimer", "compartir", "datenschutz", "partilhar", "condividi", "meistgelesen"] {
+            assert!(is_interface_word(w), "{w}");
+        }
+        for w in ["council", "more", "voir", "ver", "weiter", "Print", "the"] {
+            assert!(!is_interface_word(w), "{w}");
+        }
+    }
 
     /// News-like paragraphs, each with its language.
     const SAMPLES: &[(&str, &str)] = &[

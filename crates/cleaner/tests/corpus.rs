@@ -147,12 +147,14 @@ fn wider_classes_meet_the_bar() {
 /// subheads, a poem). Written before the block classifier existed and
 /// never trained on; rules alone scored recall 1.000 precision 0.662
 /// exact 12/42, the classifier at 0.90 0.701 12/42, with the lower bar at
-/// the item's edges 0.775 15/42. The classifier must keep every article
-/// paragraph.
+/// the item's edges 0.775 15/42; features v4 (interface words, the label a
+/// list hangs from), items made of a page's edges in training and text
+/// lists scored as runs 0.919 30/42. The classifier must keep every
+/// article paragraph.
 #[test]
 fn unseen_furniture_goes_without_losing_article_text() {
     let s = score("tests/cases/furniture");
     println!("{}", s.summary());
     assert_eq!(s.cases, 42, "furniture cases");
-    assert!(s.recall == 1.0 && s.precision >= 0.77, "below the bar: {}", s.summary());
+    assert!(s.recall == 1.0 && s.precision >= 0.91, "below the bar: {}", s.summary());
 }

@@ -225,6 +225,21 @@ impl Dataset {
                 let crop = first.saturating_sub(before)..(last + 1 + after).min(labels.len());
                 self.push(group("/item"), blocks.vectors(crop.clone(), true), &labels[crop.clone()]);
                 self.push(group("/text"), blocks.vectors(crop.clone(), false), &labels[crop]);
+                // The article between the page's own edges: its first and
+                // last few blocks (the header's menus and sign-in rows, the
+                // footer's links), as a feed item that carries its site's
+                // chrome shows it.
+                let head = ((h >> 16) % 5) as usize;
+                let tail = ((h >> 24) % 5) as usize;
+                let core = first.saturating_sub(1)..(last + 2).min(labels.len());
+                let mut at: Vec<usize> = (0..head.min(core.start)).collect();
+                at.extend(core.clone());
+                at.extend(labels.len().saturating_sub(tail).max(core.end)..labels.len());
+                if head + tail > 0 {
+                    let edge_labels: Vec<Option<bool>> = at.iter().map(|&i| labels[i]).collect();
+                    self.push(group("/edges"), blocks.vectors_at(&at, true), &edge_labels);
+                    self.push(group("/edges-text"), blocks.vectors_at(&at, false), &edge_labels);
+                }
             }
             n += 1;
         }

@@ -11,18 +11,26 @@
 //! Blocks built alike go together: a run of consecutive kept blocks with
 //! the same tag path (the items of a menu, the lines of a list) is scored
 //! by its mean and goes whole or stays whole, so a list in the article
-//! never loses its first or last line for sitting at an edge.
+//! never loses its first or last line for sitting at an edge. A text item
+//! has no tags: there a run of list lines (at most [`LIST_LINE_WORDS`]
+//! words, no sentence end: a label and its entries, a list of headlines)
+//! is one run.
 //!
 //! At the item's edges the bar is lower: the runs from the first and from
 //! the last block go from a mean of [`EDGE_SCORE`] on, up to the first run
 //! that does not (or that a guard protects); furniture sits at the edges
-//! (sign-in rows, reading times, tool rows, "back to top"). An item of
-//! fewer than [`EDGE_MIN_BLOCKS`] blocks has no edges.
+//! (sign-in rows, reading times, tool rows, "back to top"). The lower bar
+//! takes no sentence (four words or more ending with `.`, `!`, `?`, `…`):
+//! those need the threshold; nor, in a text item, a lone line (not in a
+//! run of list lines) without a word of furniture's labels. An item of fewer than [`EDGE_MIN_BLOCKS`]
+//! blocks has no edges.
 
 use newswire_core::{Removed, RemovedKind};
 
 use crate::CLASSIFIER_RULE;
-use crate::classifier::features::{MAX_FURNITURE_BYTES, is_prose_of, is_sentence_of, vectors_of};
+use crate::classifier::features::{
+    MAX_FURNITURE_BYTES, ends_sentence, interface_words, is_prose_of, is_sentence_of, vectors_of,
+};
 use crate::classifier::{BlockMarkup, Model, Vector, html_vectors, scores};
 use crate::engine::Outcome;
 use crate::guards::reports_speech;
@@ -31,7 +39,12 @@ use crate::html::ParaFlags;
 /// A heading before a paragraph of this many bytes titles article text.
 const TEXT_AFTER_HEADING: usize = 80;
 /// Runs of blocks at an edge of the item go from this score on.
-const EDGE_SCORE: f32 = 0.75;
+const EDGE_SCORE: f32 = 0.82;
+/// A block of this many words ending a sentence is a sentence: the lower
+/// bar at the edges does not take it.
+const EDGE_SENTENCE_WORDS: usize = 4;
+/// Words of a list line at most ([`is_list_line`]).
+const LIST_LINE_WORDS: usize = 12;
 /// Blocks an item needs for its edges to have the lower bar.
 const EDGE_MIN_BLOCKS: usize = 4;
 /// At most this share of the kept text goes to the classifier.
@@ -66,7 +79,7 @@ pub(crate) fn protected(paragraphs: &[String], flags: &[ParaFlags], i: usize) ->
     if is_sentence_of(p, words) {
         return Some("sentence");
     }
-    if p.contains(['"', '“', '”', '„', '«', '»']) {
+    if quotes(p) {
         return Some("quoted speech");
     }
     let one_line = p.replace('\n', " ");
@@ -74,6 +87,33 @@ pub(crate) fn protected(paragraphs: &[String], flags: &[ParaFlags], i: usize) ->
         return Some("reported speech");
     }
     None
+}
+
+/// Quotation marks: straight or curly double quotes, or guillemets that
+/// open and close (a lone `»` ends a pager's "Next page »", a lone `«` a
+/// back link; neither quotes anyone).
+fn quotes(p: &str) -> bool {
+    p.contains(['"', '“', '”', '„']) || (p.contains('«') && p.contains('»'))
+}
+
+/// A sentence of [`EDGE_SENTENCE_WORDS`] words or more (ending with `.`,
+/// `!`, `?` or `…`, after any closing quotes or brackets).
+fn is_short_sentence(p: &str) -> bool {
+    p.split_whitespace().nth(EDGE_SENTENCE_WORDS - 1).is_some() && ends_sentence(p)
+}
+
+/// Whether a block holds a word of furniture's labels (`lang.rs`): a
+/// lone line of a text item at its edge ("Follow the money", a last
+/// subhead) takes the lower bar only with one.
+fn has_interface_word(p: &str) -> bool {
+    let mut lower = String::new();
+    interface_words(p.split_whitespace(), &mut lower).0 > 0
+}
+
+/// A line of a list in a text item: at most [`LIST_LINE_WORDS`] words and
+/// no sentence end (a label, an entry, a headline).
+fn is_list_line(p: &str) -> bool {
+    p.split_whitespace().nth(LIST_LINE_WORDS).is_none() && !ends_sentence(p)
 }
 
 /// One block's last score, for `--explain`.
@@ -172,6 +212,12 @@ fn removals(
             while end < paragraphs.len() && path(end) == path(k) {
                 end += 1;
             }
+        } else if markup.is_empty() && is_list_line(&paragraphs[k]) {
+            // A text item's lists have no tags: a run of list lines (a
+            // label and its items, a list of headlines) is one.
+            while end < paragraphs.len() && is_list_line(&paragraphs[end]) {
+                end += 1;
+            }
         }
         let mean = scores[k..end].iter().sum::<f32>() / (end - k) as f32;
         runs.push((k, end, mean, (k..end).all(|j| protected(paragraphs, flags, j).is_none())));
@@ -185,7 +231,15 @@ fn removals(
     // that does not.
     let edge = threshold.min(EDGE_SCORE);
     // A short item has no edges: what is left of it is the text.
-    let goes = |r: usize| paragraphs.len() >= EDGE_MIN_BLOCKS && runs[r].3 && runs[r].2 >= edge;
+    // The lower bar takes no sentence: furniture is labels, not sentences.
+    let goes = |r: usize| {
+        let (start, end, mean, free) = runs[r];
+        paragraphs.len() >= EDGE_MIN_BLOCKS
+            && free
+            && mean >= edge
+            && (mean >= threshold || !paragraphs[start..end].iter().any(|p| is_short_sentence(p)))
+            && (mean >= threshold || !markup.is_empty() || end - start > 1 || has_interface_word(&paragraphs[start]))
+    };
     let mut r = 0;
     while r < runs.len() && goes(r) {
         gone[r] = true;

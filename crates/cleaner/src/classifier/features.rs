@@ -13,12 +13,12 @@ use markup5ever::local_name;
 use scraper::node::Element;
 
 use crate::hints::{self, Roles};
-use crate::lang::{function_language, is_function_word};
+use crate::lang::{function_language, is_function_word, is_interface_word};
 use crate::parse::attr;
 
 /// Bumped whenever [`vectors`] changes what a feature means; the shipped
 /// model must carry the same number (a test checks).
-pub const FEATURE_VERSION: u32 = 3;
+pub const FEATURE_VERSION: u32 = 4;
 
 /// Bits of the hashed part.
 const HASH_BITS: u32 = 12;
@@ -31,6 +31,10 @@ const MAX_TOKENS: usize = 24;
 const TOKEN_DEPTH: usize = 4;
 /// Blocks of at most this many words carry their words as features.
 const SHORT_WORDS: usize = 6;
+/// Blocks of at most this many words are read for interface words.
+const INTERFACE_WORDS: usize = 12;
+/// A list line of at most this many words heads the lines under it.
+const LABEL_WORDS: usize = 4;
 
 /// The names of the dense features of one half (see [`DENSE`]), in order.
 pub const DENSE_NAMES: [&str; SHAPE] = [
@@ -106,10 +110,14 @@ pub const DENSE_NAMES: [&str; SHAPE] = [
     "prose block",
     "short, prose follows",
     "after a short label",
+    "interface words",
+    "only interface words",
+    "interface words, outside the prose",
+    "under a label of interface words",
 ];
 
 /// Shape features of a block.
-pub(crate) const SHAPE: usize = 72;
+pub(crate) const SHAPE: usize = 76;
 
 /// Dense features: the shape features twice, the first half set for a
 /// block from markup, the second for a line of a text item (the two read
@@ -310,11 +318,19 @@ struct Shape {
     function_words: f32,
     path: u32,
     short_line: bool,
+    /// At most [`INTERFACE_WORDS`] words and no sentence end: a line of a
+    /// list, a label, a headline.
+    list_line: bool,
+    /// Share of interface words among its words ([`interface_words`]; 0
+    /// for a block of more than [`INTERFACE_WORDS`] words).
+    interface: f32,
+    /// Every word an interface, function word or number, one at least.
+    interface_only: bool,
     /// At least twelve words ending a sentence: article prose.
     prose: bool,
 }
 
-fn ends_sentence(p: &str) -> bool {
+pub(crate) fn ends_sentence(p: &str) -> bool {
     let t = p.trim_end_matches(['"', '”', '’', '\'', '»', ')', ']', ' ']);
     t.ends_with(['.', '!', '?', '…', '。', '！', '？'])
 }
@@ -427,6 +443,27 @@ fn function_word_ratio(p: &str, lang: Option<usize>, lower: &mut String) -> f32 
     fw as f32 / words.max(1) as f32
 }
 
+/// Interface words ([`is_interface_word`]) among `words`, and the other
+/// words that are neither those nor function words of any of the six
+/// languages (numbers and symbols count as neither). `lower`: a buffer.
+pub(crate) fn interface_words<'a>(words: impl Iterator<Item = &'a str>, lower: &mut String) -> (usize, usize) {
+    let (mut interface, mut other) = (0, 0);
+    for w in words {
+        let w = w.trim_matches(|c: char| !c.is_alphabetic());
+        if w.is_empty() {
+            continue;
+        }
+        lower.clear();
+        lower.extend(w.chars().flat_map(char::to_lowercase));
+        if is_interface_word(lower) {
+            interface += 1;
+        } else if !is_function_word(lower, None) {
+            other += 1;
+        }
+    }
+    (interface, other)
+}
+
 /// Feature vectors of a list of blocks: `paragraphs` as the cleaner made
 /// them, `markup` per paragraph (empty for text input).
 pub fn vectors(paragraphs: &[String], markup: &[BlockMarkup]) -> Vec<Vector> {
@@ -512,6 +549,7 @@ pub(crate) fn visit(
     let none = BlockMarkup::default();
     let mut shapes: Vec<Shape> = Vec::with_capacity(n);
     let mut scored: Vec<bool> = Vec::with_capacity(n);
+    let mut lower = String::new();
     for (i, p) in paragraphs.iter().enumerate() {
         let m = markup.get(i).unwrap_or(&none);
         let chars = if p.is_ascii() { p.len() } else { p.chars().count() } as f32;
@@ -522,7 +560,12 @@ pub(crate) fn visit(
             p.split_whitespace().count()
         };
         let ends = ends_sentence(p);
+        let (interface, other) =
+            if words <= INTERFACE_WORDS { interface_words(p.split_whitespace(), &mut lower) } else { (0, 0) };
         shapes.push(Shape {
+            list_line: words <= INTERFACE_WORDS && !ends,
+            interface: interface as f32 / (interface + other).max(1) as f32,
+            interface_only: interface > 0 && other == 0,
             chars,
             words,
             link_density: (m.link_bytes as f32 / p.len().max(1) as f32).min(1.0),
@@ -551,7 +594,6 @@ pub(crate) fn visit(
         }
     }
     let lang = function_language(&sample);
-    let mut lower = String::new();
     for i in 0..n {
         // Read by the block itself and by its neighbours.
         if scored[i] || (i > 0 && scored[i - 1]) || scored.get(i + 1) == Some(&true) {
@@ -696,6 +738,21 @@ pub(crate) fn visit(
         d[69] = f32::from(u8::from(s.prose));
         d[70] = f32::from(u8::from(s.short_line && shapes.get(i + 1).is_some_and(|o| o.prose)));
         d[71] = f32::from(u8::from(i > 0 && shapes[i - 1].short_line && shapes[i - 1].words <= 3));
+        d[72] = s.interface;
+        d[73] = f32::from(u8::from(s.interface_only));
+        d[74] = if outside { s.interface } else { 0.0 };
+        // The label a list hangs from: the first line of the run of list
+        // lines this one is in, when it is short ("Most read", "Les plus
+        // lus" over headlines; "Ingredients" over a recipe's).
+        if s.list_line {
+            let mut j = i;
+            while j > 0 && shapes[j - 1].list_line {
+                j -= 1;
+            }
+            if j < i && shapes[j].words <= LABEL_WORDS {
+                d[75] = shapes[j].interface;
+            }
+        }
         before += s.chars;
 
         hashed.clear();
@@ -762,6 +819,28 @@ mod tests {
         assert!(has_date("12/03/2024"));
         assert!(has_date("2024-03-12"));
         assert!(!has_date("3.5 per cent"));
+    }
+
+    #[test]
+    fn interface_words_and_the_label_of_a_list_are_read() {
+        let paragraphs: Vec<String> = [
+            "The council said on Tuesday that the bridge would open in the spring after a year of repairs.",
+            "Most read",
+            "Bakery to close after 90 years",
+            "Man charged after crash on ring road",
+            "Imprimer",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let v = vectors(&paragraphs, &[]);
+        let at = |i: usize, f: usize| v[i].dense[SHAPE + f];
+        assert_eq!(at(1, 72), 0.5, "read, of most read");
+        assert_eq!(at(0, 72), 0.0, "prose");
+        assert_eq!(at(4, 73), 1.0, "only interface words");
+        assert_eq!(at(2, 75), 0.5, "under the label");
+        assert_eq!(at(3, 75), 0.5, "under the label, second entry");
+        assert_eq!(at(1, 75), 0.0, "the label itself");
     }
 
     #[test]

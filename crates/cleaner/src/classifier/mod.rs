@@ -214,6 +214,22 @@ impl Blocks {
     }
 }
 
+impl Blocks {
+    /// Feature vectors of the blocks at `at` (indexes in order) taken as
+    /// an item of their own, as [`Blocks::vectors`] does for a range: the
+    /// training tool's items made of a page's edges around its article.
+    pub fn vectors_at(&self, at: &[usize], markup: bool) -> Vec<Vector> {
+        let paragraphs: Vec<String> = at.iter().map(|&i| self.paragraphs[i].clone()).collect();
+        if markup && !self.markup.is_empty() {
+            let flags: Vec<ParaFlags> = at.iter().map(|&i| self.flags[i]).collect();
+            let markup: Vec<BlockMarkup> = at.iter().map(|&i| self.markup[i]).collect();
+            html_vectors(&paragraphs, &flags, &markup, false)
+        } else {
+            vectors(&paragraphs, &[])
+        }
+    }
+}
+
 /// Vectors of HTML paragraphs, with the flags the walk set.
 /// `skip`: see [`features::vectors_of`].
 pub(crate) fn html_vectors(

@@ -7,6 +7,7 @@
 //! target/release/newswire-bench backfill --feeds 2000 --items 50 --cpus 0
 //! target/release/newswire-bench --farm legacy backfill   # the first farm's text
 //! target/release/newswire-bench index --sizes 10000,100000,1000000
+//! target/release/newswire-bench read --records 1000000 --feeds 10000 --keep /tmp/readstore
 //! ```
 //!
 //! Each measurement generates a farm from a fixed seed, serves it on
@@ -19,6 +20,7 @@ mod farm;
 mod index;
 mod measure;
 mod prose;
+mod read;
 mod server;
 mod stages;
 
@@ -104,6 +106,21 @@ enum Cmd {
         /// schema the bench creates and drops.
         #[arg(long, value_name = "URL")]
         postgres: Option<String>,
+    },
+    /// The console's pages, the read API and `newswire records` over a
+    /// store of this many records from this many feeds (docs/performance.md).
+    Read {
+        #[arg(long, default_value_t = 1_000_000)]
+        records: usize,
+        #[arg(long, default_value_t = 10_000)]
+        feeds: usize,
+        /// Requests per page.
+        #[arg(long, default_value_t = 21)]
+        rounds: usize,
+        /// Keep the store in this directory, and reuse one of the same size
+        /// found there (writing a million records takes minutes).
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
     },
     /// Everything, at the documented sizes (or tiny ones with --smoke).
     All {
@@ -366,6 +383,9 @@ async fn main() -> anyhow::Result<()> {
             println!("store: {}\n", if postgres.is_some() { "PostgreSQL (scratch schema)" } else { "SQLite" });
             index::print(&index::measure(&sizes, probes, seed, postgres.as_deref()).await?);
         }
+        Cmd::Read { records, feeds, rounds, keep } => {
+            read::run(&newswire, &read::Options { records, feeds, rounds, keep, seed }).await?;
+        }
         Cmd::All { smoke, python } => {
             let (bf, bi, pf, sf, si, peer_f, peer_i) =
                 if smoke { (20, 5, 200, 10, 10, 4, 5) } else { (2000, 50, 20000, 200, 50, 100, 50) };
@@ -395,6 +415,9 @@ async fn main() -> anyhow::Result<()> {
             let (sizes, probes): (&[usize], usize) =
                 if smoke { (&[1000, 5000], 200) } else { (&[10_000, 100_000, 1_000_000], 5000) };
             index::print(&index::measure(sizes, probes, seed, None).await?);
+            println!("\n## 7. Reading: the console, the read API and export\n");
+            let (records, feeds) = if smoke { (2_000, 50) } else { (1_000_000, 10_000) };
+            read::run(&newswire, &read::Options { records, feeds, rounds: 21, keep: None, seed }).await?;
         }
     }
     Ok(())

@@ -43,6 +43,29 @@ pub async fn run(
     env: &[(&str, String)],
     cpus: Option<&str>,
 ) -> anyhow::Result<(Cost, String)> {
+    run_with(program, args, cwd, env, cpus, None).await
+}
+
+/// [`run`], with the command's standard output written to `stdout` (then
+/// the returned text is empty): for output too large to hold.
+pub async fn run_to(
+    program: &Path,
+    args: &[&str],
+    cwd: &Path,
+    env: &[(&str, String)],
+    stdout: std::fs::File,
+) -> anyhow::Result<Cost> {
+    Ok(run_with(program, args, cwd, env, None, Some(stdout)).await?.0)
+}
+
+async fn run_with(
+    program: &Path,
+    args: &[&str],
+    cwd: &Path,
+    env: &[(&str, String)],
+    cpus: Option<&str>,
+    stdout: Option<std::fs::File>,
+) -> anyhow::Result<(Cost, String)> {
     let cpu_before = children_cpu()?;
     let mut cmd = match cpus {
         Some(list) => {
@@ -52,7 +75,11 @@ pub async fn run(
         }
         None => tokio::process::Command::new(program),
     };
-    cmd.args(args).current_dir(cwd).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let out_to = match stdout {
+        Some(file) => Stdio::from(file),
+        None => Stdio::piped(),
+    };
+    cmd.args(args).current_dir(cwd).stdout(out_to).stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }

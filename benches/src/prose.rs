@@ -190,6 +190,12 @@ impl Vocabulary {
         Vocabulary { words, cumulative }
     }
 
+    /// The word of `rank` (0 is the most frequent), for queries of a known
+    /// frequency.
+    pub fn ranked(&self, rank: usize) -> &str {
+        &self.words[rank.min(self.words.len() - 1)]
+    }
+
     /// One word, drawn by its frequency.
     pub fn word(&self, rng: &mut StdRng) -> &str {
         let total = self.cumulative.last().copied().unwrap_or(1.0);

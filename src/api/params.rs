@@ -171,6 +171,7 @@ impl ClusterParams {
             since: since.as_deref().map(|t| date("since", t)).transpose()?,
             limit: limit_text.as_deref().map(limit).transpose()?,
             after: p.after,
+            recent: false,
         })
     }
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
-use newswire_storer::read::{ClusterCopy, ClusterQuery, MAX_PAGE};
+use newswire_storer::read::{ClusterCopy, ClusterQuery};
 
 use super::records::{no_reader, unavailable};
 use super::{Console, external, layout, time};
@@ -44,16 +44,16 @@ fn copies(copies: &[ClusterCopy]) -> Markup {
 
 pub(super) async fn list(State(console): State<Console>) -> Response {
     let Some(reader) = console.reader.as_ref() else { return no_reader("Stories") };
-    let query =
-        ClusterQuery { since: Some(Utc::now() - Duration::days(WINDOW_DAYS)), limit: Some(MAX_PAGE), after: None };
-    let mut stories = match reader.clusters(&query).await {
+    let query = ClusterQuery {
+        since: Some(Utc::now() - Duration::days(WINDOW_DAYS)),
+        limit: Some(STORIES_SHOWN as u32),
+        after: None,
+        recent: true,
+    };
+    let stories = match reader.clusters(&query).await {
         Ok(stories) => stories,
         Err(e) => return unavailable("stories", &e),
     };
-    // The read layer pages by story id; the console wants the most
-    // recently copied first.
-    stories.sort_by(|a, b| b.last_fetched_at.cmp(&a.last_fetched_at).then_with(|| a.id.cmp(&b.id)));
-    stories.truncate(STORIES_SHOWN);
     let mut shown = Vec::with_capacity(stories.len());
     for story in stories {
         match reader.cluster(&story.id).await {

@@ -255,15 +255,19 @@ pub struct Version {
 }
 
 /// Which stories to list ([`RecordReader::clusters`]): those with a copy
-/// fetched at or after `since`, by id, `limit` at a time after `after`.
+/// fetched at or after `since`, by id, `limit` at a time after `after`;
+/// or, with `recent`, the `limit` most recently copied, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterQuery {
     /// Only stories with a copy fetched at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Stories per page; unset means [`DEFAULT_PAGE`], at most [`MAX_PAGE`].
     pub limit: Option<u32>,
-    /// Start after this story id (the last of the page before).
+    /// Start after this story id (the last of the page before). Not with
+    /// `recent`, which lists one page.
     pub after: Option<String>,
+    /// The most recently copied stories first, instead of by id.
+    pub recent: bool,
 }
 
 /// A story seen more than once: its first record and how many copies.

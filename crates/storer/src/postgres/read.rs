@@ -166,17 +166,21 @@ impl PostgresStore {
         let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
         let limit = i64::from(query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE));
         let since = query.since.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-        let after = query.after.clone().unwrap_or_default();
+        // By id, a page after `after`; or the most recently copied first.
+        let (inner, outer, after) = match query.recent {
+            false => ("cluster", "c.cluster", query.after.clone().unwrap_or_default()),
+            true => ("MAX(fetched_at) DESC, cluster", "c.last DESC, c.cluster", String::new()),
+        };
+        let sql = format!(
+            "SELECT c.cluster, c.n, c.last, r.title, r.feed, r.url FROM (
+                SELECT cluster, COUNT(*) AS n, MAX(fetched_at) AS last FROM records
+                WHERE cluster IS NOT NULL AND cluster > $1
+                GROUP BY cluster HAVING MAX(fetched_at) >= $2
+                ORDER BY {inner} LIMIT $3
+             ) c LEFT JOIN records r ON r.id = c.cluster ORDER BY {outer}"
+        );
         let rows = client
-            .query(
-                "SELECT c.cluster, c.n, c.last, r.title, r.feed, r.url FROM (
-                    SELECT cluster, COUNT(*) AS n, MAX(fetched_at) AS last FROM records
-                    WHERE cluster IS NOT NULL AND cluster > $1
-                    GROUP BY cluster HAVING MAX(fetched_at) >= $2
-                    ORDER BY cluster LIMIT $3
-                 ) c LEFT JOIN records r ON r.id = c.cluster ORDER BY c.cluster",
-                &[&after, &since, &limit],
-            )
+            .query(&sql, &[&after, &since, &limit])
             .await
             .map_err(|e| pg_err("cannot read clusters", e))?;
         let mut out = Vec::with_capacity(rows.len());

@@ -43,6 +43,9 @@ pub struct SqliteReader {
 struct ReaderInner {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// [`FEW_MATCHES`] and [`WALK_BUDGET`] (smaller in tests).
+    few_matches: i64,
+    walk_budget: usize,
 }
 
 /// A connection taken from the pool, given back when dropped.
@@ -79,7 +82,13 @@ impl SqliteStore {
 impl SqliteReader {
     /// A reader of the database at `path` (connections open on first use).
     pub fn open(path: &Path) -> SqliteReader {
-        SqliteReader { inner: Arc::new(ReaderInner { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }) }
+        SqliteReader::with_limits(path, FEW_MATCHES, WALK_BUDGET)
+    }
+
+    /// A reader choosing its full-text plan with these limits.
+    pub(crate) fn with_limits(path: &Path, few_matches: i64, walk_budget: usize) -> SqliteReader {
+        let inner = ReaderInner { path: path.to_path_buf(), idle: Mutex::new(Vec::new()), few_matches, walk_budget };
+        SqliteReader { inner: Arc::new(inner) }
     }
 
     fn conn(&self) -> Result<Lease<'_>, StoreError> {
@@ -99,27 +108,58 @@ impl SqliteReader {
     }
 
     /// [`RecordReader::records`], on the calling thread.
+    ///
+    /// A page with full text is read one of two ways, both exact. When the
+    /// words match few records (under [`FEW_MATCHES`]), the index gives
+    /// them all and they are put in order: cost bounded by the matches.
+    /// When they match many, the records are walked in the page's order and
+    /// each is asked of the index until the page is full: a word in most
+    /// records fills a page within a few dozen records, where ordering
+    /// every match would read them all (8 s for a word in each of a million
+    /// records). A walk that examines [`WALK_BUDGET`] records without
+    /// filling the page (common words, but none of them recent, or rare
+    /// under the other filters) goes back to the first way.
     pub fn records_blocking(&self, query: &RecordQuery) -> Result<Page, StoreError> {
         let conn = self.conn()?;
-        let (sql, args) = records_sql(query);
-        let mut stmt = conn.prepare_cached(&sql).map_err(|e| db_err("cannot read records", e))?;
-        let mut rows = stmt.query(params_from_iter(args)).map_err(|e| db_err("cannot read records", e))?;
-        let size = query.page_size() as usize;
-        let mut records = Vec::with_capacity(size.min(1024));
-        let mut last_at = String::new();
-        let mut more = false;
-        while let Some(row) = rows.next().map_err(|e| db_err("cannot read records", e))? {
-            if records.len() == size {
-                more = true;
-                break;
-            }
-            last_at = row.get(RECORD_COLUMN_COUNT).map_err(|e| db_err("cannot read records", e))?;
-            records.push(record_of(row)?);
+        let words = query.words();
+        if words.is_empty() {
+            let (sql, args) = records_sql(query);
+            let mut stmt = conn.prepare_cached(&sql).map_err(|e| db_err("cannot read records", e))?;
+            let rows = stmt.query(params_from_iter(args)).map_err(|e| db_err("cannot read records", e))?;
+            return page_of(rows, query.page_size() as usize);
         }
+        let expression = match_expression(&words);
+        let want = query.page_size() as usize + 1;
+        let few = conn
+            .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH ?1 LIMIT ?2)")
+            .and_then(|mut stmt| {
+                stmt.query_row(rusqlite::params![expression, self.inner.few_matches], |r| r.get::<_, i64>(0))
+            })
+            .map_err(|e| db_err("cannot search records", e))?
+            < self.inner.few_matches;
+        let walked = if few { None } else { walk(&conn, query, &expression, want, self.inner.walk_budget)? };
+        let rowids = match walked {
+            Some(rowids) => rowids,
+            None => from_matches(&conn, query, &expression, want)?,
+        };
+        let sql = format!("SELECT {RECORD_COLUMNS}, fetched_at FROM records WHERE rowid = ?1");
+        let mut stmt = conn.prepare_cached(&sql).map_err(|e| db_err("cannot read records", e))?;
+        let mut records = Vec::with_capacity(rowids.len());
+        for rowid in rowids {
+            let mut rows = stmt.query([rowid]).map_err(|e| db_err("cannot read records", e))?;
+            // None when written between the two reads (pruned): each
+            // statement reads its own snapshot.
+            if let Some(row) = rows.next().map_err(|e| db_err("cannot read records", e))? {
+                records.push(record_and_time(row)?);
+            }
+        }
+        let more = records.len() > query.page_size() as usize;
+        records.truncate(query.page_size() as usize);
         let next = match records.last() {
-            Some(last) if more => Some(Cursor::new(last_at, last.id.clone())),
+            Some((last, at)) if more => Some(Cursor::new(at.clone(), last.id.clone())),
             _ => None,
         };
+        let records = records.into_iter().map(|(record, _)| record).collect();
         Ok(Page { records, next })
     }
 
@@ -155,6 +195,9 @@ impl SqliteReader {
     pub fn clusters_blocking(&self, query: &ClusterQuery) -> Result<Vec<ClusterSummary>, StoreError> {
         let conn = self.conn()?;
         let limit = query.limit.unwrap_or(crate::read::DEFAULT_PAGE).clamp(1, crate::read::MAX_PAGE);
+        if query.recent {
+            return recent_clusters(&conn, query.since.map(bound).unwrap_or_default(), limit as usize);
+        }
         let mut stmt = conn
             .prepare_cached(
                 "SELECT c.cluster, c.n, c.last, r.title, r.feed, r.url FROM (
@@ -237,31 +280,75 @@ impl SqliteReader {
     }
 }
 
+/// The `limit` most recently copied stories with a copy fetched at or
+/// after `since`: the copies walked newest first (`records_copies_fetched`)
+/// until `limit` stories are seen, so the cost follows the page, not the
+/// archive.
+fn recent_clusters(conn: &Connection, since: String, limit: usize) -> Result<Vec<ClusterSummary>, StoreError> {
+    let err = |e| db_err("cannot read clusters", e);
+    let mut walk = conn
+        .prepare_cached(
+            "SELECT cluster, fetched_at FROM records INDEXED BY records_copies_fetched
+             WHERE cluster IS NOT NULL AND fetched_at >= ?1 ORDER BY fetched_at DESC",
+        )
+        .map_err(err)?;
+    let mut rows = walk.query([since]).map_err(err)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut picked = Vec::new();
+    while picked.len() < limit
+        && let Some(row) = rows.next().map_err(err)?
+    {
+        let (cluster, at): (String, String) = (row.get(0).map_err(err)?, row.get(1).map_err(err)?);
+        if seen.insert(cluster.clone()) {
+            picked.push((cluster, at));
+        }
+    }
+    let mut count = conn.prepare_cached("SELECT COUNT(*) FROM records WHERE cluster = ?1").map_err(err)?;
+    let mut first = conn.prepare_cached("SELECT title, feed, url FROM records WHERE id = ?1").map_err(err)?;
+    let mut out = Vec::with_capacity(picked.len());
+    for (id, last) in picked {
+        let copies: i64 = count.query_row([&id], |r| r.get(0)).map_err(err)?;
+        let (title, feed, url) = first
+            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+            .map_err(err)?
+            .unwrap_or((None, None, None));
+        out.push(ClusterSummary { id, title, feed, url, copies: copies.max(0) as u64, last_fetched_at: time(&last)? });
+    }
+    Ok(out)
+}
+
 /// The record columns, in [`record_of`]'s order.
 const RECORD_COLUMNS: &str = "id, schema, feed, feed_url, guid, url, title, authors, published_at, updated_at, \
     fetched_at, language, summary, body, word_count, categories, content_hash, source, embeds, removed, cluster, \
     similarity";
 const RECORD_COLUMN_COUNT: usize = 22;
 
-/// The SQL and arguments of one page of `query` (one row more than the
-/// page, to tell whether there is a next).
-fn records_sql(query: &RecordQuery) -> (String, Vec<Value>) {
-    let mut sql = format!("SELECT {RECORD_COLUMNS}, fetched_at FROM records WHERE 1 = 1");
+/// Below this many matches, a full-text page reads every match from the
+/// index and orders them; at or above it, it walks the records in order.
+const FEW_MATCHES: i64 = 2_000;
+/// Records a full-text walk examines before it gives up for
+/// [`from_matches`].
+const WALK_BUDGET: usize = 20_000;
+
+/// The WHERE conditions of `query` but its full text, and their arguments.
+fn conditions(query: &RecordQuery) -> (String, Vec<Value>) {
+    let mut sql = String::from("1 = 1");
     let mut args: Vec<Value> = Vec::new();
     let column = match query.time_field {
         TimeField::Fetched => "fetched_at",
         TimeField::Published => "published_at",
     };
     if let Some(since) = query.since {
-        sql.push_str(&format!(" AND {column} >= ?"));
+        sql.push_str(&format!(" AND records.{column} >= ?"));
         args.push(Value::Text(bound(since)));
     }
     if let Some(until) = query.until {
-        sql.push_str(&format!(" AND {column} < ?"));
+        sql.push_str(&format!(" AND records.{column} < ?"));
         args.push(Value::Text(bound(until)));
     }
     if !query.feeds.is_empty() {
-        sql.push_str(" AND feed IN (");
+        sql.push_str(" AND records.feed IN (");
         for (i, feed) in query.feeds.iter().enumerate() {
             sql.push_str(if i == 0 { "?" } else { ", ?" });
             args.push(Value::Text(feed.clone()));
@@ -273,29 +360,124 @@ fn records_sql(query: &RecordQuery) -> (String, Vec<Value>) {
         args.push(Value::Text(tag.clone()));
     }
     if let Some(lang) = &query.lang {
-        sql.push_str(" AND (language = ? OR language LIKE ? ESCAPE '\\')");
+        sql.push_str(" AND (records.language = ? OR records.language LIKE ? ESCAPE '\\')");
         args.push(Value::Text(lang.clone()));
         args.push(Value::Text(format!("{}-%", lang.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))));
     }
     if let Some(cluster) = &query.cluster {
-        sql.push_str(" AND (cluster = ? OR id = ?)");
+        sql.push_str(" AND (records.cluster = ? OR records.id = ?)");
         args.push(Value::Text(cluster.clone()));
         args.push(Value::Text(cluster.clone()));
     }
-    let words = query.words();
-    if !words.is_empty() {
-        sql.push_str(" AND rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)");
-        args.push(Value::Text(match_expression(&words)));
-    }
-    let (cmp, dir) = if query.newest_first { ("<", "DESC") } else { (">", "ASC") };
     if let Some(after) = &query.after {
-        sql.push_str(&format!(" AND (fetched_at, id) {cmp} (?, ?)"));
+        let cmp = if query.newest_first { "<" } else { ">" };
+        sql.push_str(&format!(" AND (records.fetched_at, records.id) {cmp} (?, ?)"));
         args.push(Value::Text(after.at.clone()));
         args.push(Value::Text(after.id.clone()));
     }
-    sql.push_str(&format!(" ORDER BY fetched_at {dir}, id {dir} LIMIT ?"));
+    (sql, args)
+}
+
+/// The page's order.
+fn order(query: &RecordQuery) -> &'static str {
+    if query.newest_first {
+        "ORDER BY records.fetched_at DESC, records.id DESC"
+    } else {
+        "ORDER BY records.fetched_at ASC, records.id ASC"
+    }
+}
+
+/// The SQL and arguments of one page of `query` without full text (one
+/// row more than the page, to tell whether there is a next).
+fn records_sql(query: &RecordQuery) -> (String, Vec<Value>) {
+    let (conditions, mut args) = conditions(query);
+    let sql = format!("SELECT {RECORD_COLUMNS}, fetched_at FROM records WHERE {conditions} {} LIMIT ?", order(query));
     args.push(Value::Integer(i64::from(query.page_size()) + 1));
     (sql, args)
+}
+
+/// The row ids of the first `want` records of `query` matching
+/// `expression`, walking the records in order and asking the index of
+/// each; `None` when `budget` records were examined first.
+fn walk(
+    conn: &Connection,
+    query: &RecordQuery,
+    expression: &str,
+    want: usize,
+    budget: usize,
+) -> Result<Option<Vec<i64>>, StoreError> {
+    let err = |e| db_err("cannot search records", e);
+    let (conditions, args) = conditions(query);
+    let sql = format!("SELECT records.rowid FROM records WHERE {conditions} {}", order(query));
+    let mut keys = conn.prepare_cached(&sql).map_err(err)?;
+    let mut probe =
+        conn.prepare_cached("SELECT 1 FROM records_fts WHERE records_fts MATCH ?1 AND rowid = ?2").map_err(err)?;
+    let mut rows = keys.query(params_from_iter(args)).map_err(err)?;
+    let mut found = Vec::with_capacity(want);
+    let mut examined = 0;
+    while let Some(row) = rows.next().map_err(err)? {
+        if examined == budget {
+            return Ok(None);
+        }
+        examined += 1;
+        let rowid: i64 = row.get(0).map_err(err)?;
+        if probe.exists(rusqlite::params![expression, rowid]).map_err(err)? {
+            found.push(rowid);
+            if found.len() == want {
+                break;
+            }
+        }
+    }
+    Ok(Some(found))
+}
+
+/// The row ids of the first `want` records of `query` matching
+/// `expression`, from every match the index holds, ordered.
+fn from_matches(conn: &Connection, query: &RecordQuery, expression: &str, want: usize) -> Result<Vec<i64>, StoreError> {
+    let err = |e| db_err("cannot search records", e);
+    let (conditions, condition_args) = conditions(query);
+    // MATERIALIZED and CROSS JOIN keep the matches the outer loop: the
+    // planner would otherwise walk the order's index, the other way.
+    let sql = format!(
+        "WITH hits(rid) AS MATERIALIZED (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)
+         SELECT records.rowid FROM hits CROSS JOIN records ON records.rowid = hits.rid
+         WHERE {conditions} {} LIMIT ?",
+        order(query)
+    );
+    let mut args = vec![Value::Text(expression.to_string())];
+    args.extend(condition_args);
+    args.push(Value::Integer(want as i64));
+    let mut stmt = conn.prepare_cached(&sql).map_err(err)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, i64>(0)).map_err(err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(err)
+}
+
+/// A page of up to `size` records from rows of [`RECORD_COLUMNS`] and
+/// `fetched_at` as stored; a row past `size` says there is a next page.
+fn page_of(mut rows: rusqlite::Rows<'_>, size: usize) -> Result<Page, StoreError> {
+    let mut records = Vec::with_capacity(size.min(1024));
+    let mut last_at = String::new();
+    let mut more = false;
+    while let Some(row) = rows.next().map_err(|e| db_err("cannot read records", e))? {
+        if records.len() == size {
+            more = true;
+            break;
+        }
+        let (record, at) = record_and_time(row)?;
+        last_at = at;
+        records.push(record);
+    }
+    let next = match records.last() {
+        Some(last) if more => Some(Cursor::new(last_at, last.id.clone())),
+        _ => None,
+    };
+    Ok(Page { records, next })
+}
+
+/// A record and its `fetched_at` as stored (what a cursor compares with).
+fn record_and_time(row: &Row<'_>) -> Result<(Record, String), StoreError> {
+    let at = row.get(RECORD_COLUMN_COUNT).map_err(|e| db_err("cannot read records", e))?;
+    Ok((record_of(row)?, at))
 }
 
 /// A time as the prefix of the stored text it bounds (whole seconds).
@@ -395,6 +577,75 @@ mod tests {
 
     fn ids(page: &Page) -> Vec<&str> {
         page.records.iter().map(|r| r.id.as_str()).collect()
+    }
+
+    /// Every page of `query`, following the cursors: the ids in order.
+    fn all_pages(reader: &SqliteReader, mut query: RecordQuery) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let page = reader.records_blocking(&query).expect("page");
+            seen.extend(ids(&page).iter().map(|s| s.to_string()));
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return seen,
+            }
+        }
+    }
+
+    #[test]
+    fn full_text_pages_are_the_same_whichever_way_they_are_read() {
+        // 300 records, one a second, newest last; with limits of 20 matches
+        // and a walk of 100 records, the words below take each way: "every"
+        // (all: a walk), "early" (the oldest 40: the newest-first walk
+        // gives up, the matches are ordered instead), "late" (the newest
+        // 40: the same oldest-first), "rare" (3: ordered matches).
+        let t0 = Utc::now() - Duration::hours(1);
+        let records: Vec<Record> = (0..300)
+            .map(|i| {
+                let mut words = vec!["every".to_string(), format!("n{i}")];
+                if i < 40 {
+                    words.push("early".into());
+                }
+                if i >= 260 {
+                    words.push("late".into());
+                }
+                if i % 100 == 7 {
+                    words.push("rare".into());
+                }
+                let mut r = record(&format!("r{i:03}"), &words.join(" "));
+                r.fetched_at = t0 + Duration::seconds(i);
+                r.feed = ["a", "b", "c"][i as usize % 3].into();
+                r
+            })
+            .collect();
+        let (_dir, store) = store_with(&records);
+        let reader = SqliteReader::with_limits(store.path(), 20, 100);
+        for word in ["every", "early", "late", "rare", "n150", "absent"] {
+            for newest_first in [false, true] {
+                for feed in [None, Some("b")] {
+                    let mut expected: Vec<String> = records
+                        .iter()
+                        .filter(|r| r.body.split(' ').any(|w| w == word))
+                        .filter(|r| feed.is_none_or(|f| r.feed == f))
+                        .map(|r| r.id.clone())
+                        .collect();
+                    if newest_first {
+                        expected.reverse();
+                    }
+                    let query = RecordQuery {
+                        text: Some(word.into()),
+                        newest_first,
+                        feeds: feed.map(|f| vec![f.to_string()]).unwrap_or_default(),
+                        limit: Some(7),
+                        ..RecordQuery::default()
+                    };
+                    assert_eq!(all_pages(&reader, query), expected, "{word}, newest first {newest_first}, feed {feed:?}");
+                }
+            }
+        }
+        // A page's records read back whole.
+        let query = RecordQuery { text: Some("rare".into()), ..RecordQuery::default() };
+        assert_eq!(reader.records_blocking(&query).expect("page").records[0], records[7]);
     }
 
     #[test]

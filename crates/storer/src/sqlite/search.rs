@@ -69,6 +69,8 @@ END;
 
 CREATE INDEX IF NOT EXISTS records_fetched_id ON records (fetched_at, id);
 CREATE INDEX IF NOT EXISTS records_cluster_fetched ON records (cluster, fetched_at) WHERE cluster IS NOT NULL;
+-- Copies in the order they came: the most recently copied stories.
+CREATE INDEX IF NOT EXISTS records_copies_fetched ON records (fetched_at, cluster) WHERE cluster IS NOT NULL;
 "#;
 
 /// Create the index and the versions table; a database made before them

@@ -43,6 +43,8 @@ pub async fn run(sink: &mut dyn Sink, reader: &dyn RecordReader) {
     written[5].categories = vec!["sport".into()];
     written[6].cluster = Some("r4".into());
     written[6].similarity = Some(0.8);
+    written[2].cluster = Some("r0".into());
+    written[8].cluster = Some("r1".into());
     for chunk in written.chunks(4) {
         let refs: Vec<&Record> = chunk.iter().collect();
         sink.write(&batch(&chunk[0].feed, "\"e\"", &refs)).await.expect("write");
@@ -101,8 +103,21 @@ pub async fn run(sink: &mut dyn Sink, reader: &dyn RecordReader) {
     assert!(reader.record("nope").await.expect("read").is_none());
 
     let stories = reader.clusters(&ClusterQuery::default()).await.expect("clusters");
-    assert_eq!(stories.len(), 1);
-    assert_eq!((stories[0].id.as_str(), stories[0].copies), ("r4", 1));
+    let listed: Vec<(&str, u64)> = stories.iter().map(|s| (s.id.as_str(), s.copies)).collect();
+    assert_eq!(listed, [("r0", 1), ("r1", 1), ("r4", 1)], "by id");
+    assert_eq!(stories[2].title, written[4].title);
+    assert_eq!(stories[2].last_fetched_at.timestamp(), written[6].fetched_at.timestamp(), "its last copy");
+    let recent = |limit, since| ClusterQuery { recent: true, limit: Some(limit), since, after: None };
+    let listed = |stories: Vec<newswire_storer::read::ClusterSummary>| {
+        stories.iter().map(|s| s.id.clone()).collect::<Vec<_>>().join(",")
+    };
+    // Last copies: r8 (of r1), r6 (of r4), r2 (of r0).
+    assert_eq!(listed(reader.clusters(&recent(5, None)).await.expect("recent")), "r1,r4,r0", "newest copy first");
+    assert_eq!(listed(reader.clusters(&recent(2, None)).await.expect("recent")), "r1,r4");
+    let since = Some(t0 + Duration::hours(5));
+    assert_eq!(listed(reader.clusters(&recent(5, since)).await.expect("recent")), "r1,r4", "copied since");
+    let recent_one = reader.clusters(&recent(1, None)).await.expect("recent");
+    assert_eq!((recent_one[0].copies, recent_one[0].feed.as_deref()), (1, Some("delta")));
     let story = reader.cluster("r4").await.expect("cluster").expect("found");
     assert_eq!(story.copies[0].id, "r6");
     assert_eq!(story.first.map(|r| r.id), Some("r4".to_string()));

@@ -284,6 +284,7 @@ async fn pages(port: u16, s: &Samples, rounds: usize) -> anyhow::Result<()> {
         ("api: /api/records?feed=", format!("/api/records?feed={}", s.feed)),
         ("api: /api/records/{id}", format!("/api/records/{}", s.record)),
         ("api: /api/clusters", "/api/clusters".to_string()),
+        ("api: /api/feeds (counts per feed)", "/api/feeds".to_string()),
     ];
     println!("| page | bytes | median ms | p90 ms | max ms |");
     println!("|---|---|---|---|---|");

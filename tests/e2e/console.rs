@@ -138,8 +138,16 @@ async fn the_console_in_a_browser() {
     })
     .await;
 
-    // The console asks for the API's token: the login form sets the cookie
-    // and returns to the page asked for.
+    // The console asks for the API's token. A wrong one gets the form
+    // again, saying so, and opens nothing.
+    browser.goto(&format!("{base}/console/feeds")).await;
+    assert!(browser.client.current_url().await.expect("url").path().starts_with("/console/login"));
+    browser.client.find(Locator::Css("#token")).await.expect("token box").send_keys("not-the-token").await.expect("type");
+    browser.client.find(Locator::Css("form.login button")).await.expect("button").click().await.expect("click");
+    browser.wait_until("the wrong token refused", "return document.querySelector('#login-error') !== null;").await;
+    assert_eq!(browser.client.current_url().await.expect("url").path(), "/console/login");
+    assert!(browser.text("#login-error").await.contains("not the token"));
+    // The right one sets the cookie and returns to the page asked for.
     browser.goto(&format!("{base}/console/feeds")).await;
     assert!(browser.client.current_url().await.expect("url").path().starts_with("/console/login"));
     browser.client.find(Locator::Css("#token")).await.expect("token box").send_keys(TOKEN).await.expect("type");

@@ -204,11 +204,12 @@ impl Cursor {
 
 /// Every feed known to the state or the records, with its state, record
 /// count and last fetch: the same SQL in SQLite and PostgreSQL.
-pub(crate) const FEEDS_SQL: &str = "SELECT f.feed, s.state, coalesce(c.n, 0), c.last FROM
-    (SELECT feed FROM feed_state UNION SELECT DISTINCT feed FROM records) f
+pub(crate) const FEEDS_SQL: &str = "WITH c AS MATERIALIZED
+    (SELECT feed, COUNT(*) AS n, MAX(fetched_at) AS last FROM records GROUP BY feed)
+ SELECT f.feed, s.state, coalesce(c.n, 0), c.last FROM
+    (SELECT feed FROM feed_state UNION SELECT feed FROM c) f
  LEFT JOIN feed_state s ON s.feed = f.feed
- LEFT JOIN (SELECT feed, COUNT(*) AS n, MAX(fetched_at) AS last FROM records GROUP BY feed) c
-    ON c.feed = f.feed
+ LEFT JOIN c ON c.feed = f.feed
  ORDER BY f.feed";
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

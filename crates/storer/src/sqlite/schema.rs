@@ -30,7 +30,10 @@ CREATE TABLE IF NOT EXISTS records (
     removed       TEXT NOT NULL,
     version       INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX IF NOT EXISTS records_feed_published ON records(feed, published_at);
+-- A feed's records in fetch order: its page of the read API and console,
+-- its counts, and pruning by feed. (Before, (feed, published_at), which
+-- nothing asked for.)
+CREATE INDEX IF NOT EXISTS records_feed_fetched ON records(feed, fetched_at);
 CREATE INDEX IF NOT EXISTS records_content_hash ON records(content_hash);
 
 CREATE TABLE IF NOT EXISTS feed_state (
@@ -108,6 +111,7 @@ pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     conn.execute_batch(RUNS_SCHEMA)?;
     conn.execute_batch(INDEX_SCHEMA)?;
+    conn.execute_batch("DROP INDEX IF EXISTS records_feed_published;")?;
     let have = columns(conn, "records")?;
     for (column, definition) in ADDED_RECORD_COLUMNS {
         if !have.iter().any(|c| c == column) {

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use newswire_core::record::{Removed, RemovedKind, SCHEMA_VERSION, Source};
 use newswire_core::Record;
+use newswire_core::record::{Removed, RemovedKind, SCHEMA_VERSION, Source};
 use newswire_storer::sqlite::SqliteStore;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -185,11 +185,10 @@ struct Samples {
 fn sample(db: &Path) -> anyhow::Result<Samples> {
     let conn = rusqlite::Connection::open(db)?;
     let record: String = conn.query_row("SELECT id FROM records ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0))?;
-    let story: String = conn.query_row(
-        "SELECT cluster FROM records WHERE cluster IS NOT NULL ORDER BY rowid DESC LIMIT 1",
-        [],
-        |r| r.get(0),
-    )?;
+    let story: String =
+        conn.query_row("SELECT cluster FROM records WHERE cluster IS NOT NULL ORDER BY rowid DESC LIMIT 1", [], |r| {
+            r.get(0)
+        })?;
     let feed: String = conn.query_row("SELECT feed FROM records WHERE id = ?1", [&record], |r| r.get(0))?;
     let n: usize = record.trim_start_matches('r').parse()?;
     Ok(Samples {
@@ -227,9 +226,7 @@ fn write_config(dir: &Path, feeds: usize) -> anyhow::Result<(PathBuf, u16)> {
 /// One GET on 127.0.0.1:`port`: (status, body bytes).
 async fn get(port: u16, path: &str) -> anyhow::Result<(u16, usize)> {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes())
-        .await?;
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes()).await?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;
     let head_end = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(response.len());
@@ -267,10 +264,7 @@ async fn pages(port: u16, s: &Samples, rounds: usize) -> anyhow::Result<()> {
         ("console: one feed", format!("/console/feeds/{}", s.feed)),
         ("console: records", "/console/records".to_string()),
         ("console: records, search `the` (every record)", "/console/records?q=the".to_string()),
-        (
-            "console: records, search a word in a few %",
-            format!("/console/records?q={}", s.mid),
-        ),
+        ("console: records, search a word in a few %", format!("/console/records?q={}", s.mid)),
         ("console: records, search a rare word", format!("/console/records?q={}", s.rare)),
         ("console: one record", format!("/console/records/{}", s.record)),
         ("console: stories", "/console/stories".to_string()),

@@ -142,7 +142,14 @@ async fn the_console_in_a_browser() {
     // again, saying so, and opens nothing.
     browser.goto(&format!("{base}/console/feeds")).await;
     assert!(browser.client.current_url().await.expect("url").path().starts_with("/console/login"));
-    browser.client.find(Locator::Css("#token")).await.expect("token box").send_keys("not-the-token").await.expect("type");
+    browser
+        .client
+        .find(Locator::Css("#token"))
+        .await
+        .expect("token box")
+        .send_keys("not-the-token")
+        .await
+        .expect("type");
     browser.client.find(Locator::Css("form.login button")).await.expect("button").click().await.expect("click");
     browser.wait_until("the wrong token refused", "return document.querySelector('#login-error') !== null;").await;
     assert_eq!(browser.client.current_url().await.expect("url").path(), "/console/login");

@@ -179,10 +179,8 @@ impl PostgresStore {
                 ORDER BY {inner} LIMIT $3
              ) c LEFT JOIN records r ON r.id = c.cluster ORDER BY {outer}"
         );
-        let rows = client
-            .query(&sql, &[&after, &since, &limit])
-            .await
-            .map_err(|e| pg_err("cannot read clusters", e))?;
+        let rows =
+            client.query(&sql, &[&after, &since, &limit]).await.map_err(|e| pg_err("cannot read clusters", e))?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let err = |e| pg_err("cannot read clusters", e);

@@ -692,7 +692,11 @@ mod tests {
                         limit: Some(7),
                         ..RecordQuery::default()
                     };
-                    assert_eq!(all_pages(reader, query), expected, "{word}, newest first {newest_first}, feed {feed:?}");
+                    assert_eq!(
+                        all_pages(reader, query),
+                        expected,
+                        "{word}, newest first {newest_first}, feed {feed:?}"
+                    );
                 }
             }
         }

@@ -223,8 +223,8 @@ fn write_config(dir: &Path, feeds: usize) -> anyhow::Result<(PathBuf, u16)> {
     Ok((path, port))
 }
 
-/// One GET on 127.0.0.1:`port`: (status, body bytes).
-async fn get(port: u16, path: &str) -> anyhow::Result<(u16, usize)> {
+/// One GET on 127.0.0.1:`port`: (status, body).
+async fn get(port: u16, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes()).await?;
     let mut response = Vec::new();
@@ -232,7 +232,7 @@ async fn get(port: u16, path: &str) -> anyhow::Result<(u16, usize)> {
     let head_end = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(response.len());
     let head = String::from_utf8_lossy(&response[..head_end]);
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok((status, response.len().saturating_sub(head_end + 4)))
+    Ok((status, response.split_off((head_end + 4).min(response.len()))))
 }
 
 /// Wait until the daemon answers and has polled every feed once.
@@ -241,13 +241,8 @@ async fn settle(port: u16, feeds: usize) -> anyhow::Result<()> {
     loop {
         anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "the daemon did not poll every feed in 10 min");
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else { continue };
-        stream.write_all(b"GET /feeds HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        let text = String::from_utf8_lossy(&response);
-        let Some(json) = text.split_once("\r\n\r\n").map(|(_, b)| b) else { continue };
-        let Ok(list) = serde_json::from_str::<Vec<serde_json::Value>>(json) else { continue };
+        let Ok((200, body)) = get(port, "/feeds").await else { continue };
+        let Ok(list) = serde_json::from_slice::<Vec<serde_json::Value>>(&body) else { continue };
         let waiting = list.iter().filter(|f| matches!(f["status"].as_str(), Some("never_polled" | "polling"))).count();
         if list.len() == feeds && waiting == 0 {
             println!("daemon: {feeds} feeds polled after {:.0} s\n", started.elapsed().as_secs_f64());
@@ -283,7 +278,8 @@ async fn pages(port: u16, s: &Samples, rounds: usize) -> anyhow::Result<()> {
     println!("| page | bytes | median ms | p90 ms | max ms |");
     println!("|---|---|---|---|---|");
     for (label, path) in list {
-        let (status, bytes) = get(port, &path).await?; // warm-up
+        let (status, body) = get(port, &path).await?; // warm-up
+        let bytes = body.len();
         anyhow::ensure!(status == 200, "{path} answered {status}");
         let mut times = Vec::with_capacity(rounds);
         for _ in 0..rounds {

@@ -159,6 +159,8 @@ async fn the_console_in_a_browser() {
     assert!(browser.client.current_url().await.expect("url").path().starts_with("/console/login"));
     browser.client.find(Locator::Css("#token")).await.expect("token box").send_keys(TOKEN).await.expect("type");
     browser.client.find(Locator::Css("form.login button")).await.expect("button").click().await.expect("click");
+    // The click returns before the redirect is followed: wait for it.
+    browser.wait_until("signed in", "return location.pathname === '/console/feeds';").await;
     assert_eq!(browser.client.current_url().await.expect("url").path(), "/console/feeds");
     let (code, _) = http_get(&addr, "/console/feeds").await.expect("answer");
     assert_eq!(code, 303, "without the token or the cookie, the console sends to the login form");

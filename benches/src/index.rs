@@ -279,6 +279,13 @@ async fn measure_in(store: &Store, sizes: &[usize], probes: usize, seed: u64) ->
             done += n;
             indexed += n;
         }
+        if let Store::Sqlite { store, .. } = store {
+            let (hits, misses, bytes) = store.index_cache();
+            eprintln!(
+                "index bench: {size} records: lookup cache {hits} hits, {misses} misses so far, {:.1} MB held",
+                bytes as f64 / 1e6
+            );
+        }
         let db_bytes = store.bytes().await?;
         let per = u32::try_from(probes.max(1))?;
         rows.push(IndexRow {

@@ -11,6 +11,7 @@ use newswire_core::state::{Indexed, Match};
 use rusqlite::{Connection, OptionalExtension, params};
 use smallvec::SmallVec;
 
+use super::cache::{IndexCache, List, Stored};
 use super::runs::{self, KeyFilter};
 use super::store::SqliteStore;
 use super::{db_err, lock};
@@ -94,12 +95,29 @@ pub(super) struct Pending {
     /// changed with the runs, under this lock, so a lookup takes the
     /// filters with its snapshot.
     pub(super) filters: HashMap<i64, Arc<KeyFilter>>,
+    /// What lookups read from the runs and `fingerprints`, kept across
+    /// commits (see [`super::cache`]); shared with every subset.
+    pub(super) cache: Arc<IndexCache>,
+    /// A subset's: the cache's epoch when it was taken, with the lookup's
+    /// snapshot (see [`super::cache`]).
+    epoch: u64,
 }
 
 /// A change to [`Pending`], applied once its transaction has committed.
 pub(super) enum PendingChange {
-    Add { rid: i64, at: i64, keys: Vec<i64> },
-    Drop { rid: i64 },
+    Add {
+        rid: i64,
+        at: i64,
+        keys: Vec<i64>,
+    },
+    Drop {
+        rid: i64,
+    },
+    /// `keys` of a record left `run` (it was indexed again or pruned).
+    Evict {
+        run: i64,
+        keys: Vec<i64>,
+    },
 }
 
 impl Pending {
@@ -129,6 +147,7 @@ impl Pending {
                 }
                 self.rows.insert(rid, (at, keys));
             }
+            PendingChange::Evict { run, keys } => self.cache.forget_keys(run, &keys),
             PendingChange::Drop { rid } => {
                 let Some((_, keys)) = self.rows.remove(&rid) else { return };
                 for key in keys {
@@ -147,7 +166,14 @@ impl Pending {
     /// filters), for a lookup of those keys to use without the lock.
     pub(super) fn subset(&self, keys: &[i64]) -> Pending {
         let by_key = keys.iter().filter_map(|k| self.by_key.get(k).map(|held| (*k, held.clone()))).collect();
-        Pending { keyed: self.keyed, by_key, filters: self.filters.clone(), ..Pending::default() }
+        Pending {
+            keyed: self.keyed,
+            by_key,
+            filters: self.filters.clone(),
+            cache: Arc::clone(&self.cache),
+            epoch: self.cache.epoch(),
+            ..Pending::default()
+        }
     }
 
     fn keys(&self) -> usize {
@@ -235,6 +261,14 @@ impl SqliteStore {
         };
         let held = lock(&self.inner.pending).keys() as u64;
         Ok((count("fingerprints")?, count("lsh")? + held))
+    }
+
+    /// The lookups' cache of the index (see [`super::cache`]): (hits,
+    /// misses, bytes held), for tests and tools.
+    pub fn index_cache(&self) -> (u64, u64, u64) {
+        let cache = Arc::clone(&lock(&self.inner.pending).cache);
+        let (hits, misses) = cache.counts();
+        (hits, misses, cache.bytes() as u64)
     }
 
     /// Stories with copies: each record that others name as their cluster,
@@ -344,9 +378,11 @@ fn forget(
     let mut delete = tx
         .prepare_cached("DELETE FROM lsh WHERE run = ?1 AND key = ?2 AND at = ?3 AND rid = ?4")
         .map_err(|e| db_err("cannot prepare the index", e))?;
-    for key in old.keys() {
+    let keys = old.keys();
+    for &key in &keys {
         delete.execute(params![run, key, at, rid]).map_err(|e| db_err("cannot update the index", e))?;
     }
+    changes.push(PendingChange::Evict { run, keys });
     Ok(())
 }
 
@@ -370,9 +406,14 @@ pub(super) fn find_similar_in(
     threshold: f64,
 ) -> Result<Vec<Option<Match>>, StoreError> {
     let read_err = |e| db_err("cannot read the index", e);
+    // A run's newest entries under a key, whatever their age: what the
+    // cache keeps (see `super::cache`); the window is applied below. The
+    // newest PER_KEY within the window are the newest PER_KEY that are in
+    // it, so this finds what a range read from `since` found.
     let mut by_key = conn
-        .prepare_cached("SELECT at, rid FROM lsh WHERE run = ?1 AND key = ?2 AND at >= ?3 ORDER BY at DESC LIMIT ?4")
+        .prepare_cached("SELECT at, rid FROM lsh WHERE run = ?1 AND key = ?2 ORDER BY at DESC LIMIT ?3")
         .map_err(read_err)?;
+    let cache = &pending.cache;
     let keys: Vec<Vec<i64>> = items.iter().map(|(_, fp)| fp.keys()).collect();
     let mut distinct: Vec<i64> = keys.iter().flatten().copied().collect();
     distinct.sort_unstable();
@@ -382,17 +423,37 @@ pub(super) fn find_similar_in(
     // filter; the run's range of the key, read in key order), then with the
     // held keys: the newest PER_KEY of all, within the window.
     let mut newest: Vec<Vec<(i64, i64)>> = vec![Vec::new(); distinct.len()];
+    let mut probe: Vec<usize> = Vec::with_capacity(distinct.len());
+    let mut probe_keys: Vec<i64> = Vec::with_capacity(distinct.len());
+    let mut read_lists: Vec<(i64, List)> = Vec::new();
     for run in runs::runs(conn).map_err(read_err)? {
         let filter = pending.filters.get(&run.run);
-        for (&key, found) in distinct.iter().zip(newest.iter_mut()) {
-            if filter.is_some_and(|f| !f.may_hold(key)) {
-                continue;
-            }
-            let mut rows = by_key.query(params![run.run, key, since, index::PER_KEY]).map_err(read_err)?;
-            while let Some(row) = rows.next().map_err(read_err)? {
-                found.push((row.get(0).map_err(read_err)?, row.get(1).map_err(read_err)?));
+        probe.clear();
+        probe_keys.clear();
+        for (i, &key) in distinct.iter().enumerate() {
+            if filter.is_none_or(|f| f.may_hold(key)) {
+                probe.push(i);
+                probe_keys.push(key);
             }
         }
+        read_lists.clear();
+        for (&i, cached) in probe.iter().zip(cache.lists(run.run, &probe_keys)) {
+            let list = match cached {
+                Some(list) => list,
+                None => {
+                    let mut rows = by_key.query(params![run.run, distinct[i], index::PER_KEY]).map_err(read_err)?;
+                    let mut list = Vec::new();
+                    while let Some(row) = rows.next().map_err(read_err)? {
+                        list.push((row.get(0).map_err(read_err)?, row.get(1).map_err(read_err)?));
+                    }
+                    let list: List = list.into();
+                    read_lists.push((distinct[i], List::clone(&list)));
+                    list
+                }
+            };
+            newest[i].extend(list.iter().filter(|(at, _)| *at >= since));
+        }
+        cache.keep_lists(pending.epoch, run.run, read_lists.drain(..));
     }
     let mut read: HashMap<i64, Vec<i64>> = HashMap::with_capacity(distinct.len());
     for (&key, mut found) in distinct.iter().zip(newest) {
@@ -430,20 +491,26 @@ pub(super) fn find_similar_in(
     }
     wanted.sort_unstable();
     wanted.dedup();
-    let mut stored: HashMap<i64, (String, Vec<u8>, Option<String>)> = HashMap::with_capacity(wanted.len());
+    // The candidates' rows: from the cache (a row never changes), the
+    // others read and kept.
+    let mut stored: HashMap<i64, Arc<Stored>> = cache.stored(&wanted).into_iter().collect();
+    let missing: Vec<i64> = wanted.iter().copied().filter(|rid| !stored.contains_key(rid)).collect();
+    let mut read_rows: Vec<(i64, Arc<Stored>)> = Vec::with_capacity(missing.len());
     each_row(
         conn,
         "SELECT rid, id, sig, cluster FROM fingerprints WHERE rid IN (SELECT value FROM json_each(?1)) ORDER BY rid",
-        &wanted,
+        &missing,
         |r| {
-            stored.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?));
+            read_rows.push((r.get(0)?, Arc::new(Stored { id: r.get(1)?, sig: r.get(2)?, cluster: r.get(3)? })));
             Ok(())
         },
     )?;
+    stored.extend(read_rows.iter().map(|(rid, row)| (*rid, Arc::clone(row))));
+    cache.keep_stored(read_rows);
     // The first records of the candidates' stories not among them.
-    let found: std::collections::HashSet<&str> = stored.values().map(|(id, _, _)| id.as_str()).collect();
+    let found: std::collections::HashSet<&str> = stored.values().map(|row| row.id.as_str()).collect();
     let mut stories: Vec<&str> =
-        stored.values().filter_map(|(_, _, cluster)| cluster.as_deref()).filter(|s| !found.contains(s)).collect();
+        stored.values().filter_map(|row| row.cluster.as_deref()).filter(|s| !found.contains(s)).collect();
     stories.sort_unstable();
     stories.dedup();
     let mut firsts: HashMap<String, Vec<u8>> = HashMap::with_capacity(stories.len());
@@ -456,7 +523,7 @@ pub(super) fn find_similar_in(
         let candidates: Vec<index::Candidate<'_>> = best
             .iter()
             .filter_map(|rid| stored.get(rid))
-            .map(|(id, sig, cluster)| index::Candidate { id, sig, cluster: cluster.as_deref() })
+            .map(|row| index::Candidate { id: &row.id, sig: &row.sig, cluster: row.cluster.as_deref() })
             .collect();
         let firsts: Vec<(&str, &[u8])> = index::missing_firsts(&candidates)
             .into_iter()
@@ -523,8 +590,11 @@ pub(super) fn prune_in(
     }
     let emptied = if old.is_empty() { Vec::new() } else { runs::drop_emptied(&tx)? };
     tx.commit().map_err(|e| db_err("cannot commit", e))?;
-    for run in emptied {
-        pending.filters.remove(&run);
+    for run in &emptied {
+        pending.filters.remove(run);
+    }
+    if !emptied.is_empty() {
+        pending.cache.forget_runs(&emptied);
     }
     for change in changes {
         pending.apply(change);

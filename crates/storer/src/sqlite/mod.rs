@@ -12,6 +12,8 @@
 //!   the stories it made.
 //! - `runs.rs`: its key table as sorted runs, written and merged
 //!   sequentially.
+//! - `cache.rs`: what lookups read from the runs and the fingerprints,
+//!   kept across commits in a bounded cache.
 //! - `search.rs`: the full-text index and the kept versions of records.
 //! - `read.rs`: the [`RecordReader`](crate::read::RecordReader) over it.
 //! - `retention.rs`: removing records past their age.
@@ -22,6 +24,7 @@ use std::sync::Mutex;
 
 use newswire_core::sink::StoreError;
 
+mod cache;
 mod checkpointer;
 mod index;
 mod read;

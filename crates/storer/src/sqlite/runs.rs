@@ -64,16 +64,25 @@ CREATE TABLE IF NOT EXISTS lsh_runs (
 );
 "#;
 
-/// Bits per entry of a run's [`KeyFilter`]: with [`FILTER_HASHES`] hashes, a
-/// key not in the run passes about 3% of the time.
-const FILTER_BITS_PER_ENTRY: u64 = 8;
-/// Bit positions per key.
-const FILTER_HASHES: u64 = 3;
+/// Bits per entry of a run's [`KeyFilter`]: a key not in the run passes
+/// about 0.5% of the time (measured in the tests below; the filter of
+/// format 5, 8 bits and three hashes anywhere in it, passed 3%, and at
+/// 1,000,000 records, seven runs, that was as many range reads that found
+/// nothing as reads that found something).
+const FILTER_BITS_PER_ENTRY: u64 = 12;
+/// Words per block: a key's bits all lie in one block of 512 bits, one
+/// cache line, one bit in each word.
+const BLOCK_WORDS: usize = 8;
+/// The first byte of a stored filter of this kind (a stored filter of
+/// format 5 is only words, a multiple of 8 bytes: it is built again).
+const FILTER_FORMAT: u8 = 2;
 
-/// The keys a run may hold: a Bloom filter (no false negatives; a key it
-/// does not hold passes now and then, and then costs one range read that
-/// finds nothing). About one byte per entry, kept in memory for every run
-/// (some 27 MB at 1,000,000 records) and stored in `lsh_runs.filter`.
+/// The keys a run may hold: a blocked Bloom filter (no false negatives; a
+/// key it does not hold passes now and then, and then costs one range read
+/// that finds nothing). A key's bits are in one 64-byte block, so a probe
+/// costs one cache miss, not one per bit: lookups probe every run's filter
+/// for every key. 1.5 bytes per entry, kept in memory for every run (some
+/// 40 MB at 1,000,000 records) and stored in `lsh_runs.filter`.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct KeyFilter {
     words: Vec<u64>,
@@ -82,48 +91,64 @@ pub(super) struct KeyFilter {
 impl KeyFilter {
     /// A filter of the keys `keys` (a run of `entries` entries).
     pub(super) fn of(keys: impl Iterator<Item = i64>, entries: usize) -> KeyFilter {
-        let bits = (entries as u64 * FILTER_BITS_PER_ENTRY).max(64);
-        let mut filter = KeyFilter { words: vec![0; bits.div_ceil(64) as usize] };
-        let n = filter.words.len() as u64 * 64;
+        let blocks = (entries as u64 * FILTER_BITS_PER_ENTRY).div_ceil(64 * BLOCK_WORDS as u64).max(1);
+        let mut filter = KeyFilter { words: vec![0; blocks as usize * BLOCK_WORDS] };
         for key in keys {
-            for bit in positions(key, n) {
-                filter.words[(bit / 64) as usize] |= 1 << (bit % 64);
+            let (block, bits) = filter.place(key);
+            for (word, bit) in filter.words[block..block + BLOCK_WORDS].iter_mut().zip(bits) {
+                *word |= bit;
             }
         }
         filter
     }
 
+    /// Where `key` lies: its block's first word, and its bit in each word.
+    fn place(&self, key: i64) -> (usize, [u64; BLOCK_WORDS]) {
+        let blocks = (self.words.len() / BLOCK_WORDS) as u64;
+        let h = mix(key as u64);
+        let block = ((u128::from(h) * u128::from(blocks)) >> 64) as usize * BLOCK_WORDS;
+        // Six bits of a second mix per word.
+        let g = mix(h ^ 0x9E37_79B9_7F4A_7C15);
+        let mut bits = [0u64; BLOCK_WORDS];
+        for (i, bit) in bits.iter_mut().enumerate() {
+            *bit = 1 << ((g >> (6 * i)) & 63);
+        }
+        (block, bits)
+    }
+
     /// Whether the run may hold `key` (false: it does not).
     pub(super) fn may_hold(&self, key: i64) -> bool {
-        positions(key, self.words.len() as u64 * 64).all(|bit| self.words[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+        let (block, bits) = self.place(key);
+        self.words[block..block + BLOCK_WORDS].iter().zip(bits).all(|(word, bit)| word & bit != 0)
     }
 
     pub(super) fn to_bytes(&self) -> Vec<u8> {
-        self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
+        let mut out = Vec::with_capacity(1 + self.words.len() * 8);
+        out.push(FILTER_FORMAT);
+        out.extend(self.words.iter().flat_map(|w| w.to_le_bytes()));
+        out
     }
 
-    /// None for a blob that is not one (empty or cut).
+    /// None for a blob that is not one (empty, cut, or of format 5).
     pub(super) fn from_bytes(bytes: &[u8]) -> Option<KeyFilter> {
-        if bytes.is_empty() || !bytes.len().is_multiple_of(8) {
+        let (&format, words) = bytes.split_first()?;
+        if format != FILTER_FORMAT || words.is_empty() || !words.len().is_multiple_of(8 * BLOCK_WORDS) {
             return None;
         }
-        let words = bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+        let words = words.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
         Some(KeyFilter { words })
     }
 }
 
-/// A key's bit positions in a filter of `n` bits: mixes of the key (itself
-/// a hash of a shingle), mapped onto the filter by a multiply.
-fn positions(key: i64, n: u64) -> impl Iterator<Item = u64> {
-    (0..FILTER_HASHES).map(move |i| {
-        let mut h = (key as u64).wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
-        h ^= h >> 33;
-        ((u128::from(h) * u128::from(n)) >> 64) as u64
-    })
+/// A 64-bit mix (the keys are 32-bit shingle hashes; their bits are spread
+/// over the whole word).
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    h ^= h >> 33;
+    h
 }
 
 /// The filters of the runs, by run id: those stored with them, and for a
@@ -249,11 +274,14 @@ pub(super) fn compact(conn: &mut Connection, pending: &Mutex<Pending>) -> Result
         tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
         // A lookup whose snapshot has the new run but finds no filter for
         // it reads the run for every key: slower, never wrong.
+        // The merged runs' cached lists go with them (a lookup still reading
+        // them from its snapshot keeps nothing: the epoch moves).
         let mut pending = lock(pending);
         for old in &group {
             pending.filters.remove(&old.run);
         }
         pending.filters.insert(run, Arc::new(filter));
+        pending.cache.forget_runs(&group.iter().map(|r| r.run).collect::<Vec<_>>());
         drop(pending);
         tracing::debug!(
             runs = group.len(),
@@ -370,10 +398,11 @@ mod tests {
         let keys: Vec<i64> = (0..10_000).map(|i| i * 7919).collect();
         let filter = KeyFilter::of(keys.iter().copied(), keys.len());
         assert!(keys.iter().all(|&k| filter.may_hold(k)), "no false negatives");
-        let passed = (0..10_000).map(|i| i * 7919 + 1).filter(|&k| filter.may_hold(k)).count();
-        assert!(passed < 600, "{passed} of 10,000 other keys pass");
+        let passed = (0..100_000).map(|i| i * 7919 + 1).filter(|&k| filter.may_hold(k)).count();
+        assert!(passed < 700, "{passed} of 100,000 other keys pass");
         assert_eq!(KeyFilter::from_bytes(&filter.to_bytes()), Some(filter));
         assert_eq!(KeyFilter::from_bytes(&[1, 2, 3]), None);
+        assert_eq!(KeyFilter::from_bytes(&[0; 64]), None, "a filter of format 5 is built again");
     }
 }
 
@@ -459,6 +488,79 @@ mod store_tests {
         }
         assert_eq!(levels(&store), [1]);
         assert_eq!(found(&store, 201).await, Some("late1".to_string()));
+    }
+
+    fn cache_hits(store: &SqliteStore) -> u64 {
+        store.index_cache().0
+    }
+
+    #[tokio::test]
+    async fn cached_lists_of_merged_runs_go_and_the_merged_run_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("cache.db")).expect("opens");
+        for i in 0..MERGE_AT {
+            index(&store, &format!("r{i}"), &text(i), Utc::now());
+            flush(&store);
+            if i + 1 < MERGE_AT {
+                // Read through the run just written, twice: the second
+                // lookup is served from the cache.
+                assert_eq!(found(&store, i).await, Some(format!("r{i}")));
+                let hits = cache_hits(&store);
+                assert_eq!(found(&store, i).await, Some(format!("r{i}")));
+                assert!(cache_hits(&store) > hits, "the second lookup of record {i} hit the cache");
+            }
+        }
+        let cache = Arc::clone(&lock(&store.inner.pending).cache);
+        let merged: Vec<i64> = runs(&lock(&store.inner.reader)).expect("runs").iter().map(|r| r.run).collect();
+        assert_eq!(merged.len(), 1, "four runs merged into one");
+        assert!(cache.cached_runs().iter().all(|run| merged.contains(run)), "lists of merged runs left the cache");
+        for i in 0..MERGE_AT {
+            assert_eq!(found(&store, i).await, Some(format!("r{i}")), "record {i} through the merged run");
+        }
+        assert_eq!(cache.cached_runs(), merged);
+    }
+
+    #[tokio::test]
+    async fn a_run_id_used_again_never_serves_the_lists_of_the_run_it_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("reuse.db")).expect("opens");
+        index(&store, "a", &text(1), Utc::now());
+        flush(&store);
+        let first = runs(&lock(&store.inner.reader)).expect("runs")[0].run;
+        assert_eq!(found(&store, 1).await, Some("a".to_string()));
+        assert_eq!(found(&store, 1).await, Some("a".to_string()), "from the cache: run {first}'s lists, a's row");
+        // Everything pruned: the run goes; the next flush makes a run with
+        // the same id, holding the same keys for another record.
+        assert_eq!(store.prune_index(Utc::now() + Duration::days(1), 1000).await.expect("prune"), 1);
+        index(&store, "b", &text(1), Utc::now());
+        flush(&store);
+        assert_eq!(runs(&lock(&store.inner.reader)).expect("runs")[0].run, first, "the run id is used again");
+        assert_eq!(found(&store, 1).await, Some("b".to_string()), "a's lists or row served after it was pruned");
+        assert_eq!(found(&store, 1).await, Some("b".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_record_indexed_again_is_never_found_by_its_old_text_from_the_cache() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("again.db")).expect("opens");
+        for i in 0..3 {
+            index(&store, &format!("r{i}"), &text(i), Utc::now());
+        }
+        flush(&store);
+        assert_eq!(found(&store, 1).await, Some("r1".to_string()));
+        let hits = cache_hits(&store);
+        assert_eq!(found(&store, 1).await, Some("r1".to_string()));
+        assert!(cache_hits(&store) > hits, "r1's lists and row cached");
+        // r1 gets another text: its old keys leave the run (and the cache),
+        // its new row has a new row id.
+        index(&store, "r1", &text(50), Utc::now());
+        assert_eq!(found(&store, 1).await, None, "r1's old text served from the cache");
+        assert_eq!(found(&store, 50).await, Some("r1".to_string()), "its new text, held");
+        flush(&store);
+        assert_eq!(found(&store, 1).await, None);
+        assert_eq!(found(&store, 50).await, Some("r1".to_string()), "and in a run");
+        assert_eq!(found(&store, 50).await, Some("r1".to_string()));
+        assert_eq!(found(&store, 2).await, Some("r2".to_string()), "the other records' lists unharmed");
     }
 
     #[tokio::test]

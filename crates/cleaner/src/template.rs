@@ -111,15 +111,33 @@ impl TemplateTable {
     /// Count the paragraphs of one item (`item` is its stable key: the
     /// record id). An item observed twice counts once.
     pub fn observe(&mut self, item: &str, paragraphs: &[String]) {
+        let prints = self.prints(paragraphs);
+        self.observe_prints(item, &prints);
+    }
+
+    /// Each paragraph's fingerprint under these settings (None: never
+    /// template), for [`TemplateTable::observe_prints`] and
+    /// [`TemplateTable::apply_prints`], so an item observed and then
+    /// cleaned is fingerprinted once.
+    pub fn prints(&self, paragraphs: &[String]) -> Vec<Option<u64>> {
+        if !self.settings.enabled {
+            return vec![None; paragraphs.len()];
+        }
+        paragraphs.iter().map(|p| fingerprint(p, self.settings.min_words)).collect()
+    }
+
+    /// [`TemplateTable::observe`] with the paragraphs' fingerprints
+    /// ([`TemplateTable::prints`]).
+    pub fn observe_prints(&mut self, item: &str, prints: &[Option<u64>]) {
         if !self.settings.enabled || self.settings.capacity == 0 {
             return;
         }
         let item = fnv(item.as_bytes()) as u32;
         self.state.tick = self.state.tick.wrapping_add(1);
         let tick = self.state.tick;
-        let mut seen = Vec::with_capacity(paragraphs.len());
-        for p in paragraphs {
-            let Some(fp) = fingerprint(p, self.settings.min_words) else { continue };
+        let mut seen = Vec::with_capacity(prints.len());
+        for &fp in prints {
+            let Some(fp) = fp else { continue };
             if seen.contains(&fp) {
                 continue;
             }
@@ -169,17 +187,26 @@ impl TemplateTable {
     /// Remove the template's paragraphs from one cleaned item, recording
     /// each as kind `template`. Returns how many went.
     pub fn apply(&self, cleaned: &mut Cleaned, title: Option<&str>) -> usize {
-        if !self.settings.enabled || self.state.entries.is_empty() {
+        let prints = self.prints(&cleaned.paragraphs);
+        self.apply_prints(cleaned, title, &prints)
+    }
+
+    /// [`TemplateTable::apply`] with the paragraphs' fingerprints
+    /// ([`TemplateTable::prints`] of `cleaned.paragraphs`).
+    pub fn apply_prints(&self, cleaned: &mut Cleaned, title: Option<&str>, prints: &[Option<u64>]) -> usize {
+        if !self.settings.enabled || self.state.entries.is_empty() || prints.len() != cleaned.paragraphs.len() {
             return 0;
         }
+        // A fingerprint does not depend on `min_words` (only whether there
+        // is one does), so the title's, taken with 1, compares with any.
         let title = title.and_then(|t| fingerprint(t, 1));
         let mut remove = vec![false; cleaned.paragraphs.len()];
-        for (i, p) in cleaned.paragraphs.iter().enumerate() {
+        for (i, (p, &fp)) in cleaned.paragraphs.iter().zip(prints).enumerate() {
             if i == 0 && p.len() >= LEAD_BYTES {
                 continue;
             }
-            let Some(fp) = fingerprint(p, self.settings.min_words) else { continue };
-            if title.is_some() && (Some(fp) == title || fingerprint(p, 1) == title) {
+            let Some(fp) = fp else { continue };
+            if Some(fp) == title {
                 continue;
             }
             if self.index.get(&fp).is_some_and(|&e| self.state.entries[e].count >= self.settings.min_items) {
@@ -249,7 +276,7 @@ pub fn fingerprint(p: &str, min_words: usize) -> Option<u64> {
         // Calendar words are 3 to 10 letters (bytes: up to 12 with accents).
         if !letters {
             h.write(b"0 ");
-        } else if (3..=12).contains(&word.len()) && CALENDAR.contains(word.as_str()) {
+        } else if (3..=12).contains(&word.len()) && is_calendar(&word) {
             h.write(b"#m ");
         } else {
             words += 1;
@@ -289,8 +316,20 @@ fn fnv(bytes: &[u8]) -> u64 {
 
 /// Names of months and weekdays (and their usual abbreviations) in the six
 /// languages: "Posted on 3 June" and "Posted on 9 July" are one paragraph.
-static CALENDAR: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
-    std::sync::LazyLock::new(|| CALENDAR_WORDS.iter().copied().collect());
+/// Sorted by their FNV hash: every word of every paragraph is looked up,
+/// and a binary search over 64-bit keys is several times cheaper than a
+/// `HashSet<&str>`'s SipHash (which was most of [`fingerprint`]'s time).
+static CALENDAR: std::sync::LazyLock<Vec<(u64, &'static str)>> = std::sync::LazyLock::new(|| {
+    let mut words: Vec<(u64, &'static str)> = CALENDAR_WORDS.iter().map(|w| (fnv(w.as_bytes()), *w)).collect();
+    words.sort_unstable();
+    words
+});
+
+/// Whether `word` (lowercase) names a month or a weekday.
+fn is_calendar(word: &str) -> bool {
+    let key = fnv(word.as_bytes());
+    CALENDAR.binary_search_by(|(k, _)| k.cmp(&key)).is_ok_and(|i| CALENDAR[i].1 == word)
+}
 
 const CALENDAR_WORDS: &[&str] = &[
     // en
@@ -490,6 +529,16 @@ mod tests {
             t.observe("same-item", &[PROMO.to_string(), PROMO.to_string()]);
         }
         assert_eq!(t.count(PROMO), 1);
+    }
+
+    #[test]
+    fn every_calendar_word_is_found_and_no_other() {
+        for w in CALENDAR_WORDS {
+            assert!(is_calendar(w), "{w}");
+        }
+        for w in ["harbour", "mayor", "marché", "junk", "monday1", "sunda"] {
+            assert!(!is_calendar(w), "{w}");
+        }
     }
 
     #[test]

@@ -280,7 +280,28 @@ impl RemovedKind {
 
 /// Words in a text: runs of characters separated by whitespace.
 pub fn word_count(text: &str) -> u64 {
-    text.split_whitespace().count() as u64
+    // split_whitespace's count, without decoding the ASCII characters
+    // (most of any body): a word starts where non-whitespace follows
+    // whitespace or the start.
+    let bytes = text.as_bytes();
+    let mut words = 0;
+    let mut in_word = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let space = if b.is_ascii() {
+            i += 1;
+            matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+        } else {
+            // `i` is on a character boundary: every step is a whole one.
+            let c = text[i..].chars().next().unwrap_or(' ');
+            i += c.len_utf8();
+            c.is_whitespace()
+        };
+        words += u64::from(!space && !in_word);
+        in_word = !space;
+    }
+    words
 }
 
 #[cfg(test)]
@@ -380,5 +401,10 @@ mod tests {
     fn counts_words() {
         assert_eq!(word_count("one two\n\nthree  four"), 4);
         assert_eq!(word_count(""), 0);
+        // The ASCII path counts as split_whitespace does, vertical tab and
+        // form feed included; so does the other path.
+        for text in ["  a\tb\x0bc\x0cd\r\ne  ", "x", " ", "naïve café\u{2003}au lait", "a\u{a0}b"] {
+            assert_eq!(word_count(text), text.split_whitespace().count() as u64, "{text:?}");
+        }
     }
 }

@@ -26,6 +26,23 @@ use url::Url;
 /// The record for one item, or None when the item has nothing to identify
 /// it by (no link, no guid, no title).
 pub fn build_record(feed: &FeedSpec, cleaner: &Cleaner, item: RawItem, fetched_at: DateTime<Utc>) -> Option<Record> {
+    let mut record = build_unfinished(feed, cleaner, item, fetched_at)?;
+    finish(&mut record);
+    Some(record)
+}
+
+/// What the body decides: language, word count, content hash and
+/// fingerprint. Computed once per record, after the template had its say
+/// ([`build_records`]): they cost more than the rest of a record together.
+fn finish(record: &mut Record) {
+    record.language = detect_language(&record.body);
+    record.word_count = word_count(&record.body);
+    record.content_hash = id::content_hash(&record.body);
+    record.fingerprint = newswire_core::fingerprint::Fingerprint::of(&record.body);
+}
+
+/// [`build_record`] without what [`finish`] computes from the body.
+fn build_unfinished(feed: &FeedSpec, cleaner: &Cleaner, item: RawItem, fetched_at: DateTime<Utc>) -> Option<Record> {
     let url = item
         .link
         .as_deref()
@@ -79,11 +96,11 @@ pub fn build_record(feed: &FeedSpec, cleaner: &Cleaner, item: RawItem, fetched_a
         published_at: item.published,
         updated_at: item.updated,
         fetched_at,
-        language: detect_language(&body),
+        language: None,
         summary,
-        word_count: word_count(&body),
-        content_hash: id::content_hash(&body),
-        fingerprint: newswire_core::fingerprint::Fingerprint::of(&body),
+        word_count: 0,
+        content_hash: String::new(),
+        fingerprint: Default::default(),
         body,
         categories,
         source: Source::Feed,
@@ -132,7 +149,7 @@ pub fn build_records(
         {
             continue;
         }
-        if let Some(record) = build_record(spec, &feed.cleaner, item, polled_at)
+        if let Some(record) = build_unfinished(spec, &feed.cleaner, item, polled_at)
             // The first of two items with one id wins: feeds list
             // the newest version first.
             && ids.insert(record.id.clone())
@@ -141,7 +158,8 @@ pub fn build_records(
         }
     }
     apply_template(spec, &feed.cleaner, &mut state.template, &mut records);
-    for record in &records {
+    for record in &mut records {
+        finish(record);
         for removed in &record.removed {
             crate::metrics::removed(removed);
         }
@@ -156,8 +174,10 @@ pub fn build_records(
 /// paragraphs seen in `template_min_items` distinct items, recorded as kind
 /// `template`. `template` is the feed's stored state, updated in place and
 /// committed with the checkpoint. Nothing happens when the feed is not
-/// cleaned, its template is off, or `template.learned` is disabled.
-pub fn apply_template(feed: &FeedSpec, cleaner: &Cleaner, template: &mut TemplateState, records: &mut [Record]) {
+/// cleaned, its template is off, or `template.learned` is disabled. Only
+/// the body changes: what is derived from it is the caller's
+/// ([`build_records`] derives it after this).
+fn apply_template(feed: &FeedSpec, cleaner: &Cleaner, template: &mut TemplateState, records: &mut [Record]) {
     if !feed.clean || !feed.template || !cleaner.template_enabled() || records.is_empty() {
         return;
     }
@@ -170,18 +190,14 @@ pub fn apply_template(feed: &FeedSpec, cleaner: &Cleaner, template: &mut Templat
     let mut table = TemplateTable::from_state(std::mem::take(template), settings);
     let bodies: Vec<Vec<String>> =
         records.iter().map(|r| r.body.split("\n\n").filter(|p| !p.is_empty()).map(str::to_string).collect()).collect();
-    for (record, paragraphs) in records.iter().zip(&bodies) {
-        table.observe(&record.id, paragraphs);
+    let prints: Vec<Vec<Option<u64>>> = bodies.iter().map(|paragraphs| table.prints(paragraphs)).collect();
+    for (record, prints) in records.iter().zip(&prints) {
+        table.observe_prints(&record.id, prints);
     }
-    for (record, paragraphs) in records.iter_mut().zip(bodies) {
+    for ((record, paragraphs), prints) in records.iter_mut().zip(bodies).zip(&prints) {
         let mut cleaned = Cleaned { paragraphs, removed: std::mem::take(&mut record.removed), embeds: Vec::new() };
-        if table.apply(&mut cleaned, record.title.as_deref()) > 0 {
-            let body = cleaned.body();
-            record.language = detect_language(&body);
-            record.word_count = word_count(&body);
-            record.content_hash = id::content_hash(&body);
-            record.fingerprint = newswire_core::fingerprint::Fingerprint::of(&body);
-            record.body = body;
+        if table.apply_prints(&mut cleaned, record.title.as_deref(), prints) > 0 {
+            record.body = cleaned.body();
         }
         record.removed = cleaned.removed;
     }
@@ -264,6 +280,24 @@ mod tests {
 
     const PROMO: &str = "Love the Harbour Times? Tell a friend and get a tote bag.";
 
+    /// What a record derives from its body is derived from the body the
+    /// template left, once (build_records derives after the template).
+    #[test]
+    fn a_record_is_derived_from_the_body_the_template_left() {
+        let feed = FeedContext { spec: spec(), cleaner: Cleaner::default(), pages: Default::default() };
+        let parsed = ParsedFeed { items: items(&["pier", "tug", "quay", "lock"], PROMO), ..ParsedFeed::default() };
+        let mut state = FeedState::default();
+        let (records, found, _) = build_records(&feed, parsed, Utc::now(), None, &mut state);
+        assert_eq!((records.len(), found), (4, 4));
+        for r in &records {
+            assert!(!r.body.contains(PROMO) && !r.body.is_empty(), "{}", r.body);
+            assert_eq!(r.content_hash, id::content_hash(&r.body));
+            assert_eq!(r.word_count, word_count(&r.body));
+            assert_eq!(r.fingerprint, newswire_core::fingerprint::Fingerprint::of(&r.body));
+            assert_eq!(r.language, detect_language(&r.body));
+        }
+    }
+
     #[test]
     fn the_template_is_learned_across_documents_and_kept_in_the_state() {
         let feed = spec();
@@ -287,8 +321,6 @@ mod tests {
             r.removed.last().map(|x| (x.kind, x.rule.as_str())),
             Some((newswire_core::RemovedKind::Template, "template.learned"))
         );
-        assert_eq!(r.content_hash, id::content_hash(&r.body));
-        assert_eq!(r.word_count, word_count(&r.body));
         // Within one document, four items are enough at once.
         let mut state = TemplateState::default();
         let mut one = build(&["pier", "tug", "quay", "lock"]);

@@ -14,7 +14,9 @@
 //!   sequentially.
 //! - `cache.rs`: what lookups read from the runs and the fingerprints,
 //!   kept across commits in a bounded cache.
-//! - `search.rs`: the full-text index and the kept versions of records.
+//! - `search.rs`: the full-text index's log and the kept versions of records.
+//! - `indexer.rs`: the full-text index, in a file of its own, and the thread
+//!   that keeps it.
 //! - `read.rs`: the [`RecordReader`](crate::read::RecordReader) over it.
 //! - `retention.rs`: removing records past their age.
 //! - `checkpointer.rs`: the thread that keeps the WAL bounded.
@@ -27,6 +29,7 @@ use newswire_core::sink::StoreError;
 mod cache;
 mod checkpointer;
 mod index;
+mod indexer;
 mod read;
 mod retention;
 mod runs;

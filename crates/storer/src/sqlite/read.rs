@@ -17,6 +17,7 @@ use newswire_core::state::FeedState;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
+use super::indexer::{Indexer, search_path};
 use super::search::match_expression;
 use super::store::SqliteStore;
 use super::{NAME, blocking, db_err, json_err, lock};
@@ -48,6 +49,9 @@ struct ReaderInner {
     few_matches: i64,
     walk_budget: usize,
     walk_chunk: usize,
+    /// Brings the full-text index up to date before a search (opened with
+    /// the first connection, which it makes sure has the index's file).
+    indexer: Mutex<Option<Indexer>>,
 }
 
 /// A connection taken from the pool, given back when dropped.
@@ -95,6 +99,7 @@ impl SqliteReader {
             few_matches,
             walk_budget,
             walk_chunk: walk_chunk.max(1),
+            indexer: Mutex::new(None),
         };
         SqliteReader { inner: Arc::new(inner) }
     }
@@ -104,6 +109,12 @@ impl SqliteReader {
             return Ok(Lease { conn: Some(conn), pool: &self.inner });
         }
         let path = &self.inner.path;
+        {
+            let mut indexer = lock(&self.inner.indexer);
+            if indexer.is_none() {
+                *indexer = Some(Indexer::open(path)?);
+            }
+        }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
@@ -111,6 +122,9 @@ impl SqliteReader {
         .map_err(|e| db_err(&format!("cannot open {}", path.display()), e))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .and_then(|()| conn.pragma_update(None, "cache_size", -CACHE_KIB))
+            .and_then(|()| {
+                conn.execute("ATTACH DATABASE ?1 AS search", [search_path(path).to_string_lossy()]).map(drop)
+            })
             .map_err(|e| db_err(&format!("cannot configure {}", path.display()), e))?;
         Ok(Lease { conn: Some(conn), pool: &self.inner })
     }
@@ -135,6 +149,10 @@ impl SqliteReader {
             let mut stmt = conn.prepare_cached(&sql).map_err(|e| db_err("cannot read records", e))?;
             let rows = stmt.query(params_from_iter(args)).map_err(|e| db_err("cannot read records", e))?;
             return page_of(rows, query.page_size() as usize);
+        }
+        // Every record committed before the search began is in the index.
+        if let Some(indexer) = lock(&self.inner.indexer).as_mut() {
+            indexer.catch_up()?;
         }
         let expression = match_expression(&words);
         let want = query.page_size() as usize + 1;

@@ -112,6 +112,7 @@ mod tests {
         assert_eq!(store.prune(&scope, 3).await.expect("one batch"), 3);
         assert_eq!(prune_scope(&store, &scope, 3).await.expect("the rest"), 4);
         assert_eq!(store.count(&scope).await.expect("count"), 0);
+        store.settle_search().expect("the index follows the deletes");
         {
             let conn = lock(&store.inner.reader);
             let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).expect("count");

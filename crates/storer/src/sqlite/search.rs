@@ -1,16 +1,17 @@
-//! The full-text index and the kept versions of records (see
+//! The full-text index's log and the kept versions of records (see
 //! [`crate::read`]), both kept by triggers on `records`, so they change in
-//! the transaction that writes the record: a crash never leaves a record
-//! without its index entry, or an entry without its record.
+//! the transaction that writes the record: a crash never loses a change
+//! the index must follow.
 //!
-//! `records_fts` is an FTS5 table with external content: it holds the index
-//! only, and reads the text from `records` by row id. The tokenizer is
-//! `unicode61` with `remove_diacritics 2`: Unicode-aware word breaking,
-//! case folding and accent folding in every script (2 also folds the
-//! accents 1 missed, on letters with more than one). The archive holds many
-//! languages, so no stemmer (Porter is English only and would mangle the
-//! rest) and no language-specific tokenizer; a word matches whole words,
-//! whatever its accents and case.
+//! The index itself, `records_fts`, is an FTS5 table in a file of its own
+//! beside the store, kept by the indexer ([`super::indexer`]) from the log
+//! `search_log`: one row per record inserted, changed or deleted. The
+//! tokenizer is `unicode61` with `remove_diacritics 2`: Unicode-aware word
+//! breaking, case folding and accent folding in every script (2 also folds
+//! the accents 1 missed, on letters with more than one). The archive holds
+//! many languages, so no stemmer (Porter is English only and would mangle
+//! the rest) and no language-specific tokenizer; a word matches whole
+//! words, whatever its accents and case.
 //!
 //! `records` has no INTEGER PRIMARY KEY, so its row ids are SQLite's own:
 //! stable through every write newswire makes, but a `VACUUM` may renumber
@@ -22,29 +23,23 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::lock;
 use super::store::SqliteStore;
-use super::{db_err, lock};
 use newswire_core::sink::StoreError;
 
-/// The index, the versions table and their triggers. Idempotent.
+/// The log, the versions table and their triggers. Idempotent.
+/// AUTOINCREMENT: a trimmed log never hands out a number again.
 const SEARCH_SCHEMA: &str = r#"
-CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5(
-    title, summary, body,
-    content = 'records', content_rowid = 'rowid',
-    tokenize = 'unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER IF NOT EXISTS records_fts_insert AFTER INSERT ON records BEGIN
-    INSERT INTO records_fts (rowid, title, summary, body) VALUES (new.rowid, new.title, new.summary, new.body);
+CREATE TABLE IF NOT EXISTS search_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, rid INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS search_log_insert AFTER INSERT ON records BEGIN
+    INSERT INTO search_log (rid) VALUES (new.rowid);
 END;
-CREATE TRIGGER IF NOT EXISTS records_fts_delete AFTER DELETE ON records BEGIN
-    INSERT INTO records_fts (records_fts, rowid, title, summary, body)
-        VALUES ('delete', old.rowid, old.title, old.summary, old.body);
+CREATE TRIGGER IF NOT EXISTS search_log_delete AFTER DELETE ON records BEGIN
+    INSERT INTO search_log (rid) VALUES (old.rowid);
 END;
-CREATE TRIGGER IF NOT EXISTS records_fts_update AFTER UPDATE OF title, summary, body ON records
+CREATE TRIGGER IF NOT EXISTS search_log_update AFTER UPDATE OF title, summary, body ON records
 WHEN old.title IS NOT new.title OR old.summary IS NOT new.summary OR old.body IS NOT new.body BEGIN
-    INSERT INTO records_fts (records_fts, rowid, title, summary, body)
-        VALUES ('delete', old.rowid, old.title, old.summary, old.body);
-    INSERT INTO records_fts (rowid, title, summary, body) VALUES (new.rowid, new.title, new.summary, new.body);
+    INSERT INTO search_log (rid) VALUES (new.rowid);
 END;
 
 CREATE TABLE IF NOT EXISTS record_versions (
@@ -73,45 +68,60 @@ CREATE INDEX IF NOT EXISTS records_cluster_fetched ON records (cluster, fetched_
 CREATE INDEX IF NOT EXISTS records_copies_fetched ON records (fetched_at, cluster) WHERE cluster IS NOT NULL;
 "#;
 
-/// Create the index and the versions table; a database made before them
-/// gets its index built from the records it holds, in the same transaction.
+/// Create the log and the versions table. A database made when the index
+/// lived in it (in the writer's transaction) loses that index; the indexer
+/// builds it again in its own file.
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     let had: Option<String> =
         tx.query_row("SELECT name FROM sqlite_master WHERE name = 'records_fts'", [], |row| row.get(0)).optional()?;
-    tx.execute_batch(SEARCH_SCHEMA)?;
-    if had.is_none() {
-        let records: i64 = tx.query_row("SELECT COUNT(*) FROM records", [], |row| row.get(0))?;
-        if records > 0 {
-            tracing::info!(records, "building the full-text index of an existing database");
-            tx.execute_batch("INSERT INTO records_fts (records_fts) VALUES ('rebuild');")?;
-        }
+    if had.is_some() {
+        tracing::info!("moving the full-text index to a file of its own; it is built again from the records");
+        tx.execute_batch(
+            "DROP TRIGGER IF EXISTS records_fts_insert; DROP TRIGGER IF EXISTS records_fts_delete;
+             DROP TRIGGER IF EXISTS records_fts_update; DROP TABLE records_fts;",
+        )?;
     }
+    tx.execute_batch(SEARCH_SCHEMA)?;
     tx.commit()
 }
 
 impl SqliteStore {
     /// Build the full-text index again from the records (after a `VACUUM`,
-    /// or to repair it). One transaction: the old index serves readers until
-    /// it commits. Returns the records indexed.
+    /// or to repair it), and wait until it is built. Returns the records
+    /// indexed.
     pub fn rebuild_search(&self) -> Result<u64, StoreError> {
-        let mut conn = lock(&self.inner.writer);
-        let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
-        tx.execute_batch("INSERT INTO records_fts (records_fts) VALUES ('rebuild');")
-            .map_err(|e| db_err("cannot rebuild the full-text index", e))?;
-        let n: i64 = tx
-            .query_row("SELECT COUNT(*) FROM records", [], |row| row.get(0))
-            .map_err(|e| db_err("cannot count records", e))?;
-        tx.commit().map_err(|e| db_err("cannot commit the rebuilt index", e))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        let mut indexer = lock(&self.inner.indexer);
+        indexer.reset()?;
+        indexer.catch_up()?;
+        Ok(u64::try_from(indexer.count()?).unwrap_or(0))
     }
 
-    /// Check the full-text index against the records (FTS5's
-    /// `integrity-check`): an error names the mismatch.
+    /// Bring the full-text index up to every record committed so far
+    /// (the indexer thread does this after each commit; a search does it
+    /// first; closing the store does it last).
+    pub fn settle_search(&self) -> Result<(), StoreError> {
+        let applied = lock(&self.inner.indexer).catch_up()?;
+        self.inner.search_applied.fetch_max(applied, std::sync::atomic::Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Check the full-text index: brought up to date, it holds one entry
+    /// per record and FTS5 finds its structure sound. An error names the
+    /// mismatch.
     pub fn check_search(&self) -> Result<(), StoreError> {
-        let conn = lock(&self.inner.reader);
-        conn.execute_batch("INSERT INTO records_fts (records_fts, rank) VALUES ('integrity-check', 1);")
-            .map_err(|e| db_err("the full-text index does not match the records", e))
+        self.settle_search()?;
+        let indexer = lock(&self.inner.indexer);
+        indexer.check()?;
+        let indexed = indexer.count()?;
+        let records = self.count_records()?;
+        if u64::try_from(indexed).ok() != Some(records) {
+            return Err(StoreError::fatal(
+                super::NAME,
+                format!("the full-text index holds {indexed} entries for {records} records"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -141,6 +151,7 @@ mod tests {
     use super::*;
 
     fn hits(store: &SqliteStore, words: &[&str]) -> Vec<String> {
+        store.settle_search().expect("the index catches up");
         let conn = lock(&store.inner.reader);
         let mut stmt = conn
             .prepare(
@@ -175,22 +186,81 @@ mod tests {
         assert_eq!(hits(&store, &["autre"]), ["a"]);
     }
 
+    /// A database whose index lived in it (as versions before the indexer
+    /// left it) loses that index and gets it built in its own file.
     #[test]
-    fn an_existing_database_gets_its_index_built_in_place() {
+    fn an_existing_database_gets_its_index_built_in_its_own_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("old.db");
         let store = SqliteStore::open(&path).expect("opens");
-        store.write_blocking(&[record("a", "ancient words")], None).expect("write");
+        store.write_blocking(&[record("a", "ancient words"), record("b", "other words")], None).expect("write");
         drop(store);
+        std::fs::remove_file(super::super::indexer::search_path(&path)).expect("no index file yet");
         Connection::open(&path)
             .expect("open")
             .execute_batch(
-                "DROP TRIGGER records_fts_insert; DROP TRIGGER records_fts_delete; DROP TRIGGER records_fts_update;
-                 DROP TABLE records_fts;",
+                "DROP TRIGGER search_log_insert; DROP TRIGGER search_log_delete; DROP TRIGGER search_log_update;
+                 DROP TABLE search_log;
+                 CREATE VIRTUAL TABLE records_fts USING fts5(title, summary, body, content = 'records',
+                     content_rowid = 'rowid');
+                 CREATE TRIGGER records_fts_insert AFTER INSERT ON records BEGIN
+                     INSERT INTO records_fts (rowid, title, summary, body)
+                         VALUES (new.rowid, new.title, new.summary, new.body);
+                 END;
+                 INSERT INTO records_fts (records_fts) VALUES ('rebuild');",
             )
             .expect("as an earlier version left it");
         let store = SqliteStore::open(&path).expect("opens and migrates");
+        let left: i64 = lock(&store.inner.writer)
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'records_fts%'", [], |r| r.get(0))
+            .expect("schema");
+        assert_eq!(left, 0, "the old index and its trigger are gone from the store");
         assert_eq!(hits(&store, &["ancient"]), ["a"]);
+        assert_eq!(hits(&store, &["words"]), ["a", "b"]);
+        store.check_search().expect("consistent");
+    }
+
+    /// The index follows deletes and rows reused, survives a reopen, and a
+    /// search file that does not match its store (older than the log's
+    /// oldest entry) is built again.
+    #[test]
+    fn the_index_survives_reopening_and_a_stale_file_is_built_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let store = SqliteStore::open(&path).expect("opens");
+        store.write_blocking(&[record("a", "first harbour"), record("b", "second harbour")], None).expect("write");
+        store.settle_search().expect("caught up");
+        let file = super::super::indexer::search_path(&path);
+        Connection::open(&file).and_then(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")).expect("folded");
+        let stale = std::fs::read(&file).expect("index file");
+        let applied: i64 = Connection::open(&file)
+            .and_then(|c| c.query_row("SELECT value FROM search_state WHERE key = 'applied'", [], |r| r.get(0)))
+            .expect("the copy holds its state");
+        assert_eq!(applied, 2, "two records logged and applied");
+        // Delete the newest record: SQLite may give its row id to the next.
+        lock(&store.inner.writer).execute("DELETE FROM records WHERE id = 'b'", []).expect("delete");
+        store.write_blocking(&[record("c", "third quay")], None).expect("write");
+        assert_eq!(hits(&store, &["harbour"]), ["a"]);
+        assert_eq!(hits(&store, &["quay"]), ["c"]);
+        // Trim the log up to what was applied (the writer does it with its
+        // next write), then reopen with the index file as it was before.
+        store.write_blocking(&[record("d", "fourth quay")], None).expect("write");
+        store.settle_search().expect("caught up");
+        store.write_blocking(&[record("e", "fifth pier")], None).expect("write trims");
+        drop(store);
+        let store = SqliteStore::open(&path).expect("reopens");
+        assert_eq!(hits(&store, &["quay"]), ["c", "d"]);
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = super::super::indexer::search_path(&path).into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(&file);
+        }
+        std::fs::write(super::super::indexer::search_path(&path), stale).expect("an old index file");
+        let store = SqliteStore::open(&path).expect("reopens");
+        assert_eq!(hits(&store, &["harbour"]), ["a"], "not the deleted record the old file held");
+        assert_eq!(hits(&store, &["quay"]), ["c", "d"]);
+        assert_eq!(hits(&store, &["pier"]), ["e"]);
         store.check_search().expect("consistent");
     }
 }

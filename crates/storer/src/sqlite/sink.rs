@@ -62,6 +62,8 @@ impl Sink for SqliteSink {
     fn close(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
         let store = self.store.clone();
         Box::pin(blocking(move || {
+            // Every record searchable before the store closes.
+            store.settle_search()?;
             let mut conn = lock(&store.inner.writer);
             // The held index keys, so the file stands alone (they would be
             // derived again on open otherwise).

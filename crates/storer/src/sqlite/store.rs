@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use newswire_core::Record;
@@ -13,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::checkpointer::checkpointer;
 use super::index::{FLUSH_ROWS, Pending, PendingChange, find_similar_in, index_in, prune_in, sketch_in};
+use super::indexer::{Indexer, indexer_thread, search_path};
 use super::runs::compact;
 use super::schema::{SCHEMA, migrate};
 use super::{NAME, blocking, db_err, json_err, lock};
@@ -37,6 +39,14 @@ pub(super) struct Inner {
     /// Nudges the checkpointer after each commit. Dropping it (with the
     /// store) ends the checkpointer thread.
     wrote: std::sync::mpsc::SyncSender<()>,
+    /// The full-text indexer (`indexer.rs`), shared with its thread.
+    pub(super) indexer: Arc<Mutex<Indexer>>,
+    /// The last log entry it applied, for the writer to trim the log by.
+    pub(super) search_applied: Arc<AtomicI64>,
+    /// What the writer trimmed the log to.
+    trimmed: AtomicI64,
+    /// Nudges the indexer after each commit; dropping it ends its thread.
+    indexed: std::sync::mpsc::SyncSender<()>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -104,6 +114,20 @@ impl SqliteStore {
         super::search::migrate(&mut writer)
             .map_err(|e| db_err(&format!("cannot create the full-text index in {}", path.display()), e))?;
         let reader = open_conn(path, READER_CACHE_KIB)?;
+        let indexer = Arc::new(Mutex::new(Indexer::open(path)?));
+        let search = search_path(path);
+        reader
+            .execute("ATTACH DATABASE ?1 AS search", [search.to_string_lossy()])
+            .map_err(|e| db_err(&format!("cannot open {}", search.display()), e))?;
+        let search_applied = Arc::new(AtomicI64::new(lock(&indexer).applied()?));
+        let (indexed, index_nudges) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("sqlite-search".into())
+            .spawn({
+                let (indexer, applied) = (indexer.clone(), search_applied.clone());
+                move || indexer_thread(indexer, applied, index_nudges)
+            })
+            .map_err(|e| StoreError::fatal(NAME, format!("cannot start the full-text indexer thread: {e}")))?;
         let lookups =
             (0..LOOKUPS).map(|_| open_conn(path, LOOKUP_CACHE_KIB).map(Mutex::new)).collect::<Result<_, _>>()?;
         let checkpoints = open_conn(path, CHECKPOINTER_CACHE_KIB)?;
@@ -126,6 +150,10 @@ impl SqliteStore {
             reader: Mutex::new(reader),
             lookups,
             wrote,
+            indexer,
+            search_applied,
+            trimmed: AtomicI64::new(0),
+            indexed,
         };
         Ok(SqliteStore { inner: Arc::new(inner) })
     }
@@ -205,6 +233,12 @@ impl SqliteStore {
         for cp in batches.iter().filter_map(|(_, cp)| *cp) {
             commit_in(&tx, cp, keyed, &mut changes)?;
         }
+        // The full-text log up to what the indexer has applied.
+        let applied = self.inner.search_applied.load(Ordering::Acquire);
+        if applied > self.inner.trimmed.load(Ordering::Relaxed) {
+            tx.execute("DELETE FROM search_log WHERE seq <= ?1", [applied])
+                .map_err(|e| db_err("cannot trim the full-text log", e))?;
+        }
         // The held keys change with the commit, under their lock: a lookup
         // on another connection takes its snapshot under it too, and so
         // sees both or neither (see `find_similar`).
@@ -223,8 +257,10 @@ impl SqliteStore {
                 tracing::warn!(error = %e, "cannot write the near-duplicate index keys; will retry");
             }
         }
+        self.inner.trimmed.fetch_max(applied, Ordering::Relaxed);
         // Full means a nudge is already pending, which is all we need.
         let _ = self.inner.wrote.try_send(());
+        let _ = self.inner.indexed.try_send(());
         Ok(())
     }
 

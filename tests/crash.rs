@@ -369,6 +369,35 @@ async fn killed_anywhere_loses_nothing_and_doubles_nothing() {
     for (guid, want) in &expected {
         assert!(by_guid[guid.as_str()].3.contains(want.as_str()), "sqlite holds an old edition of {guid}");
     }
+    // The full-text index (its own file, kept from the records' log)
+    // matches the records after crashes anywhere: one entry per record,
+    // each with the words of the record's last edition, never an old one.
+    // A search applies what the log holds first.
+    let out = harness::run(&["records", "-c", &config, "--query", "dispatch"], work.path()).await;
+    assert!(out.status.success(), "search failed: {}", harness::stderr(&out));
+    assert_eq!(harness::stdout(&out).lines().count(), expected.len(), "a search finds every record");
+    let mut search = work.path().join("data/newswire.db").into_os_string();
+    search.push("-search");
+    db.execute("ATTACH DATABASE ?1 AS search", [search.to_string_lossy()]).expect("attach the index");
+    let ids = |sql: &str, arg: Option<&str>| -> HashSet<i64> {
+        let mut stmt = db.prepare(sql).expect("query");
+        let args: Vec<&str> = arg.into_iter().collect();
+        stmt.query_map(rusqlite::params_from_iter(args), |r| r.get(0))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect()
+    };
+    let records = ids("SELECT rowid FROM records", None);
+    let indexed = ids("SELECT rowid FROM search.records_fts", None);
+    assert!(indexed == records, "{} index entries for {} records", indexed.len(), records.len());
+    for v in 0..=2 {
+        let phrase = format!("\"edition {v} confirmed\"");
+        let want: HashSet<i64> =
+            ids("SELECT rowid FROM records WHERE body LIKE ?1", Some(&format!("% edition {v} confirmed%")));
+        let got = ids("SELECT rowid FROM search.records_fts WHERE records_fts MATCH ?1", Some(&phrase));
+        let wrong: Vec<&i64> = got.symmetric_difference(&want).take(5).collect();
+        assert!(wrong.is_empty(), "the index holds an old edition of records ({phrase}), e.g. rows {wrong:?}");
+    }
     let latest: HashMap<&str, &str> = rows.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
 
     // JSONL: every version once; the last line of each id is the latest.

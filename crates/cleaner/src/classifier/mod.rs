@@ -257,9 +257,22 @@ fn flag_features(f: ParaFlags) -> [bool; 4] {
 /// may not remove anyway (long, or prose: [`features::vectors_of`]) is not
 /// scored and gets 0.
 pub(crate) fn scores(model: &Model, paragraphs: &[String], flags: &[ParaFlags], markup: &[BlockMarkup]) -> Vec<f32> {
+    scores_of(model, paragraphs, flags, markup, true)
+}
+
+/// [`scores`], with `skip` false every block scored, prose too: the
+/// extractor weighs a page's paragraphs by their chance of being article
+/// text.
+pub(crate) fn scores_of(
+    model: &Model,
+    paragraphs: &[String],
+    flags: &[ParaFlags],
+    markup: &[BlockMarkup],
+    skip: bool,
+) -> Vec<f32> {
     let w = model.weights();
     let mut out = Vec::with_capacity(paragraphs.len());
-    features::visit(paragraphs, markup, true, |i, f| {
+    features::visit(paragraphs, markup, skip, |i, f| {
         let Some(f) = f else {
             out.push(0.0);
             return;
@@ -321,6 +334,11 @@ mod tests {
             let vectors = blocks.vectors(0..n, true);
             let fast = scores(model, &blocks.paragraphs, &blocks.flags, &blocks.markup);
             assert_eq!(fast.len(), n, "{name}");
+            // Unskipped, every block's score is its vector's.
+            let every = scores_of(model, &blocks.paragraphs, &blocks.flags, &blocks.markup, false);
+            for (i, (v, s)) in vectors.iter().zip(&every).enumerate() {
+                assert!((model.score(v) - s).abs() < 1e-5, "{name} block {i} unskipped");
+            }
             for (i, (v, s)) in vectors.iter().zip(&fast).enumerate() {
                 let p = &blocks.paragraphs[i];
                 let words = p.split_whitespace().count();

@@ -31,6 +31,7 @@ use ego_tree::{NodeId, NodeRef};
 use scraper::Node;
 use scraper::node::Element;
 
+use super::furniture::PageFurniture;
 use super::table::{NodeMap, NodeSet};
 use crate::hints::{self, Roles};
 use crate::html::is_block;
@@ -542,7 +543,13 @@ pub(crate) struct Chosen {
 /// paragraph of 25+ characters scores 1 + commas + min(length/100, 3) for
 /// its parent, half that for its grandparent, a sixth for the next, on top
 /// of the container's tag and class/id weights.
-fn scores(tree: &ego_tree::Tree<Node>, net: &NodeMap<Stats>, roles: &RoleMap, paragraphs: &[NodeId]) -> IdMap<f32> {
+fn scores(
+    tree: &ego_tree::Tree<Node>,
+    net: &NodeMap<Stats>,
+    roles: &RoleMap,
+    paragraphs: &[NodeId],
+    furniture: Option<&PageFurniture>,
+) -> IdMap<f32> {
     let mut scores: IdMap<f32> = IdMap::default();
     for &id in paragraphs {
         let Some(node) = tree.get(id) else { continue };
@@ -561,7 +568,15 @@ fn scores(tree: &ego_tree::Tree<Node>, net: &NodeMap<Stats>, roles: &RoleMap, pa
         // Text broken by `<br>`s instead of paragraphs weighs as the
         // paragraphs it would be (one per two breaks), not as one.
         let cap = 3.0 * (1.0 + brs as f32 / 2.0);
-        let score = 1.0 + commas as f32 + (text as f32 / 100.0).min(cap);
+        let mut score = 1.0 + commas as f32 + (text as f32 / 100.0).min(cap);
+        // What the block classifier calls furniture counts for little: the
+        // paragraph weighs by the square of its chance of being article
+        // text (docs/extraction.md, "Block scores in choosing the
+        // container").
+        if let Some(f) = furniture {
+            let content = 1.0 - f.share(id);
+            score *= content * content;
+        }
         for level in 0..3 {
             let Some(a) = ancestor else { break };
             let Some(e) = a.value().as_element() else { break };
@@ -646,20 +661,27 @@ pub(crate) fn densest_prose(
     firm: &NodeMap<Stats>,
     roles: &RoleMap,
     paragraphs: &[NodeId],
+    furniture: Option<&PageFurniture>,
 ) -> Option<NodeId> {
     let tree = root.tree();
-    let all = scores(tree, firm, roles, paragraphs);
+    let all = scores(tree, firm, roles, paragraphs, furniture);
     let (first, best) = top(&all, firm)?;
     if !in_furniture(tree.get(first)?, roles) {
         return Some(first);
     }
     let outside: Vec<NodeId> =
         paragraphs.iter().copied().filter(|&p| tree.get(p).is_some_and(|n| !in_furniture(n, roles))).collect();
-    match top(&scores(tree, firm, roles, &outside), firm) {
+    match top(&scores(tree, firm, roles, &outside, furniture), firm) {
         Some((id, score)) if score * 3.0 >= best => Some(id),
         _ => Some(first),
     }
 }
+
+/// A sibling of the chosen container whose text the block classifier
+/// scores this high on average ([`PageFurniture::share`]) is not merged
+/// into the article. Flat from 0.5 to 0.9 on the extraction corpus
+/// (docs/extraction.md, "Block scores in choosing the container").
+const FURNITURE_SIBLING: f32 = 0.7;
 
 /// How many close runners-up [`best_candidate`] weighs.
 const MAX_RUNNERS: usize = 10;
@@ -670,9 +692,10 @@ pub(crate) fn best_candidate(
     net: &NodeMap<Stats>,
     roles: &RoleMap,
     paragraphs: &[NodeId],
+    furniture: Option<&PageFurniture>,
 ) -> Chosen {
     let tree = root.tree();
-    let scores = scores(tree, net, roles, paragraphs);
+    let scores = scores(tree, net, roles, paragraphs, furniture);
     let Some((mut top, top_score)) = top(&scores, net) else {
         return Chosen { nodes: vec![root.id()], text: net.get(&root.id()).map_or(0, |s| s.text) };
     };
@@ -754,6 +777,10 @@ pub(crate) fn best_candidate(
         let Some(s) = net.get(&sibling.id()) else { continue };
         let include = if sibling.id() == top {
             true
+        } else if furniture.is_some_and(|f| f.share(sibling.id()) >= FURNITURE_SIBLING) {
+            // Mostly furniture to the block classifier: a tool row, a
+            // pager, a teaser beside the article, whatever its shape.
+            false
         } else {
             let same_class = !top_class.is_empty() && attr(e, local_name!("class")) == Some(top_class);
             let mut score = scores.get(&sibling.id()).copied().unwrap_or(0.0) * (1.0 - s.link_density());
@@ -910,6 +937,88 @@ mod tests {
     fn text_length_collapses_whitespace_and_counts_commas() {
         assert_eq!(text_len("  a,  b ,c  "), (8, 2));
         assert_eq!(text_len("一，二"), (9, 1));
+    }
+
+    /// The chosen container of a page of hand-written blocks: its
+    /// elements' ids, with `furniture` shares of the given elements (by id).
+    fn chosen(html: &str, furniture: &[(&str, f32)]) -> Vec<String> {
+        let doc = crate::parse::document(html);
+        let tree = &doc.tree;
+        let body = super::super::body_of(&doc);
+        let none = NodeSet::new(tree.values().len());
+        let mut stats = measure(tree.root(), &none, |_, _| {}, |_, _, _| {});
+        let (hard, roles) = hard_junk(body, &stats, &none);
+        subtract(&mut stats, tree, &hard.roots);
+        let junk = soft_junk(body, &stats, &hard.set, &roles, &none, None);
+        subtract(&mut stats, tree, &junk.roots);
+        let paragraphs = prose_units(tree, &stats, &junk.candidates);
+        let id_of = |n: NodeRef<'_, Node>| n.value().as_element().and_then(|e| e.id()).unwrap_or("").to_string();
+        let shares: Vec<(NodeId, f32)> = tree
+            .root()
+            .descendants()
+            .filter_map(|n| furniture.iter().find(|(id, _)| *id == id_of(n)).map(|&(_, s)| (n.id(), s)))
+            .collect();
+        assert_eq!(shares.len(), furniture.len(), "every element named is on the page");
+        let f = (!furniture.is_empty()).then(|| PageFurniture::fixed(tree.values().len(), &shares));
+        let c = best_candidate(body, &stats, &roles, &paragraphs, f.as_ref());
+        c.nodes.iter().filter_map(|&id| tree.get(id)).map(id_of).collect()
+    }
+
+    /// A schedule beside the article holds more text and more commas than
+    /// the article, in paragraphs of its own and with no class to name it:
+    /// by Readability's numbers it is the page's main text, and its
+    /// container was chosen. When the block classifier calls its lines
+    /// furniture, they count for little and the article's container is
+    /// chosen, without the schedule as a sibling.
+    #[test]
+    fn paragraphs_the_classifier_calls_furniture_count_for_little() {
+        let days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+        let mut schedule = String::new();
+        for (i, day) in days.iter().cycle().take(36).enumerate() {
+            schedule.push_str(&format!(
+                "<p id=\"s{i}\">{day}, {} November, {}:30 PM, Harbour Hall, Room {}, Free entry, Register now</p>",
+                i + 3,
+                i % 9 + 1,
+                100 + i
+            ));
+        }
+        let p = |t: &str| {
+            format!(
+                "<p>The {t} reopened on Monday after two years of repairs, and the first cars crossed at dawn. \
+                 Engineers said the deck, the cables and the towers had all been checked.</p>"
+            )
+        };
+        let html = format!(
+            "<html><body><div id=\"page\"><div id=\"story\"><h1>Bridge reopens</h1>{}{}{}</div>\
+             <div id=\"schedule\">{schedule}</div></div></body></html>",
+            p("bridge"),
+            p("quay"),
+            p("tunnel")
+        );
+        assert_eq!(chosen(&html, &[]), ["schedule"]);
+        let mut furniture: Vec<(String, f32)> = (0..36).map(|i| (format!("s{i}"), 0.9)).collect();
+        furniture.push(("schedule".to_string(), 0.9));
+        let named: Vec<(&str, f32)> = furniture.iter().map(|(id, s)| (id.as_str(), *s)).collect();
+        assert_eq!(chosen(&html, &named), ["story"]);
+        // Lines the classifier is unsure of (0.5) still win by their
+        // numbers, and the article comes as their sibling: the signal
+        // weighs, it does not decide alone.
+        let unsure: Vec<(&str, f32)> = named.iter().map(|&(id, _)| (id, 0.5)).collect();
+        assert_eq!(chosen(&html, &unsure), ["story", "schedule"]);
+
+        // A sibling of the article that scores as a part of it is merged,
+        // unless the classifier calls its text furniture.
+        let html = format!(
+            "<html><body><div id=\"page\"><div id=\"story\"><h1>Bridge reopens</h1>{}{}{}</div>\
+             <div id=\"part\">{}</div></div></body></html>",
+            p("bridge"),
+            p("quay"),
+            p("tunnel"),
+            schedule.split("</p>").take(2).collect::<Vec<_>>().join("</p>") + "</p>"
+        );
+        assert_eq!(chosen(&html, &[]), ["story", "part"]);
+        assert_eq!(chosen(&html, &[("part", 0.6)]), ["story", "part"]);
+        assert_eq!(chosen(&html, &[("part", FURNITURE_SIBLING)]), ["story"]);
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! shorter (pages that render the body with scripts, or paywalled markup).
 
 mod content;
+mod furniture;
 mod metadata;
 pub mod site;
 mod table;
@@ -31,8 +32,10 @@ use scraper::{Html, Node, Selector};
 use self::content::{
     Chosen, best_candidate, densest_prose, hard_junk, measure, prose_units, serialize, soft_junk, spine, subtract,
 };
+use self::furniture::PageFurniture;
 use self::metadata::Collector;
 use self::table::NodeSet;
+use crate::classifier::Model;
 use crate::html::{MAX_HTML_BYTES, cap};
 use crate::normalize::normalize_paragraph;
 use crate::{Cleaned, Cleaner, Input, detect_language};
@@ -322,7 +325,14 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     let mut stats = raw;
     subtract(&mut stats, tree, &hard.roots);
     let firm_paragraphs: Vec<NodeId> = prose_units(tree, &stats, &hard.candidates);
-    let prose = densest_prose(body, &stats, &roles, &firm_paragraphs);
+    // The block classifier's furniture share of every element outside the
+    // hard junk (when the cleaner's classifier is on): paragraphs it calls
+    // furniture count for little in the scoring below.
+    let furniture = match Model::shipped() {
+        Some(model) if cleaner.classifier_threshold().is_some() => PageFurniture::of(body, &hard.set, model),
+        _ => None,
+    };
+    let prose = densest_prose(body, &stats, &roles, &firm_paragraphs, furniture.as_ref());
     let mut protected = NodeSet::new(tree.values().len());
     for &id in site_bodies.iter().chain(&article_bodies).chain(&prose) {
         let mut cur = tree.get(id);
@@ -360,7 +370,7 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
         }
         Chosen { text: nodes.iter().map(text_of).sum(), nodes }
     } else {
-        let scored = best_candidate(body, &net, &roles, &paragraphs);
+        let scored = best_candidate(body, &net, &roles, &paragraphs, furniture.as_ref());
         let best_body = article_bodies.iter().copied().max_by_key(|id| (text_of(id), std::cmp::Reverse(*id)));
         let best_article = articles.iter().copied().max_by_key(|id| (text_of(id), std::cmp::Reverse(*id)));
         let top_inside = |container: NodeId| {

@@ -1,0 +1,300 @@
+//! The block classifier's view of the whole page, for choosing the
+//! article's container: how much of each element's text the classifier
+//! calls furniture.
+//!
+//! [`PageFurniture::of`] walks the page (without the hard junk) into
+//! blocks the way the cleaner's HTML walk does (block elements break
+//! paragraphs, `<br>`s break lines; the classifier's own path tracker
+//! reads the tag path and class/id tokens), scores every block with the
+//! shipped model, the page as one item (as it was trained: whole pages),
+//! and sums for every element the bytes of the blocks that start inside
+//! it and those bytes weighted by their scores. Unlike the cleaner, it
+//! scores long and prose blocks too: a teaser's sentence or a comment is
+//! prose the model can still place as furniture by its neighbours, its
+//! position and its markup.
+//!
+//! The cleaner's markup and text rules do not run here: the signal is
+//! the model's, on the page as it stands. Scoring is linear in the blocks
+//! (one dot product each); a page of more than [`MAX_BLOCKS`] gets none.
+
+use ego_tree::iter::Edge;
+use ego_tree::{NodeId, NodeRef};
+use scraper::Node;
+
+use super::content::is_silent;
+use super::table::{NodeSet, index};
+use crate::classifier::features::PathTracker;
+use crate::classifier::{BlockMarkup, Model};
+use crate::html::{ParaFlags, is_block};
+use crate::normalize::normalize_paragraph;
+
+/// Pages with more blocks than this get no signal (the choice is made
+/// without it): scoring is linear, but such a page is hostile or an index.
+const MAX_BLOCKS: usize = 5_000;
+
+/// Per element: bytes of its blocks' text, and those bytes weighted by the
+/// blocks' furniture scores.
+pub(crate) struct PageFurniture {
+    totals: Vec<(f32, f32)>,
+}
+
+impl PageFurniture {
+    /// The text-weighted mean furniture score of the blocks that start
+    /// inside `id` (0 for an element without scored text).
+    pub(crate) fn share(&self, id: NodeId) -> f32 {
+        match self.totals.get(index(id)) {
+            Some(&(bytes, furniture)) if bytes > 0.0 => furniture / bytes,
+            _ => 0.0,
+        }
+    }
+
+    /// The blocks of the page under `root` without the subtrees in `skip`,
+    /// scored by `model`; None when the page has no blocks or too many.
+    pub(crate) fn of(root: NodeRef<'_, Node>, skip: &NodeSet, model: &Model) -> Option<PageFurniture> {
+        let mut walk = Walk::default();
+        let mut skipping: Option<NodeId> = None;
+        for edge in root.traverse() {
+            match edge {
+                Edge::Open(n) => {
+                    if skipping.is_some() {
+                        continue;
+                    }
+                    match n.value() {
+                        Node::Text(t) => walk.text(t),
+                        Node::Element(e) => {
+                            let name = e.name();
+                            if skip.contains(&n.id()) || is_silent(name) {
+                                skipping = Some(n.id());
+                                if is_block(name) {
+                                    walk.flush();
+                                }
+                                continue;
+                            }
+                            if name == "br" {
+                                walk.breaks.push(walk.current.len());
+                                continue;
+                            }
+                            if is_block(name) {
+                                walk.flush();
+                            }
+                            walk.nest(name, true);
+                            walk.path.open(n.id(), e);
+                            walk.open.push(n.id());
+                        }
+                        _ => {}
+                    }
+                }
+                Edge::Close(n) => {
+                    if let Some(id) = skipping {
+                        if id == n.id() {
+                            skipping = None;
+                        }
+                        continue;
+                    }
+                    let Node::Element(e) = n.value() else { continue };
+                    if e.name() == "br" {
+                        continue;
+                    }
+                    if is_block(e.name()) {
+                        walk.flush();
+                    }
+                    walk.nest(e.name(), false);
+                    walk.path.close(n.id());
+                    walk.open.pop();
+                }
+            }
+        }
+        walk.flush();
+        if walk.paragraphs.is_empty() || walk.paragraphs.len() > MAX_BLOCKS {
+            return None;
+        }
+        let scores = crate::classifier::scores_of(model, &walk.paragraphs, &walk.flags, &walk.markup, false);
+        let len = root.tree().values().len();
+        let mut totals = vec![(0.0f32, 0.0f32); len];
+        for ((p, owner), score) in walk.paragraphs.iter().zip(&walk.owners).zip(&scores) {
+            if let Some(t) = totals.get_mut(index(*owner)) {
+                let bytes = p.len() as f32;
+                t.0 += bytes;
+                t.1 += bytes * score;
+            }
+        }
+        // Children close before their parent: one walk sums them up.
+        for edge in root.traverse() {
+            if let Edge::Close(n) = edge
+                && let Some(parent) = n.parent()
+            {
+                let own = totals.get(index(n.id())).copied().unwrap_or_default();
+                if let Some(t) = totals.get_mut(index(parent.id())) {
+                    t.0 += own.0;
+                    t.1 += own.1;
+                }
+            }
+        }
+        Some(PageFurniture { totals })
+    }
+}
+
+/// The blocks of a page, built as the cleaner's HTML walk builds them.
+#[derive(Default)]
+struct Walk {
+    paragraphs: Vec<String>,
+    flags: Vec<ParaFlags>,
+    markup: Vec<BlockMarkup>,
+    /// Per paragraph: the innermost element open at its first text.
+    owners: Vec<NodeId>,
+    current: String,
+    breaks: Vec<usize>,
+    current_markup: BlockMarkup,
+    current_owner: Option<NodeId>,
+    path: PathTracker,
+    /// The open elements, innermost last.
+    open: Vec<NodeId>,
+    /// How many `<pre>`, table cells, headings and blockquotes are open,
+    /// and which of them the current paragraph's text sat in.
+    pre: usize,
+    cell: usize,
+    heading: usize,
+    quote: usize,
+    current_flag: Option<ParaFlags>,
+}
+
+impl Walk {
+    fn text(&mut self, t: &str) {
+        if t.trim().is_empty() {
+            if !self.current.is_empty() {
+                self.current.push(' ');
+            }
+            return;
+        }
+        if self.current_owner.is_none() {
+            self.current_owner = self.open.last().copied();
+        }
+        // The classifier reads one flag per block here (the cleaner's walk
+        // keeps them all; a block is rarely two of them).
+        if self.current_flag.is_none() {
+            self.current_flag = if self.pre > 0 {
+                Some(ParaFlags::PRE)
+            } else if self.cell > 0 {
+                Some(ParaFlags::CELL)
+            } else if self.heading > 0 {
+                Some(ParaFlags::HEADING)
+            } else if self.quote > 0 {
+                Some(ParaFlags::QUOTE)
+            } else {
+                None
+            };
+        }
+        self.path.text(t, self.current.is_empty(), &mut self.current_markup);
+        self.current.push_str(t);
+    }
+
+    fn nest(&mut self, name: &str, open: bool) {
+        let counter = match name {
+            "pre" => &mut self.pre,
+            "td" | "th" => &mut self.cell,
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => &mut self.heading,
+            "blockquote" => &mut self.quote,
+            _ => return,
+        };
+        *counter = if open { *counter + 1 } else { counter.saturating_sub(1) };
+    }
+
+    fn flush(&mut self) {
+        let mut p = String::new();
+        let mut from = 0;
+        for end in self.breaks.iter().copied().chain([self.current.len()]) {
+            let line = normalize_paragraph(self.current.get(from..end).unwrap_or_default());
+            from = end;
+            if !line.is_empty() {
+                if !p.is_empty() {
+                    p.push('\n');
+                }
+                p.push_str(&line);
+            }
+        }
+        if let (false, Some(owner)) = (p.is_empty(), self.current_owner) {
+            self.paragraphs.push(p);
+            self.flags.push(self.current_flag.unwrap_or_default());
+            self.markup.push(self.current_markup);
+            self.owners.push(owner);
+        }
+        self.current_markup.clear();
+        self.current.clear();
+        self.breaks.clear();
+        self.current_owner = None;
+        self.current_flag = None;
+    }
+}
+
+#[cfg(test)]
+impl PageFurniture {
+    /// Given shares of some elements of a tree of `len` nodes, the rest 0.
+    pub(crate) fn fixed(len: usize, shares: &[(NodeId, f32)]) -> PageFurniture {
+        let mut totals = vec![(0.0, 0.0); len];
+        for &(id, share) in shares {
+            totals[index(id)] = (1.0, share);
+        }
+        PageFurniture { totals }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a page of its own making: the rows of a menu score as furniture,
+    /// the article's sentences as article text; an element's share is the
+    /// byte-weighted mean of the blocks in it; the subtrees skipped count
+    /// for nothing.
+    #[test]
+    fn menu_rows_score_as_furniture_prose_as_article_text() {
+        let menu: String = ["Home", "News", "Sport", "Business", "Culture", "Weather", "Travel", "Contact"]
+            .iter()
+            .map(|m| format!("<li><a href=\"/{m}\">{m}</a></li>"))
+            .collect();
+        let p = |t: &str| {
+            format!(
+                "<p>The {t} reopened on Monday after two years of repairs, and the first cars crossed at dawn. \
+                 Engineers said the deck, the cables and the towers had all been checked.</p>"
+            )
+        };
+        let html = format!(
+            "<html><body><ul id=\"top\">{menu}</ul><div id=\"story\"><h1>Bridge reopens</h1>{}{}{}{}</div>\
+             <div id=\"side\"><p>A paragraph of text that the walk never reads, skipped as junk.</p></div>\
+             <ul id=\"bottom\">{menu}</ul></body></html>",
+            p("bridge"),
+            p("quay"),
+            p("tunnel"),
+            p("ramp")
+        );
+        let doc = crate::parse::document(&html);
+        let by_id = |id: &str| {
+            doc.tree
+                .root()
+                .descendants()
+                .find(|n| n.value().as_element().is_some_and(|e| e.id() == Some(id)))
+                .expect("element of the page")
+        };
+        let mut skip = NodeSet::new(doc.tree.values().len());
+        skip.insert(by_id("side").id());
+        let model = Model::shipped().expect("the shipped model reads");
+        let f = PageFurniture::of(doc.tree.root(), &skip, model).expect("the page has blocks");
+        for menu in ["top", "bottom"] {
+            assert!(f.share(by_id(menu).id()) > 0.8, "{menu}: {}", f.share(by_id(menu).id()));
+        }
+        let story = by_id("story");
+        let paragraphs: Vec<NodeRef<'_, Node>> =
+            story.children().filter(|n| n.value().as_element().is_some_and(|e| e.name() == "p")).collect();
+        assert_eq!(paragraphs.len(), 4);
+        for p in &paragraphs {
+            assert!(f.share(p.id()) < 0.25, "{}", f.share(p.id()));
+        }
+        assert!(f.share(story.id()) < 0.1, "{}", f.share(story.id()));
+        assert_eq!(f.share(by_id("side").id()), 0.0);
+        // The body's share is the mean of the page's blocks by their bytes:
+        // between the story's and the menus'.
+        let body = story.parent().expect("body");
+        let (s, m) = (f.share(story.id()), f.share(by_id("top").id()));
+        assert!(f.share(body.id()) > s && f.share(body.id()) < m, "{}", f.share(body.id()));
+    }
+}

@@ -10,7 +10,8 @@
 //! The cleaner runs it after the rules, on what they kept, and removes a
 //! block only above a conservative threshold and never one a guard
 //! protects (see [`crate::engine`] and docs/cleaner.md). The extractor
-//! reads the same scores to trim the article container's edges.
+//! reads the same scores to trim the article container's edges, and the
+//! scores of every block of the page to choose that container.
 
 pub(crate) mod apply;
 pub mod features;

@@ -12,13 +12,16 @@
 //!    Its subtrees are [`subtract`]ed from the numbers (one walk up per
 //!    subtree), and [`densest_prose`] scores the page as Readability does to
 //!    find the container of the densest prose, preferring one outside
-//!    regions named as furniture.
+//!    regions named as furniture. With the block classifier on, every
+//!    paragraph's score is weighed by the square of its chance of being
+//!    article text ([`PageFurniture`], read once for the page).
 //! 3. [`soft_junk`]: furniture by its markup (class and id words, `aside`,
 //!    `footer`, boxes of links), never on the ancestors of that container or
 //!    of a trusted body (site `body` selector, `itemprop=articleBody`): class
 //!    names mislead, prose does not. Subtracted in turn, and
 //!    [`best_candidate`] scores again: the best container, its siblings that
-//!    score close to it or read like paragraphs. The chosen subtrees are
+//!    score close to it or read like paragraphs, unless the classifier
+//!    calls a sibling furniture. The chosen subtrees are
 //!    serialised without their junk for the cleaner.
 
 use crate::parse::attr;

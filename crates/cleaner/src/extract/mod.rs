@@ -12,7 +12,10 @@
 //! 2. the element marked `itemprop="articleBody"`;
 //! 3. the page's `<article>` (the longest), when it holds more of the text
 //!    than the scored candidate;
-//! 4. Readability-class scoring over block containers, with siblings.
+//! 4. Readability-class scoring over block containers, with siblings;
+//!    with the cleaner's block classifier on, each paragraph weighs by its
+//!    chance of being article text and a sibling the classifier calls
+//!    furniture is not merged (`furniture.rs`).
 //!
 //! The JSON-LD `articleBody` replaces the DOM's text when the DOM's is much
 //! shorter (pages that render the body with scripts, or paywalled markup).

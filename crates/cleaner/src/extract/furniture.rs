@@ -200,18 +200,24 @@ impl Walk {
     }
 
     fn flush(&mut self) {
-        let mut p = String::new();
-        let mut from = 0;
-        for end in self.breaks.iter().copied().chain([self.current.len()]) {
-            let line = normalize_paragraph(self.current.get(from..end).unwrap_or_default());
-            from = end;
-            if !line.is_empty() {
-                if !p.is_empty() {
-                    p.push('\n');
+        // One line (no `<br>`), the common case: normalised in one pass.
+        let p = if self.breaks.is_empty() {
+            normalize_paragraph(&self.current)
+        } else {
+            let mut p = String::new();
+            let mut from = 0;
+            for end in self.breaks.iter().copied().chain([self.current.len()]) {
+                let line = normalize_paragraph(self.current.get(from..end).unwrap_or_default());
+                from = end;
+                if !line.is_empty() {
+                    if !p.is_empty() {
+                        p.push('\n');
+                    }
+                    p.push_str(&line);
                 }
-                p.push_str(&line);
             }
-        }
+            p
+        };
         if let (false, Some(owner)) = (p.is_empty(), self.current_owner) {
             self.paragraphs.push(p);
             self.flags.push(self.current_flag.unwrap_or_default());

@@ -226,6 +226,13 @@ pub(crate) struct PathTracker {
 
 impl PathTracker {
     pub(crate) fn open(&mut self, id: NodeId, e: &Element) {
+        self.open_with(id, e, None);
+    }
+
+    /// [`PathTracker::open`], with the element's roles when the caller
+    /// has read them already (`hints::roles` of it, as the extractor's
+    /// junk walk reads every element's).
+    pub(crate) fn open_with(&mut self, id: NodeId, e: &Element, known: Option<Roles>) {
         let name = e.name();
         if name == "a" {
             self.links += 1;
@@ -248,7 +255,14 @@ impl PathTracker {
         {
             add(id);
         }
-        let roles = if self.tokens.len() > start { hints::roles(e) } else { Roles::NONE };
+        let roles = match known {
+            _ if self.tokens.len() == start => Roles::NONE,
+            Some(roles) => {
+                debug_assert_eq!(roles, hints::roles(e), "the roles given are the element's");
+                roles
+            }
+            None => hints::roles(e),
+        };
         let list = matches!(name, "li" | "dd" | "dt");
         let chrome = matches!(name, "nav" | "header" | "footer" | "aside" | "menu");
         self.frames.push(Frame { id, tag: fnv(b't', name.bytes()), tokens: start, roles, list, chrome });
@@ -534,90 +548,183 @@ pub(crate) fn beyond_furniture(p: &str, words: usize) -> bool {
 /// [`beyond_furniture`] twenty-five for a block that is not long.
 const SHAPE_WORDS_LONG: usize = 12;
 
+/// Words of a block that the shapes of the others read at most: whether
+/// it has at most [`INTERFACE_WORDS`] (twelve), at least eight or twelve.
+const SHAPE_WORDS_READ: usize = INTERFACE_WORDS + 1;
+
 /// The features of every block of a list, handed to `each` in order with
 /// the block's index: `None` for a block `skip` leaves out (see
 /// [`vectors_of`]; its shape still counts for its neighbours). Buffers are
 /// reused from block to block, and the words of a block are only looked
-/// up as function words when it or a neighbour is scored.
+/// up as function or interface words when it or a neighbour is scored.
 pub(crate) fn visit(
     paragraphs: &[String],
     markup: &[BlockMarkup],
     skip: bool,
     mut each: impl FnMut(usize, Option<&Features<'_>>),
 ) {
-    let n = paragraphs.len();
-    let none = BlockMarkup::default();
-    let mut shapes: Vec<Shape> = Vec::with_capacity(n);
-    let mut scored: Vec<bool> = Vec::with_capacity(n);
-    let mut lower = String::new();
-    for (i, p) in paragraphs.iter().enumerate() {
-        let m = markup.get(i).unwrap_or(&none);
-        let chars = if p.is_ascii() { p.len() } else { p.chars().count() } as f32;
-        // A long block left out needs no more words counted than its shape reads.
-        let words = if skip && p.len() > MAX_FURNITURE_BYTES {
-            p.split_whitespace().take(SHAPE_WORDS_LONG).count()
-        } else {
-            p.split_whitespace().count()
-        };
-        let ends = ends_sentence(p);
-        let (interface, other) =
-            if words <= INTERFACE_WORDS { interface_words(p.split_whitespace(), &mut lower) } else { (0, 0) };
-        shapes.push(Shape {
-            list_line: words <= INTERFACE_WORDS && !ends,
-            interface: interface as f32 / (interface + other).max(1) as f32,
-            interface_only: interface > 0 && other == 0,
-            chars,
-            words,
-            link_density: (m.link_bytes as f32 / p.len().max(1) as f32).min(1.0),
-            ends_sentence: ends,
-            function_words: 0.0,
-            path: m.path,
-            short_line: words < 8 && !ends,
-            prose: words >= SHAPE_WORDS_LONG && ends,
-        });
-        scored.push(!(skip && beyond_furniture(p, words)));
-    }
-    if !scored.contains(&true) {
-        for i in 0..n {
-            each(i, None);
-        }
-        return;
-    }
-    let mut sample = String::new();
-    for (p, s) in paragraphs.iter().zip(&shapes) {
-        if sample.len() > 2_000 {
-            break;
-        }
-        if s.words >= 8 {
-            sample.push_str(p);
-            sample.push(' ');
-        }
-    }
-    let lang = function_language(&sample);
-    for i in 0..n {
-        // Read by the block itself and by its neighbours.
-        if scored[i] || (i > 0 && scored[i - 1]) || scored.get(i + 1) == Some(&true) {
-            shapes[i].function_words = function_word_ratio(&paragraphs[i], lang, &mut lower);
-        }
-    }
-    let longest = shapes.iter().map(|s| s.chars).fold(1.0f32, f32::max);
-    let total_chars: f32 = shapes.iter().map(|s| s.chars).sum::<f32>().max(1.0);
-    let first_prose = shapes.iter().position(|s| s.prose);
-    let last_prose = shapes.iter().rposition(|s| s.prose);
-    let mut before = 0.0f32;
+    let (mut page, scored) = Page::new(paragraphs, markup, skip);
     let mut words: Vec<&str> = Vec::new();
-    let mut hashed: Vec<u16> = Vec::new();
-    for (i, p) in paragraphs.iter().enumerate() {
-        let m = markup.get(i).unwrap_or(&none);
-        let s = shapes[i];
-        if !scored[i] {
-            before += s.chars;
+    for (i, &scored) in scored.iter().enumerate() {
+        if scored {
+            page.features(paragraphs, markup, i, &mut words, |f| each(i, Some(f)));
+        } else {
             each(i, None);
-            continue;
         }
-        let mut d = [0f32; SHAPE];
+    }
+}
+
+/// The blocks of a list ready to be read for their features one at a
+/// time, in any order: [`visit`] reads them all in order, the extractor
+/// only those whose scores it needs. What every block's features read of
+/// the others (their lengths, sentence ends, the prose's first and last
+/// block, the page's language) is taken up front in one cheap pass; what
+/// only a block and its neighbours read (function and interface words:
+/// lowercasing and lookups) is taken on first need, so a block never
+/// scored costs a count of its characters and words.
+pub(crate) struct Page {
+    shapes: Vec<Shape>,
+    /// Per block: whether its shape's `function_words`, and its
+    /// `interface` and `interface_only`, have been read.
+    function_read: Vec<bool>,
+    interface_read: Vec<bool>,
+    lang: Option<usize>,
+    longest: f32,
+    total_chars: f32,
+    first_prose: Option<usize>,
+    last_prose: Option<usize>,
+    /// Per block: the characters of the blocks before it.
+    before: Vec<f32>,
+    lower: String,
+    hashed: Vec<u16>,
+}
+
+impl Page {
+    /// The shapes of `paragraphs` (with `markup`, empty for text input),
+    /// and per block whether it is to be scored (all but those `skip`
+    /// leaves out, see [`vectors_of`]).
+    pub(crate) fn new(paragraphs: &[String], markup: &[BlockMarkup], skip: bool) -> (Page, Vec<bool>) {
+        let n = paragraphs.len();
+        let none = BlockMarkup::default();
+        let mut shapes: Vec<Shape> = Vec::with_capacity(n);
+        let mut scored: Vec<bool> = Vec::with_capacity(n);
+        let mut before = Vec::with_capacity(n);
+        let mut chars_before = 0.0f32;
+        for (i, p) in paragraphs.iter().enumerate() {
+            let m = markup.get(i).unwrap_or(&none);
+            let chars = if p.is_ascii() { p.len() } else { p.chars().count() } as f32;
+            // A long block left out needs no more words counted than its
+            // shape reads; without `skip`, no block needs more than its
+            // neighbours read (a block read for its features counts them
+            // all then).
+            let words = if skip && p.len() > MAX_FURNITURE_BYTES {
+                p.split_whitespace().take(SHAPE_WORDS_LONG).count()
+            } else if skip {
+                p.split_whitespace().count()
+            } else {
+                p.split_whitespace().take(SHAPE_WORDS_READ).count()
+            };
+            let ends = ends_sentence(p);
+            shapes.push(Shape {
+                list_line: words <= INTERFACE_WORDS && !ends,
+                interface: 0.0,
+                interface_only: false,
+                chars,
+                words,
+                link_density: (m.link_bytes as f32 / p.len().max(1) as f32).min(1.0),
+                ends_sentence: ends,
+                function_words: 0.0,
+                path: m.path,
+                short_line: words < 8 && !ends,
+                prose: words >= SHAPE_WORDS_LONG && ends,
+            });
+            scored.push(!(skip && beyond_furniture(p, words)));
+            before.push(chars_before);
+            chars_before += chars;
+        }
+        let mut page = Page {
+            function_read: vec![false; n],
+            interface_read: vec![false; n],
+            lang: None,
+            longest: 1.0,
+            total_chars: 1.0,
+            first_prose: None,
+            last_prose: None,
+            before,
+            lower: String::new(),
+            hashed: Vec::new(),
+            shapes,
+        };
+        if !scored.contains(&true) {
+            return (page, scored);
+        }
+        let mut sample = String::new();
+        for (p, s) in paragraphs.iter().zip(&page.shapes) {
+            if sample.len() > 2_000 {
+                break;
+            }
+            if s.words >= 8 {
+                sample.push_str(p);
+                sample.push(' ');
+            }
+        }
+        page.lang = function_language(&sample);
+        page.longest = page.shapes.iter().map(|s| s.chars).fold(1.0f32, f32::max);
+        page.total_chars = page.shapes.iter().map(|s| s.chars).sum::<f32>().max(1.0);
+        page.first_prose = page.shapes.iter().position(|s| s.prose);
+        page.last_prose = page.shapes.iter().rposition(|s| s.prose);
+        (page, scored)
+    }
+
+    /// Read the function words of block `i` if not yet done.
+    fn read_function_words(&mut self, paragraphs: &[String], i: usize) {
+        if let (Some(false), Some(p)) = (self.function_read.get(i).copied(), paragraphs.get(i)) {
+            self.shapes[i].function_words = function_word_ratio(p, self.lang, &mut self.lower);
+            self.function_read[i] = true;
+        }
+    }
+
+    /// Read the interface words of block `i` (of at most
+    /// [`INTERFACE_WORDS`] words) if not yet done.
+    fn read_interface_words(&mut self, paragraphs: &[String], i: usize) {
+        if let (Some(false), Some(p)) = (self.interface_read.get(i).copied(), paragraphs.get(i)) {
+            let s = &mut self.shapes[i];
+            if s.words <= INTERFACE_WORDS {
+                let (interface, other) = interface_words(p.split_whitespace(), &mut self.lower);
+                s.interface = interface as f32 / (interface + other).max(1) as f32;
+                s.interface_only = interface > 0 && other == 0;
+            }
+            self.interface_read[i] = true;
+        }
+    }
+
+    /// The features of block `i` of `paragraphs` (the list the page was
+    /// made of), handed to `each`. `words`: a buffer.
+    pub(crate) fn features<'p>(
+        &mut self,
+        paragraphs: &'p [String],
+        markup: &[BlockMarkup],
+        i: usize,
+        words: &mut Vec<&'p str>,
+        each: impl FnOnce(&Features<'_>),
+    ) {
+        let n = paragraphs.len();
+        let none = BlockMarkup::default();
+        let m = markup.get(i).unwrap_or(&none);
+        let p = paragraphs[i].as_str();
+        // Read by the block itself and by its neighbours.
+        for j in i.saturating_sub(1)..(i + 2).min(n) {
+            self.read_function_words(paragraphs, j);
+        }
+        self.read_interface_words(paragraphs, i);
         words.clear();
         words.extend(p.split_whitespace());
+        let mut s = self.shapes[i];
+        if s.words >= SHAPE_WORDS_READ {
+            s.words = words.len();
+        }
+        let shapes = &self.shapes;
+        let mut d = [0f32; SHAPE];
         let nw = words.len().max(1) as f32;
         let chars = s.chars.max(1.0);
         let (mut punct, mut digits, mut seps, mut ends, mut letters_len) = (0usize, 0usize, 0usize, 0usize, 0usize);
@@ -668,7 +775,7 @@ pub(crate) fn visit(
         d[7] = s.function_words;
         d[8] = digits as f32 / chars;
         d[9] = f32::from(u8::from(has_time(p)));
-        d[10] = f32::from(u8::from(has_duration(&words)));
+        d[10] = f32::from(u8::from(has_duration(words)));
         d[11] = f32::from(u8::from(has_date(p)));
         d[12] = caps as f32 / nw;
         d[13] = f32::from(u8::from(all_caps));
@@ -678,7 +785,7 @@ pub(crate) fn visit(
         d[17] = f32::from(u8::from(p.trim_end().ends_with('?')));
         d[18] = f32::from(u8::from(s.words <= 3));
         d[19] = if n > 1 { i as f32 / (n - 1) as f32 } else { 0.5 };
-        d[20] = before / total_chars;
+        d[20] = self.before[i] / self.total_chars;
         d[21] = f32::from(u8::from(i == 0));
         d[22] = f32::from(u8::from(i + 1 == n));
         d[23] = f32::from(u8::from(edge));
@@ -704,8 +811,8 @@ pub(crate) fn visit(
         let (from, to) = (i.saturating_sub(3), (i + 4).min(n));
         let short_around = (from..to).filter(|&j| j != i && shapes[j].short_line).count();
         d[48] = short_around as f32 / (to - from - 1).max(1) as f32;
-        d[49] = s.chars / longest;
-        d[50] = f32::from(u8::from(lang.is_some()));
+        d[49] = s.chars / self.longest;
+        d[50] = f32::from(u8::from(self.lang.is_some()));
         d[51] = f32::from(u8::from(s.short_line));
         d[52] = f32::from(u8::from(s.short_line && edge));
         d[53] = f32::from(u8::from(
@@ -721,6 +828,7 @@ pub(crate) fn visit(
         d[61] = role(Roles::BYLINE.union(Roles::META).union(Roles::TAGS));
         d[62] = role(Roles::CONTENT);
         d[63] = f32::from(u8::from(s.words >= 40 && ends >= 2));
+        let (first_prose, last_prose) = (self.first_prose, self.last_prose);
         let before_prose = first_prose.is_none_or(|f| i < f);
         let after_prose = last_prose.is_none_or(|l| i > l);
         let distance = match (first_prose, last_prose) {
@@ -750,15 +858,17 @@ pub(crate) fn visit(
                 j -= 1;
             }
             if j < i && shapes[j].words <= LABEL_WORDS {
-                d[75] = shapes[j].interface;
+                self.read_interface_words(paragraphs, j);
+                d[75] = self.shapes[j].interface;
             }
         }
-        before += s.chars;
 
+        let hashed = &mut self.hashed;
+        let lower = &mut self.lower;
         hashed.clear();
         hashed.extend_from_slice(m.tokens());
         if s.words <= SHORT_WORDS {
-            for w in &words {
+            for w in words.iter() {
                 let w = w.trim_matches(|c: char| !c.is_alphanumeric());
                 if w.is_empty() {
                     continue;
@@ -769,12 +879,12 @@ pub(crate) fn visit(
                     lower.clear();
                     lower.push('0');
                 }
-                hashed.push(word_bucket(&lower));
+                hashed.push(word_bucket(lower));
             }
         }
         hashed.sort_unstable();
         hashed.dedup();
-        each(i, Some(&Features { shape: &d, from_markup: m.from_markup, hashed: &hashed }));
+        each(&Features { shape: &d, from_markup: m.from_markup, hashed });
     }
 }
 

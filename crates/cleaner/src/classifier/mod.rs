@@ -271,23 +271,27 @@ pub(crate) fn scores_of(
     markup: &[BlockMarkup],
     skip: bool,
 ) -> Vec<f32> {
-    let w = model.weights();
     let mut out = Vec::with_capacity(paragraphs.len());
     features::visit(paragraphs, markup, skip, |i, f| {
-        let Some(f) = f else {
-            out.push(0.0);
-            return;
-        };
-        let half = if f.from_markup { 0 } else { features::SHAPE };
-        let mut z: f32 = f.shape.iter().zip(&w[half..half + features::SHAPE]).map(|(x, w)| x * w).sum();
-        if !markup.is_empty() {
-            let set = flag_features(flags.get(i).copied().unwrap_or_default());
-            z += set.iter().zip(&w[features::FLAGS..]).filter(|(on, _)| **on).map(|(_, w)| w).sum::<f32>();
-        }
-        z += f.hashed.iter().map(|&h| w[DENSE + usize::from(h)]).sum::<f32>();
-        out.push(1.0 / (1.0 + (-z).exp()));
+        let flag = (!markup.is_empty()).then(|| flags.get(i).copied().unwrap_or_default());
+        out.push(f.map_or(0.0, |f| score_of(model, f, flag)));
     });
     out
+}
+
+/// [`Model::score`] of a block's features, without building its vector:
+/// `flag`, the walk's flags of an HTML paragraph (None for a line of
+/// text).
+pub(crate) fn score_of(model: &Model, f: &features::Features<'_>, flag: Option<ParaFlags>) -> f32 {
+    let w = model.weights();
+    let half = if f.from_markup { 0 } else { features::SHAPE };
+    let mut z: f32 = f.shape.iter().zip(&w[half..half + features::SHAPE]).map(|(x, w)| x * w).sum();
+    if let Some(flag) = flag {
+        let set = flag_features(flag);
+        z += set.iter().zip(&w[features::FLAGS..]).filter(|(on, _)| **on).map(|(_, w)| w).sum::<f32>();
+    }
+    z += f.hashed.iter().map(|&h| w[DENSE + usize::from(h)]).sum::<f32>();
+    1.0 / (1.0 + (-z).exp())
 }
 
 #[cfg(test)]

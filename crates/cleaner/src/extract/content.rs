@@ -780,10 +780,6 @@ pub(crate) fn best_candidate(
         let Some(s) = net.get(&sibling.id()) else { continue };
         let include = if sibling.id() == top {
             true
-        } else if furniture.is_some_and(|f| f.share(sibling.id()) >= FURNITURE_SIBLING) {
-            // Mostly furniture to the block classifier: a tool row, a
-            // pager, a teaser beside the article, whatever its shape.
-            false
         } else {
             let same_class = !top_class.is_empty() && attr(e, local_name!("class")) == Some(top_class);
             let mut score = scores.get(&sibling.id()).copied().unwrap_or(0.0) * (1.0 - s.link_density());
@@ -809,6 +805,11 @@ pub(crate) fn best_candidate(
                 false
             }
         };
+        // Mostly furniture to the block classifier: a tool row, a pager, a
+        // teaser beside the article, whatever its shape. (Read last: the
+        // blocks of a sibling left out anyway need no scores.)
+        let include =
+            include && (sibling.id() == top || !furniture.is_some_and(|f| f.share(sibling.id()) >= FURNITURE_SIBLING));
         if include {
             nodes.push(sibling.id());
             text += s.text;

@@ -17,14 +17,16 @@
 //! the model's, on the page as it stands. Scoring is linear in the blocks
 //! (one dot product each); a page of more than [`MAX_BLOCKS`] gets none.
 
+use std::cell::RefCell;
+
 use ego_tree::iter::Edge;
 use ego_tree::{NodeId, NodeRef};
 use scraper::Node;
 
-use super::content::is_silent;
+use super::content::{RoleMap, is_silent};
 use super::table::{NodeSet, index};
-use crate::classifier::features::PathTracker;
-use crate::classifier::{BlockMarkup, Model};
+use crate::classifier::features::{Page, PathTracker};
+use crate::classifier::{BlockMarkup, Model, score_of};
 use crate::html::{ParaFlags, is_block};
 use crate::normalize::normalize_paragraph;
 
@@ -32,26 +34,90 @@ use crate::normalize::normalize_paragraph;
 /// without it): scoring is linear, but such a page is hostile or an index.
 const MAX_BLOCKS: usize = 5_000;
 
-/// Per element: bytes of its blocks' text, and those bytes weighted by the
-/// blocks' furniture scores.
+/// The page's blocks, scored when first read: the container choice reads
+/// the shares of the paragraphs it weighs (of 25 characters or more) and
+/// of the siblings it would merge, so the blocks outside them (menus,
+/// link rows, the short lines of a sidebar) are never scored. A block's
+/// score is the same whichever others are scored (its features read the
+/// others' shapes, all taken up front).
 pub(crate) struct PageFurniture {
-    totals: Vec<(f32, f32)>,
+    model: &'static Model,
+    paragraphs: Vec<String>,
+    flags: Vec<ParaFlags>,
+    markup: Vec<BlockMarkup>,
+    lazy: RefCell<Lazy>,
+}
+
+/// What reading shares fills in.
+struct Lazy {
+    page: Page,
+    /// Per block: its furniture score, NaN until scored.
+    scores: Vec<f32>,
+    /// Per element, by [`index`].
+    spans: Vec<Span>,
+}
+
+/// An element's blocks, those whose first text lies inside it (blocks are
+/// in document order), and their share once read.
+#[derive(Clone, Copy)]
+struct Span {
+    from: u32,
+    to: u32,
+    /// NaN until read.
+    share: f32,
+}
+
+impl Default for Span {
+    fn default() -> Span {
+        Span { from: 0, to: 0, share: f32::NAN }
+    }
 }
 
 impl PageFurniture {
     /// The text-weighted mean furniture score of the blocks that start
     /// inside `id` (0 for an element without scored text).
     pub(crate) fn share(&self, id: NodeId) -> f32 {
-        match self.totals.get(index(id)) {
-            Some(&(bytes, furniture)) if bytes > 0.0 => furniture / bytes,
-            _ => 0.0,
+        let at = index(id);
+        let mut lazy = self.lazy.borrow_mut();
+        let Lazy { page, scores, spans } = &mut *lazy;
+        let Some(span) = spans.get_mut(at) else { return 0.0 };
+        if !span.share.is_nan() {
+            return span.share;
         }
+        let (from, to) = (span.from, span.to);
+        let (mut bytes, mut furniture) = (0.0f32, 0.0f32);
+        let mut words = Vec::new();
+        for b in from as usize..to as usize {
+            let Some(p) = self.paragraphs.get(b) else { break };
+            if scores[b].is_nan() {
+                let flag = self.flags.get(b).copied();
+                page.features(&self.paragraphs, &self.markup, b, &mut words, |f| {
+                    scores[b] = score_of(self.model, f, flag);
+                });
+            }
+            let n = p.len() as f32;
+            bytes += n;
+            furniture += n * scores[b];
+        }
+        let share = if bytes > 0.0 { furniture / bytes } else { 0.0 };
+        span.share = share;
+        share
     }
 
     /// The blocks of the page under `root` without the subtrees in `skip`,
-    /// scored by `model`; None when the page has no blocks or too many.
-    pub(crate) fn of(root: NodeRef<'_, Node>, skip: &NodeSet, model: &Model) -> Option<PageFurniture> {
-        let mut walk = Walk::default();
+    /// to be scored by `model`; None when the page has no blocks or too
+    /// many. `roles`: those the junk walk read of every element outside
+    /// `skip`, so the classifier's path tracker does not read them again.
+    pub(crate) fn of(
+        root: NodeRef<'_, Node>,
+        skip: &NodeSet,
+        roles: &RoleMap,
+        model: &'static Model,
+    ) -> Option<PageFurniture> {
+        let len = root.tree().values().len();
+        let mut walk = Walk { begun_pushed: vec![0], ..Walk::default() };
+        // Per element: the blocks begun before it opened and closed.
+        let mut spans = vec![Span::default(); len];
         let mut skipping: Option<NodeId> = None;
         for edge in root.traverse() {
             match edge {
@@ -78,8 +144,11 @@ impl PageFurniture {
                                 walk.flush();
                             }
                             walk.nest(name, true);
-                            walk.path.open(n.id(), e);
+                            walk.path.open_with(n.id(), e, Some(roles.get(&n.id()).copied().unwrap_or_default()));
                             walk.open.push(n.id());
+                            if let Some(span) = spans.get_mut(index(n.id())) {
+                                span.from = walk.begun();
+                            }
                         }
                         _ => {}
                     }
@@ -101,6 +170,9 @@ impl PageFurniture {
                     walk.nest(e.name(), false);
                     walk.path.close(n.id());
                     walk.open.pop();
+                    if let Some(span) = spans.get_mut(index(n.id())) {
+                        span.to = walk.begun();
+                    }
                 }
             }
         }
@@ -108,29 +180,21 @@ impl PageFurniture {
         if walk.paragraphs.is_empty() || walk.paragraphs.len() > MAX_BLOCKS {
             return None;
         }
-        let scores = crate::classifier::scores_of(model, &walk.paragraphs, &walk.flags, &walk.markup, false);
-        let len = root.tree().values().len();
-        let mut totals = vec![(0.0f32, 0.0f32); len];
-        for ((p, owner), score) in walk.paragraphs.iter().zip(&walk.owners).zip(&scores) {
-            if let Some(t) = totals.get_mut(index(*owner)) {
-                let bytes = p.len() as f32;
-                t.0 += bytes;
-                t.1 += bytes * score;
-            }
+        // Blocks begun → blocks kept (a block of only invisible text is
+        // begun but normalised away).
+        let kept = |k: u32| walk.begun_pushed.get(k as usize).copied().unwrap_or_default();
+        for span in &mut spans {
+            (span.from, span.to) = (kept(span.from), kept(span.to.max(span.from)));
         }
-        // Children close before their parent: one walk sums them up.
-        for edge in root.traverse() {
-            if let Edge::Close(n) = edge
-                && let Some(parent) = n.parent()
-            {
-                let own = totals.get(index(n.id())).copied().unwrap_or_default();
-                if let Some(t) = totals.get_mut(index(parent.id())) {
-                    t.0 += own.0;
-                    t.1 += own.1;
-                }
-            }
-        }
-        Some(PageFurniture { totals })
+        let (page, _) = Page::new(&walk.paragraphs, &walk.markup, false);
+        let n = walk.paragraphs.len();
+        Some(PageFurniture {
+            model,
+            lazy: RefCell::new(Lazy { page, scores: vec![f32::NAN; n], spans }),
+            paragraphs: walk.paragraphs,
+            flags: walk.flags,
+            markup: walk.markup,
+        })
     }
 }
 
@@ -140,8 +204,9 @@ struct Walk {
     paragraphs: Vec<String>,
     flags: Vec<ParaFlags>,
     markup: Vec<BlockMarkup>,
-    /// Per paragraph: the innermost element open at its first text.
-    owners: Vec<NodeId>,
+    /// Per block begun (one whose first text was read), in order: how
+    /// many blocks were kept up to it, the first entry 0.
+    begun_pushed: Vec<u32>,
     current: String,
     breaks: Vec<usize>,
     current_markup: BlockMarkup,
@@ -188,6 +253,13 @@ impl Walk {
         self.current.push_str(t);
     }
 
+    /// Blocks begun so far, the current one included once its first text
+    /// is read.
+    fn begun(&self) -> u32 {
+        let n = self.begun_pushed.len() - 1 + usize::from(self.current_owner.is_some());
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
     fn nest(&mut self, name: &str, open: bool) {
         let counter = match name {
             "pre" => &mut self.pre,
@@ -218,11 +290,13 @@ impl Walk {
             }
             p
         };
-        if let (false, Some(owner)) = (p.is_empty(), self.current_owner) {
-            self.paragraphs.push(p);
-            self.flags.push(self.current_flag.unwrap_or_default());
-            self.markup.push(self.current_markup);
-            self.owners.push(owner);
+        if self.current_owner.is_some() {
+            if !p.is_empty() {
+                self.paragraphs.push(p);
+                self.flags.push(self.current_flag.unwrap_or_default());
+                self.markup.push(self.current_markup);
+            }
+            self.begun_pushed.push(u32::try_from(self.paragraphs.len()).unwrap_or(u32::MAX));
         }
         self.current_markup.clear();
         self.current.clear();
@@ -236,11 +310,18 @@ impl Walk {
 impl PageFurniture {
     /// Given shares of some elements of a tree of `len` nodes, the rest 0.
     pub(crate) fn fixed(len: usize, shares: &[(NodeId, f32)]) -> PageFurniture {
-        let mut totals = vec![(0.0, 0.0); len];
+        let mut spans = vec![Span { from: 0, to: 0, share: 0.0 }; len];
         for &(id, share) in shares {
-            totals[index(id)] = (1.0, share);
+            spans[index(id)].share = share;
         }
-        PageFurniture { totals }
+        let (page, _) = Page::new(&[], &[], false);
+        PageFurniture {
+            model: Model::shipped().expect("the shipped model reads"),
+            paragraphs: Vec::new(),
+            flags: Vec::new(),
+            markup: Vec::new(),
+            lazy: RefCell::new(Lazy { page, scores: Vec::new(), spans }),
+        }
     }
 }
 
@@ -284,7 +365,15 @@ mod tests {
         let mut skip = NodeSet::new(doc.tree.values().len());
         skip.insert(by_id("side").id());
         let model = Model::shipped().expect("the shipped model reads");
-        let f = PageFurniture::of(doc.tree.root(), &skip, model).expect("the page has blocks");
+        let mut roles = RoleMap::new(doc.tree.values().len());
+        for n in doc.tree.root().descendants() {
+            if let Some(e) = n.value().as_element()
+                && !crate::hints::roles(e).is_empty()
+            {
+                roles.insert(n.id(), crate::hints::roles(e));
+            }
+        }
+        let f = PageFurniture::of(doc.tree.root(), &skip, &roles, model).expect("the page has blocks");
         for menu in ["top", "bottom"] {
             assert!(f.share(by_id(menu).id()) > 0.8, "{menu}: {}", f.share(by_id(menu).id()));
         }

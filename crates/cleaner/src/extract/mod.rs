@@ -332,7 +332,7 @@ fn extract_from(doc: &Html, page_url: Option<&str>, cleaner: &Cleaner, site: Opt
     // hard junk (when the cleaner's classifier is on): paragraphs it calls
     // furniture count for little in the scoring below.
     let furniture = match Model::shipped() {
-        Some(model) if cleaner.classifier_threshold().is_some() => PageFurniture::of(body, &hard.set, model),
+        Some(model) if cleaner.classifier_threshold().is_some() => PageFurniture::of(body, &hard.set, &roles, model),
         _ => None,
     };
     let prose = densest_prose(body, &stats, &roles, &firm_paragraphs, furniture.as_ref());

@@ -393,7 +393,8 @@ fn has_duration(words: &[&str]) -> bool {
             }
         }
     }
-    words.iter().any(|w| {
+    // m:ss holds a colon: the other words need no trimming.
+    words.iter().filter(|w| w.contains(':')).any(|w| {
         let w = w.trim_matches(|c: char| !c.is_ascii_digit());
         let mut parts = w.split(':');
         matches!((parts.next(), parts.next(), parts.next()), (Some(m), Some(s), None)

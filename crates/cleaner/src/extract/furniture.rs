@@ -5,17 +5,23 @@
 //! [`PageFurniture::of`] walks the page (without the hard junk) into
 //! blocks the way the cleaner's HTML walk does (block elements break
 //! paragraphs, `<br>`s break lines; the classifier's own path tracker
-//! reads the tag path and class/id tokens), scores every block with the
-//! shipped model, the page as one item (as it was trained: whole pages),
-//! and sums for every element the bytes of the blocks that start inside
-//! it and those bytes weighted by their scores. Unlike the cleaner, it
-//! scores long and prose blocks too: a teaser's sentence or a comment is
-//! prose the model can still place as furniture by its neighbours, its
-//! position and its markup.
+//! reads the tag path and class/id tokens, taking the roles the junk walk
+//! already read), notes which blocks start inside every element (a range:
+//! blocks are in document order), and scores a block with the shipped
+//! model, the page as one item (as it was trained: whole pages), when the
+//! container choice first reads the share of an element holding it
+//! ([`PageFurniture::share`]: the text-weighted mean of its blocks'
+//! scores). Unlike the cleaner, it scores long and prose blocks too: a
+//! teaser's sentence or a comment is prose the model can still place as
+//! furniture by its neighbours, its position and its markup.
 //!
 //! The cleaner's markup and text rules do not run here: the signal is
 //! the model's, on the page as it stands. Scoring is linear in the blocks
-//! (one dot product each); a page of more than [`MAX_BLOCKS`] gets none.
+//! (one dot product each, at most once); a page of more than
+//! [`MAX_BLOCKS`] gets none. Most blocks of a page (menus, link rows, a
+//! sidebar's short lines) are never scored: the choice reads only the
+//! paragraphs it weighs and the siblings it would merge
+//! (docs/extraction.md, "Block scores in choosing the container").
 
 use std::cell::RefCell;
 
@@ -391,5 +397,26 @@ mod tests {
         let body = story.parent().expect("body");
         let (s, m) = (f.share(story.id()), f.share(by_id("top").id()));
         assert!(f.share(body.id()) > s && f.share(body.id()) < m, "{}", f.share(body.id()));
+        // Scored one by one, as read, the blocks score as all of them at
+        // once, and every element's share is the mean over its blocks.
+        let every = crate::classifier::scores_of(model, &f.paragraphs, &f.flags, &f.markup, false);
+        let lazy = f.lazy.borrow();
+        for (b, s) in lazy.scores.iter().enumerate() {
+            assert!(s.is_nan() || (s - every[b]).abs() < 1e-6, "block {b}: {s} vs {}", every[b]);
+        }
+        drop(lazy);
+        for n in doc.tree.root().descendants() {
+            let share = f.share(n.id());
+            let span = f.lazy.borrow().spans[index(n.id())];
+            let blocks = span.from as usize..span.to as usize;
+            let bytes: f32 = f.paragraphs[blocks.clone()].iter().map(|p| p.len() as f32).sum();
+            let furniture: f32 = blocks.map(|b| f.paragraphs[b].len() as f32 * every[b]).sum();
+            let mean = if bytes > 0.0 { furniture / bytes } else { 0.0 };
+            assert!((share - mean).abs() < 1e-5, "{share} vs {mean}");
+        }
+        // One paragraph read: its block and no other is scored.
+        let g = PageFurniture::of(doc.tree.root(), &skip, &roles, model).expect("the page has blocks");
+        assert!(g.share(paragraphs[1].id()) < 0.25);
+        assert_eq!(g.lazy.borrow().scores.iter().filter(|s| !s.is_nan()).count(), 1);
     }
 }

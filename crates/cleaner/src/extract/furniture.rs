@@ -93,17 +93,20 @@ impl PageFurniture {
         let (from, to) = (span.from, span.to);
         let (mut bytes, mut furniture) = (0.0f32, 0.0f32);
         let mut words = Vec::new();
-        for b in from as usize..to as usize {
-            let Some(p) = self.paragraphs.get(b) else { break };
-            if scores[b].is_nan() {
+        let blocks = from as usize..to as usize;
+        let (Some(texts), Some(scored)) = (self.paragraphs.get(blocks.clone()), scores.get_mut(blocks.clone())) else {
+            return 0.0;
+        };
+        for ((b, p), score) in blocks.zip(texts).zip(scored) {
+            if score.is_nan() {
                 let flag = self.flags.get(b).copied();
                 page.features(&self.paragraphs, &self.markup, b, &mut words, |f| {
-                    scores[b] = score_of(self.model, f, flag);
+                    *score = score_of(self.model, f, flag);
                 });
             }
             let n = p.len() as f32;
             bytes += n;
-            furniture += n * scores[b];
+            furniture += n * *score;
         }
         let share = if bytes > 0.0 { furniture / bytes } else { 0.0 };
         span.share = share;

@@ -114,8 +114,9 @@ impl Indexer {
     pub(super) fn catch_up(&mut self) -> Result<i64, StoreError> {
         let target = self.store_sequence()?;
         // Up to date (the usual case for a search): no write transaction.
+        // (Past the log's end is a file of another store: the step resets.)
         let applied = self.applied()?;
-        if applied >= target && !self.building()? && self.count_state()? > 0 {
+        if applied == target && !self.building()? && self.count_state()? > 0 {
             return Ok(applied);
         }
         loop {
@@ -316,31 +317,42 @@ fn build_in(tx: &Transaction<'_>, store: &Transaction<'_>, after: i64) -> rusqli
 }
 
 /// The indexer's thread: after each nudge (a commit) or every second,
-/// apply the log (building first when a build is due), and publish the
-/// applied number for the writer to trim the log by. Ends when the store
-/// (holding the sender) is dropped, after applying what it left.
+/// apply the log (building first when a build is due) a step at a time,
+/// and publish the applied number for the writer to trim the log by. Ends
+/// when the store (holding the sender) is dropped, within one step (the
+/// store joins it); what is left is applied by the next search or open.
 pub(super) fn indexer_thread(indexer: Arc<Mutex<Indexer>>, applied: Arc<AtomicI64>, nudges: Receiver<()>) {
     let mut building = lock(&indexer).building().unwrap_or(false);
     if building {
-        tracing::info!("building the full-text index from the records; searches see part of them until it is done");
+        tracing::info!("building the full-text index from the records; a search waits for it");
     }
     loop {
-        let last = match nudges.recv_timeout(Duration::from_secs(1)) {
-            Ok(()) | Err(RecvTimeoutError::Timeout) => false,
-            // The store is gone: what it committed last is applied still.
-            Err(RecvTimeoutError::Disconnected) => true,
-        };
-        let mut indexer = lock(&indexer);
-        match indexer.catch_up() {
-            Ok(at) => applied.store(at, Ordering::Release),
-            Err(e) => tracing::warn!(error = %e, "cannot update the full-text index; will retry"),
+        match nudges.recv_timeout(Duration::from_secs(1)) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
         }
-        if building && !indexer.building().unwrap_or(true) {
-            building = false;
-            tracing::info!("the full-text index is built");
-        }
-        if last {
-            break;
+        loop {
+            let more = {
+                let mut indexer = lock(&indexer);
+                let step = indexer.step();
+                if let Ok(at) = indexer.applied() {
+                    applied.fetch_max(at, Ordering::AcqRel);
+                }
+                if building && !indexer.building().unwrap_or(true) {
+                    building = false;
+                    tracing::info!("the full-text index is built");
+                }
+                match step {
+                    Ok(step) => step != Step::Done,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot update the full-text index; will retry");
+                        false
+                    }
+                }
+            };
+            if !more || matches!(nudges.try_recv(), Err(std::sync::mpsc::TryRecvError::Disconnected)) {
+                break;
+            }
         }
     }
 }

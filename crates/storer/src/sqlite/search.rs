@@ -262,5 +262,27 @@ mod tests {
         assert_eq!(hits(&store, &["quay"]), ["c", "d"]);
         assert_eq!(hits(&store, &["pier"]), ["e"]);
         store.check_search().expect("consistent");
+        // An index file ahead of its store (the store restored from an
+        // older copy): built again, not trusted.
+        drop(store);
+        let ahead = dir.path().join("ahead.db");
+        let store = SqliteStore::open(&ahead).expect("opens");
+        store.write_blocking(&[record("x", "lonely harbour")], None).expect("write");
+        store.settle_search().expect("built and caught up");
+        drop(store);
+        let file = super::super::indexer::search_path(&ahead);
+        Connection::open(&file)
+            .and_then(|c| {
+                c.execute_batch(
+                    "DELETE FROM records_fts WHERE rowid = 1;
+                     INSERT INTO records_fts (rowid, title, summary, body) VALUES (1, NULL, NULL, 'phantom');
+                     UPDATE search_state SET value = value + 5 WHERE key = 'applied';",
+                )
+            })
+            .expect("an index that has seen more of the log than the store holds");
+        let store = SqliteStore::open(&ahead).expect("reopens");
+        assert_eq!(hits(&store, &["harbour"]), ["x"]);
+        assert!(hits(&store, &["phantom"]).is_empty(), "the other store's entries are gone");
+        store.check_search().expect("consistent");
     }
 }

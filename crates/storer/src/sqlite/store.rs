@@ -45,8 +45,22 @@ pub(super) struct Inner {
     pub(super) search_applied: Arc<AtomicI64>,
     /// What the writer trimmed the log to.
     trimmed: AtomicI64,
-    /// Nudges the indexer after each commit; dropping it ends its thread.
-    indexed: std::sync::mpsc::SyncSender<()>,
+    /// Nudges the indexer after each commit; dropping it ends its thread,
+    /// which the store then joins (see `Drop`).
+    indexed: Option<std::sync::mpsc::SyncSender<()>>,
+    indexer_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    /// The indexer's thread ends within one step once its sender is gone:
+    /// wait for it, so a store opened again on the file (a restart, a
+    /// command after the daemon) never meets it.
+    fn drop(&mut self) {
+        drop(self.indexed.take());
+        if let Some(thread) = self.indexer_thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -121,7 +135,7 @@ impl SqliteStore {
             .map_err(|e| db_err(&format!("cannot open {}", search.display()), e))?;
         let search_applied = Arc::new(AtomicI64::new(lock(&indexer).applied()?));
         let (indexed, index_nudges) = std::sync::mpsc::sync_channel(1);
-        std::thread::Builder::new()
+        let indexer_thread = std::thread::Builder::new()
             .name("sqlite-search".into())
             .spawn({
                 let (indexer, applied) = (indexer.clone(), search_applied.clone());
@@ -153,7 +167,8 @@ impl SqliteStore {
             indexer,
             search_applied,
             trimmed: AtomicI64::new(0),
-            indexed,
+            indexed: Some(indexed),
+            indexer_thread: Some(indexer_thread),
         };
         Ok(SqliteStore { inner: Arc::new(inner) })
     }
@@ -260,7 +275,9 @@ impl SqliteStore {
         self.inner.trimmed.fetch_max(applied, Ordering::Relaxed);
         // Full means a nudge is already pending, which is all we need.
         let _ = self.inner.wrote.try_send(());
-        let _ = self.inner.indexed.try_send(());
+        if let Some(indexed) = &self.inner.indexed {
+            let _ = indexed.try_send(());
+        }
         Ok(())
     }
 

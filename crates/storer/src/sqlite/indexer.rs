@@ -115,9 +115,8 @@ impl Indexer {
         let target = self.store_sequence()?;
         // Up to date (the usual case for a search): no write transaction.
         // (Past the log's end is a file of another store: the step resets.)
-        let applied = self.applied()?;
-        if applied == target && !self.building()? && self.count_state()? > 0 {
-            return Ok(applied);
+        if self.state("applied")? == Some(target) && self.state("built")?.is_none() {
+            return Ok(target);
         }
         loop {
             match self.step()? {
@@ -128,22 +127,21 @@ impl Indexer {
         }
     }
 
-    /// Whether a build is in progress (searches see part of the records).
+    /// Whether a build is in progress.
     pub(super) fn building(&self) -> Result<bool, StoreError> {
-        let built: Option<i64> = self
-            .search
-            .query_row("SELECT value FROM search_state WHERE key = 'built'", [], |r| r.get(0))
-            .optional()
-            .map_err(|e| db_err("cannot read the full-text index's state", e))?;
-        Ok(built.is_some())
+        Ok(self.state("built")?.is_some())
     }
 
     /// The last log entry applied.
     pub(super) fn applied(&self) -> Result<i64, StoreError> {
+        Ok(self.state("applied")?.unwrap_or_default())
+    }
+
+    /// One of the search file's state values (none before it is set up).
+    fn state(&self, key: &str) -> Result<Option<i64>, StoreError> {
         self.search
-            .query_row("SELECT value FROM search_state WHERE key = 'applied'", [], |r| r.get(0))
+            .query_row("SELECT value FROM search_state WHERE key = ?1", [key], |r| r.get(0))
             .optional()
-            .map(Option::unwrap_or_default)
             .map_err(|e| db_err("cannot read the full-text index's state", e))
     }
 
@@ -156,13 +154,6 @@ impl Indexer {
         reset_in(&tx, &store)?;
         drop(store);
         tx.commit().map_err(|e| db_err("cannot commit the full-text index", e))
-    }
-
-    /// How many state keys the search file holds (none: never set up).
-    fn count_state(&self) -> Result<i64, StoreError> {
-        self.search
-            .query_row("SELECT COUNT(*) FROM search_state", [], |r| r.get(0))
-            .map_err(|e| db_err("cannot read the full-text index's state", e))
     }
 
     /// The number of records the index holds.

@@ -165,6 +165,52 @@ pub(crate) struct Extracted {
     pub(crate) embeds: Vec<(usize, Embed)>,
 }
 
+/// How many `<pre>`, table cells, headings and blockquotes are open (the
+/// cleaner's walk and the extractor's block scores keep it alike).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Nesting {
+    pub(crate) pre: usize,
+    pub(crate) cell: usize,
+    pub(crate) heading: usize,
+    pub(crate) quote: usize,
+}
+
+impl Nesting {
+    /// An element opened or closed; those that set no flag change nothing.
+    pub(crate) fn nest(&mut self, name: &str, open: bool) {
+        let counter = match name {
+            "pre" => &mut self.pre,
+            "td" | "th" => &mut self.cell,
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => &mut self.heading,
+            "blockquote" => &mut self.quote,
+            _ => return,
+        };
+        *counter = if open { *counter + 1 } else { counter.saturating_sub(1) };
+    }
+}
+
+/// A paragraph's text as lines where `<br>`s broke it (`breaks`: byte
+/// offsets), each normalised, the empty ones dropped, joined by line
+/// breaks. One line, the common case, is normalised in one pass.
+pub(crate) fn join_lines(text: &str, breaks: &[usize]) -> String {
+    if breaks.is_empty() {
+        return normalize_paragraph(text);
+    }
+    let mut p = String::new();
+    let mut from = 0;
+    for end in breaks.iter().copied().chain([text.len()]) {
+        let line = normalize_paragraph(text.get(from..end).unwrap_or_default());
+        from = end;
+        if !line.is_empty() {
+            if !p.is_empty() {
+                p.push('\n');
+            }
+            p.push_str(&line);
+        }
+    }
+    p
+}
+
 /// Builds paragraphs from text, line breaks and block boundaries.
 #[derive(Default)]
 struct Builder {
@@ -173,11 +219,7 @@ struct Builder {
     current: String,
     /// Where `<br>`s broke the current paragraph's text (byte offsets).
     breaks: Vec<usize>,
-    /// How many `<pre>`, table cells, headings and blockquotes are open.
-    pre: usize,
-    cell: usize,
-    heading: usize,
-    quote: usize,
+    nesting: Nesting,
     /// Where the current paragraph's text sat.
     current_flags: ParaFlags,
     /// The current paragraph's text is preformatted.
@@ -190,13 +232,12 @@ struct Builder {
 
 impl Builder {
     fn text(&mut self, t: &str) {
-        if self.pre > 0 {
+        let n = self.nesting;
+        if n.pre > 0 {
             self.current_pre = true;
         }
         let mut f = self.current_flags.0;
-        for (open, flag) in
-            [(self.cell, ParaFlags::CELL), (self.heading, ParaFlags::HEADING), (self.quote, ParaFlags::QUOTE)]
-        {
+        for (open, flag) in [(n.cell, ParaFlags::CELL), (n.heading, ParaFlags::HEADING), (n.quote, ParaFlags::QUOTE)] {
             if open > 0 && !t.trim().is_empty() {
                 f |= flag.0;
             }
@@ -206,20 +247,8 @@ impl Builder {
         self.current.push_str(t);
     }
 
-    /// An element opened (`by` 1) or closed (`by` -1) that sets flags.
-    fn nest(&mut self, name: &str, open: bool) {
-        let counter = match name {
-            "pre" => &mut self.pre,
-            "td" | "th" => &mut self.cell,
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => &mut self.heading,
-            "blockquote" => &mut self.quote,
-            _ => return,
-        };
-        *counter = if open { *counter + 1 } else { counter.saturating_sub(1) };
-    }
-
     fn line_break(&mut self) {
-        if self.pre > 0 {
+        if self.nesting.pre > 0 {
             self.current_pre = true;
             self.current.push('\n');
         } else {
@@ -235,18 +264,7 @@ impl Builder {
                 self.markup.push(self.current_markup);
             }
         } else if !self.current.is_empty() {
-            let mut p = String::new();
-            let mut from = 0;
-            for end in self.breaks.iter().copied().chain([self.current.len()]) {
-                let line = normalize_paragraph(&self.current[from..end]);
-                from = end;
-                if !line.is_empty() {
-                    if !p.is_empty() {
-                        p.push('\n');
-                    }
-                    p.push_str(&line);
-                }
-            }
+            let p = join_lines(&self.current, &self.breaks);
             if !p.is_empty() {
                 self.paragraphs.push(p);
                 self.flags.push(self.current_flags);
@@ -486,7 +504,7 @@ fn walk(doc: &Html, switches: Option<MarkupSwitches>) -> Extracted {
                             out.flush();
                         }
                         let Some((special, rule)) = special else {
-                            out.nest(name, true);
+                            out.nesting.nest(name, true);
                             out.path.open(node.id(), e);
                             continue;
                         };
@@ -549,7 +567,7 @@ fn walk(doc: &Html, switches: Option<MarkupSwitches>) -> Extracted {
                     if is_block(e.name()) {
                         out.flush();
                     }
-                    out.nest(e.name(), false);
+                    out.nesting.nest(e.name(), false);
                     out.path.close(node.id());
                 }
             }

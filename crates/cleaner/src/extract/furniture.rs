@@ -33,8 +33,7 @@ use super::content::{RoleMap, is_silent};
 use super::table::{NodeSet, index};
 use crate::classifier::features::{Page, PathTracker};
 use crate::classifier::{BlockMarkup, Model, score_of};
-use crate::html::{ParaFlags, is_block};
-use crate::normalize::normalize_paragraph;
+use crate::html::{Nesting, ParaFlags, is_block, join_lines};
 
 /// Pages with more blocks than this get no signal (the choice is made
 /// without it): scoring is linear, but such a page is hostile or an index.
@@ -152,7 +151,7 @@ impl PageFurniture {
                             if is_block(name) {
                                 walk.flush();
                             }
-                            walk.nest(name, true);
+                            walk.nesting.nest(name, true);
                             walk.path.open_with(n.id(), e, Some(roles.get(&n.id()).copied().unwrap_or_default()));
                             walk.open.push(n.id());
                             if let Some(span) = spans.get_mut(index(n.id())) {
@@ -176,7 +175,7 @@ impl PageFurniture {
                     if is_block(e.name()) {
                         walk.flush();
                     }
-                    walk.nest(e.name(), false);
+                    walk.nesting.nest(e.name(), false);
                     walk.path.close(n.id());
                     walk.open.pop();
                     if let Some(span) = spans.get_mut(index(n.id())) {
@@ -225,10 +224,7 @@ struct Walk {
     open: Vec<NodeId>,
     /// How many `<pre>`, table cells, headings and blockquotes are open,
     /// and which of them the current paragraph's text sat in.
-    pre: usize,
-    cell: usize,
-    heading: usize,
-    quote: usize,
+    nesting: Nesting,
     current_flag: Option<ParaFlags>,
 }
 
@@ -246,13 +242,14 @@ impl Walk {
         // The classifier reads one flag per block here (the cleaner's walk
         // keeps them all; a block is rarely two of them).
         if self.current_flag.is_none() {
-            self.current_flag = if self.pre > 0 {
+            let n = self.nesting;
+            self.current_flag = if n.pre > 0 {
                 Some(ParaFlags::PRE)
-            } else if self.cell > 0 {
+            } else if n.cell > 0 {
                 Some(ParaFlags::CELL)
-            } else if self.heading > 0 {
+            } else if n.heading > 0 {
                 Some(ParaFlags::HEADING)
-            } else if self.quote > 0 {
+            } else if n.quote > 0 {
                 Some(ParaFlags::QUOTE)
             } else {
                 None
@@ -269,36 +266,8 @@ impl Walk {
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
-    fn nest(&mut self, name: &str, open: bool) {
-        let counter = match name {
-            "pre" => &mut self.pre,
-            "td" | "th" => &mut self.cell,
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => &mut self.heading,
-            "blockquote" => &mut self.quote,
-            _ => return,
-        };
-        *counter = if open { *counter + 1 } else { counter.saturating_sub(1) };
-    }
-
     fn flush(&mut self) {
-        // One line (no `<br>`), the common case: normalised in one pass.
-        let p = if self.breaks.is_empty() {
-            normalize_paragraph(&self.current)
-        } else {
-            let mut p = String::new();
-            let mut from = 0;
-            for end in self.breaks.iter().copied().chain([self.current.len()]) {
-                let line = normalize_paragraph(self.current.get(from..end).unwrap_or_default());
-                from = end;
-                if !line.is_empty() {
-                    if !p.is_empty() {
-                        p.push('\n');
-                    }
-                    p.push_str(&line);
-                }
-            }
-            p
-        };
+        let p = join_lines(&self.current, &self.breaks);
         if self.current_owner.is_some() {
             if !p.is_empty() {
                 self.paragraphs.push(p);

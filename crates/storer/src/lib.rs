@@ -44,6 +44,7 @@
 
 pub mod index;
 pub mod jsonl;
+mod key_filter;
 #[cfg(feature = "nats")]
 pub mod nats;
 #[cfg(feature = "postgres")]

@@ -9,6 +9,7 @@ use newswire_core::fingerprint::Fingerprint;
 use newswire_core::sink::StoreError;
 use newswire_core::state::{Indexed, Match};
 
+use super::keys;
 use super::store::PostgresStore;
 use super::{pg_err, pool_err, strip_nul, strip_nul_opt, timed};
 use crate::index;
@@ -166,9 +167,16 @@ impl PostgresStore {
         Ok(row.map(|r| r.get(0)))
     }
 
-    /// The lookup for a whole batch in four statements: the newest
-    /// entries of every distinct key of the batch (a backward range scan of
-    /// the primary key per key, as in the SQLite store; row ids, read from
+    /// Key filters this handle's instance has built (see `keys.rs`), for
+    /// tests and tools.
+    pub async fn key_filter_builds(&self) -> u64 {
+        self.keys.lock().await.builds()
+    }
+
+    /// The lookup for a whole batch in five statements: the key log since
+    /// the last lookup (see `keys.rs`), the newest entries of every
+    /// distinct key of the batch that `lsh` may hold (a backward range scan
+    /// of the primary key per key, as in the SQLite store; row ids, read from
     /// the index alone where the heap is marked all-visible), the batch's
     /// own rows (a record is not its own copy), the fingerprints of every
     /// record's best candidates, and the first records of their stories
@@ -179,7 +187,7 @@ impl PostgresStore {
         since: DateTime<Utc>,
         threshold: f64,
     ) -> Result<Vec<Option<Match>>, StoreError> {
-        let client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
+        let mut client = self.pool.get().await.map_err(|e| pool_err("cannot connect", e))?;
         let by_keys = client
             .prepare_cached(
                 "SELECT k.key, hit.rid FROM unnest($1::bigint[]) AS k(key)
@@ -201,6 +209,13 @@ impl PostgresStore {
         let mut distinct: Vec<i64> = keys.iter().flatten().copied().collect();
         distinct.sort_unstable();
         distinct.dedup();
+        // Only the keys `lsh` may hold, as of now (see `keys.rs`): the
+        // others would each cost an index descent that finds nothing.
+        {
+            let mut known = self.keys.lock().await;
+            known.sync(&mut client).await?;
+            distinct.retain(|&key| known.may_hold(key));
+        }
         let mut lists: HashMap<i64, Vec<i64>> = HashMap::with_capacity(distinct.len());
         if !distinct.is_empty() {
             for row in client
@@ -283,6 +298,9 @@ impl PostgresStore {
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
         forget_keys(&tx, &stored_keys(&old)).await?;
+        // The key log's old rows go too (they describe what the filters
+        // of running instances already hold).
+        keys::prune_log(&tx, i64::try_from(limit).unwrap_or(i64::MAX)).await?;
         tx.commit().await.map_err(|e| pg_err("cannot commit", e))?;
         Ok(old.len() as u64)
     }

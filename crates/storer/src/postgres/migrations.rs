@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "search and versions", include_str!("../../migrations/0005_search_and_versions.sql")),
     (6, "feed sketches", include_str!("../../migrations/0006_feed_sketches.sql")),
     (7, "index row ids", include_str!("../../migrations/0007_index_row_ids.sql")),
+    (8, "index key log", include_str!("../../migrations/0008_index_key_log.sql")),
 ];
 
 /// A schema name newswire accepts: lowercase ASCII letters, digits and

@@ -31,7 +31,7 @@
 //!
 //! One file per subsystem: `store.rs` (the handle, records and checkpoints,
 //! the state store's reads), `migrations.rs`, `read.rs`, `index.rs` (the near-duplicate
-//! index), `leases.rs` and `sink.rs`. This file holds what they share: the
+//! index) with `keys.rs` (the keys it may hold), `leases.rs` and `sink.rs`. This file holds what they share: the
 //! error mapping, the query timeout and NUL stripping.
 
 use std::borrow::Cow;
@@ -43,6 +43,7 @@ use serde_json::Value;
 use tokio_postgres::error::SqlState;
 
 mod index;
+mod keys;
 mod leases;
 mod migrations;
 mod read;

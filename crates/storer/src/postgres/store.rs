@@ -28,6 +28,9 @@ use super::{
 pub struct PostgresStore {
     pub(super) pool: Pool,
     pub(super) schema: Option<String>,
+    /// The keys `lsh` may hold, as of this instance's last lookup
+    /// (`keys.rs`); shared by clones, taken by one lookup at a time.
+    pub(super) keys: std::sync::Arc<tokio::sync::Mutex<super::keys::KnownKeys>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -80,7 +83,7 @@ impl PostgresStore {
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| StoreError::fatal(NAME, format!("cannot build the connection pool: {e}")))?;
-        let store = PostgresStore { pool, schema: schema.map(str::to_owned) };
+        let store = PostgresStore { pool, schema: schema.map(str::to_owned), keys: Default::default() };
         store.migrate().await?;
         Ok(store)
     }

@@ -299,3 +299,126 @@ async fn an_index_with_text_ids_is_converted_to_row_ids() {
     })
     .await;
 }
+
+/// The story `text`'s copy is linked to by `store`, if any.
+async fn story_of_copy(store: &PostgresStore, text: &str) -> Option<String> {
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let copy = vec![("copy".to_string(), crate::index::fp(&format!("From our partners: {text}")))];
+    store.find_similar(&copy, since, 0.5).await.expect("lookup").remove(0).map(|m| m.cluster)
+}
+
+/// Each instance keeps a filter of the keys in `lsh` and reads only the
+/// keys it may hold; entries other instances write after the filter was
+/// built are found all the same, also those of a transaction that began
+/// before a lookup and commits after later ones.
+#[tokio::test]
+async fn lookups_find_what_other_instances_wrote_after_their_key_filter_was_built() {
+    use crate::index::{BRIDGE, FERRY, FROST, entry};
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        let reader = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
+        let writer = PostgresStore::connect(&url, Some(&schema)).await.expect("connect");
+        assert_eq!(story_of_copy(&reader, BRIDGE).await, None, "nothing indexed yet");
+        assert_eq!(reader.key_filter_builds().await, 1);
+
+        // Another instance indexes a story: found by the reader's next lookup.
+        let mut sink = PostgresSink::new(writer.clone(), true);
+        crate::index::index(&mut sink, "wire", vec![entry("bridge", BRIDGE, None, chrono::Duration::zero())]).await;
+        assert_eq!(story_of_copy(&reader, BRIDGE).await.as_deref(), Some("bridge"));
+
+        // A transaction writes a story's entries and stays open while the
+        // reader looks up, and another instance commits a story after it.
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        let conn = tokio::spawn(connection);
+        client.batch_execute(&format!("SET search_path TO {schema}; BEGIN")).await.expect("begin");
+        let frost = crate::index::fp(FROST);
+        let rid: i64 = client
+            .query_one(
+                "INSERT INTO fingerprints (id, sig, at) VALUES ('frost', $1, now()) RETURNING rid",
+                &[&frost.to_bytes()],
+            )
+            .await
+            .expect("fingerprint")
+            .get(0);
+        client
+            .execute(
+                "INSERT INTO lsh (key, at, rid) SELECT k, now(), $2 FROM unnest($1::bigint[]) AS k",
+                &[&frost.keys(), &rid],
+            )
+            .await
+            .expect("keys");
+        assert_eq!(story_of_copy(&reader, FROST).await, None, "not committed yet");
+        crate::index::index(&mut sink, "wire", vec![entry("ferry", FERRY, None, chrono::Duration::zero())]).await;
+        assert_eq!(story_of_copy(&reader, FERRY).await.as_deref(), Some("ferry"));
+        client.batch_execute("COMMIT").await.expect("commit");
+        assert_eq!(
+            story_of_copy(&reader, FROST).await.as_deref(),
+            Some("frost"),
+            "committed after the reader's later lookups, found"
+        );
+        assert_eq!(reader.key_filter_builds().await, 1, "kept up to date from the log, not built again");
+        drop(client);
+        let _ = conn.await;
+        reader.close();
+        writer.close();
+    })
+    .await;
+}
+
+/// An index written before migration 8 (no key log) is read through the
+/// filter built from `lsh` at the first lookup, and keys written after the
+/// migration are logged and found.
+#[tokio::test]
+async fn an_index_before_the_key_log_is_found_through_the_key_filter() {
+    use crate::index::{BRIDGE, FROST, entry, fp};
+    let Some(url) = url() else { return };
+    with_schema(&url.clone(), |schema| async move {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        let conn = tokio::spawn(connection);
+        // The schema as migrations 1 to 7 left it.
+        let mut setup = format!(
+            "CREATE SCHEMA {schema}; SET search_path TO {schema};
+             CREATE TABLE newswire_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now());"
+        );
+        for (version, sql) in [
+            (1, include_str!("../../migrations/0001_records_and_state.sql")),
+            (2, include_str!("../../migrations/0002_feed_leases.sql")),
+            (3, include_str!("../../migrations/0003_near_duplicates.sql")),
+            (4, include_str!("../../migrations/0004_sink_positions.sql")),
+            (5, include_str!("../../migrations/0005_search_and_versions.sql")),
+            (6, include_str!("../../migrations/0006_feed_sketches.sql")),
+            (7, include_str!("../../migrations/0007_index_row_ids.sql")),
+        ] {
+            setup.push_str(sql);
+            setup.push_str(&format!("\nINSERT INTO newswire_migrations (version, name) VALUES ({version}, 'm');\n"));
+        }
+        client.batch_execute(&setup).await.expect("the schema before migration 8");
+        let f = fp(BRIDGE);
+        let rid: i64 = client
+            .query_one(
+                "INSERT INTO fingerprints (id, sig, at) VALUES ('bridge', $1, now()) RETURNING rid",
+                &[&f.to_bytes()],
+            )
+            .await
+            .expect("fingerprint")
+            .get(0);
+        client
+            .execute(
+                "INSERT INTO lsh (key, at, rid) SELECT k, now(), $2 FROM unnest($1::bigint[]) AS k",
+                &[&f.keys(), &rid],
+            )
+            .await
+            .expect("keys");
+        drop(client);
+        let _ = conn.await;
+
+        let store = PostgresStore::connect(&url, Some(&schema)).await.expect("connect and migrate");
+        assert_eq!(story_of_copy(&store, BRIDGE).await.as_deref(), Some("bridge"), "found through the filter");
+        let mut sink = PostgresSink::new(store.clone(), true);
+        crate::index::index(&mut sink, "wire", vec![entry("frost", FROST, None, chrono::Duration::zero())]).await;
+        assert_eq!(story_of_copy(&store, FROST).await.as_deref(), Some("frost"), "logged and found");
+        store.close();
+    })
+    .await;
+}

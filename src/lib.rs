@@ -17,7 +17,7 @@
 //! - [`assets`]: `newswire man` and `install-assets` (manual pages, completions).
 //! - [`api`]: the read API under `/api/` on the status server.
 //! - [`status`]: the status server; [`console`]: its web console;
-//!   [`signals`], [`systemd`], [`logging`].
+//!   [`signals`], [`systemd`], [`logging`]; [`memory`]: freed heap back to the system.
 
 pub mod api;
 pub mod assets;
@@ -29,6 +29,7 @@ pub mod feeds;
 pub mod healthcheck;
 pub mod inspect;
 pub mod logging;
+pub mod memory;
 pub mod records;
 pub mod retention;
 pub mod settings;

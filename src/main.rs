@@ -2,13 +2,16 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use newswire::cli::{Cli, Command, FeedsCommand};
-use newswire::{assets, backfill, daemon, exit_code, feeds, healthcheck, inspect, logging, records, settings, signals};
+use newswire::{
+    assets, backfill, daemon, exit_code, feeds, healthcheck, inspect, logging, memory, records, settings, signals,
+};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let format = cli.log_format;
     logging::init(format, cli.log.as_deref());
+    memory::release_periodically(memory::RELEASE_EVERY);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

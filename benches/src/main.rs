@@ -149,7 +149,7 @@ fn cores() -> usize {
 /// Write a config polling every farm feed, into `dir`.
 fn write_config(dir: &Path, server: &FarmServer, farm: &Farm, clean_workers: usize) -> anyhow::Result<PathBuf> {
     let mut text = format!(
-        "[pipeline]\ndata_dir = \"{}\"\nconcurrency = 64\nchannel_capacity = 32\nclean_workers = {clean_workers}\nper_host_concurrency = 64\nper_host_rate = 0\n\n[defaults]\nallow_private = true\ntimeout = \"120s\"\n\n[[sink]]\nkind = \"sqlite\"\n",
+        "[pipeline]\ndata_dir = \"{}\"\nconcurrency = 64\nclean_workers = {clean_workers}\nper_host_concurrency = 64\nper_host_rate = 0\n\n[defaults]\nallow_private = true\ntimeout = \"120s\"\n\n[[sink]]\nkind = \"sqlite\"\n",
         dir.join("data").display()
     );
     for (i, feed) in farm.feeds.iter().enumerate() {

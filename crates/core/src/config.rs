@@ -199,7 +199,9 @@ pub struct Config {
 pub struct PipelineConfig {
     /// Feeds fetched at once. Default 32.
     pub concurrency: NonZeroUsize,
-    /// Capacity, in batches, of each channel between stages. Default 16.
+    /// Capacity, in batches, of each channel between stages. Default 4:
+    /// enough to keep every stage busy (docs/performance.md, "Peak
+    /// memory"); each batch held is a whole document's records.
     pub channel_capacity: NonZeroUsize,
     /// Threads cleaning at once; 0 means one per core. Default 0.
     pub clean_workers: usize,
@@ -243,7 +245,7 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             concurrency: NonZeroUsize::new(32).expect("32 is not zero"),
-            channel_capacity: NonZeroUsize::new(16).expect("16 is not zero"),
+            channel_capacity: NonZeroUsize::new(4).expect("4 is not zero"),
             clean_workers: 0,
             user_agent: format!("newswire/{} (+https://github.com/newswire/newswire)", env!("CARGO_PKG_VERSION")),
             data_dir: PathBuf::from("data"),

@@ -541,7 +541,11 @@ async fn read_capped(mut resp: reqwest::Response, url: &Url, max: u64) -> Result
     if resp.content_length().is_some_and(|n| n > max) {
         return Err(too_large());
     }
-    let mut buf = BytesMut::new();
+    // Room for the declared length at once (within the cap, which a server
+    // could make us fill anyway): growing by doubling would leave a body up
+    // to twice its size, held as long as its batch is in the pipeline.
+    let declared = resp.content_length().map_or(0, |n| usize::try_from(n).unwrap_or(0));
+    let mut buf = BytesMut::with_capacity(declared);
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {

@@ -19,7 +19,10 @@ pub const RELEASE_EVERY: Duration = Duration::from_millis(500);
 /// Start a thread that returns freed heap pages to the system every
 /// `every`, for the life of the process. A thread that cannot be started is
 /// logged and the process carries on: only memory is lost.
-#[expect(clippy::disallowed_methods, reason = "the thread is its own and only waits and trims: no task or runtime worker is blocked")]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the thread is its own and only waits and trims: no task or runtime worker is blocked"
+)]
 pub fn release_periodically(every: Duration) {
     if !SUPPORTED {
         return;

@@ -55,7 +55,11 @@ impl KeyFilter {
         }
     }
 
-    /// Bytes held in memory.
+    /// Bytes held in memory (logged by the PostgreSQL store's filter).
+    #[cfg_attr(
+        not(feature = "postgres"),
+        expect(dead_code, reason = "only the PostgreSQL store logs its filter's size")
+    )]
     pub(crate) fn bytes(&self) -> usize {
         self.words.len() * 8
     }

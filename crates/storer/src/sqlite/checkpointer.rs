@@ -19,7 +19,11 @@ const WAL_LIMIT: u64 = 256 * 1024 * 1024;
 /// would grow without bound; past [`WAL_LIMIT`] a TRUNCATE checkpoint runs
 /// instead, which makes the writer wait (on its busy timeout) while it
 /// copies the WAL back and empties it.
-pub(super) fn checkpointer(conn: Connection, wal: PathBuf, nudges: std::sync::mpsc::Receiver<()>) {
+///
+/// `conn` has every file of the store attached (the runs file, see
+/// `runs_file.rs`): a checkpoint without a schema name covers them all, and
+/// `wals` are their WAL files.
+pub(super) fn checkpointer(conn: Connection, wals: Vec<PathBuf>, nudges: std::sync::mpsc::Receiver<()>) {
     use std::sync::mpsc::RecvTimeoutError;
     use std::time::{Duration, Instant};
     let mut last = Instant::now();
@@ -29,7 +33,7 @@ pub(super) fn checkpointer(conn: Connection, wal: PathBuf, nudges: std::sync::mp
             Ok(()) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        let full = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_LIMIT);
+        let full = wals.iter().any(|wal| std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_LIMIT));
         let pragma = if full { "PRAGMA wal_checkpoint(TRUNCATE)" } else { "PRAGMA wal_checkpoint(PASSIVE)" };
         if let Err(e) = conn.query_row(pragma, [], |_| Ok(())) {
             tracing::warn!(error = %e, "sqlite checkpoint failed");

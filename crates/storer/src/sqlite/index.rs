@@ -3,7 +3,7 @@
 //! lookup, pruning, and the stories it made.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use newswire_core::fingerprint::Fingerprint;
 use newswire_core::sink::StoreError;
@@ -21,9 +21,11 @@ use crate::index;
 /// fingerprint and story, and its keys. `at` is when the record was indexed,
 /// in Unix seconds.
 ///
-/// `lsh` (created with its list of runs by [`runs::RUNS_SCHEMA`], see
+/// `lsh` (created with its list of runs by [`runs::runs_schema`], see
 /// [`super::runs`]) is keyed (run, key, at, rid): each flush of held keys
-/// is a sorted run appended to it, and runs are merged by level.
+/// is a sorted run appended to it, and runs are merged by level. It lives
+/// in the runs file, attached as `runs` (see [`super::runs_file`], which
+/// also says in what order the two files' transactions commit).
 ///
 /// `lsh` names records by `rid`, the integer row id of their `fingerprints`
 /// row, not by their 32-character id: a key entry is three integers (about
@@ -121,22 +123,46 @@ pub(super) enum PendingChange {
 }
 
 impl Pending {
-    /// The state of the index in `conn`: the watermark, and the keys of the
-    /// rows above it, derived from their fingerprints.
-    pub(super) fn load(conn: &Connection) -> rusqlite::Result<Pending> {
-        let keyed: i64 = conn.query_row("SELECT keyed FROM index_keyed", [], |r| r.get(0))?;
-        let filters = runs::load_filters(conn)?;
+    /// The state of the index in `conn`: the watermark, the runs' filters,
+    /// and the keys of the rows above the watermark, derived from their
+    /// fingerprints. When those rows are [`FLUSH_ROWS`] or more (a runs
+    /// file rebuilt, see [`super::runs_file`]; flushes that failed), their
+    /// keys are written to runs a flush at a time, in row-id order, and
+    /// merged: fewer than [`FLUSH_ROWS`] rows are left held.
+    pub(super) fn load(conn: &mut Connection) -> Result<Pending, StoreError> {
+        let read_err = |e| db_err("cannot read the index", e);
+        let keyed: i64 = conn.query_row("SELECT keyed FROM index_keyed", [], |r| r.get(0)).map_err(read_err)?;
+        let filters = runs::load_filters(conn).map_err(read_err)?;
         let mut pending = Pending { keyed, filters, ..Pending::default() };
-        let mut stmt = conn.prepare("SELECT rid, sig, at FROM fingerprints WHERE rid > ?1")?;
-        let rows =
-            stmt.query_map([keyed], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut after = keyed;
+        loop {
+            after = pending.hold_rows(conn, after, FLUSH_ROWS).map_err(read_err)?;
+            if pending.rows.len() < FLUSH_ROWS {
+                return Ok(pending);
+            }
+            pending.flush(conn)?;
+            let shared = Mutex::new(pending);
+            runs::compact(conn, &shared)?;
+            pending = shared.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// Hold the keys of up to `limit` rows above row id `after`, in row-id
+    /// order; returns the last row id read (`after` when none).
+    fn hold_rows(&mut self, conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<i64> {
+        let mut stmt = conn.prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE rid > ?1 ORDER BY rid LIMIT ?2")?;
+        let rows = stmt.query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        let mut last = after;
         for row in rows {
             let (rid, sig, at) = row?;
+            last = rid;
             // A fingerprint of another format has no keys.
             let keys = Fingerprint::from_bytes(&sig).map(|f| f.keys()).unwrap_or_default();
-            pending.apply(PendingChange::Add { rid, at, keys });
+            self.apply(PendingChange::Add { rid, at, keys });
         }
-        Ok(pending)
+        Ok(last)
     }
 
     pub(super) fn apply(&mut self, change: PendingChange) {
@@ -192,9 +218,15 @@ impl Pending {
             entries.extend(keys.iter().map(|&key| (key, *at, rid)));
         }
         entries.sort_unstable();
-        let written = write_keys(conn, &entries, self.keyed + 1, top);
+        let written = write_keys(conn, &entries, self.keyed, top);
         self.flushing = entries;
-        let (run, filter) = written?;
+        let (run, filter, orphans) = written?;
+        if !orphans.is_empty() {
+            for orphan in &orphans {
+                self.filters.remove(orphan);
+            }
+            self.cache.forget_runs(&orphans);
+        }
         self.filters.insert(run, Arc::new(filter));
         self.keyed = top;
         self.by_key.clear();
@@ -203,22 +235,32 @@ impl Pending {
     }
 }
 
-/// Writes held index rows (the keys of rows `first` to `top`) to `lsh` as a
-/// new run and moves the watermark to `top`, in one transaction.
+/// Writes held index rows (the keys of the rows above the watermark `keyed`
+/// up to `top`) to `lsh` as a new run, then moves the watermark to `top`:
+/// the run committed in the runs file first, the watermark in the store's
+/// after (see [`super::runs_file`]). Runs an earlier flush left above the
+/// watermark (orphans) are dropped first; returns the new run, its filter
+/// and the orphans' ids.
 fn write_keys(
     conn: &mut Connection,
     entries: &[(i64, i64, i64)],
-    first: i64,
+    keyed: i64,
     top: i64,
-) -> Result<(i64, KeyFilter), StoreError> {
+) -> Result<(i64, KeyFilter, Vec<i64>), StoreError> {
     // IMMEDIATE: it reads (the next run id) before it writes.
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| db_err("cannot begin transaction", e))?;
-    let run = runs::write_run(&tx, entries, first, top)?;
-    tx.execute("UPDATE index_keyed SET keyed = ?1", [top]).map_err(|e| db_err("cannot write the index", e))?;
-    tx.commit().map_err(|e| db_err("cannot commit the index", e))?;
-    Ok(run)
+    let orphans = runs::drop_orphans(&tx, keyed)?;
+    let (run, filter) = runs::write_run(&tx, entries, keyed + 1, top)?;
+    tx.commit().map_err(|e| db_err("cannot commit the index run", e))?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| db_err("cannot begin transaction", e))?;
+    tx.execute("UPDATE main.index_keyed SET keyed = ?1", [top])
+        .map_err(|e| db_err("cannot write the index watermark", e))?;
+    tx.commit().map_err(|e| db_err("cannot commit the index watermark", e))?;
+    Ok((run, filter, orphans))
 }
 
 /// A story seen more than once: its first record and the copies.
@@ -309,11 +351,15 @@ impl SqliteStore {
 
 /// Add (or replace) index entries inside `tx`; their keys are held in
 /// [`Pending`] (`changes`, applied once `tx` commits). A record indexed
-/// before has its old row and keys removed first and gets a new row.
+/// before has its old row and keys removed first and gets a new row; its
+/// keys in runs were removed before `tx` by [`forget_indexed_again`]
+/// (`gone`: their row ids), and are removed here only for a row that was
+/// not there then (written by another connection in between).
 pub(super) fn index_in(
     tx: &rusqlite::Transaction<'_>,
     entries: &[Indexed],
     keyed: i64,
+    gone: &[i64],
     changes: &mut Vec<PendingChange>,
 ) -> Result<(), StoreError> {
     let mut previous = tx
@@ -331,7 +377,11 @@ pub(super) fn index_in(
             .optional()
             .map_err(|e| db_err("cannot read the index", e))?;
         if let Some((rid, sig, at)) = old {
-            forget(tx, rid, &sig, at, keyed, changes)?;
+            if rid > keyed {
+                changes.push(PendingChange::Drop { rid });
+            } else if !gone.contains(&rid) {
+                forget_keys(tx, rid, &sig, at, keyed, changes)?;
+            }
             delete.execute([rid]).map_err(|e| db_err("cannot write a fingerprint", e))?;
         }
         let at = entry.at.timestamp();
@@ -354,12 +404,13 @@ pub(super) fn sketch_in(tx: &rusqlite::Transaction<'_>, feed: &str, sketch: &[u8
     Ok(())
 }
 
-/// Remove one record's keys (those of its stored fingerprint `sig`,
-/// indexed at `at`, row id `rid`): held ones from [`Pending`], through
-/// `changes`; those in `lsh` by primary key, in the run whose range holds
-/// `rid` (a held row is in none).
-fn forget(
-    tx: &rusqlite::Transaction<'_>,
+/// Remove one record's keys in runs (those of its stored fingerprint
+/// `sig`, indexed at `at`, row id `rid`) by primary key, in the run whose
+/// range holds `rid`; a row above the watermark `keyed` has its keys held,
+/// in no run. The cache's change goes to `changes`, applied once the
+/// transaction of the runs file commits.
+fn forget_keys(
+    conn: &Connection,
     rid: i64,
     sig: &[u8],
     at: i64,
@@ -367,15 +418,15 @@ fn forget(
     changes: &mut Vec<PendingChange>,
 ) -> Result<(), StoreError> {
     if rid > keyed {
-        changes.push(PendingChange::Drop { rid });
+        return Ok(());
     }
     // A fingerprint of another format has no keys in this index (the
     // migration dropped them with it).
     let Some(old) = Fingerprint::from_bytes(sig) else { return Ok(()) };
-    let Some(run) = runs::run_of(tx, rid).map_err(|e| db_err("cannot read the index runs", e))? else {
+    let Some(run) = runs::run_of(conn, rid).map_err(|e| db_err("cannot read the index runs", e))? else {
         return Ok(());
     };
-    let mut delete = tx
+    let mut delete = conn
         .prepare_cached("DELETE FROM lsh WHERE run = ?1 AND key = ?2 AND at = ?3 AND rid = ?4")
         .map_err(|e| db_err("cannot prepare the index", e))?;
     let keys = old.keys();
@@ -384,6 +435,43 @@ fn forget(
     }
     changes.push(PendingChange::Evict { run, keys });
     Ok(())
+}
+
+/// Remove the keys in runs of the records among `ids` that are indexed
+/// already (about to be indexed again), in a transaction of the runs file
+/// committed before the store's transaction that replaces their rows (see
+/// [`super::runs_file`]): a key in a run always belongs to a live row.
+/// Committed under the held keys' lock, with the cache's changes applied.
+/// Returns the row ids whose keys left. Nothing is written when no record
+/// of `ids` has keys in a run (the usual case: new records).
+pub(super) fn forget_indexed_again(
+    conn: &mut Connection,
+    pending: &Mutex<Pending>,
+    ids: &[&str],
+    keyed: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let mut old: Vec<(i64, Vec<u8>, i64)> = Vec::new();
+    each_row(conn, "SELECT rid, sig, at FROM fingerprints WHERE id IN (SELECT value FROM json_each(?1))", ids, |r| {
+        old.push((r.get(0)?, r.get(1)?, r.get(2)?));
+        Ok(())
+    })?;
+    old.retain(|&(rid, _, _)| rid <= keyed);
+    if old.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut changes = Vec::new();
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| db_err("cannot begin transaction", e))?;
+    for (rid, sig, at) in &old {
+        forget_keys(&tx, *rid, sig, *at, keyed, &mut changes)?;
+    }
+    let mut pending = lock(pending);
+    tx.commit().map_err(|e| db_err("cannot commit the index", e))?;
+    for change in changes {
+        pending.apply(change);
+    }
+    Ok(old.iter().map(|&(rid, _, _)| rid).collect())
 }
 
 /// The near-duplicate lookup: candidates share a
@@ -426,7 +514,9 @@ pub(super) fn find_similar_in(
     let mut probe: Vec<usize> = Vec::with_capacity(distinct.len());
     let mut probe_keys: Vec<i64> = Vec::with_capacity(distinct.len());
     let mut read_lists: Vec<(i64, List)> = Vec::new();
-    for run in runs::runs(conn).map_err(read_err)? {
+    // A run above the watermark is an orphan (see `super::runs_file`): its
+    // rows' keys are held.
+    for run in runs::runs(conn).map_err(read_err)?.into_iter().filter(|run| run.last <= pending.keyed) {
         let filter = pending.filters.get(&run.run);
         probe.clear();
         probe_keys.clear();
@@ -556,20 +646,19 @@ fn each_row<T: serde::Serialize>(
 }
 
 /// Remove up to `limit` index entries indexed before `before` (Unix
-/// seconds), oldest first, in one transaction; returns how many.
+/// seconds), oldest first; returns how many. Their keys leave the runs in a
+/// transaction of the runs file, then their rows the store's, then the runs
+/// emptied by it go, each committed in turn (see [`super::runs_file`]).
+/// A crash between leaves rows whose keys are gone: still the oldest, they
+/// are pruned again next time.
 pub(super) fn prune_in(
     conn: &mut Connection,
     pending: &mut Pending,
     before: i64,
     limit: usize,
 ) -> Result<u64, StoreError> {
-    let mut changes = Vec::new();
-    // IMMEDIATE: it reads before it writes (see `write_many_blocking`).
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| db_err("cannot begin transaction", e))?;
     let old: Vec<(i64, Vec<u8>, i64)> = {
-        let mut stmt = tx
+        let mut stmt = conn
             .prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE at < ?1 ORDER BY at LIMIT ?2")
             .map_err(|e| db_err("cannot read the index", e))?;
         let rows = stmt
@@ -579,25 +668,46 @@ pub(super) fn prune_in(
             .map_err(|e| db_err("cannot read the index", e))?;
         rows.collect::<Result<_, _>>().map_err(|e| db_err("cannot read the index", e))?
     };
+    if old.is_empty() {
+        return Ok(0);
+    }
+    // IMMEDIATE: it reads before it writes (see `write_many_blocking`).
+    fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| db_err("cannot begin transaction", e))
+    }
+    let mut changes = Vec::new();
+    let tx = begin(conn)?;
+    for (rid, sig, at) in &old {
+        forget_keys(&tx, *rid, sig, *at, pending.keyed, &mut changes)?;
+    }
+    tx.commit().map_err(|e| db_err("cannot commit", e))?;
+    for change in changes {
+        pending.apply(change);
+    }
+    let tx = begin(conn)?;
     {
         let mut delete = tx
             .prepare_cached("DELETE FROM fingerprints WHERE rid = ?1")
             .map_err(|e| db_err("cannot prepare the index", e))?;
-        for (rid, sig, at) in &old {
-            forget(&tx, *rid, sig, *at, pending.keyed, &mut changes)?;
+        for (rid, _, _) in &old {
             delete.execute([rid]).map_err(|e| db_err("cannot prune the index", e))?;
         }
     }
-    let emptied = if old.is_empty() { Vec::new() } else { runs::drop_emptied(&tx)? };
+    tx.commit().map_err(|e| db_err("cannot commit", e))?;
+    for &(rid, _, _) in &old {
+        if rid > pending.keyed {
+            pending.apply(PendingChange::Drop { rid });
+        }
+    }
+    let tx = begin(conn)?;
+    let emptied = runs::drop_emptied(&tx)?;
     tx.commit().map_err(|e| db_err("cannot commit", e))?;
     for run in &emptied {
         pending.filters.remove(run);
     }
     if !emptied.is_empty() {
         pending.cache.forget_runs(&emptied);
-    }
-    for change in changes {
-        pending.apply(change);
     }
     Ok(old.len() as u64)
 }

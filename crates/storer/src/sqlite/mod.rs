@@ -12,6 +12,8 @@
 //!   the stories it made.
 //! - `runs.rs`: its key table as sorted runs, written and merged
 //!   sequentially.
+//! - `runs_file.rs`: the runs in a file of their own, and how it stays
+//!   consistent with the store's.
 //! - `cache.rs`: what lookups read from the runs and the fingerprints,
 //!   kept across commits in a bounded cache.
 //! - `search.rs`: the full-text index's log and the kept versions of records.
@@ -33,6 +35,7 @@ mod indexer;
 mod read;
 mod retention;
 mod runs;
+mod runs_file;
 mod schema;
 mod search;
 mod sink;

@@ -46,24 +46,32 @@ pub(super) const MERGE_AT: usize = 4;
 /// a whole level at once.
 const SLICE_ENTRIES: i64 = 65_536;
 
-/// The key table and its list of runs, for a new database.
-pub(super) const RUNS_SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS lsh (
-    run  INTEGER NOT NULL,
-    key  INTEGER NOT NULL,
-    at   INTEGER NOT NULL,
-    rid  INTEGER NOT NULL,
-    PRIMARY KEY (run, key, at, rid)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS lsh_runs (
-    run      INTEGER PRIMARY KEY,
-    level    INTEGER NOT NULL,
-    first    INTEGER NOT NULL,
-    last     INTEGER NOT NULL,
-    entries  INTEGER NOT NULL,
-    filter   BLOB
-);
-"#;
+/// The key table and its list of runs, in database `db` (`runs`, the runs
+/// file, see [`super::runs_file`]; `main` only while an index of format 4
+/// is converted, before it moves to the runs file).
+pub(super) fn runs_schema(db: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {db}.lsh (
+            run  INTEGER NOT NULL,
+            key  INTEGER NOT NULL,
+            at   INTEGER NOT NULL,
+            rid  INTEGER NOT NULL,
+            PRIMARY KEY (run, key, at, rid)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS {db}.lsh_runs (
+            run      INTEGER PRIMARY KEY,
+            level    INTEGER NOT NULL,
+            first    INTEGER NOT NULL,
+            last     INTEGER NOT NULL,
+            entries  INTEGER NOT NULL,
+            filter   BLOB
+        );"
+    )
+}
+
+/// The runs file's id (one row), matched with the store's at open (see
+/// [`super::runs_file`]).
+pub(super) const RUNS_FILE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS runs.runs_file (id INTEGER NOT NULL);";
 
 /// The filters of the runs, by run id: those stored with them, and for a
 /// run without one (converted from a single key table), one built from its
@@ -154,6 +162,25 @@ pub(super) fn write_run(
 
 fn next_run(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT coalesce(max(run), 0) + 1 FROM lsh_runs", [], |r| r.get(0))
+}
+
+/// Drop the runs above the watermark `keyed` (orphans: written by a flush
+/// whose watermark never committed, see [`super::runs_file`]); their rows'
+/// keys are held. Inside `tx`; returns their ids.
+pub(super) fn drop_orphans(tx: &rusqlite::Transaction<'_>, keyed: i64) -> Result<Vec<i64>, StoreError> {
+    let write_err = |e| db_err("cannot drop unlisted index runs", e);
+    let orphans: Vec<i64> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT run FROM lsh_runs WHERE last > ?1")
+            .map_err(|e| db_err("cannot prepare the index runs", e))?;
+        let rows = stmt.query_map([keyed], |r| r.get(0)).map_err(write_err)?;
+        rows.collect::<Result<_, _>>().map_err(write_err)?
+    };
+    for &run in &orphans {
+        tx.execute("DELETE FROM lsh WHERE run = ?1", [run]).map_err(write_err)?;
+        tx.execute("DELETE FROM lsh_runs WHERE run = ?1", [run]).map_err(write_err)?;
+    }
+    Ok(orphans)
 }
 
 /// The runs to merge next: the [`MERGE_AT`] or more runs of the lowest

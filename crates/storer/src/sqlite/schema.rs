@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 use super::index::{FLUSH_ROWS, INDEX_SCHEMA};
-use super::runs::{RUNS_SCHEMA, level_for};
+use super::runs::{RUNS_FILE_SCHEMA, level_for, runs_schema};
+use super::runs_file::{self, MAIN_SCHEMA};
 
 /// Schema, applied at open. Versioned through `PRAGMA user_version`.
 pub(super) const SCHEMA: &str = r#"
@@ -56,8 +57,9 @@ CREATE TABLE IF NOT EXISTS item_state (
 "#;
 
 /// `PRAGMA user_version` of the current schema: 3 keyed `lsh` by text ids,
-/// 4 by `fingerprints` row ids, 5 by run (`super::runs`).
-const SCHEMA_VERSION: i64 = 5;
+/// 4 by `fingerprints` row ids, 5 by run (`super::runs`), 6 with the runs
+/// in a file of their own (`super::runs_file`).
+const SCHEMA_VERSION: i64 = 6;
 
 /// Rewrite an index of the second format (`lsh` keyed (key, at, id) with
 /// text ids) into the current one, keeping every entry. One transaction.
@@ -91,14 +93,16 @@ const ADDED_RECORD_COLUMNS: &[(&str, &str)] = &[("cluster", "TEXT"), ("similarit
 /// Bring a database made by an earlier version up to date: add the record
 /// columns it lacks, replace a near-duplicate index of the first format
 /// (MinHash bands keyed (key, id), whose entries could only be removed by a
-/// scan), and rewrite one of the second (text ids in `lsh`) with row ids.
-/// Idempotent.
+/// scan), rewrite one of the second (text ids in `lsh`) with row ids, and
+/// move the runs of one of the fifth into the runs file. Idempotent. `conn`
+/// has the runs file attached (`runs`); names are qualified, as an
+/// unqualified `lsh` would be the runs file's once the store's has none.
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if version < 3 {
         // Its fingerprints are unreadable by this version: records keep their
         // `cluster`, new ones are compared with the records indexed from now.
-        conn.execute_batch("DROP TABLE IF EXISTS lsh; DROP TABLE IF EXISTS fingerprints;")?;
+        conn.execute_batch("DROP TABLE IF EXISTS main.lsh; DROP TABLE IF EXISTS main.fingerprints;")?;
     } else if version == 3 {
         // Same fingerprints, other key table: converted, nothing lost.
         let tx = conn.transaction()?;
@@ -109,8 +113,16 @@ pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     if columns(conn, "lsh")?.iter().any(|c| c == "key") && !columns(conn, "lsh")?.iter().any(|c| c == "run") {
         into_runs(conn)?;
     }
-    conn.execute_batch(RUNS_SCHEMA)?;
     conn.execute_batch(INDEX_SCHEMA)?;
+    conn.execute_batch(MAIN_SCHEMA)?;
+    if !columns(conn, "lsh_runs")?.is_empty() {
+        // Format 5: the runs in the store's file. Copied (1.2 GB at
+        // 1,000,000 records: once, at the first open of this version).
+        tracing::info!("moving the near-duplicate index's runs to a file of their own; once");
+        runs_file::move_from_main(conn)?;
+    }
+    conn.execute_batch(&runs_schema("runs"))?;
+    conn.execute_batch(RUNS_FILE_SCHEMA)?;
     conn.execute_batch("DROP INDEX IF EXISTS records_feed_published;")?;
     let have = columns(conn, "records")?;
     for (column, definition) in ADDED_RECORD_COLUMNS {
@@ -121,9 +133,9 @@ pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
 }
 
-/// The columns of `table` (none when it does not exist).
+/// The columns of `table` in the store's file (none when it does not exist).
 fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1, 'main')")?;
     let rows = stmt.query_map([table], |row| row.get::<_, String>(0))?;
     rows.collect()
 }
@@ -134,13 +146,13 @@ fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
 /// page), and the run gets the level a run of its size would have.
 fn into_runs(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    tx.execute_batch("ALTER TABLE lsh RENAME TO lsh_v4;")?;
-    tx.execute_batch(RUNS_SCHEMA)?;
+    tx.execute_batch("ALTER TABLE main.lsh RENAME TO lsh_v4;")?;
+    tx.execute_batch(&runs_schema("main"))?;
     tx.execute_batch(
-        "INSERT INTO lsh (run, key, at, rid) SELECT 1, key, at, rid FROM lsh_v4 ORDER BY key, at, rid;
-         DROP TABLE lsh_v4;",
+        "INSERT INTO main.lsh (run, key, at, rid) SELECT 1, key, at, rid FROM main.lsh_v4 ORDER BY key, at, rid;
+         DROP TABLE main.lsh_v4;",
     )?;
-    let entries: i64 = tx.query_row("SELECT COUNT(*) FROM lsh", [], |r| r.get(0))?;
+    let entries: i64 = tx.query_row("SELECT COUNT(*) FROM main.lsh", [], |r| r.get(0))?;
     if entries > 0 {
         // The rows above the watermark have their keys held, not in lsh.
         let keyed: i64 = if columns(&tx, "index_keyed")?.is_empty() {
@@ -151,11 +163,12 @@ fn into_runs(conn: &mut Connection) -> rusqlite::Result<()> {
         let records: i64 = tx.query_row("SELECT COUNT(*) FROM fingerprints WHERE rid <= ?1", [keyed], |r| r.get(0))?;
         let level = level_for(records, i64::try_from(FLUSH_ROWS).unwrap_or(i64::MAX));
         tx.execute(
-            "INSERT INTO lsh_runs (run, level, first, last, entries) VALUES (1, ?1, 0, ?2, ?3)",
+            "INSERT INTO main.lsh_runs (run, level, first, last, entries) VALUES (1, ?1, 0, ?2, ?3)",
             rusqlite::params![level, keyed, entries],
         )?;
     }
-    tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
+    // Format 5; `migrate` moves the runs to their file next.
+    tx.execute_batch("PRAGMA user_version = 5;")?;
     tx.commit()
 }
 
@@ -243,6 +256,63 @@ mod tests {
             .expect("lookup");
         assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("story"), "found through the converted keys");
         drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64));
+    }
+
+    #[tokio::test]
+    async fn an_index_of_the_fifth_format_moves_its_runs_to_their_file_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v5.db");
+        let text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
+        let fp = Fingerprint::of(text).expect("fingerprint");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE fingerprints (rid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+                     sig BLOB NOT NULL, cluster TEXT, at INTEGER NOT NULL);
+                 CREATE TABLE index_keyed (keyed INTEGER NOT NULL);
+                 INSERT INTO index_keyed VALUES (1);
+                 CREATE TABLE lsh (run INTEGER NOT NULL, key INTEGER NOT NULL, at INTEGER NOT NULL,
+                     rid INTEGER NOT NULL, PRIMARY KEY (run, key, at, rid)) WITHOUT ROWID;
+                 CREATE TABLE lsh_runs (run INTEGER PRIMARY KEY, level INTEGER NOT NULL, first INTEGER NOT NULL,
+                     last INTEGER NOT NULL, entries INTEGER NOT NULL, filter BLOB);
+                 PRAGMA user_version = 5;",
+            )
+            .expect("an index of format 5");
+            let at = Utc::now().timestamp();
+            conn.execute("INSERT INTO fingerprints (id, sig, cluster, at) VALUES ('a', ?1, 'story', ?2)", params![
+                fp.to_bytes(),
+                at
+            ])
+            .expect("fingerprint");
+            for key in fp.keys() {
+                conn.execute("INSERT INTO lsh VALUES (1, ?1, ?2, 1)", params![key, at]).expect("key");
+            }
+            conn.execute("INSERT INTO lsh_runs VALUES (1, 0, 1, 1, ?1, NULL)", [fp.keys().len() as i64])
+                .expect("run");
+            // A move cut short by a crash: part of a copy in the runs file,
+            // not listed by the store's file.
+            conn.execute("ATTACH DATABASE ?1 AS runs", [super::super::runs_file::runs_path(&path).to_string_lossy()])
+                .expect("attach");
+            conn.execute_batch(&super::super::runs::runs_schema("runs")).expect("runs tables");
+            conn.execute("INSERT INTO runs.lsh VALUES (1, ?1, 0, 1)", [fp.keys()[0]]).expect("a copied key");
+        }
+        let store = SqliteStore::open(&path).expect("opens and moves the runs");
+        assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64), "every entry moved, once");
+        let found = store
+            .find_similar(&[("b".to_string(), fp.clone())], Utc::now() - chrono::Duration::days(1), 0.5)
+            .await
+            .expect("lookup");
+        assert_eq!(found[0].as_ref().map(|m| m.cluster.as_str()), Some("story"), "found through the moved run");
+        drop(store);
+        let conn = Connection::open(&path).expect("open");
+        let left: i64 = conn
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('lsh', 'lsh_runs')", [], |r| r.get(0))
+            .expect("tables");
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+        assert_eq!((left, version), (0, 6), "the store's file keeps no key table");
+        drop(conn);
         let store = SqliteStore::open(&path).expect("opens again");
         assert_eq!(store.index_size().expect("size"), (1, fp.keys().len() as u64));
     }

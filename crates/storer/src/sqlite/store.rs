@@ -13,9 +13,12 @@ use newswire_core::state::{Checkpoint, FeedState, Match};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::checkpointer::checkpointer;
-use super::index::{FLUSH_ROWS, Pending, PendingChange, find_similar_in, index_in, prune_in, sketch_in};
+use super::index::{
+    FLUSH_ROWS, Pending, PendingChange, find_similar_in, forget_indexed_again, index_in, prune_in, sketch_in,
+};
 use super::indexer::{Indexer, indexer_thread, search_path};
 use super::runs::compact;
+use super::runs_file::{self, Reconciled, runs_path};
 use super::schema::{SCHEMA, migrate};
 use super::{NAME, blocking, db_err, json_err, lock};
 
@@ -71,7 +74,8 @@ impl std::fmt::Debug for SqliteStore {
 
 /// Bytes SQLite holds now, in every connection of the process: page caches,
 /// prepared statements, schema. The page caches are bounded by the
-/// `cache_size` of each connection (32 + 8 + 1 MiB per store), so this rises
+/// `cache_size` of each connection and file (see [`WRITER_CACHE_KIB`] and
+/// below: 73 MiB per store), so this rises
 /// while an archive is young and levels off; exported as
 /// `newswire_sqlite_memory_bytes`.
 #[expect(unsafe_code, reason = "rusqlite has no safe wrapper for sqlite3_memory_used; the call takes no arguments")]
@@ -96,6 +100,17 @@ const CHECKPOINTER_CACHE_KIB: i64 = 1024;
 /// it only serves one lookup's repeated reads.
 const LOOKUPS: usize = 2;
 const LOOKUP_CACHE_KIB: i64 = 2 * 1024;
+/// Page cache of the runs file (`runs_file.rs`) per connection, KiB. A
+/// lookup connection's is kept across the commits of records (the runs
+/// file changes only at a flush, a merge, or when keys leave a run), so it
+/// holds the runs' inner B-tree pages (some 7 MB at 1,000,000 records) and
+/// a range read costs about one leaf page read. The writer's serves merges
+/// (sequential) and removals; the reader's and the checkpointer's next to
+/// nothing.
+const LOOKUP_RUNS_CACHE_KIB: i64 = 16 * 1024;
+const WRITER_RUNS_CACHE_KIB: i64 = 4 * 1024;
+const READER_RUNS_CACHE_KIB: i64 = 1024;
+const CHECKPOINTER_RUNS_CACHE_KIB: i64 = 256;
 
 fn open_conn(path: &Path, cache_kib: i64) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(|e| db_err(&format!("cannot open {}", path.display()), e))?;
@@ -124,10 +139,29 @@ impl SqliteStore {
         }
         let mut writer = open_conn(path, WRITER_CACHE_KIB)?;
         writer.execute_batch(SCHEMA).map_err(|e| db_err(&format!("cannot create tables in {}", path.display()), e))?;
+        runs_file::attach(&writer, path, WRITER_RUNS_CACHE_KIB)?;
         migrate(&mut writer).map_err(|e| db_err(&format!("cannot migrate {}", path.display()), e))?;
         super::search::migrate(&mut writer)
             .map_err(|e| db_err(&format!("cannot create the full-text index in {}", path.display()), e))?;
+        let runs = runs_path(path);
+        match runs_file::reconcile(&mut writer)
+            .map_err(|e| db_err(&format!("cannot match {} with {}", runs.display(), path.display()), e))?
+        {
+            Reconciled::Matched => {}
+            Reconciled::Orphans(n) => {
+                tracing::info!(runs = n, file = %runs.display(), "dropped near-duplicate index runs a flush left unlisted");
+            }
+            Reconciled::Rebuilt => tracing::warn!(
+                file = %runs.display(),
+                "the near-duplicate index's runs file is missing or not this store's: writing its keys again from the stored fingerprints"
+            ),
+            Reconciled::Behind => tracing::warn!(
+                file = %runs.display(),
+                "the near-duplicate index's runs file is older than the store: writing the missing keys again from the stored fingerprints"
+            ),
+        }
         let reader = open_conn(path, READER_CACHE_KIB)?;
+        runs_file::attach(&reader, path, READER_RUNS_CACHE_KIB)?;
         let indexer = Arc::new(Mutex::new(Indexer::open(path)?));
         let search = search_path(path);
         reader
@@ -142,21 +176,29 @@ impl SqliteStore {
                 move || indexer_thread(indexer, applied, index_nudges)
             })
             .map_err(|e| StoreError::fatal(NAME, format!("cannot start the full-text indexer thread: {e}")))?;
-        let lookups =
-            (0..LOOKUPS).map(|_| open_conn(path, LOOKUP_CACHE_KIB).map(Mutex::new)).collect::<Result<_, _>>()?;
+        let lookups = (0..LOOKUPS)
+            .map(|_| {
+                let conn = open_conn(path, LOOKUP_CACHE_KIB)?;
+                runs_file::attach(&conn, path, LOOKUP_RUNS_CACHE_KIB)?;
+                Ok(Mutex::new(conn))
+            })
+            .collect::<Result<_, StoreError>>()?;
         let checkpoints = open_conn(path, CHECKPOINTER_CACHE_KIB)?;
+        runs_file::attach(&checkpoints, path, CHECKPOINTER_RUNS_CACHE_KIB)?;
         let (wrote, nudges) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn({
-                let mut wal = path.as_os_str().to_owned();
-                wal.push("-wal");
-                let wal = PathBuf::from(wal);
-                move || checkpointer(checkpoints, wal, nudges)
+                let wal = |file: &Path| {
+                    let mut wal = file.as_os_str().to_owned();
+                    wal.push("-wal");
+                    PathBuf::from(wal)
+                };
+                let wals = vec![wal(path), wal(&runs)];
+                move || checkpointer(checkpoints, wals, nudges)
             })
             .map_err(|e| StoreError::fatal(NAME, format!("cannot start the checkpoint thread: {e}")))?;
-        let pending =
-            Pending::load(&writer).map_err(|e| db_err(&format!("cannot read the index in {}", path.display()), e))?;
+        let pending = Pending::load(&mut writer)?;
         let inner = Inner {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
@@ -189,6 +231,15 @@ impl SqliteStore {
         let mut conn = lock(&self.inner.writer);
         // Only the writer moves the watermark (in a flush, under its lock).
         let keyed = lock(&self.inner.pending).keyed;
+        // Records indexed again: their keys leave the runs first, committed
+        // in the runs file before this transaction (see `runs_file.rs`).
+        let ids: Vec<&str> = batches
+            .iter()
+            .filter_map(|(_, cp)| *cp)
+            .flat_map(|cp| cp.fingerprints.iter().map(|entry| entry.id.as_str()))
+            .collect();
+        let gone =
+            if ids.is_empty() { Vec::new() } else { forget_indexed_again(&mut conn, &self.inner.pending, &ids, keyed)? };
         let mut changes = Vec::new();
         // IMMEDIATE: take the write lock up front, waiting on the busy
         // timeout. A deferred transaction that reads first and then writes
@@ -246,7 +297,7 @@ impl SqliteStore {
             }
         }
         for cp in batches.iter().filter_map(|(_, cp)| *cp) {
-            commit_in(&tx, cp, keyed, &mut changes)?;
+            commit_in(&tx, cp, keyed, &gone, &mut changes)?;
         }
         // The full-text log up to what the indexer has applied.
         let applied = self.inner.search_applied.load(Ordering::Acquire);
@@ -358,6 +409,7 @@ fn commit_in(
     tx: &rusqlite::Transaction<'_>,
     cp: &Checkpoint,
     keyed: i64,
+    gone: &[i64],
     changes: &mut Vec<PendingChange>,
 ) -> Result<(), StoreError> {
     let state = serde_json::to_string(&cp.state).map_err(|e| json_err("feed state", e))?;
@@ -378,7 +430,7 @@ fn commit_in(
     }
     positions_in(tx, &cp.positions)?;
     if !cp.fingerprints.is_empty() {
-        index_in(tx, &cp.fingerprints, keyed, changes)?;
+        index_in(tx, &cp.fingerprints, keyed, gone, changes)?;
     }
     if let Some(sketch) = &cp.sketch {
         sketch_in(tx, &cp.state.feed, sketch)?;
@@ -446,7 +498,9 @@ impl StateStore for SqliteStore {
             let tx = conn.transaction().map_err(|e| db_err("cannot begin transaction", e))?;
             let held = {
                 let pending = lock(&me.inner.pending);
-                tx.query_row("SELECT keyed FROM index_keyed", [], |r| r.get::<_, i64>(0))
+                // Both files' snapshots: a read of each starts it.
+                tx.query_row("SELECT keyed FROM main.index_keyed", [], |r| r.get::<_, i64>(0))
+                    .and_then(|_| tx.query_row("SELECT count(*) FROM runs.lsh_runs", [], |r| r.get::<_, i64>(0)))
                     .map_err(|e| db_err("cannot read the index", e))?;
                 let mut keys: Vec<i64> = items.iter().flat_map(|(_, fp)| fp.keys()).collect();
                 keys.sort_unstable();

@@ -105,7 +105,13 @@ impl Store {
                 // Fold the WAL back into the database so its size is the index's.
                 newswire_core::sink::Sink::close(&mut newswire_storer::SqliteSink::new(store.clone(), true)).await?;
                 let size = |p: std::path::PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
-                Ok(size(path.clone()) + size(path.with_extension("db-wal")))
+                // And the runs file beside it (the index's keys).
+                let beside = |suffix: &str| {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    size(file.into())
+                };
+                Ok(size(path.clone()) + beside("-wal") + beside("-runs") + beside("-runs-wal"))
             }
             Store::Postgres { client, schema, .. } => {
                 let row = client

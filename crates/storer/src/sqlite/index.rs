@@ -150,7 +150,8 @@ impl Pending {
     /// Hold the keys of up to `limit` rows above row id `after`, in row-id
     /// order; returns the last row id read (`after` when none).
     fn hold_rows(&mut self, conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<i64> {
-        let mut stmt = conn.prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE rid > ?1 ORDER BY rid LIMIT ?2")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT rid, sig, at FROM fingerprints WHERE rid > ?1 ORDER BY rid LIMIT ?2")?;
         let rows = stmt.query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
         })?;

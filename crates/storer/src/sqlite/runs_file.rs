@@ -115,8 +115,7 @@ pub(super) fn reconcile(conn: &mut Connection) -> rusqlite::Result<Reconciled> {
     conn.execute_batch(&runs_schema("runs"))?;
     conn.execute_batch(RUNS_FILE_SCHEMA)?;
     conn.execute_batch(MAIN_SCHEMA)?;
-    let main_id: Option<i64> =
-        conn.query_row("SELECT id FROM main.index_runs_file", [], |r| r.get(0)).optional()?;
+    let main_id: Option<i64> = conn.query_row("SELECT id FROM main.index_runs_file", [], |r| r.get(0)).optional()?;
     let runs_id: Option<i64> = conn.query_row("SELECT id FROM runs.runs_file", [], |r| r.get(0)).optional()?;
     let keyed: i64 = conn.query_row("SELECT keyed FROM main.index_keyed", [], |r| r.get(0))?;
     let mut found = Reconciled::Matched;

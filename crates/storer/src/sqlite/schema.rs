@@ -281,16 +281,15 @@ mod tests {
             )
             .expect("an index of format 5");
             let at = Utc::now().timestamp();
-            conn.execute("INSERT INTO fingerprints (id, sig, cluster, at) VALUES ('a', ?1, 'story', ?2)", params![
-                fp.to_bytes(),
-                at
-            ])
+            conn.execute(
+                "INSERT INTO fingerprints (id, sig, cluster, at) VALUES ('a', ?1, 'story', ?2)",
+                params![fp.to_bytes(), at],
+            )
             .expect("fingerprint");
             for key in fp.keys() {
                 conn.execute("INSERT INTO lsh VALUES (1, ?1, ?2, 1)", params![key, at]).expect("key");
             }
-            conn.execute("INSERT INTO lsh_runs VALUES (1, 0, 1, 1, ?1, NULL)", [fp.keys().len() as i64])
-                .expect("run");
+            conn.execute("INSERT INTO lsh_runs VALUES (1, 0, 1, 1, ?1, NULL)", [fp.keys().len() as i64]).expect("run");
             // A move cut short by a crash: part of a copy in the runs file,
             // not listed by the store's file.
             conn.execute("ATTACH DATABASE ?1 AS runs", [super::super::runs_file::runs_path(&path).to_string_lossy()])

@@ -238,8 +238,11 @@ impl SqliteStore {
             .filter_map(|(_, cp)| *cp)
             .flat_map(|cp| cp.fingerprints.iter().map(|entry| entry.id.as_str()))
             .collect();
-        let gone =
-            if ids.is_empty() { Vec::new() } else { forget_indexed_again(&mut conn, &self.inner.pending, &ids, keyed)? };
+        let gone = if ids.is_empty() {
+            Vec::new()
+        } else {
+            forget_indexed_again(&mut conn, &self.inner.pending, &ids, keyed)?
+        };
         let mut changes = Vec::new();
         // IMMEDIATE: take the write lock up front, waiting on the busy
         // timeout. A deferred transaction that reads first and then writes

@@ -75,7 +75,7 @@ impl std::fmt::Debug for SqliteStore {
 /// Bytes SQLite holds now, in every connection of the process: page caches,
 /// prepared statements, schema. The page caches are bounded by the
 /// `cache_size` of each connection and file (see [`WRITER_CACHE_KIB`] and
-/// below: 73 MiB per store), so this rises
+/// below: 78 MiB per store), so this rises
 /// while an archive is young and levels off; exported as
 /// `newswire_sqlite_memory_bytes`.
 #[expect(unsafe_code, reason = "rusqlite has no safe wrapper for sqlite3_memory_used; the call takes no arguments")]
@@ -91,7 +91,8 @@ pub fn memory_used() -> u64 {
 /// B-trees in memory; the reader serves state loads and lookups; the
 /// checkpointer copies WAL frames and needs next to none. Each cache fills
 /// as the database grows (three 32 MiB caches were a soak's slow climb of
-/// resident memory), so the sum, 41 MiB, is part of the memory bound.
+/// resident memory), so the sum, 41 MiB (and the runs file's caches,
+/// below), is part of the memory bound.
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 const READER_CACHE_KIB: i64 = 8 * 1024;
 const CHECKPOINTER_CACHE_KIB: i64 = 1024;

@@ -21,8 +21,10 @@
 //!
 //! - a flush commits its run in the runs file first, then moves the
 //!   watermark in the store's file; a run above the watermark (a crash or
-//!   an error between the two) is an *orphan*: lookups skip it, and it is
-//!   dropped at open and before the next flush, its rows' keys held again;
+//!   an error between the two) is an *orphan*: lookups skip it, its rows'
+//!   keys are held again, and the next flush drops it before writing its
+//!   own (not the open, which may be a command's beside a running daemon
+//!   between the two commits);
 //! - keys leave their runs (a record indexed again, pruned) in a
 //!   transaction of the runs file committed before the store's transaction
 //!   that deletes their rows; a crash between leaves a row without keys
@@ -98,7 +100,8 @@ pub(super) fn move_from_main(conn: &mut Connection) -> rusqlite::Result<()> {
 pub(super) enum Reconciled {
     /// The runs file is the store's and holds every run the watermark lists.
     Matched,
-    /// Runs above the watermark (written, never listed) were dropped.
+    /// Runs above the watermark (written, never listed): left to the next
+    /// flush, which drops them (lookups skip them meanwhile).
     Orphans(usize),
     /// The runs file was missing, empty or another store's: emptied; the
     /// keys of every indexed row are to be written again.
@@ -109,8 +112,13 @@ pub(super) enum Reconciled {
 }
 
 /// Match the runs file with the store's file at open (see the module
-/// docs): drop orphan runs, empty a file that is not this store's, and move
-/// the watermark down to the highest row whose keys the runs hold.
+/// docs): empty a file that is not this store's, and move the watermark
+/// down to the highest row whose keys the runs hold when rows above it are
+/// not in any run. Another process may have the store open (a command
+/// beside the daemon), between a flush's two commits or a prune's: so a
+/// file that matches is only read, unless rows are missing from its runs,
+/// and orphan runs are left to the flush of the process that writes the
+/// index.
 pub(super) fn reconcile(conn: &mut Connection) -> rusqlite::Result<Reconciled> {
     conn.execute_batch(&runs_schema("runs"))?;
     conn.execute_batch(RUNS_FILE_SCHEMA)?;
@@ -139,30 +147,30 @@ pub(super) fn reconcile(conn: &mut Connection) -> rusqlite::Result<Reconciled> {
             found = Reconciled::Rebuilt;
         }
     } else {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let orphans = tx.execute("DELETE FROM runs.lsh_runs WHERE last > ?1", [keyed])?;
+        let orphans: i64 =
+            conn.query_row("SELECT COUNT(*) FROM runs.lsh_runs WHERE last > ?1", [keyed], |r| r.get(0))?;
         if orphans > 0 {
-            // Their entries: every run id not listed any more.
-            tx.execute("DELETE FROM runs.lsh WHERE run NOT IN (SELECT run FROM runs.lsh_runs)", [])?;
-            found = Reconciled::Orphans(orphans);
+            found = Reconciled::Orphans(usize::try_from(orphans).unwrap_or(usize::MAX));
         }
-        tx.commit()?;
     }
-    let covered: i64 = conn.query_row("SELECT coalesce(max(last), 0) FROM runs.lsh_runs", [], |r| r.get(0))?;
-    if covered < keyed {
-        // Rows in (covered, keyed] whose keys no run holds: held again. (A
-        // run is dropped only when every row it holds is gone, so after a
-        // prune this moves the watermark over rows that no longer exist.)
-        let rows: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM main.fingerprints WHERE rid > ?1 AND rid <= ?2",
-            [covered, keyed],
-            |r| r.get(0),
-        )?;
-        conn.execute("UPDATE main.index_keyed SET keyed = ?1", [covered])?;
-        if rows > 0 && found == Reconciled::Matched {
+    // Rows at or below the watermark above every listed run: their keys are
+    // in no run (an older copy of the runs file, or one emptied above):
+    // held again. In one transaction with the watermark it reads.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let keyed: i64 = tx.query_row("SELECT keyed FROM main.index_keyed", [], |r| r.get(0))?;
+    let covered: i64 =
+        tx.query_row("SELECT coalesce(max(last), 0) FROM runs.lsh_runs WHERE last <= ?1", [keyed], |r| r.get(0))?;
+    let rows: i64 =
+        tx.query_row("SELECT COUNT(*) FROM main.fingerprints WHERE rid > ?1 AND rid <= ?2", [covered, keyed], |r| {
+            r.get(0)
+        })?;
+    if rows > 0 {
+        tx.execute("UPDATE main.index_keyed SET keyed = ?1", [covered])?;
+        if found == Reconciled::Matched {
             found = Reconciled::Behind;
         }
     }
+    tx.commit()?;
     Ok(found)
 }
 
@@ -233,12 +241,13 @@ mod tests {
         store
     }
 
-    /// Fold the WALs back into the files (the store's checkpointer may not
-    /// have yet), so a copy of a file holds all of it.
-    fn settle(path: &Path) {
+    /// A copy of the runs file of the store at `path`, written to `to`
+    /// (which must not exist) through SQLite, so it holds what the WAL does
+    /// whatever the store's checkpointer did.
+    fn copy_runs(path: &Path, to: &Path) {
         let conn = Connection::open(path).expect("open");
         attach(&conn, path, 1024).expect("attach");
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoint");
+        conn.execute("VACUUM runs INTO ?1", [to.to_string_lossy()]).expect("copy the runs file");
     }
 
     /// [`reconcile`] on a connection of its own, as the store's open runs it.
@@ -303,9 +312,8 @@ mod tests {
         index(&store, "other", &text(40));
         flush(&store);
         drop(store);
-        settle(&theirs);
         remove_runs_file(&ours);
-        std::fs::copy(runs_path(&theirs), runs_path(&ours)).expect("another store's runs file");
+        copy_runs(&theirs, &runs_path(&ours));
         assert_eq!(state(&ours).0, keys_of(40), "their keys, before the open");
         assert_eq!(reconciled(&ours), Reconciled::Rebuilt);
         let store = SqliteStore::open(&ours).expect("opens with a foreign runs file");
@@ -318,7 +326,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_run_committed_but_never_listed_is_dropped_and_its_keys_written_once() {
+    async fn a_run_committed_but_never_listed_is_skipped_then_dropped_and_its_keys_written_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("orphan.db");
         drop(filled(&path, 2).await);
@@ -330,8 +338,10 @@ mod tests {
         }
         assert_eq!(reconciled(&path), Reconciled::Orphans(1));
         let store = SqliteStore::open(&path).expect("opens");
-        assert_eq!(state(&path), (keys_of(0), 1, 1), "the orphan run went; row 2's keys are held");
+        assert_eq!(state(&path), (keys_of(0) + keys_of(1), 2, 1), "the orphan is left; row 2's keys are held");
         assert_eq!(found(&store, 1).await, Some("r1".to_string()), "through the held keys");
+        let cached = lock(&store.inner.pending).cache.cached_runs();
+        assert!(!cached.contains(&2), "the orphan run was read: {cached:?}");
         SqliteSink::new(store.clone(), true).close().await.expect("close");
         assert_eq!(found(&store, 1).await, Some("r1".to_string()), "through the new run");
         drop(store);
@@ -376,9 +386,8 @@ mod tests {
         let path = dir.path().join("behind.db");
         let store = filled(&path, 1).await;
         drop(store);
-        settle(&path);
         let saved = dir.path().join("saved-runs");
-        std::fs::copy(runs_path(&path), &saved).expect("a copy of the runs file");
+        copy_runs(&path, &saved);
         let store = SqliteStore::open(&path).expect("opens");
         for i in 1..3 {
             index(&store, &format!("r{i}"), &text(i));

@@ -150,7 +150,7 @@ impl SqliteStore {
         {
             Reconciled::Matched => {}
             Reconciled::Orphans(n) => {
-                tracing::info!(runs = n, file = %runs.display(), "dropped near-duplicate index runs a flush left unlisted");
+                tracing::info!(runs = n, file = %runs.display(), "near-duplicate index runs a flush left unlisted: skipped, dropped at the next flush");
             }
             Reconciled::Rebuilt => tracing::warn!(
                 file = %runs.display(),

@@ -104,7 +104,7 @@ const LOOKUP_CACHE_KIB: i64 = 2 * 1024;
 /// Page cache of the runs file (`runs_file.rs`) per connection, KiB. A
 /// lookup connection's is kept across the commits of records (the runs
 /// file changes only at a flush, a merge, or when keys leave a run), so it
-/// holds the runs' inner B-tree pages (some 7 MB at 1,000,000 records) and
+/// holds the runs' inner B-tree pages (some 7 MB at 1,000,000 records, estimated) and
 /// a range read costs about one leaf page read. The writer's serves merges
 /// (sequential) and removals; the reader's and the checkpointer's next to
 /// nothing.

@@ -248,17 +248,30 @@ pub fn fingerprint(p: &str, min_words: usize) -> Option<u64> {
     let mut h = Fnv::new();
     let mut words = 0;
     let mut word = Word::default();
-    for c in p.chars() {
-        if c.is_ascii() {
-            let b = c as u8;
-            if b.is_ascii_digit() {
+    let bytes = p.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii() {
+            i += 1;
+            if b.is_ascii_alphabetic() {
+                // A run of ASCII letters (most of any text) in one go.
+                let start = i - 1;
+                while bytes.get(i).is_some_and(u8::is_ascii_alphabetic) {
+                    i += 1;
+                }
+                word.letters_run(&mut h, &bytes[start..i]);
+            } else if b.is_ascii_digit() {
                 word.digit(&mut h);
-            } else if b.is_ascii_alphabetic() {
-                word.letter(&mut h, b.to_ascii_lowercase());
             } else {
                 words += word.end(&mut h);
             }
-        } else if c.is_numeric() {
+            continue;
+        }
+        // `i` is on a character boundary: ASCII steps one byte, this a
+        // whole character.
+        let Some(c) = p[i..].chars().next() else { break };
+        i += c.len_utf8();
+        if c.is_numeric() {
             word.digit(&mut h);
         } else if c.is_alphanumeric() {
             for l in c.to_lowercase() {
@@ -325,13 +338,29 @@ impl Word {
         self.push(h, b);
     }
 
+    /// [`Word::letter`] for each of a run of ASCII letters, lowercased.
+    fn letters_run(&mut self, h: &mut Fnv, run: &[u8]) {
+        self.begin(h);
+        self.letters = true;
+        self.digit = false;
+        for &b in run {
+            // ASCII letters only: setting bit 5 lowercases them.
+            h.byte(b | 0x20);
+        }
+        if let Some(free) = self.bytes.get_mut(self.len..) {
+            for (slot, &b) in free.iter_mut().zip(run) {
+                *slot = b | 0x20;
+            }
+        }
+        self.len += run.len();
+    }
+
     /// End the word, if one began: 1 when it counts as a word.
     fn end(&mut self, h: &mut Fnv) -> usize {
         if !std::mem::take(&mut self.open) {
             return 0;
         }
-        let calendar =
-            || (3..=12).contains(&self.len) && std::str::from_utf8(&self.bytes[..self.len]).is_ok_and(is_calendar);
+        let calendar = || (3..=12).contains(&self.len) && is_calendar_bytes(&self.bytes[..self.len]);
         if !self.letters {
             h.0 = self.before;
             h.write(b"0 ");
@@ -398,13 +427,20 @@ static CALENDAR_SHAPES: std::sync::LazyLock<[u32; 256]> = std::sync::LazyLock::n
 });
 
 /// Whether `word` (lowercase) names a month or a weekday.
+#[cfg(test)]
 fn is_calendar(word: &str) -> bool {
-    let Some(&first) = word.as_bytes().first() else { return false };
+    is_calendar_bytes(word.as_bytes())
+}
+
+/// [`is_calendar`] on a word's bytes (lowercase; any bytes: what is not
+/// UTF-8 is no calendar word), so a word needs no UTF-8 check first.
+fn is_calendar_bytes(word: &[u8]) -> bool {
+    let Some(&first) = word.first() else { return false };
     if CALENDAR_SHAPES[usize::from(first)] & (1 << word.len().min(31)) == 0 {
         return false;
     }
-    let key = fnv(word.as_bytes());
-    CALENDAR.binary_search_by(|(k, _)| k.cmp(&key)).is_ok_and(|i| CALENDAR[i].1 == word)
+    let key = fnv(word);
+    CALENDAR.binary_search_by(|(k, _)| k.cmp(&key)).is_ok_and(|i| CALENDAR[i].1.as_bytes() == word)
 }
 
 const CALENDAR_WORDS: &[&str] = &[

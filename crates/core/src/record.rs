@@ -278,27 +278,58 @@ impl RemovedKind {
     }
 }
 
+/// How [`word_count`] reads each byte: `WORD` is part of a word (ASCII or
+/// any byte of a character that cannot be whitespace), `SPACE` is ASCII
+/// whitespace, `MAYBE` starts a character that may be Unicode whitespace.
+/// Unicode's whitespace beyond ASCII is U+0085 and U+00A0 (first byte
+/// 0xC2), U+1680 (0xE1), U+2000–U+205F (0xE2) and U+3000 (0xE3): every
+/// other character, whatever its bytes, is part of a word.
+const WORD: u8 = 0;
+const SPACE: u8 = 1;
+const MAYBE: u8 = 2;
+static WORD_BYTES: [u8; 256] = {
+    let mut t = [WORD; 256];
+    t[b' ' as usize] = SPACE;
+    t[b'\t' as usize] = SPACE;
+    t[b'\n' as usize] = SPACE;
+    t[b'\r' as usize] = SPACE;
+    t[0x0b] = SPACE;
+    t[0x0c] = SPACE;
+    t[0xc2] = MAYBE;
+    t[0xe1] = MAYBE;
+    t[0xe2] = MAYBE;
+    t[0xe3] = MAYBE;
+    t
+};
+
 /// Words in a text: runs of characters separated by whitespace.
 pub fn word_count(text: &str) -> u64 {
-    // split_whitespace's count, without decoding the ASCII characters
-    // (most of any body): a word starts where non-whitespace follows
-    // whitespace or the start.
+    // split_whitespace's count, a byte at a time through a table: a word
+    // starts where a word byte follows whitespace or the start. Only a
+    // byte that may begin Unicode whitespace is decoded; the other bytes
+    // of a character are word bytes like its first.
     let bytes = text.as_bytes();
     let mut words = 0;
     let mut in_word = false;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let space = if b.is_ascii() {
-            i += 1;
-            matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
-        } else {
-            // `i` is on a character boundary: every step is a whole one.
-            let c = text[i..].chars().next().unwrap_or(' ');
-            i += c.len_utf8();
-            c.is_whitespace()
+    while let Some(&b) = bytes.get(i) {
+        let space = match WORD_BYTES[usize::from(b)] {
+            WORD => {
+                i += 1;
+                false
+            }
+            SPACE => {
+                i += 1;
+                true
+            }
+            _ => {
+                // A lead byte, so `i` is on a character boundary.
+                let c = text[i..].chars().next().unwrap_or(' ');
+                i += c.len_utf8();
+                c.is_whitespace()
+            }
         };
-        words += u64::from(!space && !in_word);
+        words += u64::from(!space & !in_word);
         in_word = !space;
     }
     words
@@ -405,6 +436,14 @@ mod tests {
         // form feed included; so does the other path.
         for text in ["  a\tb\x0bc\x0cd\r\ne  ", "x", " ", "naïve café\u{2003}au lait", "a\u{a0}b"] {
             assert_eq!(word_count(text), text.split_whitespace().count() as u64, "{text:?}");
+        }
+        // Every character whose first byte may start Unicode whitespace
+        // (spaces and the letters, marks and symbols that share a first
+        // byte with them), between and beside words.
+        for c in ('\u{80}'..='\u{7ff}').chain('\u{1000}'..='\u{3fff}') {
+            for text in [format!("a{c}b"), format!("{c}"), format!(" {c} x{c}")] {
+                assert_eq!(word_count(&text), text.split_whitespace().count() as u64, "{text:?}");
+            }
         }
     }
 }

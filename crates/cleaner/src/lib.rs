@@ -117,6 +117,26 @@ impl Cleaned {
     pub fn body(&self) -> String {
         self.paragraphs.join("\n\n")
     }
+
+    /// The paragraphs of a body [`Cleaned::body`] joined: the pieces between
+    /// blank lines, empty ones left out. `body.split("\n\n")` with the
+    /// empty pieces filtered gives the same, a good deal more slowly (a
+    /// general substring search per piece: 1% of a backfill's CPU).
+    pub fn paragraphs_of(body: &str) -> impl Iterator<Item = &str> {
+        let mut from = 0;
+        let mut breaks = memchr::memmem::find_iter(body.as_bytes(), b"\n\n");
+        std::iter::from_fn(move || {
+            while from <= body.len() {
+                let end = breaks.next().unwrap_or(body.len());
+                let piece = &body[from..end];
+                from = end + 2;
+                if !piece.is_empty() {
+                    return Some(piece);
+                }
+            }
+            None
+        })
+    }
 }
 
 /// A rule in the config that cannot be used.
@@ -470,6 +490,30 @@ impl Cleaner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paragraphs_of_a_body_are_its_pieces_between_blank_lines() {
+        let pieces = ["", "a", "b c", "\n", "\n\n", "é\nf", " "];
+        // Every body of up to three pieces joined by one to three newlines.
+        let mut bodies = vec![String::new()];
+        for _ in 0..3 {
+            let mut longer = Vec::new();
+            for body in &bodies {
+                for piece in pieces {
+                    for sep in ["\n", "\n\n", "\n\n\n"] {
+                        longer.push(format!("{body}{sep}{piece}"));
+                    }
+                }
+            }
+            bodies.extend(longer);
+        }
+        for body in &bodies {
+            let expected: Vec<&str> = body.split("\n\n").filter(|p| !p.is_empty()).collect();
+            assert_eq!(Cleaned::paragraphs_of(body).collect::<Vec<_>>(), expected, "{body:?}");
+        }
+        let cleaned = Cleaned { paragraphs: vec!["One.".into(), "Two\nlines.".into()], ..Cleaned::default() };
+        assert_eq!(Cleaned::paragraphs_of(&cleaned.body()).collect::<Vec<_>>(), cleaned.paragraphs);
+    }
 
     #[test]
     fn cleaner_is_shared_between_threads() {

@@ -189,7 +189,7 @@ fn apply_template(feed: &FeedSpec, cleaner: &Cleaner, template: &mut TemplateSta
     };
     let mut table = TemplateTable::from_state(std::mem::take(template), settings);
     let bodies: Vec<Vec<String>> =
-        records.iter().map(|r| r.body.split("\n\n").filter(|p| !p.is_empty()).map(str::to_string).collect()).collect();
+        records.iter().map(|r| Cleaned::paragraphs_of(&r.body).map(str::to_string).collect()).collect();
     let prints: Vec<Vec<Option<u64>>> = bodies.iter().map(|paragraphs| table.prints(paragraphs)).collect();
     for (record, prints) in records.iter().zip(&prints) {
         table.observe_prints(&record.id, prints);

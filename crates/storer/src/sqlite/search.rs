@@ -186,6 +186,30 @@ mod tests {
         assert_eq!(hits(&store, &["autre"]), ["a"]);
     }
 
+    /// The index merges eight segments a level (FTS5's default is four),
+    /// a search file made with the default included.
+    #[test]
+    fn the_index_merges_eight_segments_a_level() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let automerge = |store: &SqliteStore| -> i64 {
+            lock(&store.inner.reader)
+                .query_row("SELECT v FROM records_fts_config WHERE k = 'automerge'", [], |r| r.get(0))
+                .expect("the setting is stored")
+        };
+        let store = SqliteStore::open(&path).expect("opens");
+        store.write_blocking(&[record("a", "words")], None).expect("write");
+        assert_eq!(automerge(&store), 8);
+        drop(store);
+        Connection::open(super::super::indexer::search_path(&path))
+            .expect("open the search file")
+            .execute("INSERT INTO records_fts (records_fts, rank) VALUES ('automerge', 4)", [])
+            .expect("as a file made before");
+        let store = SqliteStore::open(&path).expect("reopens");
+        assert_eq!(automerge(&store), 8);
+        assert_eq!(hits(&store, &["words"]), ["a"]);
+    }
+
     /// A database whose index lived in it (as versions before the indexer
     /// left it) loses that index and gets it built in its own file.
     #[test]

@@ -244,6 +244,7 @@ impl Indexer {
                 let text: Option<(Option<String>, Option<String>, String)> =
                     read.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional().map_err(err)?;
                 if let Some((title, summary, body)) = text {
+                    let summary = summary_to_index(summary.as_deref(), &body);
                     insert.execute(params![rid, title, summary, body]).map_err(err)?;
                     top = top.max(rid);
                 }
@@ -297,6 +298,22 @@ fn reset_in(tx: &Transaction<'_>, store: &Transaction<'_>) -> Result<(), StoreEr
     set(tx, "applied", at).and_then(|()| set(tx, "max_rid", 0)).and_then(|()| set(tx, "built", 0)).map_err(err)
 }
 
+/// The summary as the index takes it: None when the body holds it word for
+/// word, between whitespace (a feed's description is often the article's
+/// first paragraph). Its words are then indexed with the body's, and a
+/// search matches any column, so the record matches the same searches for
+/// less tokenising. "Between whitespace": a summary found inside longer
+/// words ("art" in "start") is indexed as it is.
+pub(super) fn summary_to_index<'a>(summary: Option<&'a str>, body: &str) -> Option<&'a str> {
+    let summary = summary?;
+    let apart = |c: Option<char>| c.is_none_or(char::is_whitespace);
+    let held = !summary.is_empty()
+        && body
+            .match_indices(summary)
+            .any(|(at, _)| apart(body[..at].chars().next_back()) && apart(body[at + summary.len()..].chars().next()));
+    if held { None } else { Some(summary) }
+}
+
 /// Index the next records after row id `after`: the last one indexed, or
 /// None when there were none left.
 fn build_in(tx: &Transaction<'_>, store: &Transaction<'_>, after: i64) -> rusqlite::Result<Option<i64>> {
@@ -308,11 +325,12 @@ fn build_in(tx: &Transaction<'_>, store: &Transaction<'_>, after: i64) -> rusqli
     let mut last = None;
     while let Some(row) = rows.next()? {
         let rid: i64 = row.get(0)?;
+        let (summary, body) = (row.get::<_, Option<String>>(2)?, row.get::<_, String>(3)?);
         insert.execute(params![
             rid,
             row.get::<_, Option<String>>(1)?,
-            row.get::<_, Option<String>>(2)?,
-            row.get::<_, String>(3)?
+            summary_to_index(summary.as_deref(), &body),
+            body
         ])?;
         last = Some(rid);
     }

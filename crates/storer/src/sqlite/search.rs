@@ -186,6 +186,39 @@ mod tests {
         assert_eq!(hits(&store, &["autre"]), ["a"]);
     }
 
+    /// A summary the body holds word for word is indexed with the body
+    /// only; any other summary, and a summary found only inside longer
+    /// words, is indexed: searches find the same records either way.
+    #[test]
+    fn a_summary_the_body_holds_is_searched_through_the_body() {
+        use super::super::indexer::summary_to_index;
+        let body = "First paragraph of the story.\n\nRestart the art fair.";
+        assert_eq!(summary_to_index(Some("First paragraph of the story."), body), None);
+        assert_eq!(summary_to_index(Some("the art fair."), body), None);
+        assert_eq!(summary_to_index(Some("art"), body), None, "the word itself is there too");
+        assert_eq!(summary_to_index(Some("start"), body), Some("start"), "only inside 'Restart'");
+        assert_eq!(summary_to_index(Some("paragraph of the sto"), body), Some("paragraph of the sto"));
+        assert_eq!(summary_to_index(Some("A teaser of its own"), body), Some("A teaser of its own"));
+        assert_eq!(summary_to_index(None, body), None);
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("s.db")).expect("opens");
+        let mut a = record("a", body);
+        a.summary = Some("First paragraph of the story.".into());
+        let mut b = record("b", "Another text entirely.");
+        b.summary = Some("A teaser with startling words".into());
+        let mut c = record("c", "Restart the engines.");
+        c.summary = Some("start".into());
+        store.write_blocking(&[a, b, c], None).expect("write");
+        assert_eq!(hits(&store, &["paragraph", "story"]), ["a"]);
+        assert_eq!(hits(&store, &["teaser", "startling"]), ["b"]);
+        assert_eq!(hits(&store, &["start"]), ["c"]);
+        assert_eq!(store.rebuild_search().expect("rebuild"), 3);
+        assert_eq!(hits(&store, &["paragraph"]), ["a"]);
+        assert_eq!(hits(&store, &["start"]), ["c"]);
+        store.check_search().expect("consistent");
+    }
+
     /// The index merges eight segments a level (FTS5's default is four),
     /// a search file made with the default included.
     #[test]

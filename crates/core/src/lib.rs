@@ -49,4 +49,11 @@ pub mod state;
 pub mod template;
 
 pub use error::ErrorKind;
+
+/// A hash map for the hot paths keyed by numbers: index keys, row ids,
+/// positions. std's SipHash cost a few percent of a backfill's CPU across
+/// the index's and the linker's per-batch maps (docs/performance.md);
+/// foldhash is several times faster and, seeded at random per process, still
+/// keeps a feed from choosing keys that collide.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub use record::{Embed, Record, Removed, RemovedKind, Source};

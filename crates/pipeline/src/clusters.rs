@@ -15,6 +15,8 @@
 //! ([`prune_index`], on the store task).
 
 use std::collections::{HashMap, VecDeque};
+
+use newswire_core::FastMap;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -115,7 +117,7 @@ pub fn resolve(
     let now = Utc::now();
     let mut entries: Vec<Indexed> = Vec::with_capacity(lookup.len());
     // The stories this batch started so far (their first records), by key.
-    let mut by_key: HashMap<i64, Vec<usize>> = HashMap::new();
+    let mut by_key: FastMap<i64, Vec<usize>> = FastMap::default();
     for (record, found) in records.iter_mut().zip(lookup) {
         let Some((fingerprint, found)) = found else { continue };
         let mut best = found.map(|m| (m.cluster, m.similarity));
@@ -193,7 +195,7 @@ pub struct Recent {
     starters: VecDeque<Starter>,
     first: usize,
     /// Key → numbers of the starters holding it.
-    by_key: HashMap<i64, Vec<usize>>,
+    by_key: FastMap<i64, Vec<usize>>,
     /// Item marks, in commit order: (seq, id).
     items: VecDeque<(u64, String)>,
     /// Id → (seq, content hash) of the latest mark.

@@ -3,6 +3,8 @@
 //! lookup, pruning, and the stories it made.
 
 use std::collections::HashMap;
+
+use newswire_core::FastMap;
 use std::sync::{Arc, Mutex};
 
 use newswire_core::fingerprint::Fingerprint;
@@ -88,9 +90,9 @@ pub(super) struct Pending {
     /// Rows above this row id have their keys here, not in `lsh`.
     pub(super) keyed: i64,
     /// key → (at, rid) of those rows.
-    by_key: HashMap<i64, SmallVec<[(i64, i64); 1]>>,
+    by_key: FastMap<i64, SmallVec<[(i64, i64); 1]>>,
     /// rid → (at, keys) of those rows.
-    pub(super) rows: HashMap<i64, (i64, Vec<i64>)>,
+    pub(super) rows: FastMap<i64, (i64, Vec<i64>)>,
     /// The sorted (key, at, rid) rows of a flush, kept for the next.
     flushing: Vec<(i64, i64, i64)>,
     /// Each run's filter of the keys it holds (see [`runs::KeyFilter`]):
@@ -546,7 +548,7 @@ pub(super) fn find_similar_in(
         }
         cache.keep_lists(pending.epoch, run.run, read_lists.drain(..));
     }
-    let mut read: HashMap<i64, Vec<i64>> = HashMap::with_capacity(distinct.len());
+    let mut read: FastMap<i64, Vec<i64>> = FastMap::with_capacity_and_hasher(distinct.len(), Default::default());
     for (&key, mut found) in distinct.iter().zip(newest) {
         if let Some(held) = pending.by_key.get(&key) {
             found.extend(held.iter().filter(|(at, _)| *at >= since));

@@ -101,7 +101,7 @@ pub fn normalize_paragraph(text: &str) -> String {
         i += width;
         run = i;
     }
-    flush(&mut out, &text[run.min(text.len())..]);
+    flush(&mut out, &text[run..]);
     if !compose || is_nfc_quick(out.chars()) == IsNormalized::Yes { out } else { out.nfc().collect() }
 }
 

@@ -134,27 +134,12 @@ impl Words {
         &self.text[self.spans[from].0..self.spans[to - 1].1]
     }
 
-    /// Append the word held in `word`, normalised (currency dropped, number
-    /// words to digits, "per cent" to "percent").
+    /// Append the word held in `word`, normalised as [`Words::end_word`]
+    /// normalises it.
     fn push(&mut self, word: &str) {
-        if currency_word(word) {
-            return;
-        }
-        if word == "cent" && self.last() == Some("per") {
-            self.pop();
-            self.push_raw("percent");
-            return;
-        }
-        self.push_raw(number_word(word).unwrap_or(word));
-    }
-
-    fn push_raw(&mut self, word: &str) {
-        if !self.text.is_empty() {
-            self.text.push(' ');
-        }
-        let start = self.text.len();
+        let open = self.begin_word();
         self.text.push_str(word);
-        self.spans.push((start, self.text.len()));
+        self.end_word(open);
     }
 
     /// Start a word written straight into `text` (after a space, unless
@@ -167,16 +152,21 @@ impl Words {
         (self.text.len(), space)
     }
 
-    /// End the word [`Words::begin_word`] started, normalised as
-    /// [`Words::push`] normalises a word.
+    /// End the word [`Words::begin_word`] started, normalised: currency
+    /// dropped, number words to digits, "per cent" to "percent".
     fn end_word(&mut self, (start, space): (usize, bool)) {
         let word = &self.text[start..];
-        if currency_word(word) || word == "cent" && self.last() == Some("per") || number_word(word).is_some() {
-            // The rare word that changes: taken back and pushed again.
-            let word = word.to_string();
+        if currency_word(word) {
             self.text.truncate(start - usize::from(space));
-            self.push(&word);
+        } else if word == "cent" && self.last() == Some("per") {
+            self.text.truncate(start - usize::from(space));
+            self.pop();
+            self.push("percent");
         } else {
+            if let Some(digits) = number_word(word) {
+                self.text.truncate(start);
+                self.text.push_str(digits);
+            }
             self.spans.push((start, self.text.len()));
         }
     }

@@ -49,6 +49,7 @@ pub mod state;
 pub mod template;
 
 pub use error::ErrorKind;
+pub use record::{Embed, Record, Removed, RemovedKind, Source};
 
 /// A hash map for the hot paths keyed by numbers: index keys, row ids,
 /// positions. std's SipHash cost a few percent of a backfill's CPU across
@@ -56,4 +57,3 @@ pub use error::ErrorKind;
 /// foldhash is several times faster and, seeded at random per process, still
 /// keeps a feed from choosing keys that collide.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-pub use record::{Embed, Record, Removed, RemovedKind, Source};

@@ -53,14 +53,14 @@ CREATE TABLE IF NOT EXISTS search_state (key TEXT PRIMARY KEY, value INTEGER NOT
 
 /// FTS5 merges a level's segments into one when it holds this many (its
 /// own default is 4). Every transaction of the indexer writes a segment;
-/// with 4, each entry was merged again at every fourth level, and merging
+/// with 4, a segment was merged again each time four met at a level, and merging
 /// was most of the index's cost in a backfill (it grows with the index).
-/// With 8 there are half as many levels to pass through, at the price of up
+/// With 8 there are two thirds as many levels to pass through, at the price of up
 /// to 7 segments a level for a search to read: measured side by side, the
 /// indexer's share of a backfill fell by a sixth and searches were no
 /// slower (docs/performance.md). Kept in the index's config table; set at
-/// every open, so an older search file takes it too.
-const FTS_MERGING: &str = "INSERT INTO records_fts (records_fts, rank) VALUES ('automerge', 8);";
+/// an open that finds another value, so an older search file takes it too.
+const AUTOMERGE: i64 = 8;
 
 /// Log entries (or, in a build, records) applied per transaction.
 const STEP: i64 = 500;
@@ -107,7 +107,19 @@ impl Indexer {
                     .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192;")
             })
             .and_then(|()| search.execute_batch(SEARCH_SCHEMA))
-            .and_then(|()| search.execute_batch(FTS_MERGING))
+            .and_then(|()| {
+                // Written only when it differs: an open is not a write.
+                let set: Option<i64> = search
+                    .query_row("SELECT v FROM records_fts_config WHERE k = 'automerge'", [], |r| r.get(0))
+                    .optional()?;
+                if set == Some(AUTOMERGE) {
+                    Ok(())
+                } else {
+                    search
+                        .execute("INSERT INTO records_fts (records_fts, rank) VALUES ('automerge', ?1)", [AUTOMERGE])
+                        .map(drop)
+                }
+            })
             .map_err(|e| db_err(&format!("cannot create the full-text index in {}", path.display()), e))?;
         let store_conn = Connection::open_with_flags(
             store,

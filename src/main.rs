@@ -8,6 +8,7 @@ use newswire::{
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
+    memory::configure();
     let cli = Cli::parse();
     let format = cli.log_format;
     logging::init(format, cli.log.as_deref());

@@ -78,16 +78,16 @@ pub(super) const RUNS_FILE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS runs.runs_
 /// keys and stored.
 pub(super) fn load_filters(conn: &Connection) -> rusqlite::Result<HashMap<i64, Arc<KeyFilter>>> {
     let mut out = HashMap::new();
-    let stored: Vec<(i64, Option<Vec<u8>>)> = {
-        let mut stmt = conn.prepare("SELECT run, filter FROM lsh_runs")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let stored: Vec<(i64, Option<Vec<u8>>, i64)> = {
+        let mut stmt = conn.prepare("SELECT run, filter, entries FROM lsh_runs")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect::<Result<_, _>>()?
     };
-    for (run, blob) in stored {
+    for (run, blob, entries) in stored {
         let filter = match blob.as_deref().and_then(KeyFilter::from_bytes) {
             Some(filter) => filter,
             None => {
-                let filter = filter_of_run(conn, run)?;
+                let filter = filter_of_run(conn, run, entries)?;
                 conn.execute("UPDATE lsh_runs SET filter = ?2 WHERE run = ?1", params![run, filter.to_bytes()])?;
                 filter
             }
@@ -97,11 +97,18 @@ pub(super) fn load_filters(conn: &Connection) -> rusqlite::Result<HashMap<i64, A
     Ok(out)
 }
 
-/// A filter of the keys `run` holds, read from `lsh`.
-fn filter_of_run(conn: &Connection, run: i64) -> rusqlite::Result<KeyFilter> {
+/// A filter of the keys `run` holds, read from `lsh` and added as they are
+/// read, sized for `entries` (the run's count when written, which
+/// removals never lower). Reading them into a list first held some 17 MB at
+/// the largest merge of the news farm's backfill, at its peak of memory.
+fn filter_of_run(conn: &Connection, run: i64, entries: i64) -> rusqlite::Result<KeyFilter> {
     let mut stmt = conn.prepare_cached("SELECT key FROM lsh WHERE run = ?1")?;
-    let keys: Vec<i64> = stmt.query_map([run], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    Ok(KeyFilter::of(keys.iter().copied(), keys.len()))
+    let mut filter = KeyFilter::sized(usize::try_from(entries).unwrap_or(0));
+    let mut rows = stmt.query([run])?;
+    while let Some(row) = rows.next()? {
+        filter.insert(row.get(0)?);
+    }
+    Ok(filter)
 }
 
 /// One run of `lsh`.
@@ -295,7 +302,7 @@ pub(super) fn merge_in(tx: &rusqlite::Transaction<'_>, group: &[Run]) -> Result<
     let first = group.iter().map(|r| r.first).min().unwrap_or(0);
     let last = group.iter().map(|r| r.last).max().unwrap_or(0);
     let level = group.iter().map(|r| r.level).max().unwrap_or(0) + 1;
-    let filter = filter_of_run(tx, run).map_err(write_err)?;
+    let filter = filter_of_run(tx, run, entries).map_err(write_err)?;
     tx.execute(
         "INSERT INTO lsh_runs (run, level, first, last, entries, filter) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![run, level, first, last, entries, filter.to_bytes()],

@@ -105,10 +105,12 @@ const LOOKUP_CACHE_KIB: i64 = 2 * 1024;
 /// lookup connection's is kept across the commits of records (the runs
 /// file changes only at a flush, a merge, or when keys leave a run), so it
 /// holds the runs' inner B-tree pages (some 7 MB at 1,000,000 records, estimated) and
-/// a range read costs about one leaf page read. The writer's serves merges
+/// a range read costs about one leaf page read. 8 MiB: lookups at 1,000,000
+/// records cost the same as with 16 (80 µs each, `newswire-bench index`),
+/// and the news farm's backfill peaks 12 MB lower (docs/performance.md). The writer's serves merges
 /// (sequential) and removals; the reader's and the checkpointer's next to
 /// nothing.
-const LOOKUP_RUNS_CACHE_KIB: i64 = 16 * 1024;
+const LOOKUP_RUNS_CACHE_KIB: i64 = 8 * 1024;
 const WRITER_RUNS_CACHE_KIB: i64 = 4 * 1024;
 const READER_RUNS_CACHE_KIB: i64 = 1024;
 const CHECKPOINTER_RUNS_CACHE_KIB: i64 = 256;

@@ -70,8 +70,8 @@ INSERT INTO index_keyed (keyed)
 "#;
 
 /// Records whose keys are held in memory before they are written to `lsh`
-/// in one transaction (see [`INDEX_SCHEMA`]): about 160,000 keys, some
-/// 15 MB of tables that are kept from one flush to the next.
+/// in one transaction (see [`INDEX_SCHEMA`]): some 400,000 keys on the news
+/// farm, about 9 MB of tables ([`HeldKeys`]) kept from one flush to the next.
 pub(super) const FLUSH_ROWS: usize = 4096;
 
 /// The keys of the `fingerprints` rows above `keyed`, not yet in `lsh`
@@ -81,20 +81,21 @@ pub(super) const FLUSH_ROWS: usize = 4096;
 ///
 /// Its tables keep their capacity across flushes: refilled every few
 /// thousand records, they were freed and grown again each time, and that
-/// churn of some 20 MB (a table of 160,000 keys, a list per key) let
-/// resident memory step up at each flush in a soak (docs/reliability.md).
-/// Most keys belong to one held record, so a key's list is inline until a
-/// second record shares it.
+/// churn let resident memory step up at each flush in a soak
+/// (docs/reliability.md). The sorted rows a flush writes are not kept: they
+/// are one block, mapped on its own and returned whole when freed
+/// (`src/memory.rs`).
 #[derive(Debug, Default)]
 pub(super) struct Pending {
     /// Rows above this row id have their keys here, not in `lsh`.
     pub(super) keyed: i64,
     /// key → (at, rid) of those rows.
+    held: HeldKeys,
+    /// A subset's ([`Pending::subset`]): the held (at, rid) under each of
+    /// its lookup's keys.
     by_key: FastMap<i64, SmallVec<[(i64, i64); 1]>>,
     /// rid → (at, keys) of those rows.
     pub(super) rows: FastMap<i64, (i64, Vec<i64>)>,
-    /// The sorted (key, at, rid) rows of a flush, kept for the next.
-    flushing: Vec<(i64, i64, i64)>,
     /// Each run's filter of the keys it holds (see [`runs::KeyFilter`]):
     /// changed with the runs, under this lock, so a lookup takes the
     /// filters with its snapshot.
@@ -105,6 +106,70 @@ pub(super) struct Pending {
     /// A subset's: the cache's epoch when it was taken, with the lookup's
     /// snapshot (see [`super::cache`]).
     epoch: u64,
+}
+
+/// The held rows' keys, as lists under each key: chained entries of 8
+/// bytes, not a list per key. A table of some 400,000 keys, each with a
+/// list of (at, rid), was 17 MB at the news farm's peak of memory; this is
+/// about half that.
+///
+/// Keys are 32-bit hashes ([`Fingerprint::keys`]); one that is not (a
+/// future format) is not held, so it is found only once it is flushed: a
+/// candidate missed, never a wrong one.
+#[derive(Debug, Default)]
+struct HeldKeys {
+    /// key → its newest entry in `entries`.
+    heads: FastMap<u32, u32>,
+    /// (row, the key's next older entry or [`HeldKeys::END`]).
+    entries: Vec<(u32, u32)>,
+    /// (rid, at) of each row added since the last flush, by its number in
+    /// `entries`; a dropped row's rid is [`HeldKeys::DROPPED`].
+    rows: Vec<(i64, i64)>,
+}
+
+impl HeldKeys {
+    const END: u32 = u32::MAX;
+    /// Row ids start at 1.
+    const DROPPED: i64 = 0;
+
+    fn add(&mut self, rid: i64, at: i64, keys: &[i64]) {
+        let Ok(row) = u32::try_from(self.rows.len()) else { return };
+        self.rows.push((rid, at));
+        for &key in keys {
+            let (Ok(key), Ok(entry)) = (u32::try_from(key), u32::try_from(self.entries.len())) else { continue };
+            let head = self.heads.entry(key).or_insert(Self::END);
+            self.entries.push((row, *head));
+            *head = entry;
+        }
+    }
+
+    fn drop_row(&mut self, rid: i64) {
+        if let Some(row) = self.rows.iter_mut().rev().find(|(r, _)| *r == rid) {
+            row.0 = Self::DROPPED;
+        }
+    }
+
+    /// The (at, rid) held under `key`, newest added first.
+    fn under(&self, key: i64) -> impl Iterator<Item = (i64, i64)> + '_ {
+        let mut next = u32::try_from(key).ok().and_then(|k| self.heads.get(&k).copied()).unwrap_or(Self::END);
+        std::iter::from_fn(move || {
+            while next != Self::END {
+                let (row, older) = self.entries[next as usize];
+                next = older;
+                let (rid, at) = self.rows[row as usize];
+                if rid != Self::DROPPED {
+                    return Some((at, rid));
+                }
+            }
+            None
+        })
+    }
+
+    fn clear(&mut self) {
+        self.heads.clear();
+        self.entries.clear();
+        self.rows.clear();
+    }
 }
 
 /// A change to [`Pending`], applied once its transaction has committed.
@@ -171,21 +236,13 @@ impl Pending {
     pub(super) fn apply(&mut self, change: PendingChange) {
         match change {
             PendingChange::Add { rid, at, keys } => {
-                for &key in &keys {
-                    self.by_key.entry(key).or_default().push((at, rid));
-                }
+                self.held.add(rid, at, &keys);
                 self.rows.insert(rid, (at, keys));
             }
             PendingChange::Evict { run, keys } => self.cache.forget_keys(run, &keys),
             PendingChange::Drop { rid } => {
-                let Some((_, keys)) = self.rows.remove(&rid) else { return };
-                for key in keys {
-                    if let Some(list) = self.by_key.get_mut(&key) {
-                        list.retain(|&mut (_, r)| r != rid);
-                        if list.is_empty() {
-                            self.by_key.remove(&key);
-                        }
-                    }
+                if self.rows.remove(&rid).is_some() {
+                    self.held.drop_row(rid);
                 }
             }
         }
@@ -194,7 +251,13 @@ impl Pending {
     /// The held keys among `keys` (and the watermark and the runs'
     /// filters), for a lookup of those keys to use without the lock.
     pub(super) fn subset(&self, keys: &[i64]) -> Pending {
-        let by_key = keys.iter().filter_map(|k| self.by_key.get(k).map(|held| (*k, held.clone()))).collect();
+        let by_key = keys
+            .iter()
+            .filter_map(|&k| {
+                let held: SmallVec<[(i64, i64); 1]> = self.held.under(k).collect();
+                (!held.is_empty()).then_some((k, held))
+            })
+            .collect();
         Pending {
             keyed: self.keyed,
             by_key,
@@ -215,15 +278,13 @@ impl Pending {
     /// [`runs::compact`], which needs no lock of the held keys.
     pub(super) fn flush(&mut self, conn: &mut Connection) -> Result<(), StoreError> {
         let Some(&top) = self.rows.keys().max() else { return Ok(()) };
-        let mut entries = std::mem::take(&mut self.flushing);
-        entries.clear();
+        let mut entries: Vec<(i64, i64, i64)> = Vec::with_capacity(self.keys());
         for (&rid, (at, keys)) in &self.rows {
             entries.extend(keys.iter().map(|&key| (key, *at, rid)));
         }
         entries.sort_unstable();
-        let written = write_keys(conn, &entries, self.keyed, top);
-        self.flushing = entries;
-        let (run, filter, orphans) = written?;
+        let (run, filter, orphans) = write_keys(conn, &entries, self.keyed, top)?;
+        drop(entries);
         if !orphans.is_empty() {
             for orphan in &orphans {
                 self.filters.remove(orphan);
@@ -232,7 +293,7 @@ impl Pending {
         }
         self.filters.insert(run, Arc::new(filter));
         self.keyed = top;
-        self.by_key.clear();
+        self.held.clear();
         self.rows.clear();
         Ok(())
     }
@@ -730,7 +791,12 @@ mod tests {
         pending.apply(PendingChange::Add { rid: 1, at: 10, keys: vec![100, 200] });
         pending.apply(PendingChange::Add { rid: 2, at: 20, keys: vec![200, 300] });
         pending.apply(PendingChange::Add { rid: 3, at: 30, keys: vec![200] });
-        let under = |p: &Pending, key: i64| p.by_key.get(&key).map(|h| h.to_vec()).unwrap_or_default();
+        let under = |p: &Pending, key: i64| {
+            let mut held: Vec<(i64, i64)> = p.held.under(key).collect();
+            held.sort_unstable();
+            assert_eq!(p.subset(&[key]).by_key.get(&key).map(|h| h.to_vec()).unwrap_or_default().len(), held.len());
+            held
+        };
         assert_eq!(under(&pending, 200), vec![(10, 1), (20, 2), (30, 3)]);
         pending.apply(PendingChange::Drop { rid: 2 });
         assert_eq!(under(&pending, 200), vec![(10, 1), (30, 3)]);
@@ -738,8 +804,9 @@ mod tests {
         assert_eq!(under(&pending, 100), vec![(10, 1)]);
         pending.apply(PendingChange::Drop { rid: 1 });
         pending.apply(PendingChange::Drop { rid: 3 });
-        assert!(pending.by_key.is_empty() && pending.rows.is_empty());
+        assert!([100, 200, 300].iter().all(|&k| under(&pending, k).is_empty()) && pending.rows.is_empty());
         assert_eq!(pending.keys(), 0);
+        assert!(pending.subset(&[100, 200, 300]).by_key.is_empty());
     }
 
     #[test]
@@ -755,9 +822,14 @@ mod tests {
         let lsh: i64 = conn.query_row("SELECT COUNT(*) FROM lsh", [], |r| r.get(0)).expect("count");
         let keyed: i64 = conn.query_row("SELECT keyed FROM index_keyed", [], |r| r.get(0)).expect("keyed");
         assert_eq!((lsh, keyed, pending.keyed), (100, 50, 50));
-        assert!(pending.by_key.is_empty() && pending.rows.is_empty());
-        assert!(pending.by_key.capacity() >= 57 && pending.rows.capacity() >= 50, "capacity kept");
-        assert!(pending.flushing.capacity() >= 100);
+        assert!(pending.held.heads.is_empty() && pending.held.entries.is_empty() && pending.rows.is_empty());
+        assert!(pending.held.under(1007).next().is_none(), "nothing held after the flush");
+        assert!(
+            pending.held.heads.capacity() >= 57
+                && pending.held.entries.capacity() >= 100
+                && pending.rows.capacity() >= 50,
+            "capacity kept"
+        );
     }
 
     #[tokio::test]

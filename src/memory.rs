@@ -16,8 +16,8 @@
 //! ([`configure`]). glibc does this too, but raises the threshold to the
 //! size of every such block freed, up to 32 MB, so after the first large
 //! documents were freed the next ones came from the arenas and left holes
-//! there: on the news farm, fixing the threshold took peak RSS from 348 to
-//! 318–325 MB at the same items/s (docs/performance.md, "Peak memory, step 4").
+//! there: on the news farm, fixing the threshold took peak RSS from 342–350 to
+//! 319–332 MB at the same items/s (docs/performance.md, "Peak memory, step 4").
 
 use std::time::Duration;
 

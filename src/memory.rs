@@ -29,24 +29,46 @@ pub const RELEASE_EVERY: Duration = Duration::from_millis(500);
 pub const MMAP_THRESHOLD: usize = 128 * 1024;
 
 /// Fix the allocator's threshold for blocks mapped on their own at
-/// [`MMAP_THRESHOLD`]. Call it first thing, before other threads start.
+/// [`MMAP_THRESHOLD`], unless the environment sets it
+/// ([`set_by_environment`]). Call it first thing, before other threads
+/// start.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn configure() {
+    let tunables = std::env::var("GLIBC_TUNABLES").ok();
+    if !set_by_environment(std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some(), tunables.as_deref()) {
+        fix_threshold();
+    }
+}
+
+/// Set the threshold at [`MMAP_THRESHOLD`]; false if glibc refused it (the
+/// default, sliding one then stays).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(
     unsafe_code,
     reason = "glibc's mallopt has no safe wrapper; it takes two integers and touches only the allocator's settings"
 )]
-pub fn configure() {
+fn fix_threshold() -> bool {
     let threshold = libc::c_int::try_from(MMAP_THRESHOLD).unwrap_or(libc::c_int::MAX);
     // SAFETY: mallopt only changes a setting of the allocator; it returns 0
-    // when the value is refused, and then the default (dynamic) one stays.
-    if unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, threshold) } == 0 {
-        tracing::debug!(threshold, "the allocator refused a fixed mmap threshold");
-    }
+    // when the value is refused.
+    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, threshold) != 0 }
 }
 
 /// Nothing to configure here.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn configure() {}
+
+/// Whether the operator set glibc's threshold in the environment
+/// (`MALLOC_MMAP_THRESHOLD_`, or `glibc.malloc.mmap_threshold` in
+/// `GLIBC_TUNABLES`): then it is theirs, and [`configure`] leaves it.
+#[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
+fn set_by_environment(threshold_variable: bool, tunables: Option<&str>) -> bool {
+    threshold_variable
+        || tunables.is_some_and(|t| {
+            t.split(':')
+                .any(|setting| setting.split_once('=').is_some_and(|(name, _)| name == "glibc.malloc.mmap_threshold"))
+        })
+}
 
 /// Start a thread that returns freed heap pages to the system every
 /// `every`, for the life of the process. A thread that cannot be started is
@@ -111,8 +133,18 @@ mod tests {
     }
 
     #[test]
+    fn a_threshold_set_in_the_environment_is_left_to_it() {
+        assert!(!set_by_environment(false, None));
+        assert!(set_by_environment(true, None));
+        assert!(set_by_environment(false, Some("glibc.malloc.mmap_threshold=65536")));
+        assert!(set_by_environment(false, Some("glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=1")));
+        assert!(!set_by_environment(false, Some("glibc.malloc.arena_max=2")));
+        assert!(!set_by_environment(false, Some("glibc.malloc.mmap_threshold_max=1")));
+    }
+
+    #[test]
     fn large_blocks_stay_mapped_after_a_larger_one_was_freed() {
-        configure();
+        assert!(fix_threshold(), "glibc refused the threshold");
         // Freeing a mapped 8 MB block is what raises glibc's own threshold
         // to 8 MB; with the threshold fixed, blocks of 256 KB are still
         // mapped on their own afterwards.

@@ -70,7 +70,7 @@ INSERT INTO index_keyed (keyed)
 "#;
 
 /// Records whose keys are held in memory before they are written to `lsh`
-/// in one transaction (see [`INDEX_SCHEMA`]): some 400,000 keys on the news
+/// in one transaction (see [`INDEX_SCHEMA`]): some 300,000 keys on the news
 /// farm, about 9 MB of tables ([`HeldKeys`]) kept from one flush to the next.
 pub(super) const FLUSH_ROWS: usize = 4096;
 
@@ -109,7 +109,7 @@ pub(super) struct Pending {
 }
 
 /// The held rows' keys, as lists under each key: chained entries of 8
-/// bytes, not a list per key. A table of some 400,000 keys, each with a
+/// bytes, not a list per key. A table of some 300,000 keys, each with a
 /// list of (at, rid), was 17 MB at the news farm's peak of memory; this is
 /// about half that.
 ///

@@ -122,8 +122,9 @@ struct HeldKeys {
     heads: FastMap<u32, u32>,
     /// (row, the key's next older entry or [`HeldKeys::END`]).
     entries: Vec<(u32, u32)>,
-    /// (rid, at) of each row added since the last flush, by its number in
-    /// `entries`; a dropped row's rid is [`HeldKeys::DROPPED`].
+    /// (rid, at) of each row added since the last flush, in the order
+    /// added (the row number `entries` name); a dropped row's rid is
+    /// [`HeldKeys::DROPPED`].
     rows: Vec<(i64, i64)>,
 }
 

@@ -104,12 +104,12 @@ const LOOKUP_CACHE_KIB: i64 = 2 * 1024;
 /// Page cache of the runs file (`runs_file.rs`) per connection, KiB. A
 /// lookup connection's is kept across the commits of records (the runs
 /// file changes only at a flush, a merge, or when keys leave a run), so it
-/// holds the runs' inner B-tree pages (some 7 MB at 1,000,000 records, estimated) and
-/// a range read costs about one leaf page read. 8 MiB: lookups at 1,000,000
-/// records cost the same as with 16 (80 µs each, `newswire-bench index`),
-/// and the news farm's backfill peaks 12 MB lower (docs/performance.md). The writer's serves merges
-/// (sequential) and removals; the reader's and the checkpointer's next to
-/// nothing.
+/// holds the runs' inner B-tree pages (some 7 MB at 1,000,000 records,
+/// estimated) and a range read costs about one leaf page read. 8 MiB:
+/// lookups at 1,000,000 records cost the same as with 16 (80 µs each,
+/// `newswire-bench index`), and the news farm's backfill peaks 12 MB lower
+/// (docs/performance.md). The writer's serves merges (sequential) and
+/// removals; the reader's and the checkpointer's next to nothing.
 const LOOKUP_RUNS_CACHE_KIB: i64 = 8 * 1024;
 const WRITER_RUNS_CACHE_KIB: i64 = 4 * 1024;
 const READER_RUNS_CACHE_KIB: i64 = 1024;

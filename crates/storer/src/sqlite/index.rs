@@ -100,6 +100,8 @@ pub(super) struct Pending {
     /// changed with the runs, under this lock, so a lookup takes the
     /// filters with its snapshot.
     pub(super) filters: HashMap<i64, Arc<KeyFilter>>,
+    /// The merge of runs under way, if any (see [`runs::advance`]).
+    pub(super) merging: Option<runs::Merging>,
     /// What lookups read from the runs and `fingerprints`, kept across
     /// commits (see [`super::cache`]); shared with every subset.
     pub(super) cache: Arc<IndexCache>,
@@ -201,7 +203,8 @@ impl Pending {
         let read_err = |e| db_err("cannot read the index", e);
         let keyed: i64 = conn.query_row("SELECT keyed FROM index_keyed", [], |r| r.get(0)).map_err(read_err)?;
         let filters = runs::load_filters(conn).map_err(read_err)?;
-        let mut pending = Pending { keyed, filters, ..Pending::default() };
+        let merging = runs::resumed(conn).map_err(read_err)?;
+        let mut pending = Pending { keyed, filters, merging, ..Pending::default() };
         let mut after = keyed;
         loop {
             after = pending.hold_rows(conn, after, FLUSH_ROWS).map_err(read_err)?;
@@ -289,6 +292,9 @@ impl Pending {
         if !orphans.is_empty() {
             for orphan in &orphans {
                 self.filters.remove(orphan);
+            }
+            if self.merging.as_ref().is_some_and(|m| orphans.contains(&m.run)) {
+                self.merging = None;
             }
             self.cache.forget_runs(&orphans);
         }
@@ -495,8 +501,12 @@ fn forget_keys(
         .prepare_cached("DELETE FROM lsh WHERE run = ?1 AND key = ?2 AND at = ?3 AND rid = ?4")
         .map_err(|e| db_err("cannot prepare the index", e))?;
     let keys = old.keys();
-    for &key in &keys {
-        delete.execute(params![run, key, at, rid]).map_err(|e| db_err("cannot update the index", e))?;
+    // A merge of its run under way may have copied some of them already.
+    let merging = runs::merging_into(conn, rid).map_err(|e| db_err("cannot read the index runs", e))?;
+    for run in std::iter::once(run).chain(merging) {
+        for &key in &keys {
+            delete.execute(params![run, key, at, rid]).map_err(|e| db_err("cannot update the index", e))?;
+        }
     }
     changes.push(PendingChange::Evict { run, keys });
     Ok(())

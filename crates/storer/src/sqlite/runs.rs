@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use newswire_core::sink::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::index::Pending;
+use super::index::{FLUSH_ROWS, Pending};
 use super::{db_err, lock};
 pub(super) use crate::key_filter::KeyFilter;
 
@@ -48,9 +48,10 @@ pub(super) use crate::key_filter::KeyFilter;
 pub(super) const MERGE_AT: usize = 8;
 
 /// Entries per key slice when merging: a merge copies its runs one slice of
-/// the key space at a time (sorted in memory, a few MB), so it never sorts
-/// a whole level at once.
-const SLICE_ENTRIES: i64 = 65_536;
+/// the key space at a time, each in a transaction of its own (sorted in
+/// memory, well under a MB; some 15 ms of the writer's time), so it never
+/// sorts a whole level at once nor holds up the store's commits for long.
+const SLICE_ENTRIES: i64 = 16_384;
 
 /// The key table and its list of runs, in database `db` (`runs`, the runs
 /// file, see [`super::runs_file`]; `main` only while an index of format 4
@@ -76,8 +77,19 @@ pub(super) fn runs_schema(db: &str) -> String {
 }
 
 /// The runs file's id (one row), matched with the store's at open (see
-/// [`super::runs_file`]).
-pub(super) const RUNS_FILE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS runs.runs_file (id INTEGER NOT NULL);";
+/// [`super::runs_file`]); and the merge under way, if any (one row, see
+/// [`advance`]).
+pub(super) const RUNS_FILE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS runs.runs_file (id INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS runs.lsh_merge (
+        run      INTEGER PRIMARY KEY,
+        inputs   TEXT NOT NULL,
+        level    INTEGER NOT NULL,
+        first    INTEGER NOT NULL,
+        last     INTEGER NOT NULL,
+        entries  INTEGER NOT NULL,
+        slice    INTEGER NOT NULL,
+        slices   INTEGER NOT NULL
+    );";
 
 /// The filters of the runs, by run id: those stored with them, and for a
 /// run without one (converted from a single key table), one built from its
@@ -156,28 +168,7 @@ pub(super) fn write_run(
 ) -> Result<(i64, KeyFilter), StoreError> {
     let write_err = |e| db_err("cannot write the index", e);
     let run = next_run(tx).map_err(write_err)?;
-    {
-        let prepare_err = |e| db_err("cannot prepare the index", e);
-        // ROWS_PER_INSERT rows a statement: one statement a row spent more
-        // on running the statement (cursor opened, program started) than on
-        // the row (docs/performance.md).
-        let mut many = tx.prepare_cached(&INSERT_MANY).map_err(prepare_err)?;
-        let mut chunks = entries.chunks_exact(ROWS_PER_INSERT);
-        for chunk in &mut chunks {
-            for (j, &(key, at, rid)) in chunk.iter().enumerate() {
-                for (k, value) in [run, key, at, rid].into_iter().enumerate() {
-                    many.raw_bind_parameter(4 * j + k + 1, value).map_err(write_err)?;
-                }
-            }
-            many.raw_execute().map_err(write_err)?;
-        }
-        let mut insert = tx
-            .prepare_cached("INSERT OR IGNORE INTO lsh (run, key, at, rid) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(prepare_err)?;
-        for &(key, at, rid) in chunks.remainder() {
-            insert.execute(params![run, key, at, rid]).map_err(write_err)?;
-        }
-    }
+    insert_rows(tx, run, entries).map_err(write_err)?;
     let filter = KeyFilter::of(entries.iter().map(|&(key, _, _)| key), entries.len());
     tx.execute(
         "INSERT INTO lsh_runs (run, level, first, last, entries, filter) VALUES (?1, 0, ?2, ?3, ?4, ?5)",
@@ -185,6 +176,28 @@ pub(super) fn write_run(
     )
     .map_err(write_err)?;
     Ok((run, filter))
+}
+
+/// Append `entries` (sorted by key, at, rid) to `lsh` as rows of `run`.
+fn insert_rows(tx: &rusqlite::Transaction<'_>, run: i64, entries: &[(i64, i64, i64)]) -> rusqlite::Result<()> {
+    // ROWS_PER_INSERT rows a statement: one statement a row spent more on
+    // running the statement (cursor opened, program started) than on the
+    // row (docs/performance.md).
+    let mut many = tx.prepare_cached(&INSERT_MANY)?;
+    let mut chunks = entries.chunks_exact(ROWS_PER_INSERT);
+    for chunk in &mut chunks {
+        for (j, &(key, at, rid)) in chunk.iter().enumerate() {
+            for (k, value) in [run, key, at, rid].into_iter().enumerate() {
+                many.raw_bind_parameter(4 * j + k + 1, value)?;
+            }
+        }
+        many.raw_execute()?;
+    }
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO lsh (run, key, at, rid) VALUES (?1, ?2, ?3, ?4)")?;
+    for &(key, at, rid) in chunks.remainder() {
+        insert.execute(params![run, key, at, rid])?;
+    }
+    Ok(())
 }
 
 /// Rows of `lsh` written by one statement of [`write_run`].
@@ -195,16 +208,23 @@ static INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!("INSERT OR IGNORE INTO lsh (run, key, at, rid) VALUES {}", vec!["(?, ?, ?, ?)"; ROWS_PER_INSERT].join(", "))
 });
 
+/// An id above every listed run's and the merge under way's.
 fn next_run(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT coalesce(max(run), 0) + 1 FROM lsh_runs", [], |r| r.get(0))
+    conn.query_row(
+        "SELECT max(coalesce((SELECT max(run) FROM lsh_runs), 0), coalesce((SELECT max(run) FROM lsh_merge), 0)) + 1",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// Drop the runs above the watermark `keyed` (orphans: written by a flush
 /// whose watermark never committed, see [`super::runs_file`]); their rows'
-/// keys are held. Inside `tx`; returns their ids.
+/// keys are held. A merge of some of them is given up. Inside `tx`; returns
+/// their ids, and the given-up merge's new run.
 pub(super) fn drop_orphans(tx: &rusqlite::Transaction<'_>, keyed: i64) -> Result<Vec<i64>, StoreError> {
     let write_err = |e| db_err("cannot drop unlisted index runs", e);
-    let orphans: Vec<i64> = {
+    let given_up = give_up(tx, keyed).map_err(write_err)?;
+    let mut orphans: Vec<i64> = {
         let mut stmt = tx
             .prepare_cached("SELECT run FROM lsh_runs WHERE last > ?1")
             .map_err(|e| db_err("cannot prepare the index runs", e))?;
@@ -215,6 +235,7 @@ pub(super) fn drop_orphans(tx: &rusqlite::Transaction<'_>, keyed: i64) -> Result
         tx.execute("DELETE FROM lsh WHERE run = ?1", [run]).map_err(write_err)?;
         tx.execute("DELETE FROM lsh_runs WHERE run = ?1", [run]).map_err(write_err)?;
     }
+    orphans.extend(given_up);
     Ok(orphans)
 }
 
@@ -234,87 +255,339 @@ pub(super) fn due(runs: &[Run]) -> Option<Vec<Run>> {
     None
 }
 
-/// Merge runs while some level has [`MERGE_AT`] of them, each merge in its
-/// own transaction. Lookups on other connections go on meanwhile: they see
-/// the runs before a merge or after it, never half of it.
-pub(super) fn compact(conn: &mut Connection, pending: &Mutex<Pending>) -> Result<(), StoreError> {
-    loop {
-        let all = runs(conn).map_err(|e| db_err("cannot read the index runs", e))?;
-        let Some(group) = due(&all) else { return Ok(()) };
-        let started = std::time::Instant::now();
-        // IMMEDIATE: it reads before it writes (see `write_many_blocking`).
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| db_err("cannot begin transaction", e))?;
-        let (run, filter) = merge_in(&tx, &group)?;
-        tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
-        // A lookup whose snapshot has the new run but finds no filter for
-        // it reads the run for every key: slower, never wrong.
-        // The merged runs' cached lists go with them (a lookup still reading
-        // them from its snapshot keeps nothing: the epoch moves).
-        let mut pending = lock(pending);
-        for old in &group {
-            pending.filters.remove(&old.run);
-        }
-        pending.filters.insert(run, Arc::new(filter));
-        pending.cache.forget_runs(&group.iter().map(|r| r.run).collect::<Vec<_>>());
-        drop(pending);
-        tracing::debug!(
-            runs = group.len(),
-            level = group[0].level + 1,
-            entries = group.iter().map(|r| r.entries).sum::<i64>(),
-            ms = started.elapsed().as_millis() as u64,
-            "near-duplicate index runs merged"
-        );
+/// A merge is paced to end by the time this many rows have been indexed
+/// since it began (see [`advance`]): half a level 0's worth of flushes, so
+/// no level gathers more than half again [`MERGE_AT`] runs while a merge
+/// above it runs.
+const PACE_ROWS: usize = FLUSH_ROWS * MERGE_AT / 2;
+
+/// The merge under way as this process knows it: its new run, and that
+/// run's filter as far as its slices are copied (none when the merge was
+/// begun by an earlier process: built from the run's keys at the end).
+#[derive(Debug)]
+pub(super) struct Merging {
+    pub(super) run: i64,
+    filter: Option<KeyFilter>,
+}
+
+/// A merge under way, as `lsh_merge` records it: runs `inputs` (one level,
+/// neighbours in row-id order) into the run `run`, unlisted until it lists
+/// it, for rows `first` to `last`, at level `level`; `slice` of its
+/// [`Merge::steps`] are done.
+#[derive(Debug, Clone, PartialEq)]
+struct Merge {
+    run: i64,
+    inputs: Vec<i64>,
+    level: i64,
+    first: i64,
+    last: i64,
+    entries: i64,
+    slice: i64,
+    slices: i64,
+}
+
+impl Merge {
+    /// A merge's steps, each a transaction: its slices copied (`0..slices`),
+    /// the new run listed in place of the old ones (`slices`), the old runs'
+    /// rows dropped a slice at a time (to `2 * slices`); `slice` counts
+    /// those done. Dropping 2,300,000 entries at once held up the store's
+    /// commits for half a second.
+    fn steps(&self) -> i64 {
+        2 * self.slices + 1
+    }
+
+    /// The keys of slice `slice`: equal parts of [0, 2^32) (keys are 32-bit
+    /// hashes, so the parts hold about equal numbers of entries), the first
+    /// and last reaching past it, so no entry is left behind whatever its key.
+    fn bounds(&self, slice: i64) -> (i64, i64) {
+        let width = (1i64 << 32) / self.slices + 1;
+        let low = if slice == 0 { i64::MIN } else { slice * width };
+        let high = if slice == self.slices - 1 { i64::MAX } else { (slice + 1) * width - 1 };
+        (low, high)
     }
 }
 
-/// Merge `group` (runs of one level, neighbours in row-id order) into one
-/// new run of the next level, inside `tx`: the key space a slice at a time,
-/// each slice's rows sorted and appended; then the old runs are dropped.
-pub(super) fn merge_in(tx: &rusqlite::Transaction<'_>, group: &[Run]) -> Result<(i64, KeyFilter), StoreError> {
+/// The merge under way, if any.
+fn under_way(conn: &Connection) -> rusqlite::Result<Option<Merge>> {
+    conn.prepare_cached("SELECT run, inputs, level, first, last, entries, slice, slices FROM lsh_merge")?
+        .query_row([], |r| {
+            let inputs: String = r.get(1)?;
+            Ok(Merge {
+                run: r.get(0)?,
+                inputs: serde_json::from_str(&inputs).unwrap_or_default(),
+                level: r.get(2)?,
+                first: r.get(3)?,
+                last: r.get(4)?,
+                entries: r.get(5)?,
+                slice: r.get(6)?,
+                slices: r.get(7)?,
+            })
+        })
+        .optional()
+}
+
+/// The merge under way in `conn`, as a process that did not begin it
+/// knows it (at open).
+pub(super) fn resumed(conn: &Connection) -> rusqlite::Result<Option<Merging>> {
+    Ok(under_way(conn)?.map(|merge| Merging { run: merge.run, filter: None }))
+}
+
+/// The new run of the merge under way whose rows' range holds `rid`, if
+/// any: a key removed from an input run must leave it too, as its slice
+/// may be copied already.
+pub(super) fn merging_into(conn: &Connection, rid: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT run FROM lsh_merge WHERE first <= ?1 AND last >= ?1")?
+        .query_row([rid], |r| r.get(0))
+        .optional()
+}
+
+/// Give up the merge under way when it reaches above the watermark
+/// `keyed` (some of its inputs are orphans, see [`drop_orphans`]): its new
+/// run's rows and its record go. Inside `tx`; returns the run given up.
+fn give_up(tx: &rusqlite::Transaction<'_>, keyed: i64) -> rusqlite::Result<Option<i64>> {
+    let Some(merge) = under_way(tx)? else { return Ok(None) };
+    if merge.last <= keyed {
+        return Ok(None);
+    }
+    if merge.slice > merge.slices {
+        // Listed already (an orphan run now, dropped as one): what is left
+        // is its old runs' rows.
+        for &old in &merge.inputs {
+            tx.execute("DELETE FROM lsh WHERE run = ?1", [old])?;
+        }
+        tx.execute("DELETE FROM lsh_merge WHERE run = ?1", [merge.run])?;
+        return Ok(None);
+    }
+    tx.execute("DELETE FROM lsh WHERE run = ?1", [merge.run])?;
+    tx.execute("DELETE FROM lsh_merge WHERE run = ?1", [merge.run])?;
+    Ok(Some(merge.run))
+}
+
+/// Merge runs while some level has [`MERGE_AT`] of them, to the end: at a
+/// close, at open, and in tests.
+pub(super) fn compact(conn: &mut Connection, pending: &Mutex<Pending>) -> Result<(), StoreError> {
+    advance(conn, pending, None)
+}
+
+/// Merge runs as a writer does between its batches: with `rows` indexed
+/// by the batch, the merge under way (or the one due, begun) moves on by
+/// its share of [`PACE_ROWS`], and at least a slice; `None`: every merge
+/// due, to the end.
+///
+/// A merge is copied a slice of the key space at a time, each slice in a
+/// transaction of its own into a run that no lookup reads until the last
+/// transaction lists it and drops the runs it replaces; where it stands is
+/// in `lsh_merge`, so a merge cut short goes on after a restart. So a
+/// merge never holds up the store's commits for longer than a slice (it
+/// held them for a second at 50,000 records, tens of seconds at
+/// 1,000,000: docs/performance.md). Meanwhile: lookups read the old runs;
+/// a key removed from one of them leaves the new run too
+/// ([`merging_into`]); flushes make runs with ids above the new one; a
+/// merge whose inputs turn out to be orphans is given up.
+pub(super) fn advance(conn: &mut Connection, pending: &Mutex<Pending>, rows: Option<usize>) -> Result<(), StoreError> {
+    advance_by(conn, pending, rows, SLICE_ENTRIES)
+}
+
+/// [`advance`], a merge begun here cut in slices of `slice_entries`.
+fn advance_by(
+    conn: &mut Connection,
+    pending: &Mutex<Pending>,
+    rows: Option<usize>,
+    slice_entries: i64,
+) -> Result<(), StoreError> {
+    let read_err = |e| db_err("cannot read the index runs", e);
     let write_err = |e| db_err("cannot merge the index", e);
-    let run = next_run(tx).map_err(write_err)?;
-    let entries: i64 = group.iter().map(|r| r.entries).sum();
-    let ids = serde_json::to_string(&group.iter().map(|r| r.run).collect::<Vec<_>>())
-        .map_err(|e| StoreError::fatal(super::NAME, format!("cannot list index runs: {e}")))?;
-    // Keys are 32-bit hashes: equal slices of [0, 2^32) hold about equal
-    // numbers of entries. The first and last slice reach past it, so no
-    // entry is left behind whatever its key.
-    let slices = (entries / SLICE_ENTRIES).clamp(1, 1 << 16);
-    let width = (1i64 << 32) / slices + 1;
-    {
-        // The rows are read into a temporary table before they are written
-        // (SQLite does that when a statement reads the table it writes),
-        // one slice's worth.
-        let mut copy = tx
-            .prepare_cached(
-                "INSERT INTO lsh (run, key, at, rid)
-                 SELECT ?1, key, at, rid FROM lsh
-                 WHERE run IN (SELECT value FROM json_each(?2)) AND key >= ?3 AND key <= ?4
-                 ORDER BY key, at, rid",
-            )
-            .map_err(|e| db_err("cannot prepare the index merge", e))?;
-        for slice in 0..slices {
-            let low = if slice == 0 { i64::MIN } else { slice * width };
-            let high = if slice == slices - 1 { i64::MAX } else { (slice + 1) * width - 1 };
-            copy.execute(params![run, ids, low, high]).map_err(write_err)?;
+    loop {
+        let keyed = lock(pending).keyed;
+        let merge = match under_way(conn).map_err(read_err)? {
+            Some(merge) if merge.last > keyed => {
+                let tx = begin(conn)?;
+                give_up(&tx, keyed).map_err(write_err)?;
+                tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
+                lock(pending).merging = None;
+                continue;
+            }
+            Some(merge) => merge,
+            None => {
+                // Orphans (see `drop_orphans`) wait for the next flush.
+                let mut all = runs(conn).map_err(read_err)?;
+                all.retain(|run| run.last <= keyed);
+                let Some(group) = due(&all) else { return Ok(()) };
+                let tx = begin(conn)?;
+                let merge = begin_merge(&tx, &group, slice_entries).map_err(write_err)?;
+                tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
+                let filter = KeyFilter::sized(usize::try_from(merge.entries).unwrap_or(0));
+                lock(pending).merging = Some(Merging { run: merge.run, filter: Some(filter) });
+                merge
+            }
+        };
+        let left = merge.steps() - merge.slice;
+        let todo = match rows {
+            None => left,
+            Some(rows) => {
+                let share = (merge.steps() as u128 * rows as u128).div_ceil(PACE_ROWS as u128);
+                i64::try_from(share).unwrap_or(i64::MAX).clamp(1, left)
+            }
+        };
+        let started = std::time::Instant::now();
+        let mut keys: Vec<i64> = Vec::new();
+        for step in merge.slice..merge.slice + todo {
+            if step < merge.slices {
+                let tx = begin(conn)?;
+                keys.clear();
+                copy_slice(&tx, &merge, step, &mut keys).map_err(write_err)?;
+                tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
+                let mut pending = lock(pending);
+                match &mut pending.merging {
+                    Some(Merging { run, filter: Some(filter) }) if *run == merge.run => {
+                        keys.iter().for_each(|&key| filter.insert(key));
+                    }
+                    // Begun by an earlier process, or by one that lost track.
+                    _ => pending.merging = Some(Merging { run: merge.run, filter: None }),
+                }
+            } else if step == merge.slices {
+                list(conn, pending, &merge)?;
+            } else {
+                let tx = begin(conn)?;
+                drop_slice(&tx, &merge, step - merge.slices - 1).map_err(write_err)?;
+                tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
+            }
+        }
+        tracing::trace!(
+            run = merge.run,
+            steps = todo,
+            ms = started.elapsed().as_millis() as u64,
+            "index merge moved on"
+        );
+        if merge.slice + todo < merge.steps() {
+            return Ok(());
+        }
+        lock(pending).merging = None;
+        if rows.is_some() {
+            return Ok(());
         }
     }
-    for old in group {
-        tx.execute("DELETE FROM lsh WHERE run = ?1", [old.run]).map_err(write_err)?;
-        tx.execute("DELETE FROM lsh_runs WHERE run = ?1", [old.run]).map_err(write_err)?;
+}
+
+/// A transaction of a merge. IMMEDIATE: it reads before it writes (see
+/// `write_many_blocking`).
+fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| db_err("cannot begin transaction", e))
+}
+
+/// Record a merge of `group` (runs of one level, neighbours in row-id
+/// order) into a new run of the next level, in slices of about
+/// `slice_entries`, none of it copied. Inside `tx`.
+fn begin_merge(tx: &rusqlite::Transaction<'_>, group: &[Run], slice_entries: i64) -> rusqlite::Result<Merge> {
+    let entries: i64 = group.iter().map(|r| r.entries).sum();
+    let merge = Merge {
+        run: next_run(tx)?,
+        inputs: group.iter().map(|r| r.run).collect(),
+        level: group.iter().map(|r| r.level).max().unwrap_or(0) + 1,
+        first: group.iter().map(|r| r.first).min().unwrap_or(0),
+        last: group.iter().map(|r| r.last).max().unwrap_or(0),
+        entries,
+        slice: 0,
+        slices: (entries / slice_entries.max(1)).clamp(1, 1 << 16),
+    };
+    let inputs = serde_json::to_string(&merge.inputs).unwrap_or_else(|_| "[]".to_string());
+    tx.execute(
+        "INSERT INTO lsh_merge (run, inputs, level, first, last, entries, slice, slices)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+        params![merge.run, inputs, merge.level, merge.first, merge.last, merge.entries, merge.slices],
+    )?;
+    Ok(merge)
+}
+
+/// Copy slice `slice` of `merge`'s inputs into its new run, in key order
+/// (appended), and count it copied; the keys copied go to `keys`. Inside
+/// `tx`.
+fn copy_slice(tx: &rusqlite::Transaction<'_>, merge: &Merge, slice: i64, keys: &mut Vec<i64>) -> rusqlite::Result<()> {
+    let (low, high) = merge.bounds(slice);
+    let inputs = serde_json::to_string(&merge.inputs).unwrap_or_else(|_| "[]".to_string());
+    let rows: Vec<(i64, i64, i64)> = {
+        let mut read = tx.prepare_cached(
+            "SELECT key, at, rid FROM lsh
+             WHERE run IN (SELECT value FROM json_each(?1)) AND key >= ?2 AND key <= ?3
+             ORDER BY key, at, rid",
+        )?;
+        let rows = read.query_map(params![inputs, low, high], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    insert_rows(tx, merge.run, &rows)?;
+    keys.extend(rows.iter().map(|&(key, _, _)| key));
+    tx.execute("UPDATE lsh_merge SET slice = ?2 WHERE run = ?1", params![merge.run, slice + 1])?;
+    Ok(())
+}
+
+/// Drop the rows of slice `slice` of `merge`'s old runs (unlisted), and
+/// count it done; after the last, the merge is over. Inside `tx`.
+fn drop_slice(tx: &rusqlite::Transaction<'_>, merge: &Merge, slice: i64) -> rusqlite::Result<()> {
+    let (low, high) = merge.bounds(slice);
+    let mut delete = tx.prepare_cached("DELETE FROM lsh WHERE run = ?1 AND key >= ?2 AND key <= ?3")?;
+    for &old in &merge.inputs {
+        delete.execute(params![old, low, high])?;
     }
-    let first = group.iter().map(|r| r.first).min().unwrap_or(0);
-    let last = group.iter().map(|r| r.last).max().unwrap_or(0);
-    let level = group.iter().map(|r| r.level).max().unwrap_or(0) + 1;
-    let filter = filter_of_run(tx, run, entries).map_err(write_err)?;
+    if slice + 1 == merge.slices {
+        tx.execute("DELETE FROM lsh_merge WHERE run = ?1", [merge.run])?;
+    } else {
+        tx.execute("UPDATE lsh_merge SET slice = ?2 WHERE run = ?1", params![merge.run, merge.slices + slice + 2])?;
+    }
+    Ok(())
+}
+
+/// A merge's copy done: its new run listed with its filter, the runs it
+/// replaces unlisted (their rows dropped in the steps after), in one
+/// transaction; then the filters and the cache follow.
+fn list(conn: &mut Connection, pending: &Mutex<Pending>, merge: &Merge) -> Result<(), StoreError> {
+    let write_err = |e| db_err("cannot merge the index", e);
+    let started = std::time::Instant::now();
+    let built = {
+        let mut pending = lock(pending);
+        match pending.merging.take() {
+            Some(Merging { run, filter }) if run == merge.run => filter,
+            _ => None,
+        }
+    };
+    let tx = begin(conn)?;
+    let filter = match built {
+        Some(filter) => filter,
+        None => filter_of_run(&tx, merge.run, merge.entries).map_err(write_err)?,
+    };
+    for &old in &merge.inputs {
+        tx.execute("DELETE FROM lsh_runs WHERE run = ?1", [old]).map_err(write_err)?;
+    }
     tx.execute(
         "INSERT INTO lsh_runs (run, level, first, last, entries, filter) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![run, level, first, last, entries, filter.to_bytes()],
+        params![merge.run, merge.level, merge.first, merge.last, merge.entries, filter.to_bytes()],
     )
     .map_err(write_err)?;
-    Ok((run, filter))
+    tx.execute("UPDATE lsh_merge SET slice = ?2 WHERE run = ?1", params![merge.run, merge.slices + 1])
+        .map_err(write_err)?;
+    tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
+    // A lookup whose snapshot has the new run but finds no filter for it
+    // reads the run for every key: slower, never wrong. The merged runs'
+    // cached lists go with them (a lookup still reading them from its
+    // snapshot keeps nothing: the epoch moves).
+    let mut pending = lock(pending);
+    for old in &merge.inputs {
+        pending.filters.remove(old);
+    }
+    pending.filters.insert(merge.run, Arc::new(filter));
+    pending.cache.forget_runs(&merge.inputs);
+    // Still under way: the old rows are to drop.
+    pending.merging = Some(Merging { run: merge.run, filter: None });
+    drop(pending);
+    tracing::debug!(
+        runs = merge.inputs.len(),
+        level = merge.level,
+        entries = merge.entries,
+        slices = merge.slices,
+        ms = started.elapsed().as_millis() as u64,
+        "near-duplicate index runs merged"
+    );
+    Ok(())
 }
 
 /// Drop the runs whose records have all left the index (pruned: their keys
@@ -460,6 +733,187 @@ mod store_tests {
         }
         assert_eq!(levels(&store), [1]);
         assert_eq!(found(&store, 201).await, Some("late1".to_string()));
+    }
+
+    /// Flush the held keys as a run, merging nothing.
+    fn flush_only(store: &SqliteStore) {
+        let mut conn = lock(&store.inner.writer);
+        lock(&store.inner.pending).flush(&mut conn).expect("flush");
+    }
+
+    fn merge(store: &SqliteStore) -> Option<Merge> {
+        under_way(&lock(&store.inner.reader)).expect("merge")
+    }
+
+    /// Begin a merge of MERGE_AT runs of one record each, in slices of one
+    /// entry, and copy `slices` of them.
+    fn begin_with(store: &SqliteStore, slices: usize) -> Merge {
+        for i in 0..MERGE_AT {
+            index(store, &format!("r{i}"), &text(i), Utc::now());
+            flush_only(store);
+        }
+        let mut conn = lock(&store.inner.writer);
+        // Rows paced so that each call copies one slice.
+        for _ in 0..slices {
+            advance_by(&mut conn, &store.inner.pending, Some(1), 1).expect("a slice");
+        }
+        drop(conn);
+        merge(store).expect("a merge under way")
+    }
+
+    fn keys_of(i: usize) -> i64 {
+        Fingerprint::of(&text(i)).expect("fingerprint").keys().len() as i64
+    }
+
+    #[tokio::test]
+    async fn a_merge_goes_a_slice_at_a_time_and_lookups_read_the_old_runs_meanwhile() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("slices.db")).expect("opens");
+        let under_way = begin_with(&store, 3);
+        assert_eq!(under_way.slice, 3, "one slice a call");
+        assert!(under_way.slices > 100, "slices of one entry: {}", under_way.slices);
+        assert_eq!(levels(&store), vec![0; MERGE_AT], "the new run is not listed");
+        let all: i64 = (0..MERGE_AT).map(keys_of).sum();
+        assert!(in_lsh(&store) > all, "copied rows beside the old runs' ({} of {all})", in_lsh(&store));
+        for i in 0..MERGE_AT {
+            assert_eq!(found(&store, i).await, Some(format!("r{i}")), "record {i} through the old runs");
+        }
+        // A write moves it on by a slice at least.
+        index(&store, "other", &text(40), Utc::now());
+        assert_eq!(merge(&store).map(|m| m.slice), Some(4));
+        // To the end: one run of level 1, every key once, all found.
+        {
+            let mut conn = lock(&store.inner.writer);
+            compact(&mut conn, &store.inner.pending).expect("merge");
+        }
+        assert_eq!((levels(&store), merge(&store)), (vec![1], None));
+        assert_eq!(in_lsh(&store), all, "every key once");
+        let run = runs(&lock(&store.inner.reader)).expect("runs")[0].run;
+        assert_eq!(run, under_way.run);
+        let from_rows = filter_of_run(&lock(&store.inner.reader), run, under_way.entries).expect("filter");
+        assert_eq!(lock(&store.inner.pending).filters[&run].to_bytes(), from_rows.to_bytes(), "built as copied");
+        for i in 0..MERGE_AT {
+            assert_eq!(found(&store, i).await, Some(format!("r{i}")), "record {i} through the merged run");
+        }
+        assert_eq!(found(&store, 40).await, Some("other".to_string()), "held");
+    }
+
+    #[tokio::test]
+    async fn a_record_indexed_again_during_a_merge_leaves_no_key_in_the_merged_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("again.db")).expect("opens");
+        let under_way = begin_with(&store, 1);
+        // Every slice but the last copied: r3's keys are in the new run.
+        {
+            let mut conn = lock(&store.inner.writer);
+            for _ in 2..under_way.slices {
+                advance_by(&mut conn, &store.inner.pending, Some(1), 1).expect("a slice");
+            }
+        }
+        assert_eq!(merge(&store).map(|m| m.slices - m.slice), Some(1));
+        index(&store, "r3", &text(100), Utc::now());
+        assert_eq!(merge(&store).map(|m| m.slice), Some(under_way.slices), "that write copied the last slice");
+        assert_eq!(levels(&store), vec![0; MERGE_AT], "not listed yet");
+        {
+            let mut conn = lock(&store.inner.writer);
+            compact(&mut conn, &store.inner.pending).expect("merge");
+        }
+        assert_eq!((levels(&store), merge(&store)), (vec![1], None));
+        assert_eq!(found(&store, 3).await, None, "r3's old text");
+        assert_eq!(found(&store, 100).await, Some("r3".to_string()));
+        let live: i64 = (0..MERGE_AT).filter(|&i| i != 3).map(keys_of).sum();
+        assert_eq!(in_lsh(&store), live, "no key of r3's old text in the merged run");
+    }
+
+    #[tokio::test]
+    async fn a_merge_cut_short_goes_on_after_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("restart.db");
+        let store = SqliteStore::open(&path).expect("opens");
+        let under_way = begin_with(&store, 5);
+        // No close: as if the process died.
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        assert_eq!(merge(&store).map(|m| m.slice), Some(5), "where it stood");
+        assert_eq!(lock(&store.inner.pending).merging.as_ref().map(|m| m.run), Some(under_way.run));
+        for i in 0..MERGE_AT {
+            assert_eq!(found(&store, i).await, Some(format!("r{i}")), "record {i} through the old runs");
+        }
+        // A flush makes a run with an id of its own, above the new run's.
+        index(&store, "late", &text(50), Utc::now());
+        flush_only(&store);
+        {
+            let mut conn = lock(&store.inner.writer);
+            compact(&mut conn, &store.inner.pending).expect("merge");
+        }
+        let all = runs(&lock(&store.inner.reader)).expect("runs");
+        assert_eq!(
+            all.iter().map(|r| (r.run, r.level)).collect::<Vec<_>>(),
+            [(under_way.run, 1), (under_way.run + 1, 0)]
+        );
+        assert_eq!(in_lsh(&store), (0..MERGE_AT).map(keys_of).sum::<i64>() + keys_of(50), "every key once");
+        for i in (0..MERGE_AT).chain([50]) {
+            assert!(found(&store, i).await.is_some(), "record {i} after the merge");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_old_runs_rows_go_a_slice_at_a_time_once_the_new_run_is_listed_even_across_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("drop.db");
+        let store = SqliteStore::open(&path).expect("opens");
+        let under_way = begin_with(&store, 1);
+        {
+            let mut conn = lock(&store.inner.writer);
+            // The rest copied, the new run listed, two slices of the old dropped.
+            for _ in 1..under_way.slices + 3 {
+                advance_by(&mut conn, &store.inner.pending, Some(1), 1).expect("a step");
+            }
+        }
+        assert_eq!(merge(&store).map(|m| m.slice), Some(under_way.slices + 3));
+        assert_eq!(levels(&store), vec![1], "listed in place of the old runs");
+        let all: i64 = (0..MERGE_AT).map(keys_of).sum();
+        assert!(in_lsh(&store) > all, "old rows left to drop ({} of {all})", in_lsh(&store));
+        for i in 0..MERGE_AT {
+            assert_eq!(found(&store, i).await, Some(format!("r{i}")), "record {i} through the new run");
+        }
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        assert!(lock(&store.inner.pending).merging.is_some(), "still under way");
+        index(&store, "late", &text(50), Utc::now());
+        assert_eq!(merge(&store).map(|m| m.slice), Some(under_way.slices + 4), "a write drops a slice");
+        {
+            let mut conn = lock(&store.inner.writer);
+            compact(&mut conn, &store.inner.pending).expect("merge");
+        }
+        assert_eq!(merge(&store), None);
+        assert!(lock(&store.inner.pending).merging.is_none());
+        assert_eq!(in_lsh(&store), all, "no old row left");
+        for i in 0..MERGE_AT {
+            assert_eq!(found(&store, i).await, Some(format!("r{i}")), "record {i}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_merge_of_runs_found_orphaned_is_given_up() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("orphans.db");
+        let store = SqliteStore::open(&path).expect("opens");
+        let under_way = begin_with(&store, 2);
+        // The watermark as an older copy of the store's file would have it:
+        // the last runs' rows above it, their keys held again at open.
+        let below = under_way.last - 2;
+        lock(&store.inner.writer).execute("UPDATE main.index_keyed SET keyed = ?1", [below]).expect("watermark");
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        assert!(merge(&store).is_some(), "left to the next flush or slice");
+        index(&store, "late", &text(50), Utc::now());
+        assert_eq!(merge(&store), None, "given up");
+        flush_only(&store);
+        for i in 0..MERGE_AT {
+            assert_eq!(found(&store, i).await, Some(format!("r{i}")), "record {i}");
+        }
+        assert_eq!(in_lsh(&store), (0..MERGE_AT).map(keys_of).sum::<i64>() + keys_of(50), "every key once");
     }
 
     fn cache_hits(store: &SqliteStore) -> u64 {

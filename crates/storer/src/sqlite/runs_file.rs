@@ -79,7 +79,7 @@ pub(super) fn move_from_main(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.execute_batch(&runs_schema("runs"))?;
     tx.execute_batch(RUNS_FILE_SCHEMA)?;
     tx.execute_batch(
-        "DELETE FROM runs.lsh; DELETE FROM runs.lsh_runs; DELETE FROM runs.runs_file;
+        "DELETE FROM runs.lsh; DELETE FROM runs.lsh_runs; DELETE FROM runs.lsh_merge; DELETE FROM runs.runs_file;
          INSERT INTO runs.lsh (run, key, at, rid) SELECT run, key, at, rid FROM main.lsh ORDER BY run, key, at, rid;
          INSERT INTO runs.lsh_runs (run, level, first, last, entries, filter)
              SELECT run, level, first, last, entries, filter FROM main.lsh_runs;
@@ -130,7 +130,7 @@ pub(super) fn reconcile(conn: &mut Connection) -> rusqlite::Result<Reconciled> {
     if main_id.is_none() || main_id != runs_id {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(
-            "DELETE FROM runs.lsh; DELETE FROM runs.lsh_runs; DELETE FROM runs.runs_file;
+            "DELETE FROM runs.lsh; DELETE FROM runs.lsh_runs; DELETE FROM runs.lsh_merge; DELETE FROM runs.runs_file;
              INSERT INTO runs.runs_file (id) VALUES (random());",
         )?;
         if let Some(id) = main_id {

@@ -17,7 +17,7 @@ use super::index::{
     FLUSH_ROWS, Pending, PendingChange, find_similar_in, forget_indexed_again, index_in, prune_in, sketch_in,
 };
 use super::indexer::{Indexer, indexer_thread, search_path};
-use super::runs::compact;
+use super::runs::advance;
 use super::runs_file::{self, Reconciled, runs_path};
 use super::schema::{SCHEMA, migrate};
 use super::{NAME, blocking, db_err, json_err, lock};
@@ -319,15 +319,26 @@ impl SqliteStore {
         for change in changes {
             pending.apply(change);
         }
-        if pending.rows.len() >= FLUSH_ROWS {
+        let flushed = if pending.rows.len() >= FLUSH_ROWS {
             // The batch is committed; its keys stay held until a flush
             // succeeds (derived again from the fingerprints after a crash).
-            let flushed = pending.flush(&mut conn);
-            // Merging runs changes no held key: lookups go on meanwhile.
-            drop(pending);
-            if let Err(e) = flushed.and_then(|()| compact(&mut conn, &self.inner.pending)) {
-                tracing::warn!(error = %e, "cannot write the near-duplicate index keys; will retry");
-            }
+            Some(pending.flush(&mut conn))
+        } else {
+            None
+        };
+        let merging = pending.merging.is_some();
+        drop(pending);
+        // Merging runs changes no held key: lookups go on meanwhile. A
+        // slice of a merge at a time, paced by the rows this call indexed
+        // (see `runs::advance`).
+        let merged = match flushed {
+            Some(Err(e)) => Err(e),
+            Some(Ok(())) => advance(&mut conn, &self.inner.pending, Some(ids.len())),
+            None if merging => advance(&mut conn, &self.inner.pending, Some(ids.len())),
+            None => Ok(()),
+        };
+        if let Err(e) = merged {
+            tracing::warn!(error = %e, "cannot write the near-duplicate index keys; will retry");
         }
         self.inner.trimmed.fetch_max(applied, Ordering::Relaxed);
         // Full means a nudge is already pending, which is all we need.

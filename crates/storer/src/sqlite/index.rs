@@ -373,7 +373,9 @@ impl SqliteStore {
                 .map_err(|e| db_err("cannot count the index", e))
         };
         let held = lock(&self.inner.pending).keys() as u64;
-        Ok((count("fingerprints")?, count("lsh")? + held))
+        // The listed runs' keys: not those a merge under way has copied or
+        // has still to drop (see `runs::advance`).
+        Ok((count("fingerprints")?, count("lsh WHERE run IN (SELECT run FROM lsh_runs)")? + held))
     }
 
     /// The lookups' cache of the index (see [`super::cache`]): (hits,

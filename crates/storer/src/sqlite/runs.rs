@@ -775,6 +775,7 @@ mod store_tests {
         assert_eq!(levels(&store), vec![0; MERGE_AT], "the new run is not listed");
         let all: i64 = (0..MERGE_AT).map(keys_of).sum();
         assert!(in_lsh(&store) > all, "copied rows beside the old runs' ({} of {all})", in_lsh(&store));
+        assert_eq!(store.index_size().expect("size").1, all as u64, "the index counts the listed runs' keys");
         for i in 0..MERGE_AT {
             assert_eq!(found(&store, i).await, Some(format!("r{i}")), "record {i} through the old runs");
         }

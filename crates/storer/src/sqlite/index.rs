@@ -16,7 +16,7 @@ use smallvec::SmallVec;
 use super::cache::{IndexCache, List, Stored};
 use super::runs::{self, KeyFilter};
 use super::store::SqliteStore;
-use super::{db_err, lock};
+use super::{begin_immediate, db_err, lock};
 use crate::index;
 
 /// The near-duplicate index (see [`crate::index`]): each record's
@@ -319,15 +319,11 @@ fn write_keys(
     top: i64,
 ) -> Result<(i64, KeyFilter, Vec<i64>), StoreError> {
     // IMMEDIATE: it reads (the next run id) before it writes.
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| db_err("cannot begin transaction", e))?;
+    let tx = begin_immediate(conn)?;
     let orphans = runs::drop_orphans(&tx, keyed)?;
     let (run, filter) = runs::write_run(&tx, entries, keyed + 1, top)?;
     tx.commit().map_err(|e| db_err("cannot commit the index run", e))?;
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| db_err("cannot begin transaction", e))?;
+    let tx = begin_immediate(conn)?;
     tx.execute("UPDATE main.index_keyed SET keyed = ?1", [top])
         .map_err(|e| db_err("cannot write the index watermark", e))?;
     tx.commit().map_err(|e| db_err("cannot commit the index watermark", e))?;
@@ -537,9 +533,7 @@ pub(super) fn forget_indexed_again(
         return Ok(Vec::new());
     }
     let mut changes = Vec::new();
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| db_err("cannot begin transaction", e))?;
+    let tx = begin_immediate(conn)?;
     for (rid, sig, at) in &old {
         forget_keys(&tx, *rid, sig, *at, keyed, &mut changes)?;
     }
@@ -748,13 +742,9 @@ pub(super) fn prune_in(
     if old.is_empty() {
         return Ok(0);
     }
-    // IMMEDIATE: it reads before it writes (see `write_many_blocking`).
-    fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
-        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| db_err("cannot begin transaction", e))
-    }
+    // IMMEDIATE: it reads before it writes.
     let mut changes = Vec::new();
-    let tx = begin(conn)?;
+    let tx = begin_immediate(conn)?;
     for (rid, sig, at) in &old {
         forget_keys(&tx, *rid, sig, *at, pending.keyed, &mut changes)?;
     }
@@ -762,7 +752,7 @@ pub(super) fn prune_in(
     for change in changes {
         pending.apply(change);
     }
-    let tx = begin(conn)?;
+    let tx = begin_immediate(conn)?;
     {
         let mut delete = tx
             .prepare_cached("DELETE FROM fingerprints WHERE rid = ?1")
@@ -777,7 +767,7 @@ pub(super) fn prune_in(
             pending.apply(PendingChange::Drop { rid });
         }
     }
-    let tx = begin(conn)?;
+    let tx = begin_immediate(conn)?;
     let emptied = runs::drop_emptied(&tx)?;
     tx.commit().map_err(|e| db_err("cannot commit", e))?;
     for run in &emptied {

@@ -325,7 +325,7 @@ fn reset_in(tx: &Transaction<'_>, store: &Transaction<'_>) -> Result<(), StoreEr
     // and indexed from the log. A build that ran on to them indexed each
     // twice, the second time over a delete: at the first step of a new
     // store, while a backfill wrote, that left thousands of deletes whose
-    // tombstones made every merge of the index slow (a third of backfills
+    // tombstones made every merge of the index slow (one backfill in five
     // took three times as long).
     let to: i64 = store.query_row("SELECT coalesce(max(rowid), 0) FROM records", [], |r| r.get(0)).map_err(err)?;
     tx.execute_batch("INSERT INTO records_fts (records_fts) VALUES ('delete-all'); DELETE FROM search_state;")

@@ -66,6 +66,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A write transaction taken at once (IMMEDIATE), waiting on the busy
+/// timeout: for one that reads before it writes, which begun DEFERRED gets
+/// SQLITE_BUSY at once when another connection wrote in between (see
+/// `write_many_blocking`).
+fn begin_immediate(conn: &mut rusqlite::Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| db_err("cannot begin transaction", e))
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {

@@ -35,7 +35,7 @@ use newswire_core::sink::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::index::{FLUSH_ROWS, Pending};
-use super::{db_err, lock};
+use super::{begin_immediate, db_err, lock};
 pub(super) use crate::key_filter::KeyFilter;
 
 /// Runs of one level merged into one of the next (the tiering factor).
@@ -378,9 +378,9 @@ pub(super) fn compact(conn: &mut Connection, pending: &Mutex<Pending>) -> Result
 /// transaction of its own into a run that no lookup reads until the last
 /// transaction lists it and drops the runs it replaces; where it stands is
 /// in `lsh_merge`, so a merge cut short goes on after a restart. So a
-/// merge never holds up the store's commits for longer than a slice (it
-/// held them for a second at 50,000 records, tens of seconds at
-/// 1,000,000: docs/performance.md). Meanwhile: lookups read the old runs;
+/// merge never holds up the store's commits for longer than its share (in
+/// one transaction it held them for 1-6 s at 50,000 records, depending on
+/// the machine, tens of seconds at 1,000,000: docs/performance.md). Meanwhile: lookups read the old runs;
 /// a key removed from one of them leaves the new run too
 /// ([`merging_into`]); flushes make runs with ids above the new one; a
 /// merge whose inputs turn out to be orphans is given up.
@@ -401,7 +401,7 @@ fn advance_by(
         let keyed = lock(pending).keyed;
         let merge = match under_way(conn).map_err(read_err)? {
             Some(merge) if merge.last > keyed => {
-                let tx = begin(conn)?;
+                let tx = begin_immediate(conn)?;
                 give_up(&tx, keyed).map_err(write_err)?;
                 tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
                 lock(pending).merging = None;
@@ -413,7 +413,7 @@ fn advance_by(
                 let mut all = runs(conn).map_err(read_err)?;
                 all.retain(|run| run.last <= keyed);
                 let Some(group) = due(&all) else { return Ok(()) };
-                let tx = begin(conn)?;
+                let tx = begin_immediate(conn)?;
                 let merge = begin_merge(&tx, &group, slice_entries).map_err(write_err)?;
                 tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
                 let filter = KeyFilter::sized(usize::try_from(merge.entries).unwrap_or(0));
@@ -433,7 +433,7 @@ fn advance_by(
         let mut keys: Vec<i64> = Vec::new();
         for step in merge.slice..merge.slice + todo {
             if step < merge.slices {
-                let tx = begin(conn)?;
+                let tx = begin_immediate(conn)?;
                 keys.clear();
                 copy_slice(&tx, &merge, step, &mut keys).map_err(write_err)?;
                 tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
@@ -448,7 +448,7 @@ fn advance_by(
             } else if step == merge.slices {
                 list(conn, pending, &merge)?;
             } else {
-                let tx = begin(conn)?;
+                let tx = begin_immediate(conn)?;
                 drop_slice(&tx, &merge, step - merge.slices - 1).map_err(write_err)?;
                 tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
             }
@@ -467,13 +467,6 @@ fn advance_by(
             return Ok(());
         }
     }
-}
-
-/// A transaction of a merge. IMMEDIATE: it reads before it writes (see
-/// `write_many_blocking`).
-fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
-    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| db_err("cannot begin transaction", e))
 }
 
 /// Record a merge of `group` (runs of one level, neighbours in row-id
@@ -550,7 +543,7 @@ fn list(conn: &mut Connection, pending: &Mutex<Pending>, merge: &Merge) -> Resul
             _ => None,
         }
     };
-    let tx = begin(conn)?;
+    let tx = begin_immediate(conn)?;
     let filter = match built {
         Some(filter) => filter,
         None => filter_of_run(&tx, merge.run, merge.entries).map_err(write_err)?,
@@ -677,8 +670,13 @@ mod store_tests {
 
     /// Flush the held keys as a run, and merge.
     fn flush(store: &SqliteStore) {
+        flush_only(store);
+        merge_all(store);
+    }
+
+    /// Every merge due, to the end.
+    fn merge_all(store: &SqliteStore) {
         let mut conn = lock(&store.inner.writer);
-        lock(&store.inner.pending).flush(&mut conn).expect("flush");
         compact(&mut conn, &store.inner.pending).expect("merge");
     }
 
@@ -783,10 +781,7 @@ mod store_tests {
         index(&store, "other", &text(40), Utc::now());
         assert_eq!(merge(&store).map(|m| m.slice), Some(4));
         // To the end: one run of level 1, every key once, all found.
-        {
-            let mut conn = lock(&store.inner.writer);
-            compact(&mut conn, &store.inner.pending).expect("merge");
-        }
+        merge_all(&store);
         assert_eq!((levels(&store), merge(&store)), (vec![1], None));
         assert_eq!(in_lsh(&store), all, "every key once");
         let run = runs(&lock(&store.inner.reader)).expect("runs")[0].run;
@@ -815,10 +810,7 @@ mod store_tests {
         index(&store, "r3", &text(100), Utc::now());
         assert_eq!(merge(&store).map(|m| m.slice), Some(under_way.slices), "that write copied the last slice");
         assert_eq!(levels(&store), vec![0; MERGE_AT], "not listed yet");
-        {
-            let mut conn = lock(&store.inner.writer);
-            compact(&mut conn, &store.inner.pending).expect("merge");
-        }
+        merge_all(&store);
         assert_eq!((levels(&store), merge(&store)), (vec![1], None));
         assert_eq!(found(&store, 3).await, None, "r3's old text");
         assert_eq!(found(&store, 100).await, Some("r3".to_string()));
@@ -843,10 +835,7 @@ mod store_tests {
         // A flush makes a run with an id of its own, above the new run's.
         index(&store, "late", &text(50), Utc::now());
         flush_only(&store);
-        {
-            let mut conn = lock(&store.inner.writer);
-            compact(&mut conn, &store.inner.pending).expect("merge");
-        }
+        merge_all(&store);
         let all = runs(&lock(&store.inner.reader)).expect("runs");
         assert_eq!(
             all.iter().map(|r| (r.run, r.level)).collect::<Vec<_>>(),
@@ -883,10 +872,7 @@ mod store_tests {
         assert!(lock(&store.inner.pending).merging.is_some(), "still under way");
         index(&store, "late", &text(50), Utc::now());
         assert_eq!(merge(&store).map(|m| m.slice), Some(under_way.slices + 4), "a write drops a slice");
-        {
-            let mut conn = lock(&store.inner.writer);
-            compact(&mut conn, &store.inner.pending).expect("merge");
-        }
+        merge_all(&store);
         assert_eq!(merge(&store), None);
         assert!(lock(&store.inner.pending).merging.is_none());
         assert_eq!(in_lsh(&store), all, "no old row left");

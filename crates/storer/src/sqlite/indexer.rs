@@ -36,21 +36,36 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 use super::{db_err, lock};
 use newswire_core::sink::StoreError;
 
+/// The full-text index's tokenizer (see `search.rs`), a literal for `concat!`.
+macro_rules! tokenizer {
+    () => {
+        "unicode61 remove_diacritics 2"
+    };
+}
+pub(super) use tokenizer;
+
 /// The search file's tables. `records_fts` is contentless (the text stays
-/// in the store; a search needs the row ids only) with deletes by row id.
-/// The tokenizer is `unicode61` with `remove_diacritics 2` (see
-/// `search.rs`).
-const SEARCH_SCHEMA: &str = "
+/// in the store; a search needs the row ids only) with deletes by row id,
+/// and keeps which records hold a token, not where (`detail = none`): a
+/// search asks for records holding every token, in any column, and never
+/// for a phrase, a column or a rank. Positions were most of the index's
+/// size, and writing and merging them most of its cost: without them the
+/// indexer's share of a backfill fell by half (docs/performance.md).
+const SEARCH_SCHEMA: &str = concat!(
+    "
 CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5(
     title, summary, body,
-    content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2'
+    content = '', contentless_delete = 1, detail = none,
+    tokenize = '",
+    tokenizer!(),
+    "'
 );
 -- applied: the last log entry applied; max_rid: no row id above it is
 -- indexed; built: while a build runs, the last row id it indexed;
 -- build_to: the last row id it indexes (the rest come from the log).
 CREATE TABLE IF NOT EXISTS search_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-";
+"
+);
 
 /// FTS5 merges a level's segments into one when it holds this many (its
 /// own default is 4). Every transaction of the indexer writes a segment;
@@ -107,6 +122,7 @@ impl Indexer {
                 search
                     .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192;")
             })
+            .and_then(|()| drop_older_format(&search))
             .and_then(|()| search.execute_batch(SEARCH_SCHEMA))
             .and_then(|()| {
                 // Written only when it differs: an open is not a write.
@@ -281,6 +297,25 @@ impl Indexer {
         drop(store);
         tx.commit().map_err(|e| db_err("cannot commit the full-text index", e))?;
         Ok(Step::Applied(last))
+    }
+}
+
+/// Drop an index made by a version that kept positions (before `detail =
+/// none`): FTS5 cannot change a table's detail, and the index is derived
+/// data. Its state goes with it, so the indexer's next step builds the new
+/// index from the records, in the background, as for a missing file.
+fn drop_older_format(search: &Connection) -> rusqlite::Result<()> {
+    let sql: Option<String> = search
+        .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'records_fts'", [], |r| r.get(0))
+        .optional()?;
+    match sql {
+        Some(sql) if !sql.contains("detail = none") => {
+            tracing::info!("the full-text index keeps word positions no search uses; building it again without them");
+            let tx = Transaction::new_unchecked(search, TransactionBehavior::Immediate)?;
+            tx.execute_batch("DROP TABLE records_fts; DROP TABLE IF EXISTS search_state;")?;
+            tx.commit()
+        }
+        _ => Ok(()),
     }
 }
 

@@ -154,7 +154,10 @@ impl SqliteReader {
         if let Some(indexer) = lock(&self.inner.indexer).as_mut() {
             indexer.catch_up()?;
         }
-        let expression = match_expression(&words);
+        // Words with no token in them (punctuation only) match nothing.
+        let Some(expression) = match_expression(&conn, &words).map_err(|e| db_err("cannot search records", e))? else {
+            return Ok(Page { records: Vec::new(), next: None });
+        };
         let want = query.page_size() as usize + 1;
         let few = conn
             .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH ?1 LIMIT ?2)")
@@ -705,6 +708,32 @@ mod tests {
         // A page's records read back whole.
         let query = RecordQuery { text: Some("every".into()), limit: Some(1), ..RecordQuery::default() };
         assert_eq!(reader.records_blocking(&query).expect("page").records[0], records[0]);
+    }
+
+    /// A word FTS5 splits into several tokens finds the records holding
+    /// every token (the index keeps no positions, so it is not a phrase),
+    /// one it splits where Rust sees a letter is no error, and a query of
+    /// punctuation only is an empty page.
+    #[test]
+    fn words_of_several_tokens_require_each_token() {
+        let (_dir, store) = store_with(&[
+            record("a", "The Covid-19 wave, they're not saying."),
+            record("b", "19 cases of covid, and they are not re-tested."),
+            record("c", "Covid only."),
+            record("d", "Ⓐbc and ᦰx in odd scripts."),
+        ]);
+        let reader = store.reader();
+        let found = |q: &str| -> Vec<String> {
+            let query = RecordQuery { text: Some(q.into()), ..RecordQuery::default() };
+            all_pages(&reader, query)
+        };
+        assert_eq!(found("covid-19"), ["a", "b"]);
+        assert_eq!(found("COVID-19 they're"), ["a", "b"], "covid, 19, they, re: in both");
+        assert_eq!(found("they're saying"), ["a"]);
+        assert_eq!(found("Ⓐbc"), ["d"], "FTS5 drops the circled letter");
+        assert_eq!(found("ᦰx"), ["d"]);
+        assert_eq!(found("-- \" *"), Vec::<String>::new());
+        assert_eq!(found("covid"), ["a", "b", "c"], "a search after an empty one");
     }
 
     #[test]

@@ -23,6 +23,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::indexer::tokenizer;
 use super::lock;
 use super::store::SqliteStore;
 use newswire_core::sink::StoreError;
@@ -125,21 +126,55 @@ impl SqliteStore {
     }
 }
 
-/// The FTS5 query for the words of a user's query: each word a quoted
-/// string (inner quotes doubled), all of them required. No user input is
-/// FTS5 syntax.
-pub(super) fn match_expression(words: &[&str]) -> String {
+/// The FTS5 query for the words of a user's query: every token of every
+/// word, each a quoted string, all of them required; `None` when the words
+/// hold no token at all (punctuation only), which matches nothing. No user
+/// input is FTS5 syntax.
+///
+/// The index keeps no positions (`detail = none`, see the indexer), so a
+/// word FTS5 would split into several tokens ("covid-19", "don't") cannot
+/// be a phrase: it is split here into its tokens, each required, as
+/// PostgreSQL's `plainto_tsquery` does. The tokens come from FTS5's own
+/// tokenizer, through a table of the connection's temporary schema, so they
+/// are exactly the index's tokens: a word split otherwise (by a character
+/// FTS5 takes as a separator and Rust as a letter) would make a phrase, and
+/// FTS5 refuses phrases here.
+pub(super) fn match_expression(conn: &Connection, words: &[&str]) -> rusqlite::Result<Option<String>> {
+    conn.execute_batch(QUERY_TOKENIZER)?;
+    conn.prepare_cached("INSERT INTO temp.query_words (rowid, w) VALUES (1, ?1)")?.execute([words.join(" ")])?;
+    let tokens: rusqlite::Result<Vec<String>> = conn
+        .prepare_cached("SELECT term FROM temp.query_terms ORDER BY offset")?
+        .query_map([], |r| r.get(0))
+        .and_then(Iterator::collect);
+    // Emptied whatever the read gave, so the next query starts clean.
+    conn.prepare_cached("DELETE FROM temp.query_words")?.execute([])?;
     let mut out = String::new();
-    for word in words {
+    let mut seen: Vec<String> = Vec::new();
+    for token in tokens? {
+        if seen.contains(&token) {
+            continue;
+        }
         if !out.is_empty() {
             out.push(' ');
         }
         out.push('"');
-        out.push_str(&word.replace('"', "\"\""));
+        out.push_str(&token.replace('"', "\"\""));
         out.push('"');
+        seen.push(token);
     }
-    out
+    Ok((!out.is_empty()).then_some(out))
 }
+
+/// The temporary tables [`match_expression`] tokenizes a query with: an
+/// FTS5 table with the index's tokenizer, and its terms in order. A
+/// temporary table is the connection's own, so this works on read-only
+/// connections too.
+const QUERY_TOKENIZER: &str = concat!(
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5(w, tokenize = '",
+    tokenizer!(),
+    "');
+     CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5vocab(temp, query_words, instance);"
+);
 
 #[cfg(test)]
 mod tests {
@@ -159,7 +194,8 @@ mod tests {
                  (SELECT rowid FROM records_fts WHERE records_fts MATCH ?1) ORDER BY r.id",
             )
             .expect("prepare");
-        stmt.query_map([match_expression(words)], |r| r.get(0)).expect("query").map(|r| r.expect("row")).collect()
+        let Some(expression) = match_expression(&conn, words).expect("tokenized") else { return Vec::new() };
+        stmt.query_map([expression], |r| r.get(0)).expect("query").map(|r| r.expect("row")).collect()
     }
 
     #[test]
@@ -241,6 +277,41 @@ mod tests {
         let store = SqliteStore::open(&path).expect("reopens");
         assert_eq!(automerge(&store), 8);
         assert_eq!(hits(&store, &["words"]), ["a"]);
+    }
+
+    /// A search file made when the index kept word positions is built
+    /// again without them, at the first open, and finds the same records.
+    #[test]
+    fn an_index_with_positions_is_built_again_without_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let store = SqliteStore::open(&path).expect("opens");
+        store.write_blocking(&[record("a", "first harbour"), record("b", "second quay")], None).expect("write");
+        store.settle_search().expect("caught up");
+        drop(store);
+        let file = super::super::indexer::search_path(&path);
+        let detail = |file: &std::path::Path| -> String {
+            Connection::open(file)
+                .and_then(|c| c.query_row("SELECT sql FROM sqlite_master WHERE name = 'records_fts'", [], |r| r.get(0)))
+                .expect("the index's table")
+        };
+        assert!(detail(&file).contains("detail = none"));
+        // As the version before left it: positions kept, up to date.
+        Connection::open(&file)
+            .and_then(|c| {
+                c.execute_batch(
+                    "DROP TABLE records_fts;
+                     CREATE VIRTUAL TABLE records_fts USING fts5(title, summary, body, content = '',
+                         contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+                     INSERT INTO records_fts (rowid, body) VALUES (1, 'first harbour'), (2, 'second quay');",
+                )
+            })
+            .expect("an index with positions");
+        let store = SqliteStore::open(&path).expect("reopens");
+        assert_eq!(hits(&store, &["harbour"]), ["a"]);
+        assert_eq!(hits(&store, &["second", "quay"]), ["b"]);
+        store.check_search().expect("consistent");
+        assert!(detail(&file).contains("detail = none"), "built again without positions");
     }
 
     /// A database whose index lived in it (as versions before the indexer

@@ -18,7 +18,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
 use super::indexer::{Indexer, search_path};
-use super::search::match_expression;
+use super::search::{add_query_tokenizer, match_expression};
 use super::store::SqliteStore;
 use super::{NAME, blocking, db_err, json_err, lock};
 use crate::read::{
@@ -125,6 +125,7 @@ impl SqliteReader {
             .and_then(|()| {
                 conn.execute("ATTACH DATABASE ?1 AS search", [search_path(path).to_string_lossy()]).map(drop)
             })
+            .and_then(|()| add_query_tokenizer(&conn))
             .map_err(|e| db_err(&format!("cannot configure {}", path.display()), e))?;
         Ok(Lease { conn: Some(conn), pool: &self.inner })
     }

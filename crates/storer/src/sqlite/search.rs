@@ -138,9 +138,9 @@ impl SqliteStore {
 /// tokenizer, through a table of the connection's temporary schema, so they
 /// are exactly the index's tokens: a word split otherwise (by a character
 /// FTS5 takes as a separator and Rust as a letter) would make a phrase, and
-/// FTS5 refuses phrases here.
+/// FTS5 refuses phrases here. `conn` has the tables of
+/// [`add_query_tokenizer`].
 pub(super) fn match_expression(conn: &Connection, words: &[&str]) -> rusqlite::Result<Option<String>> {
-    conn.execute_batch(QUERY_TOKENIZER)?;
     conn.prepare_cached("INSERT INTO temp.query_words (rowid, w) VALUES (1, ?1)")?.execute([words.join(" ")])?;
     let tokens: rusqlite::Result<Vec<String>> = conn
         .prepare_cached("SELECT term FROM temp.query_terms ORDER BY offset")?
@@ -165,10 +165,14 @@ pub(super) fn match_expression(conn: &Connection, words: &[&str]) -> rusqlite::R
     Ok((!out.is_empty()).then_some(out))
 }
 
-/// The temporary tables [`match_expression`] tokenizes a query with: an
-/// FTS5 table with the index's tokenizer, and its terms in order. A
-/// temporary table is the connection's own, so this works on read-only
-/// connections too.
+/// Give `conn` the temporary tables [`match_expression`] tokenizes a query
+/// with: an FTS5 table with the index's tokenizer, and its terms in order.
+/// A temporary table is the connection's own, so this works on read-only
+/// connections too; once per connection, when it is opened.
+pub(super) fn add_query_tokenizer(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(QUERY_TOKENIZER)
+}
+
 const QUERY_TOKENIZER: &str = concat!(
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5(w, tokenize = '",
     tokenizer!(),
@@ -194,6 +198,7 @@ mod tests {
                  (SELECT rowid FROM records_fts WHERE records_fts MATCH ?1) ORDER BY r.id",
             )
             .expect("prepare");
+        add_query_tokenizer(&conn).expect("the query tokenizer");
         let Some(expression) = match_expression(&conn, words).expect("tokenized") else { return Vec::new() };
         stmt.query_map([expression], |r| r.get(0)).expect("query").map(|r| r.expect("row")).collect()
     }

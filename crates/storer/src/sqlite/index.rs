@@ -545,6 +545,92 @@ pub(super) fn forget_indexed_again(
     Ok(old.iter().map(|&(rid, _, _)| rid).collect())
 }
 
+/// Each of `distinct` keys' newest entries (at, rid) indexed within the
+/// window (`since`): at most [`index::PER_KEY`] of them, held or in a run,
+/// unsorted.
+fn newest_under(
+    conn: &Connection,
+    pending: &Pending,
+    distinct: &[i64],
+    since: i64,
+) -> Result<Vec<Vec<(i64, i64)>>, StoreError> {
+    let read_err = |e| db_err("cannot read the index", e);
+    // A run's newest entries under a key, whatever their age: what the
+    // cache keeps (see `super::cache`); the window is applied below. The
+    // newest PER_KEY within the window are the newest PER_KEY that are in
+    // it, so this finds what a range read from `since` found.
+    let mut by_key = conn
+        .prepare_cached("SELECT at, rid FROM lsh WHERE run = ?1 AND key = ?2 ORDER BY at DESC LIMIT ?3")
+        .map_err(read_err)?;
+    let cache = &pending.cache;
+    let per_key = usize::try_from(index::PER_KEY).unwrap_or(usize::MAX);
+    // Each key's newest entries within the window: the held keys' (the
+    // newest of all), then each run's, newest run first, in the runs whose
+    // filter may hold the key (a run's range of the key, read in key
+    // order). A run's rows were all indexed after those of the runs before
+    // it (runs hold ranges of row ids, in order, and a row id is taken when
+    // its record is indexed; only a clock set back could make a later
+    // row's time earlier, and then "newest" is moot), so once a key has
+    // PER_KEY entries no older run can add one of the newest PER_KEY: a
+    // common phrase, under entries in every run, is read from the newest
+    // runs only.
+    let mut newest: Vec<Vec<(i64, i64)>> = distinct
+        .iter()
+        .map(|key| {
+            pending
+                .by_key
+                .get(key)
+                .map_or_else(Vec::new, |held| held.iter().copied().filter(|(at, _)| *at >= since).collect())
+        })
+        .collect();
+    let mut open: Vec<usize> = (0..distinct.len()).filter(|&i| newest[i].len() < per_key).collect();
+    let mut open_keys: Vec<i64> = open.iter().map(|&i| distinct[i]).collect();
+    let mut probe: Vec<usize> = Vec::with_capacity(distinct.len());
+    let mut probe_keys: Vec<i64> = Vec::with_capacity(distinct.len());
+    let mut read_lists: Vec<(i64, List)> = Vec::new();
+    // A run above the watermark is an orphan (see `super::runs_file`): its
+    // rows' keys are held.
+    let mut runs = runs::runs(conn).map_err(read_err)?;
+    runs.retain(|run| run.last <= pending.keyed);
+    for run in runs.iter().rev() {
+        probe.clear();
+        probe_keys.clear();
+        let filter = pending.filters.get(&run.run);
+        for (&i, &key) in open.iter().zip(&open_keys) {
+            if filter.is_none_or(|f| f.may_hold(key)) {
+                probe.push(i);
+                probe_keys.push(key);
+            }
+        }
+        read_lists.clear();
+        let mut complete = false;
+        for (&i, cached) in probe.iter().zip(cache.lists(run.run, &probe_keys)) {
+            let list = match cached {
+                Some(list) => list,
+                None => {
+                    let mut rows = by_key.query(params![run.run, distinct[i], index::PER_KEY]).map_err(read_err)?;
+                    let mut list = Vec::new();
+                    while let Some(row) = rows.next().map_err(read_err)? {
+                        list.push((row.get(0).map_err(read_err)?, row.get(1).map_err(read_err)?));
+                    }
+                    let list: List = list.into();
+                    read_lists.push((distinct[i], List::clone(&list)));
+                    list
+                }
+            };
+            newest[i].extend(list.iter().filter(|(at, _)| *at >= since));
+            complete |= newest[i].len() >= per_key;
+        }
+        cache.keep_lists(pending.epoch, run.run, read_lists.drain(..));
+        if complete {
+            open.retain(|&i| newest[i].len() < per_key);
+            open_keys.clear();
+            open_keys.extend(open.iter().map(|&i| distinct[i]));
+        }
+    }
+    Ok(newest)
+}
+
 /// The near-duplicate lookup: candidates share a
 /// key (two when the record has enough, see [`index::min_shared`]) and were
 /// indexed since `since`; the record is compared with the first record of
@@ -564,63 +650,15 @@ pub(super) fn find_similar_in(
     since: i64,
     threshold: f64,
 ) -> Result<Vec<Option<Match>>, StoreError> {
-    let read_err = |e| db_err("cannot read the index", e);
-    // A run's newest entries under a key, whatever their age: what the
-    // cache keeps (see `super::cache`); the window is applied below. The
-    // newest PER_KEY within the window are the newest PER_KEY that are in
-    // it, so this finds what a range read from `since` found.
-    let mut by_key = conn
-        .prepare_cached("SELECT at, rid FROM lsh WHERE run = ?1 AND key = ?2 ORDER BY at DESC LIMIT ?3")
-        .map_err(read_err)?;
-    let cache = &pending.cache;
     let keys: Vec<Vec<i64>> = items.iter().map(|(_, fp)| fp.keys()).collect();
     let mut distinct: Vec<i64> = keys.iter().flatten().copied().collect();
     distinct.sort_unstable();
     distinct.dedup();
     let per_key = usize::try_from(index::PER_KEY).unwrap_or(usize::MAX);
-    // Each key's newest entries in each run that may hold it (by the run's
-    // filter; the run's range of the key, read in key order), then with the
-    // held keys: the newest PER_KEY of all, within the window.
-    let mut newest: Vec<Vec<(i64, i64)>> = vec![Vec::new(); distinct.len()];
-    let mut probe: Vec<usize> = Vec::with_capacity(distinct.len());
-    let mut probe_keys: Vec<i64> = Vec::with_capacity(distinct.len());
-    let mut read_lists: Vec<(i64, List)> = Vec::new();
-    // A run above the watermark is an orphan (see `super::runs_file`): its
-    // rows' keys are held.
-    for run in runs::runs(conn).map_err(read_err)?.into_iter().filter(|run| run.last <= pending.keyed) {
-        let filter = pending.filters.get(&run.run);
-        probe.clear();
-        probe_keys.clear();
-        for (i, &key) in distinct.iter().enumerate() {
-            if filter.is_none_or(|f| f.may_hold(key)) {
-                probe.push(i);
-                probe_keys.push(key);
-            }
-        }
-        read_lists.clear();
-        for (&i, cached) in probe.iter().zip(cache.lists(run.run, &probe_keys)) {
-            let list = match cached {
-                Some(list) => list,
-                None => {
-                    let mut rows = by_key.query(params![run.run, distinct[i], index::PER_KEY]).map_err(read_err)?;
-                    let mut list = Vec::new();
-                    while let Some(row) = rows.next().map_err(read_err)? {
-                        list.push((row.get(0).map_err(read_err)?, row.get(1).map_err(read_err)?));
-                    }
-                    let list: List = list.into();
-                    read_lists.push((distinct[i], List::clone(&list)));
-                    list
-                }
-            };
-            newest[i].extend(list.iter().filter(|(at, _)| *at >= since));
-        }
-        cache.keep_lists(pending.epoch, run.run, read_lists.drain(..));
-    }
+    let newest = newest_under(conn, pending, &distinct, since)?;
+    let cache = &pending.cache;
     let mut read: FastMap<i64, Vec<i64>> = FastMap::with_capacity_and_hasher(distinct.len(), Default::default());
     for (&key, mut found) in distinct.iter().zip(newest) {
-        if let Some(held) = pending.by_key.get(&key) {
-            found.extend(held.iter().filter(|(at, _)| *at >= since));
-        }
         if found.is_empty() {
             continue;
         }
@@ -833,6 +871,43 @@ mod tests {
                 && pending.rows.capacity() >= 50,
             "capacity kept"
         );
+    }
+
+    #[test]
+    fn a_key_complete_in_the_newer_runs_is_not_read_from_the_older() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("newest.db")).expect("opens");
+        let mut conn = lock(&store.inner.writer);
+        let mut pending = Pending::default();
+        // Three runs of 40 records and 10 held, all under key 7; each
+        // record also under a key of its own.
+        for rid in 1..=130 {
+            pending.apply(PendingChange::Add { rid, at: rid, keys: vec![7, 1000 + rid] });
+            if rid % 40 == 0 {
+                pending.flush(&mut conn).expect("flush");
+            }
+        }
+        let runs = runs::runs(&conn).expect("runs");
+        assert_eq!(runs.len(), 3);
+        let look = |keys: &[i64], since: i64| newest_under(&conn, &pending.subset(keys), keys, since).expect("lookup");
+        let newest = look(&[7, 1005, 1125], 0);
+        let mut common = newest[0].clone();
+        common.sort_unstable_by(|a, b| b.cmp(a));
+        common.truncate(64);
+        let expected: Vec<(i64, i64)> = (67..=130).rev().map(|rid| (rid, rid)).collect();
+        assert_eq!(common, expected, "the newest PER_KEY under the common key");
+        assert_eq!(newest[1], vec![(5, 5)], "a key of the oldest run is still read from it");
+        assert_eq!(newest[2], vec![(125, 125)], "a held key");
+        // Key 7 was read from the two newest runs only (what was read is
+        // cached); the oldest run's list of it was never read.
+        let cached = |run: i64| pending.cache.lists(run, &[7])[0].is_some();
+        assert!(cached(runs[2].run) && cached(runs[1].run), "read from the newer runs");
+        assert!(!cached(runs[0].run), "not read from the oldest run");
+        // Within a window that leaves fewer than PER_KEY, every run is read.
+        assert_eq!(look(&[7], 100)[0].len(), 31);
+        let mut all = look(&[7], 2)[0].clone();
+        all.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(all[..64], expected[..], "the window applied");
     }
 
     #[tokio::test]

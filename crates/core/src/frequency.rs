@@ -125,6 +125,8 @@ pub struct Discount<'a> {
     /// thousands of entries paid for hashing and growing (2.5% of a
     /// backfill's CPU, docs/performance.md).
     batch: Vec<(u32, u32)>,
+    /// Other records that must hold a hash for it to be furniture.
+    bar: u32,
 }
 
 impl<'a> Discount<'a> {
@@ -140,14 +142,20 @@ impl<'a> Discount<'a> {
                 _ => batch.push((hash, 1)),
             }
         }
-        Discount { sketch, batch }
+        Discount { sketch, batch, bar: FEED_COMMON }
+    }
+
+    /// The same discount with another bar: a hash is furniture when `bar`
+    /// or more other records hold it.
+    pub fn with_bar(self, bar: u32) -> Discount<'a> {
+        Discount { bar, ..self }
     }
 
     /// Whether `hash`, held by a record of the batch, is in at least
     /// [`FEED_COMMON`] other records of the feed (committed or in the batch).
     pub fn common(&self, hash: u32) -> bool {
         let in_batch = self.batch.binary_search_by_key(&hash, |&(h, _)| h).map_or(1, |i| self.batch[i].1);
-        self.sketch.count(hash) + in_batch.saturating_sub(1) >= FEED_COMMON
+        self.sketch.count(hash) + in_batch.saturating_sub(1) >= self.bar
     }
 
     /// `fingerprint` without the feed's furniture.

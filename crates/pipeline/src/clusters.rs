@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::Utc;
 use newswire_core::Record;
 use newswire_core::fingerprint::{Fingerprint, similarity};
-use newswire_core::frequency::{Discount, FeedSketch};
+use newswire_core::frequency::{Discount, FEED_COMMON, FeedSketch};
 use newswire_core::sink::{StateStore, StoreError};
 use newswire_core::state::{Indexed, Match};
 use tracing::{debug, warn};
@@ -57,6 +57,137 @@ pub struct Lookup {
     pub(crate) sketch: Option<Vec<u8>>,
 }
 
+/// Sites kept in [`Sites`] (the least recently used makes room): 48 KB
+/// each, so at most some 25 MB.
+const SITES: usize = 512;
+/// Article URLs remembered per site, so an article a site lists in several
+/// of its feeds (a section feed and its front page) counts once.
+const SITE_URLS: usize = 256;
+
+/// Each site's shingle counts, in memory, beside each feed's: an outlet's
+/// promotion and origin paragraphs are the same in every one of its feeds,
+/// and a site that spreads its items over section feeds of a few items each
+/// (as a site's feeds often do) never gives one feed enough of them to
+/// learn its wrapper. A site is the host of the record's URL (of the feed's
+/// URL when the record has none), without `www.`. A hash held by
+/// [`FEED_COMMON`](newswire_core::frequency::FEED_COMMON) or more *other*
+/// recent articles of the site is the site's furniture, as for a feed (the
+/// same sketch: its counts halved every 32 articles of the site). A copy
+/// of a story is on several sites, furniture on one: this never discounts
+/// a story for being syndicated, only for being repeated within one site.
+/// Counts are kept in memory only (not with the index, unlike a feed's):
+/// after a restart each site's are learned again from its next articles,
+/// and meanwhile the feeds' stored counts stand alone, as before.
+#[derive(Debug, Default)]
+pub struct Sites {
+    inner: std::sync::Mutex<SitesInner>,
+}
+
+#[derive(Debug, Default)]
+struct SitesInner {
+    by_site: HashMap<String, Site>,
+    /// Bumped at each use; a site's `used` is the value at its last one.
+    clock: u64,
+}
+
+#[derive(Debug, Default)]
+struct Site {
+    sketch: FeedSketch,
+    /// Hashes of the article URLs counted lately, oldest first.
+    urls: VecDeque<u64>,
+    /// Articles counted since the site was first seen (or made room for).
+    articles: u64,
+    used: u64,
+}
+
+/// How many other articles of a site that has `articles` counted must hold
+/// a hash for it to be the site's furniture: [`FEED_COMMON`] once the site
+/// has shown more than that many, and before then all the others, but
+/// never fewer than 2. A paragraph in each of a site's first three
+/// articles is far more often its wrapper than three versions of one story
+/// (which would then lose what all three share); with two articles a
+/// wrapper and a copy look the same, and the pair is judged on the feeds'
+/// counts alone (docs/clusters.md, limits).
+fn site_bar(articles: u64) -> u32 {
+    let others = u32::try_from(articles.saturating_sub(1)).unwrap_or(u32::MAX);
+    others.clamp(2, FEED_COMMON)
+}
+
+/// The site of `record`: the host of its URL, or of its feed's; `www.` off.
+fn site_of(record: &Record) -> Option<String> {
+    let url = record.url.as_deref().and_then(|u| url::Url::parse(u).ok());
+    let url = url.or_else(|| url::Url::parse(&record.feed_url).ok())?;
+    let host = url.host_str()?;
+    Some(host.strip_prefix("www.").unwrap_or(host).to_ascii_lowercase())
+}
+
+impl Sites {
+    /// For each record of a batch with a fingerprint, the hashes that are
+    /// its site's furniture, sorted; the batch's articles are counted
+    /// first, so a first poll knows its site's wrapper (as for a feed).
+    /// Batches of several feeds call this at once: each counts its own
+    /// articles under the lock and judges against what is counted so far.
+    fn furniture(&self, records: &[Record], fingerprints: &[Option<Fingerprint>]) -> Vec<Vec<u32>> {
+        let mut out = vec![Vec::new(); records.len()];
+        let mut by_site: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (record, fp)) in records.iter().zip(fingerprints).enumerate() {
+            if fp.is_some()
+                && let Some(site) = site_of(record)
+            {
+                by_site.entry(site).or_default().push(i);
+            }
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (name, members) in by_site {
+            inner.clock += 1;
+            let clock = inner.clock;
+            if !inner.by_site.contains_key(&name)
+                && inner.by_site.len() >= SITES
+                && let Some(oldest) = inner.by_site.iter().min_by_key(|(_, site)| site.used).map(|(n, _)| n.clone())
+            {
+                inner.by_site.remove(&oldest);
+            }
+            let site = inner.by_site.entry(name).or_default();
+            site.used = clock;
+            // An article the site listed already (in another of its feeds,
+            // or before) is not counted again.
+            let mut counted: Vec<usize> = Vec::with_capacity(members.len());
+            for &i in &members {
+                let url = records[i].url.as_deref().map(|u| {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    u.hash(&mut h);
+                    h.finish()
+                });
+                if url.is_none_or(|u| !site.urls.contains(&u)) {
+                    counted.push(i);
+                    if let Some(u) = url {
+                        if site.urls.len() >= SITE_URLS {
+                            site.urls.pop_front();
+                        }
+                        site.urls.push_back(u);
+                    }
+                }
+            }
+            site.articles += counted.len() as u64;
+            let discount = Discount::new(&site.sketch, counted.iter().filter_map(|&i| fingerprints[i].as_ref()))
+                .with_bar(site_bar(site.articles));
+            for &i in &members {
+                if let Some(fp) = &fingerprints[i] {
+                    out[i] = fp.hashes().filter(|&h| discount.common(h)).collect();
+                    out[i].sort_unstable();
+                }
+            }
+            for &i in &counted {
+                if let Some(fp) = &fingerprints[i] {
+                    site.sketch.add(fp);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The part of linking that reads the index, for one batch of one feed:
 /// take each record's fingerprint, discount it with the feed's shingle
 /// counts (this batch's records counted in: what the outlet repeats in
@@ -71,6 +202,7 @@ pub struct Lookup {
 pub async fn look_up(
     state: &dyn StateStore,
     clustering: Clustering,
+    sites: &Sites,
     feed: &str,
     records: &mut [Record],
 ) -> Result<Lookup, StoreError> {
@@ -80,9 +212,14 @@ pub async fn look_up(
     }
     let stored = with_retry("state", || state.feed_sketch(feed)).await?;
     let mut sketch = stored.as_deref().and_then(FeedSketch::from_bytes).unwrap_or_default();
+    let furniture = sites.furniture(records, &fingerprints);
     let discounted: Vec<Option<Fingerprint>> = {
         let discount = Discount::new(&sketch, fingerprints.iter().flatten());
-        fingerprints.iter().map(|f| f.as_ref().map(|f| discount.apply(f))).collect()
+        fingerprints
+            .iter()
+            .zip(&furniture)
+            .map(|(f, site)| f.as_ref().map(|f| f.without(|h| discount.common(h) || site.binary_search(&h).is_ok())))
+            .collect()
     };
     for fp in fingerprints.iter().flatten() {
         sketch.add(fp);
@@ -162,11 +299,12 @@ pub fn resolve(
 pub async fn link_copies(
     state: &dyn StateStore,
     clustering: Clustering,
+    sites: &Sites,
     pruned: &mut Option<std::time::Instant>,
     feed: &str,
     records: &mut [Record],
 ) -> Result<Linked, StoreError> {
-    let lookup = look_up(state, clustering, feed, records).await?;
+    let lookup = look_up(state, clustering, sites, feed, records).await?;
     let entries = resolve(lookup.found, records, &Recent::default(), 0, clustering.threshold);
     prune_index(state, pruned, clustering).await;
     Ok(Linked { entries, sketch: lookup.sketch })
@@ -350,6 +488,84 @@ pub(crate) mod tests {
         format!("Mon, 0{} Mar 2024 10:00:00 GMT", n + 1)
     }
 
+    /// A site's wrapper: a promotion paragraph and an origin note.
+    const WRAPPER: &str = "Sign up for the Harbour Gazette morning briefing to get the day's top local stories \
+        in your inbox before breakfast, free of charge and easy to cancel at any time. This story was \
+        produced in partnership with the regional reporting fund, which supports independent journalism \
+        in coastal towns and has no say over what we publish.";
+
+    /// The records of a poll of `feed` (any URL) bringing `items`, with
+    /// their fingerprints.
+    fn batch_of(feed: &str, items: &[(&str, &str)]) -> (Vec<Record>, Vec<Option<Fingerprint>>) {
+        let items: Vec<(&str, &str, &str)> =
+            items.iter().map(|&(url, body)| (url, "Mon, 04 Mar 2024 10:00:00 GMT", body)).collect();
+        let records = crate::store::tests::polled_as(feed, &items).records;
+        let fingerprints = records.iter().map(|r| r.fingerprint.clone()).collect();
+        (records, fingerprints)
+    }
+
+    #[test]
+    fn a_sites_wrapper_is_learned_across_its_feeds_and_a_story_on_other_sites_is_not() {
+        let sites = Sites::default();
+        let wrapped = |n: usize| format!("{WRAPPER} {}", story(n));
+        // Three section feeds of one site, one article each: no feed holds
+        // enough to learn the wrapper, the site does by its third.
+        let (r, f) = batch_of("politics", &[("https://gazette.example/politics/1", &wrapped(0))]);
+        assert!(sites.furniture(&r, &f)[0].is_empty(), "one article: nothing is furniture yet");
+        let (r, f) = batch_of("sport", &[("https://www.gazette.example/sport/2", &wrapped(1))]);
+        assert!(sites.furniture(&r, &f)[0].is_empty(), "two articles: a wrapper and a copy look the same");
+        let (r, f) = batch_of("business", &[("https://gazette.example/business/3", &wrapped(2))]);
+        let furniture = sites.furniture(&r, &f);
+        let all: Vec<u32> = f[0].as_ref().expect("a fingerprint").hashes().collect();
+        let own: Vec<u32> = Fingerprint::of(&story(2)).expect("a fingerprint").hashes().collect();
+        let wrapper: Vec<u32> = Fingerprint::of(WRAPPER).expect("a fingerprint").hashes().collect();
+        assert!(!furniture[0].is_empty(), "the third article of the site shows its wrapper");
+        assert!(
+            furniture[0].iter().all(|h| !own.contains(h) || wrapper.contains(h)),
+            "the story itself is not furniture"
+        );
+        assert!(furniture[0].iter().all(|h| all.contains(h)), "furniture is of the record's own hashes");
+        // A fourth article (www. or not, the same site) is judged against
+        // the site's counts at once.
+        let (r, f) = batch_of("science", &[("https://gazette.example/science/4", &wrapped(3))]);
+        assert!(
+            sites.furniture(&r, &f)[0].len() >= furniture[0].len() / 2,
+            "the site's fourth article: its wrapper is known"
+        );
+
+        // The same story syndicated to four other sites is not furniture
+        // anywhere: each site has it once.
+        for (n, host) in ["a.example", "b.example", "c.example", "d.example"].into_iter().enumerate() {
+            let url = format!("https://{host}/story-{n}");
+            let (r, f) = batch_of(host, &[(url.as_str(), &story(1))]);
+            assert!(sites.furniture(&r, &f)[0].is_empty(), "{host}: a syndicated copy is not furniture");
+        }
+    }
+
+    #[test]
+    fn an_article_a_site_lists_in_several_feeds_counts_once() {
+        let sites = Sites::default();
+        // One article in the site's front page, section and topic feeds,
+        // and a second: nothing of either is furniture, as the site has
+        // two articles, not four.
+        for feed in ["front", "section", "topic"] {
+            let (r, f) = batch_of(feed, &[("https://gazette.example/1", &story(0))]);
+            assert!(sites.furniture(&r, &f)[0].is_empty(), "{feed}: the same article again");
+        }
+        let (r, f) =
+            batch_of("front", &[("https://gazette.example/1", &story(0)), ("https://gazette.example/2", &story(1))]);
+        assert!(sites.furniture(&r, &f).iter().all(Vec::is_empty), "two articles, one listed three times");
+    }
+
+    #[test]
+    fn the_site_bar_asks_all_of_a_few_articles_and_feed_common_of_many() {
+        assert_eq!(site_bar(1), 2);
+        assert_eq!(site_bar(2), 2, "two articles: a paragraph in both is not enough");
+        assert_eq!(site_bar(3), 2, "three: in all three");
+        assert_eq!(site_bar(4), FEED_COMMON);
+        assert_eq!(site_bar(1_000), FEED_COMMON);
+    }
+
     #[tokio::test]
     async fn a_copy_in_the_same_batch_joins_the_first_records_story() {
         let state = Arc::new(MemoryState::default());
@@ -363,8 +579,10 @@ pub(crate) mod tests {
         ]);
         let mut records = batch.records;
         let clustering = Clustering::default();
-        let entries =
-            link_copies(state.as_ref(), clustering, &mut pruned, "f", &mut records).await.expect("linked").entries;
+        let entries = link_copies(state.as_ref(), clustering, &Sites::default(), &mut pruned, "f", &mut records)
+            .await
+            .expect("linked")
+            .entries;
         assert_eq!(entries.len(), 3, "every record with a fingerprint is indexed");
         assert_eq!(records[0].cluster, None, "the first of its story");
         assert_eq!(records[1].cluster, None, "another story");

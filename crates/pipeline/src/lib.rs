@@ -155,6 +155,7 @@ pub async fn run(
         done_rx,
         Arc::clone(&storage.state),
         storage.clustering,
+        Arc::clone(&storage.sites),
         Arc::clone(&storage.commits),
         linking,
         capacity,

@@ -21,7 +21,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::clusters::{Clustering, Lookup, look_up};
+use crate::clusters::{Clustering, Lookup, Sites, look_up};
 use crate::job::RecordBatch;
 use crate::stage::with_retry;
 
@@ -109,11 +109,12 @@ pub struct LinkedBatch {
 pub async fn prepare(
     state: &dyn StateStore,
     clustering: Clustering,
+    sites: &Sites,
     commits: &Commits,
     batch: RecordBatch,
 ) -> Result<LinkedBatch, StoreError> {
     let snapshot = commits.begin();
-    let prepared = prepare_at(state, clustering, snapshot, batch).await;
+    let prepared = prepare_at(state, clustering, sites, snapshot, batch).await;
     if prepared.is_err() {
         commits.end(snapshot);
     }
@@ -123,6 +124,7 @@ pub async fn prepare(
 async fn prepare_at(
     state: &dyn StateStore,
     clustering: Clustering,
+    sites: &Sites,
     snapshot: u64,
     mut batch: RecordBatch,
 ) -> Result<LinkedBatch, StoreError> {
@@ -144,7 +146,7 @@ async fn prepare_at(
             false
         }
     });
-    let lookup = look_up(state, clustering, &batch.state.feed, &mut batch.records).await?;
+    let lookup = look_up(state, clustering, sites, &batch.state.feed, &mut batch.records).await?;
     Ok(LinkedBatch { batch, fresh, unchanged, lookup, snapshot })
 }
 
@@ -161,6 +163,7 @@ pub async fn link_stage(
     mut done: mpsc::Receiver<String>,
     state: Arc<dyn StateStore>,
     clustering: Clustering,
+    sites: Arc<Sites>,
     commits: Arc<Commits>,
     concurrency: usize,
     capacity: usize,
@@ -222,12 +225,13 @@ pub async fn link_stage(
             _ = abort.cancelled() => break,
             permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
         };
-        let (state, commits, out, abort) = (Arc::clone(&state), Arc::clone(&commits), out.clone(), abort.clone());
+        let (state, sites, commits, out, abort) =
+            (Arc::clone(&state), Arc::clone(&sites), Arc::clone(&commits), out.clone(), abort.clone());
         tasks.spawn(async move {
             let _permit = permit;
             let linked = tokio::select! {
                 _ = abort.cancelled() => return,
-                linked = prepare(state.as_ref(), clustering, &commits, batch) => linked,
+                linked = prepare(state.as_ref(), clustering, &sites, &commits, batch) => linked,
             };
             let waiting = std::time::Instant::now();
             tokio::select! {

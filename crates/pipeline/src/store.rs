@@ -49,6 +49,8 @@ pub struct Storage {
     pub index_pruned: Option<std::time::Instant>,
     /// Commit numbers, shared with the link stage.
     pub(crate) commits: Arc<Commits>,
+    /// Each site's shingle counts, shared with the link stage.
+    pub(crate) sites: Arc<crate::clusters::Sites>,
     /// What recent commits started, for batches whose lookups missed them.
     pub(crate) recent: Recent,
 }
@@ -64,6 +66,7 @@ impl Storage {
             clustering: Clustering::default(),
             index_pruned: None,
             commits: Arc::default(),
+            sites: Arc::default(),
             recent: Recent::default(),
         }
     }
@@ -138,7 +141,7 @@ fn log_report(r: &BatchReport) {
 /// Store one batch on its own: [`prepare`] it (what is new, the lookups)
 /// and [`store_group`] it. For callers without a link stage.
 pub async fn store_one(storage: &mut Storage, batch: RecordBatch) -> Result<BatchReport, StoreError> {
-    let linked = prepare(storage.state.as_ref(), storage.clustering, &storage.commits, batch).await?;
+    let linked = prepare(storage.state.as_ref(), storage.clustering, &storage.sites, &storage.commits, batch).await?;
     let mut reports = store_group(storage, vec![linked]).await?;
     Ok(reports.remove(0))
 }
@@ -520,12 +523,19 @@ pub(crate) mod tests {
         let other = crate::clusters::tests::story(3);
         // Both lookups run before either batch is committed: the index
         // shows neither the other.
-        let (state, clustering, commits) =
-            (Arc::clone(&storage.state), storage.clustering, Arc::clone(&storage.commits));
-        let a = prepare(state.as_ref(), clustering, &commits, polled_as("a", &[("https://a.example/1", DAY, &story)]));
+        let (state, clustering, sites, commits) =
+            (Arc::clone(&storage.state), storage.clustering, Arc::clone(&storage.sites), Arc::clone(&storage.commits));
+        let a = prepare(
+            state.as_ref(),
+            clustering,
+            &sites,
+            &commits,
+            polled_as("a", &[("https://a.example/1", DAY, &story)]),
+        );
         let b = prepare(
             state.as_ref(),
             clustering,
+            &sites,
             &commits,
             polled_as("b", &[("https://b.example/2", DAY, &other), ("https://b.example/1", DAY, &copy)]),
         );
@@ -544,11 +554,18 @@ pub(crate) mod tests {
 
         // The same in one group, and an item two feeds carry is new once.
         let more = crate::clusters::tests::story(2);
-        let c = prepare(state.as_ref(), clustering, &commits, polled_as("c", &[("https://c.example/1", DAY, &more)]));
+        let c = prepare(
+            state.as_ref(),
+            clustering,
+            &sites,
+            &commits,
+            polled_as("c", &[("https://c.example/1", DAY, &more)]),
+        );
         let again = format!("Updated: {more}");
         let d = prepare(
             state.as_ref(),
             clustering,
+            &sites,
             &commits,
             polled_as("d", &[("https://d.example/1", DAY, &again), ("https://c.example/1", DAY, &more)]),
         );
@@ -585,7 +602,11 @@ pub(crate) mod tests {
             polled_as("a", &[("https://a.example/1", DAY, "First story.")]),
             polled_as("b", &[("https://b.example/ok", DAY, "Fine."), ("https://b.example/boom", DAY, "Breaks.")]),
         ] {
-            group.push(prepare(state.as_ref(), storage.clustering, &storage.commits, batch).await.expect("prepared"));
+            group.push(
+                prepare(state.as_ref(), storage.clustering, &storage.sites, &storage.commits, batch)
+                    .await
+                    .expect("prepared"),
+            );
         }
         let err = store_group(&mut storage, group).await.expect_err("the second batch's record fails");
         assert!(!err.retryable, "{err}");
@@ -606,6 +627,7 @@ pub(crate) mod tests {
             done_rx,
             state,
             Clustering::default(),
+            Arc::default(),
             Arc::default(),
             4,
             8,

@@ -6,7 +6,9 @@
 //! so they say nothing about which story a record is, and two unrelated
 //! stories of one outlet share them word for word. A shingle seen in
 //! [`FEED_COMMON`] or more other records of the same feed is such
-//! furniture, whatever its words: it is dropped from the record's
+//! furniture, whatever its words (in a feed's first poll, with fewer
+//! records than that, a shingle in all of at least three: see
+//! `newswire_pipeline::clusters`): it is dropped from the record's
 //! fingerprint before the index is searched and before similarity is
 //! measured, and from the fingerprint the index keeps.
 //!
@@ -151,8 +153,9 @@ impl<'a> Discount<'a> {
         Discount { bar, ..self }
     }
 
-    /// Whether `hash`, held by a record of the batch, is in at least
-    /// [`FEED_COMMON`] other records of the feed (committed or in the batch).
+    /// Whether `hash`, held by a record of the batch, is in at least the
+    /// bar's number ([`FEED_COMMON`] unless [`Discount::with_bar`] set
+    /// another) of other records of the feed (committed or in the batch).
     pub fn common(&self, hash: u32) -> bool {
         let in_batch = self.batch.binary_search_by_key(&hash, |&(h, _)| h).map_or(1, |i| self.batch[i].1);
         self.sketch.count(hash) + in_batch.saturating_sub(1) >= self.bar

@@ -57,12 +57,17 @@ pub struct Lookup {
     pub(crate) sketch: Option<Vec<u8>>,
 }
 
-/// Sites kept in [`Sites`] (the least recently used makes room): 48 KB
-/// each, so at most some 25 MB.
+/// Sites remembered by [`Sites`] (the least recently used makes room). A
+/// site of one feed costs a few KB; one of several feeds, 48 KB for its
+/// counts: at most some 25 MB.
 const SITES: usize = 512;
 /// Article URLs remembered per site, so an article a site lists in several
 /// of its feeds (a section feed and its front page) counts once.
 const SITE_URLS: usize = 256;
+/// Fingerprints kept of a site seen in one feed (a few hundred bytes
+/// each): enough to hold its wrapper in [`FEED_COMMON`] others when its
+/// counts start.
+const FIRST_KEPT: usize = FEED_COMMON as usize + 1;
 
 /// Each site's shingle counts, in memory, beside each feed's: an outlet's
 /// promotion and origin paragraphs are the same in every one of its feeds,
@@ -70,14 +75,18 @@ const SITE_URLS: usize = 256;
 /// (as a site's feeds often do) never gives one feed enough of them to
 /// learn its wrapper. A site is the host of the record's URL (of the feed's
 /// URL when the record has none), without `www.`. A hash held by
-/// [`FEED_COMMON`](newswire_core::frequency::FEED_COMMON) or more *other*
-/// recent articles of the site is the site's furniture, as for a feed (the
-/// same sketch: its counts halved every 32 articles of the site). A copy
-/// of a story is on several sites, furniture on one: this never discounts
-/// a story for being syndicated, only for being repeated within one site.
-/// Counts are kept in memory only (not with the index, unlike a feed's):
-/// after a restart each site's are learned again from its next articles,
-/// and meanwhile the feeds' stored counts stand alone, as before.
+/// [`FEED_COMMON`] or more *other* recent articles of the site is the
+/// site's furniture, as for a feed (the same sketch: its counts halved
+/// every 32 articles of the site); while the site has shown fewer, see
+/// [`first_bar`]. A copy of a story is on several sites, furniture on one:
+/// this never discounts a story for being syndicated, only for being
+/// repeated within one site.
+///
+/// A site seen in one feed only has no counts of its own (the feed's are
+/// the same), only its last few articles' fingerprints: its counts start
+/// from those when a second feed of the site brings articles. Counts are kept in memory only (not with the index,
+/// unlike a feed's): after a restart each site's are learned again from
+/// its next articles, and meanwhile the feeds' stored counts stand alone.
 #[derive(Debug, Default)]
 pub struct Sites {
     inner: std::sync::Mutex<SitesInner>,
@@ -92,25 +101,18 @@ struct SitesInner {
 
 #[derive(Debug, Default)]
 struct Site {
-    sketch: FeedSketch,
-    /// Hashes of the article URLs counted lately, oldest first.
+    /// The one feed the site has been seen in, until a second.
+    only_feed: Option<String>,
+    /// The counts across the site's feeds, from its second feed on.
+    sketch: Option<Box<FeedSketch>>,
+    /// Until then, the fingerprints of the site's last few articles, which
+    /// start its counts when a second feed comes.
+    first: VecDeque<Fingerprint>,
+    /// Hashes of the article URLs seen lately, oldest first.
     urls: VecDeque<u64>,
-    /// Articles counted since the site was first seen (or made room for).
+    /// Articles counted since the site was first seen.
     articles: u64,
     used: u64,
-}
-
-/// How many other articles of a site that has `articles` counted must hold
-/// a hash for it to be the site's furniture: [`FEED_COMMON`] once the site
-/// has shown more than that many, and before then all the others, but
-/// never fewer than 2. A paragraph in each of a site's first three
-/// articles is far more often its wrapper than three versions of one story
-/// (which would then lose what all three share); with two articles a
-/// wrapper and a copy look the same, and the pair is judged on the feeds'
-/// counts alone (docs/clusters.md, limits).
-fn site_bar(articles: u64) -> u32 {
-    let others = u32::try_from(articles.saturating_sub(1)).unwrap_or(u32::MAX);
-    others.clamp(2, FEED_COMMON)
 }
 
 /// The site of `record`: the host of its URL, or of its feed's; `www.` off.
@@ -121,13 +123,34 @@ fn site_of(record: &Record) -> Option<String> {
     Some(host.strip_prefix("www.").unwrap_or(host).to_ascii_lowercase())
 }
 
+/// How many other articles must hold a hash for it to be furniture, where
+/// `articles` are all that have been counted (a feed's first poll, a
+/// site's first articles): [`FEED_COMMON`] once there are more than that,
+/// and before then all the others, but never fewer than 2. A paragraph in
+/// each of three new articles is far more often the outlet's wrapper than
+/// three versions of one story (which would then lose what all three
+/// share); with two articles a wrapper and a copy look the same, and
+/// nothing is furniture yet (docs/clusters.md, limits).
+fn first_bar(articles: u64) -> u32 {
+    let others = u32::try_from(articles.saturating_sub(1)).unwrap_or(u32::MAX);
+    others.clamp(2, FEED_COMMON)
+}
+
+fn url_hash(url: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    url.hash(&mut h);
+    h.finish()
+}
+
 impl Sites {
-    /// For each record of a batch with a fingerprint, the hashes that are
-    /// its site's furniture, sorted; the batch's articles are counted
-    /// first, so a first poll knows its site's wrapper (as for a feed).
-    /// Batches of several feeds call this at once: each counts its own
-    /// articles under the lock and judges against what is counted so far.
-    fn furniture(&self, records: &[Record], fingerprints: &[Option<Fingerprint>]) -> Vec<Vec<u32>> {
+    /// For each record of a batch of `feed` with a fingerprint, the hashes
+    /// that are its site's furniture, sorted; the batch's articles are
+    /// counted first, so a site's first batch with counts knows its
+    /// wrapper (as for a feed). Batches of several feeds call this at once:
+    /// each counts its own articles under the lock and judges against what
+    /// is counted so far.
+    fn furniture(&self, feed: &str, records: &[Record], fingerprints: &[Option<Fingerprint>]) -> Vec<Vec<u32>> {
         let mut out = vec![Vec::new(); records.len()];
         let mut by_site: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, (record, fp)) in records.iter().zip(fingerprints).enumerate() {
@@ -149,16 +172,24 @@ impl Sites {
             }
             let site = inner.by_site.entry(name).or_default();
             site.used = clock;
+            match &site.only_feed {
+                _ if site.sketch.is_some() => {}
+                None => site.only_feed = Some(feed.to_string()),
+                Some(only) if only == feed => {}
+                Some(_) => {
+                    site.only_feed = None;
+                    let mut sketch = Box::<FeedSketch>::default();
+                    for fp in site.first.drain(..) {
+                        sketch.add(&fp);
+                    }
+                    site.sketch = Some(sketch);
+                }
+            }
             // An article the site listed already (in another of its feeds,
             // or before) is not counted again.
             let mut counted: Vec<usize> = Vec::with_capacity(members.len());
             for &i in &members {
-                let url = records[i].url.as_deref().map(|u| {
-                    use std::hash::{Hash, Hasher};
-                    let mut h = std::collections::hash_map::DefaultHasher::new();
-                    u.hash(&mut h);
-                    h.finish()
-                });
+                let url = records[i].url.as_deref().map(url_hash);
                 if url.is_none_or(|u| !site.urls.contains(&u)) {
                     counted.push(i);
                     if let Some(u) = url {
@@ -170,8 +201,17 @@ impl Sites {
                 }
             }
             site.articles += counted.len() as u64;
-            let discount = Discount::new(&site.sketch, counted.iter().filter_map(|&i| fingerprints[i].as_ref()))
-                .with_bar(site_bar(site.articles));
+            let Some(sketch) = site.sketch.as_deref_mut() else {
+                for &i in &counted {
+                    if site.first.len() >= FIRST_KEPT {
+                        site.first.pop_front();
+                    }
+                    site.first.extend(fingerprints[i].clone());
+                }
+                continue;
+            };
+            let discount = Discount::new(sketch, counted.iter().filter_map(|&i| fingerprints[i].as_ref()))
+                .with_bar(first_bar(site.articles));
             for &i in &members {
                 if let Some(fp) = &fingerprints[i] {
                     out[i] = fp.hashes().filter(|&h| discount.common(h)).collect();
@@ -180,7 +220,7 @@ impl Sites {
             }
             for &i in &counted {
                 if let Some(fp) = &fingerprints[i] {
-                    site.sketch.add(fp);
+                    sketch.add(fp);
                 }
             }
         }
@@ -211,10 +251,13 @@ pub async fn look_up(
         return Ok(Lookup { found: vec![None; records.len()], sketch: None });
     }
     let stored = with_retry("state", || state.feed_sketch(feed)).await?;
-    let mut sketch = stored.as_deref().and_then(FeedSketch::from_bytes).unwrap_or_default();
-    let furniture = sites.furniture(records, &fingerprints);
+    let stored = stored.as_deref().and_then(FeedSketch::from_bytes);
+    // A feed's first poll: its batch is all that is counted.
+    let bar = if stored.is_some() { FEED_COMMON } else { first_bar(fingerprints.iter().flatten().count() as u64) };
+    let mut sketch = stored.unwrap_or_default();
+    let furniture = sites.furniture(feed, records, &fingerprints);
     let discounted: Vec<Option<Fingerprint>> = {
-        let discount = Discount::new(&sketch, fingerprints.iter().flatten());
+        let discount = Discount::new(&sketch, fingerprints.iter().flatten()).with_bar(bar);
         fingerprints
             .iter()
             .zip(&furniture)
@@ -504,66 +547,104 @@ pub(crate) mod tests {
         (records, fingerprints)
     }
 
+    /// The furniture `sites` finds in a poll of `feed` bringing `items`
+    /// (link, body), and the records' fingerprints.
+    fn furniture_of(sites: &Sites, feed: &str, items: &[(&str, &str)]) -> (Vec<Vec<u32>>, Vec<Option<Fingerprint>>) {
+        let (records, fingerprints) = batch_of(feed, items);
+        (sites.furniture(feed, &records, &fingerprints), fingerprints)
+    }
+
     #[test]
     fn a_sites_wrapper_is_learned_across_its_feeds_and_a_story_on_other_sites_is_not() {
         let sites = Sites::default();
         let wrapped = |n: usize| format!("{WRAPPER} {}", story(n));
-        // Three section feeds of one site, one article each: no feed holds
-        // enough to learn the wrapper, the site does by its third.
-        let (r, f) = batch_of("politics", &[("https://gazette.example/politics/1", &wrapped(0))]);
-        assert!(sites.furniture(&r, &f)[0].is_empty(), "one article: nothing is furniture yet");
-        let (r, f) = batch_of("sport", &[("https://www.gazette.example/sport/2", &wrapped(1))]);
-        assert!(sites.furniture(&r, &f)[0].is_empty(), "two articles: a wrapper and a copy look the same");
-        let (r, f) = batch_of("business", &[("https://gazette.example/business/3", &wrapped(2))]);
-        let furniture = sites.furniture(&r, &f);
+        // Section feeds of one site, one article each: no feed holds
+        // enough to learn the wrapper; the site knows it at its third.
+        let (found, _) = furniture_of(&sites, "politics", &[("https://gazette.example/politics/1", &wrapped(0))]);
+        assert!(found[0].is_empty(), "one article: nothing is furniture yet");
+        let (found, _) = furniture_of(&sites, "sport", &[("https://www.gazette.example/sport/2", &wrapped(1))]);
+        assert!(found[0].is_empty(), "two articles: a wrapper and a copy look the same");
+        let (found, f) = furniture_of(&sites, "business", &[("https://gazette.example/business/3", &wrapped(2))]);
         let all: Vec<u32> = f[0].as_ref().expect("a fingerprint").hashes().collect();
         let own: Vec<u32> = Fingerprint::of(&story(2)).expect("a fingerprint").hashes().collect();
         let wrapper: Vec<u32> = Fingerprint::of(WRAPPER).expect("a fingerprint").hashes().collect();
-        assert!(!furniture[0].is_empty(), "the third article of the site shows its wrapper");
-        assert!(
-            furniture[0].iter().all(|h| !own.contains(h) || wrapper.contains(h)),
-            "the story itself is not furniture"
-        );
-        assert!(furniture[0].iter().all(|h| all.contains(h)), "furniture is of the record's own hashes");
-        // A fourth article (www. or not, the same site) is judged against
-        // the site's counts at once.
-        let (r, f) = batch_of("science", &[("https://gazette.example/science/4", &wrapped(3))]);
-        assert!(
-            sites.furniture(&r, &f)[0].len() >= furniture[0].len() / 2,
-            "the site's fourth article: its wrapper is known"
-        );
+        assert!(!found[0].is_empty(), "three articles, www. or not: the site's wrapper is known");
+        assert!(found[0].iter().all(|h| !own.contains(h) || wrapper.contains(h)), "the story itself is not furniture");
+        assert!(found[0].iter().all(|h| all.contains(h)), "furniture is of the record's own hashes");
+        // Back in the first feed: the site's counts stand for it too.
+        let (later, _) = furniture_of(&sites, "politics", &[("https://gazette.example/politics/4", &wrapped(3))]);
+        assert!(later[0].len() >= found[0].len() / 2, "the site's fourth article: its wrapper is known");
+        // A site of one feed keeps no counts: its feed's are the same.
+        for n in 0..6 {
+            let url = format!("https://herald.example/{n}");
+            let (found, _) = furniture_of(&sites, "herald", &[(url.as_str(), &wrapped(n))]);
+            assert!(found[0].is_empty(), "a site of one feed: its feed's counts judge");
+        }
+        {
+            let inner = sites.inner.lock().expect("not poisoned");
+            let herald = &inner.by_site["herald.example"];
+            assert!(herald.sketch.is_none() && herald.first.len() == FIRST_KEPT, "{herald:?}");
+            assert!(inner.by_site["gazette.example"].sketch.is_some());
+        }
 
-        // The same story syndicated to four other sites is not furniture
-        // anywhere: each site has it once.
+        // The same story syndicated to four other sites, each in two feeds
+        // of its own: each site has it once, so it is furniture nowhere.
         for (n, host) in ["a.example", "b.example", "c.example", "d.example"].into_iter().enumerate() {
             let url = format!("https://{host}/story-{n}");
-            let (r, f) = batch_of(host, &[(url.as_str(), &story(1))]);
-            assert!(sites.furniture(&r, &f)[0].is_empty(), "{host}: a syndicated copy is not furniture");
+            for feed in ["front", "world"] {
+                let (found, _) = furniture_of(&sites, &format!("{host}-{feed}"), &[(url.as_str(), &story(1))]);
+                assert!(found[0].is_empty(), "{host}: a syndicated copy is not furniture");
+            }
         }
     }
 
     #[test]
     fn an_article_a_site_lists_in_several_feeds_counts_once() {
         let sites = Sites::default();
-        // One article in the site's front page, section and topic feeds,
-        // and a second: nothing of either is furniture, as the site has
-        // two articles, not four.
-        for feed in ["front", "section", "topic"] {
-            let (r, f) = batch_of(feed, &[("https://gazette.example/1", &story(0))]);
-            assert!(sites.furniture(&r, &f)[0].is_empty(), "{feed}: the same article again");
+        // One article in five of the site's feeds, then with a second:
+        // nothing of either is furniture, as the site has two articles.
+        for feed in ["front", "section", "topic", "region", "latest"] {
+            let (found, _) = furniture_of(&sites, feed, &[("https://gazette.example/1", &story(0))]);
+            assert!(found[0].is_empty(), "{feed}: the same article again");
         }
-        let (r, f) =
-            batch_of("front", &[("https://gazette.example/1", &story(0)), ("https://gazette.example/2", &story(1))]);
-        assert!(sites.furniture(&r, &f).iter().all(Vec::is_empty), "two articles, one listed three times");
+        let (found, _) = furniture_of(
+            &sites,
+            "front",
+            &[("https://gazette.example/1", &story(0)), ("https://gazette.example/2", &story(1))],
+        );
+        assert!(found.iter().all(Vec::is_empty), "two articles, one listed five times");
     }
 
     #[test]
-    fn the_site_bar_asks_all_of_a_few_articles_and_feed_common_of_many() {
-        assert_eq!(site_bar(1), 2);
-        assert_eq!(site_bar(2), 2, "two articles: a paragraph in both is not enough");
-        assert_eq!(site_bar(3), 2, "three: in all three");
-        assert_eq!(site_bar(4), FEED_COMMON);
-        assert_eq!(site_bar(1_000), FEED_COMMON);
+    fn the_first_bar_asks_all_of_a_few_articles_and_feed_common_of_many() {
+        assert_eq!(first_bar(1), 2);
+        assert_eq!(first_bar(2), 2, "two articles: a paragraph in both is not enough");
+        assert_eq!(first_bar(3), 2, "three: in all three");
+        assert_eq!(first_bar(4), FEED_COMMON);
+        assert_eq!(first_bar(1_000), FEED_COMMON);
+    }
+
+    #[tokio::test]
+    async fn a_feeds_first_poll_of_three_learns_their_wrapper() {
+        // Three unrelated stories in one wrapper, in a new feed: none is
+        // linked to another through it.
+        let state = Arc::new(MemoryState::default());
+        let wrapped = |n: usize| format!("{WRAPPER}\n\n{}", story(n));
+        let (a, b, c) = (wrapped(0), wrapped(1), wrapped(2));
+        let batch = polled(&[
+            ("https://e.com/a", &day(0), &a),
+            ("https://e.com/b", &day(1), &b),
+            ("https://e.com/c", &day(2), &c),
+        ]);
+        let mut records = batch.records;
+        link_copies(state.as_ref(), Clustering::default(), &Sites::default(), &mut None, "f", &mut records)
+            .await
+            .expect("linked");
+        assert!(
+            records.iter().all(|r| r.cluster.is_none()),
+            "{:?}",
+            records.iter().map(|r| &r.cluster).collect::<Vec<_>>()
+        );
     }
 
     #[tokio::test]
@@ -609,6 +690,52 @@ pub(crate) mod tests {
         assert_eq!(stories[0].id, newswire_core::id::id_from_url("https://e.com/a"));
         assert_eq!(stories[0].copies[0].url, "https://other.org/copy");
         assert_eq!(db.index_size().expect("size").0, 2);
+    }
+
+    #[tokio::test]
+    async fn a_sites_wrapper_learned_in_one_feed_holds_in_its_sections_of_one_article() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SqliteStore::open(&dir.path().join("c.db")).expect("open");
+        let mut storage =
+            crate::store::Storage::new(vec![Box::new(SqliteSink::new(db.clone(), true))], Arc::new(db.clone()));
+        let wrapped = |text: &str| format!("{WRAPPER}\n\n{text}");
+        let other = "The city's oldest cinema will reopen next month after a two-year restoration paid for by \
+            a crowdfunding campaign that drew donations from more than nine thousand people. Volunteers \
+            repaired the art deco ceiling and rebuilt the projection room, and the first screening will be \
+            the silent comedy that opened the building in 1926, with a live pianist and tickets at the old price.";
+        // The site's front page: three stories in its wrapper (a feed's
+        // first poll of three learns it), then section feeds of one
+        // article each, which no feed of their own could learn it from.
+        let front: Vec<(String, String)> =
+            (0..3).map(|n| (format!("https://gazette.example/{n}"), wrapped(&story(n)))).collect();
+        let items: Vec<(&str, &str, &str)> =
+            front.iter().map(|(u, b)| (u.as_str(), "Mon, 04 Mar 2024 10:00:00 GMT", b.as_str())).collect();
+        store_one(&mut storage, crate::store::tests::polled_as("front", &items)).await.expect("front");
+        let sections = [
+            ("arts", "https://gazette.example/arts/1", wrapped(&story(3))),
+            ("city", "https://gazette.example/city/1", wrapped(other)),
+            // A copy of the front page's second story, in the wrapper.
+            ("world", "https://gazette.example/world/1", wrapped(&format!("Updated: {}", story(1)))),
+        ];
+        for (feed, url, body) in &sections {
+            store_one(
+                &mut storage,
+                crate::store::tests::polled_as(feed, &[(url, "Tue, 05 Mar 2024 10:00:00 GMT", body)]),
+            )
+            .await
+            .expect("section");
+        }
+        let stories = db.clusters("").expect("clusters");
+        let found: Vec<(String, Vec<String>)> =
+            stories.iter().map(|s| (s.id.clone(), s.copies.iter().map(|c| c.url.clone()).collect())).collect();
+        assert_eq!(
+            found,
+            [(
+                newswire_core::id::id_from_url("https://gazette.example/1"),
+                vec!["https://gazette.example/world/1".to_string()]
+            )],
+            "the copy is linked, and no two stories through the wrapper"
+        );
     }
 
     #[test]

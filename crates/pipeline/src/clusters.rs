@@ -64,8 +64,8 @@ const SITES: usize = 512;
 /// Article URLs remembered per site, so an article a site lists in several
 /// of its feeds (a section feed and its front page) counts once.
 const SITE_URLS: usize = 256;
-/// Fingerprints kept of a site seen in one feed (a few hundred bytes
-/// each): enough to hold its wrapper in [`FEED_COMMON`] others when its
+/// Fingerprints kept of a site seen in one feed (about a KB each for a
+/// news article): enough to hold its wrapper in [`FEED_COMMON`] others when its
 /// counts start.
 const FIRST_KEPT: usize = FEED_COMMON as usize + 1;
 
@@ -84,9 +84,10 @@ const FIRST_KEPT: usize = FEED_COMMON as usize + 1;
 ///
 /// A site seen in one feed only has no counts of its own (the feed's are
 /// the same), only its last few articles' fingerprints: its counts start
-/// from those when a second feed of the site brings articles. Counts are kept in memory only (not with the index,
-/// unlike a feed's): after a restart each site's are learned again from
-/// its next articles, and meanwhile the feeds' stored counts stand alone.
+/// from those when a second feed of the site brings articles. Counts are
+/// kept in memory only (not with the index, unlike a feed's): after a
+/// restart each site's are learned again from its next articles, and
+/// meanwhile the feeds' stored counts stand alone.
 #[derive(Debug, Default)]
 pub struct Sites {
     inner: std::sync::Mutex<SitesInner>,

@@ -65,8 +65,8 @@ const SITES: usize = 512;
 /// of its feeds (a section feed and its front page) counts once.
 const SITE_URLS: usize = 256;
 /// Fingerprints kept of a site seen in one feed (about a KB each for a
-/// news article): enough to hold its wrapper in [`FEED_COMMON`] others when its
-/// counts start.
+/// news article): enough to hold its wrapper in [`FEED_COMMON`] others
+/// when its counts start.
 const FIRST_KEPT: usize = FEED_COMMON as usize + 1;
 
 /// Each site's shingle counts, in memory, beside each feed's: an outlet's
@@ -270,9 +270,9 @@ pub async fn look_up(
     }
     let stored = with_retry("state", || state.feed_sketch(feed)).await?;
     let stored = stored.as_deref().and_then(FeedSketch::from_bytes);
-    // A feed's first poll: its batch is all that is counted.
-    // Two records of one feed sharing text may be a copy from another
-    // site: 2 others at least (the same site's pairs are its counts' to
+    // A feed's first poll: its batch is all that is counted, so all the
+    // others, but at least 2 (two records of one feed sharing text may be
+    // a copy from another site; the same site's pairs are its counts' to
     // judge).
     let bar =
         if stored.is_some() { FEED_COMMON } else { first_bar(fingerprints.iter().flatten().count() as u64).max(2) };

@@ -397,8 +397,9 @@ pub struct Recent {
     /// one.
     starters: VecDeque<Starter>,
     first: usize,
-    /// Key → numbers of the starters holding it.
-    by_key: FastMap<i64, Vec<usize>>,
+    /// Key → numbers of the starters holding it: most keys are held by
+    /// one, so a list of up to two lives in the map's slot, not on the heap.
+    by_key: FastMap<i64, smallvec::SmallVec<[usize; 2]>>,
     /// Item marks, in commit order: (seq, id).
     items: VecDeque<(u64, String)>,
     /// Id → (seq, content hash) of the latest mark.

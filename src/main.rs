@@ -21,7 +21,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// over more arenas held more pages), and blocks of 256 KiB and more
 /// (fetched documents, the index's tables) from the arena that returns
 /// their pages when they are freed, as glibc's mapped blocks were. Peak
-/// RSS on the news farm 284-288 MB with these, 313-322 MB with jemalloc's
+/// RSS on the news farm 278-290 MB with these, 313-322 MB with jemalloc's
 /// defaults (docs/performance.md, step 8).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(

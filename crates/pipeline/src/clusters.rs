@@ -522,7 +522,7 @@ pub(crate) mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use newswire_storer::{SqliteSink, SqliteStore};
+    use newswire_storer::SqliteStore;
 
     use crate::store::store_one;
     use crate::store::tests::{MemoryState, polled};
@@ -713,8 +713,7 @@ pub(crate) mod tests {
     async fn a_copy_in_a_later_batch_is_found_through_the_index() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = SqliteStore::open(&dir.path().join("c.db")).expect("open");
-        let mut storage =
-            crate::store::Storage::new(vec![Box::new(SqliteSink::new(db.clone(), true))], Arc::new(db.clone()));
+        let mut storage = crate::store::tests::sqlite_storage(&db);
         let a = story(2);
         store_one(&mut storage, polled(&[("https://e.com/a", &day(0), &a)])).await.expect("first");
         let copy = format!("Updated: {a}");
@@ -732,8 +731,7 @@ pub(crate) mod tests {
     async fn a_sites_wrapper_learned_in_one_feed_holds_in_its_sections_of_one_article() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = SqliteStore::open(&dir.path().join("c.db")).expect("open");
-        let mut storage =
-            crate::store::Storage::new(vec![Box::new(SqliteSink::new(db.clone(), true))], Arc::new(db.clone()));
+        let mut storage = crate::store::tests::sqlite_storage(&db);
         let wrapped = |text: &str| format!("{WRAPPER}\n\n{text}");
         let other = "The city's oldest cinema will reopen next month after a two-year restoration paid for by \
             a crowdfunding campaign that drew donations from more than nine thousand people. Volunteers \

@@ -338,6 +338,11 @@ pub(crate) mod tests {
     use crate::job::FeedJob;
     use crate::job::tests::feed;
 
+    /// A store stage writing to `db` alone, which also keeps its state.
+    pub(crate) fn sqlite_storage(db: &SqliteStore) -> Storage {
+        Storage::new(vec![Box::new(SqliteSink::new(db.clone(), true))], Arc::new(db.clone()))
+    }
+
     /// Feed state and item hashes in memory; records what it was asked.
     #[derive(Default)]
     pub(crate) struct MemoryState {
@@ -424,7 +429,7 @@ pub(crate) mod tests {
     async fn new_changed_and_unchanged_records_are_told_apart_and_the_checkpoint_committed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = SqliteStore::open(&dir.path().join("n.db")).expect("open");
-        let mut storage = Storage::new(vec![Box::new(SqliteSink::new(db.clone(), true))], Arc::new(db.clone()));
+        let mut storage = sqlite_storage(&db);
         let report = store_one(&mut storage, polled(ITEMS)).await.expect("stored");
         assert_eq!((report.new, report.updated, report.unchanged), (2, 0, 0));
         assert_eq!(db.count_records().expect("count"), 2);
@@ -519,7 +524,7 @@ pub(crate) mod tests {
     async fn copies_in_batches_looked_up_side_by_side_are_linked_whichever_commits_first() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = SqliteStore::open(&dir.path().join("n.db")).expect("open");
-        let mut storage = Storage::new(vec![Box::new(SqliteSink::new(db.clone(), true))], Arc::new(db.clone()));
+        let mut storage = sqlite_storage(&db);
         let story = crate::clusters::tests::story(1);
         let copy = format!("{story} Reporting by the wire desk.");
         let other = crate::clusters::tests::story(3);
@@ -589,7 +594,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("n.db");
         let db = SqliteStore::open(&path).expect("open");
-        let mut storage = Storage::new(vec![Box::new(SqliteSink::new(db.clone(), true))], Arc::new(db.clone()));
+        let mut storage = sqlite_storage(&db);
         let boom = newswire_core::id::id_from_url("https://b.example/boom");
         rusqlite::Connection::open(&path)
             .and_then(|c| {

@@ -23,7 +23,7 @@ const FILTER_FORMAT: u8 = 2;
 /// key it does not hold passes now and then, and then costs one range read
 /// that finds nothing). A key's bits are in one 64-byte block, so a probe
 /// costs one cache miss, not one per bit: lookups probe every run's filter
-/// for every key. 1.5 bytes per entry, kept in memory for every run (some
+/// for every key, many keys at once ([`KeyFilter::passing`]). 1.5 bytes per entry, kept in memory for every run (some
 /// 40 MB at 1,000,000 records) and stored in `lsh_runs.filter`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct KeyFilter {
@@ -66,22 +66,58 @@ impl KeyFilter {
 
     /// Where `key` lies: its block's first word, and its bit in each word.
     fn place(&self, key: i64) -> (usize, [u64; BLOCK_WORDS]) {
-        let blocks = (self.words.len() / BLOCK_WORDS) as u64;
-        let h = mix(key as u64);
-        let block = ((u128::from(h) * u128::from(blocks)) >> 64) as usize * BLOCK_WORDS;
-        // Six bits of a second mix per word.
-        let g = mix(h ^ 0x9E37_79B9_7F4A_7C15);
-        let mut bits = [0u64; BLOCK_WORDS];
-        for (i, bit) in bits.iter_mut().enumerate() {
-            *bit = 1 << ((g >> (6 * i)) & 63);
-        }
-        (block, bits)
+        let probe = Probe::of(key);
+        (self.block(&probe), std::array::from_fn(|i| probe.bit(i)))
     }
 
     /// Whether the run may hold `key` (false: it does not).
+    #[cfg_attr(
+        all(not(feature = "postgres"), not(test)),
+        expect(dead_code, reason = "the SQLite store probes many keys at once, with `passing`")
+    )]
     pub(crate) fn may_hold(&self, key: i64) -> bool {
-        let (block, bits) = self.place(key);
-        self.words[block..block + BLOCK_WORDS].iter().zip(bits).all(|(word, bit)| word & bit != 0)
+        let probe = Probe::of(key);
+        self.holds(&probe, self.block(&probe))
+    }
+
+    /// Each of `probes` the filter may hold, by its place in `probes`, in
+    /// order. For many keys at once (a lookup probes every key of a batch
+    /// in every run's filter, and at 1,000,000 records the filters, some
+    /// 40 MB, are far larger than the processor's caches, so nearly every
+    /// probe is a cache miss): the block of the key [`AHEAD`] places on is
+    /// asked for while this one is tested, so the misses overlap instead of
+    /// coming one after the other, and each test reads all eight words
+    /// with no early exit (the first word alone passes half the absent
+    /// keys, a branch no predictor learns; each wrong guess dropped the
+    /// loads begun for the next keys). Side by side on 14 filters of a
+    /// 1,000,000-record index, a probe cost a third of what one
+    /// [`KeyFilter::may_hold`] of the earlier kind did.
+    pub(crate) fn passing(&self, probes: &[Probe], mut pass: impl FnMut(usize)) {
+        for (i, probe) in probes.iter().enumerate() {
+            if let Some(ahead) = probes.get(i + AHEAD) {
+                prefetch(&self.words[self.block(ahead)..]);
+            }
+            if self.holds(probe, self.block(probe)) {
+                pass(i);
+            }
+        }
+    }
+
+    /// The first word of `probe`'s block.
+    fn block(&self, probe: &Probe) -> usize {
+        let blocks = (self.words.len() / BLOCK_WORDS) as u64;
+        ((u128::from(probe.h) * u128::from(blocks)) >> 64) as usize * BLOCK_WORDS
+    }
+
+    /// Whether every bit of `probe` is set in the block at `block`.
+    fn holds(&self, probe: &Probe, block: usize) -> bool {
+        let words: &[u64; BLOCK_WORDS] =
+            self.words[block..block + BLOCK_WORDS].try_into().expect("a block is BLOCK_WORDS words");
+        let mut missing = 0u64;
+        for (i, word) in words.iter().enumerate() {
+            missing |= !word & probe.bit(i);
+        }
+        missing == 0
     }
 
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
@@ -101,6 +137,49 @@ impl KeyFilter {
         Some(KeyFilter { words })
     }
 }
+
+/// How many keys on [`KeyFilter::passing`] asks for a block before testing
+/// it: enough for the block to arrive from memory meanwhile (a probe costs
+/// some 15 ns when its block is in the cache, a miss some 100), few enough
+/// that it is still in the cache when tested. 8 to 16 measured the same.
+const AHEAD: usize = 12;
+
+/// A key's two hashes, the same in every filter: computed once for a key
+/// that probes many filters ([`KeyFilter::passing`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Probe {
+    /// Picks the block (scaled to the filter's number of blocks).
+    h: u64,
+    /// Six bits per word: the key's bit in each word of the block.
+    g: u64,
+}
+
+impl Probe {
+    pub(crate) fn of(key: i64) -> Probe {
+        let h = mix(key as u64);
+        Probe { h, g: mix(h ^ 0x9E37_79B9_7F4A_7C15) }
+    }
+
+    /// The key's bit in word `i` of its block.
+    fn bit(&self, i: usize) -> u64 {
+        1 << ((self.g >> (6 * i)) & 63)
+    }
+}
+
+/// Ask the processor to bring the cache line at the start of `words` in. A
+/// hint: it changes no value the program computes, only when a later read
+/// of those words waits for memory.
+#[cfg(target_arch = "x86_64")]
+#[expect(unsafe_code, reason = "the prefetch intrinsic is unsafe to call; it reads nothing and cannot fault")]
+fn prefetch(words: &[u64]) {
+    // SAFETY: a prefetch is a hint that loads a cache line and never faults,
+    // whatever the address; and the pointer is that of a live slice.
+    unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(words.as_ptr().cast()) }
+}
+
+/// Elsewhere no hint: the probes are the same, only slower.
+#[cfg(not(target_arch = "x86_64"))]
+fn prefetch(_words: &[u64]) {}
 
 /// A 64-bit mix (the keys are 32-bit shingle hashes; their bits are spread
 /// over the whole word).
@@ -127,5 +206,30 @@ mod tests {
         assert_eq!(KeyFilter::from_bytes(&filter.to_bytes()), Some(filter));
         assert_eq!(KeyFilter::from_bytes(&[1, 2, 3]), None);
         assert_eq!(KeyFilter::from_bytes(&[0; 64]), None, "a filter of format 5 is built again");
+    }
+
+    #[test]
+    fn passing_names_the_keys_may_hold_passes() {
+        let keys: Vec<i64> = (0..5_000).map(|i| i * 104_729).collect();
+        let filter = KeyFilter::of(keys.iter().copied(), keys.len());
+        // Present keys among absent ones, in lists of every length around
+        // AHEAD (the prefetch distance) and well past it.
+        for len in [0, 1, AHEAD - 1, AHEAD, AHEAD + 1, 3 * AHEAD + 5, 20_000] {
+            let asked: Vec<i64> = (0..len as i64)
+                .map(|i| if i % 3 == 0 { keys[(i as usize * 7) % keys.len()] } else { i * 13 + 1 })
+                .collect();
+            let probes: Vec<Probe> = asked.iter().map(|&k| Probe::of(k)).collect();
+            let mut passed = Vec::new();
+            filter.passing(&probes, |i| passed.push(i));
+            // The plain test, bit by bit, where `insert` sets them.
+            let plain = |key: i64| {
+                let (block, bits) = filter.place(key);
+                filter.words[block..block + BLOCK_WORDS].iter().zip(bits).all(|(word, bit)| word & bit != 0)
+            };
+            let expected: Vec<usize> = (0..len).filter(|&i| plain(asked[i])).collect();
+            assert!((0..len).all(|i| filter.may_hold(asked[i]) == plain(asked[i])));
+            assert_eq!(passed, expected, "{len} keys");
+            assert!((0..len).step_by(3).all(|i| passed.binary_search(&i).is_ok()), "every present key passes");
+        }
     }
 }

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use smallvec::SmallVec;
 
 use super::cache::{IndexCache, List, Stored};
-use super::runs::{self, KeyFilter};
+use super::runs::{self, KeyFilter, Probe};
 use super::store::SqliteStore;
 use super::{begin_immediate, db_err, lock};
 use crate::index;
@@ -585,6 +585,8 @@ fn newest_under(
         .collect();
     let mut open: Vec<usize> = (0..distinct.len()).filter(|&i| newest[i].len() < per_key).collect();
     let mut open_keys: Vec<i64> = open.iter().map(|&i| distinct[i]).collect();
+    // Each key's hashes, the same in every run's filter.
+    let mut open_probes: Vec<Probe> = open_keys.iter().map(|&key| Probe::of(key)).collect();
     let mut probe: Vec<usize> = Vec::with_capacity(distinct.len());
     let mut probe_keys: Vec<i64> = Vec::with_capacity(distinct.len());
     let mut read_lists: Vec<(i64, List)> = Vec::new();
@@ -595,11 +597,14 @@ fn newest_under(
     for run in runs.iter().rev() {
         probe.clear();
         probe_keys.clear();
-        let filter = pending.filters.get(&run.run);
-        for (&i, &key) in open.iter().zip(&open_keys) {
-            if filter.is_none_or(|f| f.may_hold(key)) {
-                probe.push(i);
-                probe_keys.push(key);
+        match pending.filters.get(&run.run) {
+            Some(filter) => filter.passing(&open_probes, |j| {
+                probe.push(open[j]);
+                probe_keys.push(open_keys[j]);
+            }),
+            None => {
+                probe.extend_from_slice(&open);
+                probe_keys.extend_from_slice(&open_keys);
             }
         }
         read_lists.clear();
@@ -626,6 +631,8 @@ fn newest_under(
             open.retain(|&i| newest[i].len() < per_key);
             open_keys.clear();
             open_keys.extend(open.iter().map(|&i| distinct[i]));
+            open_probes.clear();
+            open_probes.extend(open_keys.iter().map(|&key| Probe::of(key)));
         }
     }
     Ok(newest)

@@ -36,7 +36,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::index::{FLUSH_ROWS, Pending};
 use super::{begin_immediate, db_err, lock};
-pub(super) use crate::key_filter::KeyFilter;
+pub(super) use crate::key_filter::{KeyFilter, Probe};
 
 /// Runs of one level merged into one of the next (the tiering factor).
 /// 8 rather than 4: a merge holds up the store's commits while it runs

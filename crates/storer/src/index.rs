@@ -18,8 +18,14 @@ use std::collections::HashMap;
 use newswire_core::fingerprint::{Fingerprint, similarity};
 use newswire_core::state::Match;
 
-/// Records read per key and lookup, newest first.
-pub const PER_KEY: i64 = 64;
+/// Records read per key and lookup, newest first. 16, as many as
+/// [`CANDIDATES`]: a key under more records of the window counts at most
+/// 1/16 for each (see [`rank`]), against about 1 for a story's own keys,
+/// so its older entries only bring candidates that lose the ranking; and
+/// reading them was what grew most with the index (a key shared by a few
+/// records at 10,000 is shared by dozens at 1,000,000, in every run). With
+/// 64, lookups at 1,000,000 records cost 20-23% more (docs/clusters.md).
+pub const PER_KEY: i64 = 16;
 /// At most this many candidates are compared per record (K): those sharing
 /// the rarest keys first. A copy shares most of its story's keys, and
 /// those of a story's own text are rare; so the story is among the first

@@ -886,35 +886,41 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("newest.db")).expect("opens");
         let mut conn = lock(&store.inner.writer);
         let mut pending = Pending::default();
-        // Three runs of 40 records and 10 held, all under key 7; each
-        // record also under a key of its own.
-        for rid in 1..=130 {
+        // Three runs of `r` records and `h` held, all under key 7, so that
+        // the held keys and the newest run hold fewer than PER_KEY of its
+        // entries and the two newest runs enough; each record also under a
+        // key of its own.
+        let per = index::PER_KEY;
+        let (r, h) = (per * 5 / 8, per * 5 / 32);
+        let total = 3 * r + h;
+        assert!(h + r < per && per <= h + 2 * r);
+        for rid in 1..=total {
             pending.apply(PendingChange::Add { rid, at: rid, keys: vec![7, 1000 + rid] });
-            if rid % 40 == 0 {
+            if rid % r == 0 {
                 pending.flush(&mut conn).expect("flush");
             }
         }
         let runs = runs::runs(&conn).expect("runs");
         assert_eq!(runs.len(), 3);
         let look = |keys: &[i64], since: i64| newest_under(&conn, &pending.subset(keys), keys, since).expect("lookup");
-        let newest = look(&[7, 1005, 1125], 0);
+        let newest = look(&[7, 1005, 1000 + total], 0);
         let mut common = newest[0].clone();
         common.sort_unstable_by(|a, b| b.cmp(a));
-        common.truncate(64);
-        let expected: Vec<(i64, i64)> = (67..=130).rev().map(|rid| (rid, rid)).collect();
+        common.truncate(per as usize);
+        let expected: Vec<(i64, i64)> = (total - per + 1..=total).rev().map(|rid| (rid, rid)).collect();
         assert_eq!(common, expected, "the newest PER_KEY under the common key");
         assert_eq!(newest[1], vec![(5, 5)], "a key of the oldest run is still read from it");
-        assert_eq!(newest[2], vec![(125, 125)], "a held key");
+        assert_eq!(newest[2], vec![(total, total)], "a held key");
         // Key 7 was read from the two newest runs only (what was read is
         // cached); the oldest run's list of it was never read.
         let cached = |run: i64| pending.cache.lists(run, &[7])[0].is_some();
         assert!(cached(runs[2].run) && cached(runs[1].run), "read from the newer runs");
         assert!(!cached(runs[0].run), "not read from the oldest run");
         // Within a window that leaves fewer than PER_KEY, every run is read.
-        assert_eq!(look(&[7], 100)[0].len(), 31);
+        assert_eq!(look(&[7], total - per / 2 + 1)[0].len(), (per / 2) as usize);
         let mut all = look(&[7], 2)[0].clone();
         all.sort_unstable_by(|a, b| b.cmp(a));
-        assert_eq!(all[..64], expected[..], "the window applied");
+        assert_eq!(all[..per as usize], expected[..], "the window applied");
     }
 
     #[tokio::test]

@@ -23,8 +23,9 @@ const FILTER_FORMAT: u8 = 2;
 /// key it does not hold passes now and then, and then costs one range read
 /// that finds nothing). A key's bits are in one 64-byte block, so a probe
 /// costs one cache miss, not one per bit: lookups probe every run's filter
-/// for every key, many keys at once ([`KeyFilter::passing`]). 1.5 bytes per entry, kept in memory for every run (some
-/// 40 MB at 1,000,000 records) and stored in `lsh_runs.filter`.
+/// for every key, many keys at once ([`KeyFilter::passing`]). 1.5 bytes
+/// per entry, kept in memory for every run (some 40 MB at 1,000,000
+/// records) and stored in `lsh_runs.filter`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct KeyFilter {
     words: Vec<u64>,

@@ -585,8 +585,9 @@ fn newest_under(
         .collect();
     let mut open: Vec<usize> = (0..distinct.len()).filter(|&i| newest[i].len() < per_key).collect();
     let mut open_keys: Vec<i64> = open.iter().map(|&i| distinct[i]).collect();
-    // Each key's hashes, the same in every run's filter.
-    let mut open_probes: Vec<Probe> = open_keys.iter().map(|&key| Probe::of(key)).collect();
+    // Each key's hashes, the same in every run's filter: computed once.
+    let key_probes: Vec<Probe> = distinct.iter().map(|&key| Probe::of(key)).collect();
+    let mut open_probes: Vec<Probe> = open.iter().map(|&i| key_probes[i]).collect();
     let mut probe: Vec<usize> = Vec::with_capacity(distinct.len());
     let mut probe_keys: Vec<i64> = Vec::with_capacity(distinct.len());
     let mut read_lists: Vec<(i64, List)> = Vec::new();
@@ -632,7 +633,7 @@ fn newest_under(
             open_keys.clear();
             open_keys.extend(open.iter().map(|&i| distinct[i]));
             open_probes.clear();
-            open_probes.extend(open_keys.iter().map(|&key| Probe::of(key)));
+            open_probes.extend(open.iter().map(|&i| key_probes[i]));
         }
     }
     Ok(newest)

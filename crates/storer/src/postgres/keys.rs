@@ -35,7 +35,7 @@ use newswire_core::sink::StoreError;
 use tokio_postgres::IsolationLevel;
 
 use super::pg_err;
-use crate::key_filter::KeyFilter;
+use crate::key_filter::{KeyFilter, TABLE_BITS};
 
 /// How long `lsh_log` keeps a row (pruned with the index, see
 /// [`prune_log`]). Far above any write transaction's life: the store's
@@ -138,7 +138,7 @@ impl KnownKeys {
         let watermark: i64 = row.get(0);
         let rows = usize::try_from(row.get::<_, i64>(1)).unwrap_or(0);
         let capacity = (2 * rows).max(MIN_CAPACITY);
-        let mut filter = KeyFilter::sized(capacity);
+        let mut filter = KeyFilter::sized(capacity, TABLE_BITS);
         let mut added = 0usize;
         let stream = tx
             .copy_out("COPY (SELECT key FROM lsh) TO STDOUT")

@@ -36,7 +36,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::index::{FLUSH_ROWS, Pending};
 use super::{begin_immediate, db_err, lock};
-pub(super) use crate::key_filter::{KeyFilter, Probe};
+pub(super) use crate::key_filter::{KeyFilter, Probe, RUN_BITS};
 
 /// Runs of one level merged into one of the next (the tiering factor).
 /// 8 rather than 4: a merge holds up the store's commits while it runs
@@ -121,7 +121,7 @@ pub(super) fn load_filters(conn: &Connection) -> rusqlite::Result<HashMap<i64, A
 /// the largest merge of the news farm's backfill, at its peak of memory.
 fn filter_of_run(conn: &Connection, run: i64, entries: i64) -> rusqlite::Result<KeyFilter> {
     let mut stmt = conn.prepare_cached("SELECT key FROM lsh WHERE run = ?1")?;
-    let mut filter = KeyFilter::sized(usize::try_from(entries).unwrap_or(0));
+    let mut filter = KeyFilter::sized(usize::try_from(entries).unwrap_or(0), RUN_BITS);
     let mut rows = stmt.query([run])?;
     while let Some(row) = rows.next()? {
         filter.insert(row.get(0)?);
@@ -416,7 +416,7 @@ fn advance_by(
                 let tx = begin_immediate(conn)?;
                 let merge = begin_merge(&tx, &group, slice_entries).map_err(write_err)?;
                 tx.commit().map_err(|e| db_err("cannot commit the index merge", e))?;
-                let filter = KeyFilter::sized(usize::try_from(merge.entries).unwrap_or(0));
+                let filter = KeyFilter::sized(usize::try_from(merge.entries).unwrap_or(0), RUN_BITS);
                 lock(pending).merging = Some(Merging { run: merge.run, filter: Some(filter) });
                 merge
             }

@@ -21,7 +21,7 @@
 //! and every anchor's claim is bounded (one or two paragraphs, short,
 //! not ending in a colon that introduces the embed).
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use newswire_core::config::{CleanRuleConfig, RulePosition};
 use newswire_core::{Embed, Removed, RemovedKind};
@@ -40,7 +40,13 @@ const RULES_PER_SET: usize = 16;
 
 /// The built-in rules, compiled once per process.
 pub(crate) struct Compiled {
-    regexes: Vec<Regex>,
+    /// Each rule's own regex, for its captures (an embed's handle, date
+    /// and link): compiled when a rule first needs it, not with the sets.
+    /// Only the anchors' and the markup reader's rules ever do, and
+    /// compiling all of them took half of the rules' start-up cost (some
+    /// 280 M of 550 M instructions), which a `newswire extract` of one page
+    /// paid in full (docs/performance.md, "Start-up").
+    regexes: Vec<OnceLock<Regex>>,
     /// The rules by their `max_len`, longest first, `RULES_PER_SET` per
     /// set: (the rules' indices in [`BUILTIN`], the set, the longest
     /// `max_len` in it). A paragraph is matched only against the sets that
@@ -50,26 +56,36 @@ pub(crate) struct Compiled {
     sets: Vec<(Vec<usize>, RegexSet, usize)>,
 }
 
-pub(crate) static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
-    let mut regexes = Vec::with_capacity(BUILTIN.len());
-    for spec in BUILTIN {
-        // The patterns are constants checked by the unit tests; a failure
-        // here is a programming error caught before any release.
-        regexes.push(Regex::new(spec.pattern).unwrap_or_else(|e| panic!("built-in rule {}: {e}", spec.name)));
+pub(crate) static COMPILED: LazyLock<Compiled> = LazyLock::new(Compiled::new);
+
+impl Compiled {
+    /// The sets, compiled now; each rule's own regex waits for its first
+    /// use. The patterns are constants checked by the unit tests; a failure
+    /// here is a programming error caught before any release.
+    fn new() -> Compiled {
+        let regexes = BUILTIN.iter().map(|_| OnceLock::new()).collect();
+        let mut by_len: Vec<usize> = (0..BUILTIN.len()).collect();
+        by_len.sort_by_key(|&i| std::cmp::Reverse(BUILTIN[i].max_len));
+        let sets = by_len
+            .chunks(RULES_PER_SET)
+            .map(|chunk| {
+                let set = RegexSet::new(chunk.iter().map(|&i| BUILTIN[i].pattern))
+                    .expect("built-in patterns compile as a set");
+                let longest = chunk.iter().map(|&i| BUILTIN[i].max_len).max().unwrap_or(0);
+                (chunk.to_vec(), set, longest)
+            })
+            .collect();
+        Compiled { regexes, sets }
     }
-    let mut by_len: Vec<usize> = (0..BUILTIN.len()).collect();
-    by_len.sort_by_key(|&i| std::cmp::Reverse(BUILTIN[i].max_len));
-    let sets = by_len
-        .chunks(RULES_PER_SET)
-        .map(|chunk| {
-            let set =
-                RegexSet::new(chunk.iter().map(|&i| BUILTIN[i].pattern)).expect("built-in patterns compile as a set");
-            let longest = chunk.iter().map(|&i| BUILTIN[i].max_len).max().unwrap_or(0);
-            (chunk.to_vec(), set, longest)
+
+    /// Built-in rule `i`'s own regex, compiled on first use.
+    fn regex(&self, i: usize) -> &Regex {
+        self.regexes[i].get_or_init(|| {
+            let spec = &BUILTIN[i];
+            Regex::new(spec.pattern).unwrap_or_else(|e| panic!("built-in rule {}: {e}", spec.name))
         })
-        .collect();
-    Compiled { regexes, sets }
-});
+    }
+}
 
 /// A rule from the config.
 #[derive(Debug, Clone)]
@@ -517,7 +533,7 @@ impl Context<'_> {
             }
             let Some(r) = self.hits[i].structural else { continue };
             let spec = &BUILTIN[usize::from(r)];
-            let caps = COMPILED.regexes[usize::from(r)].captures(&self.paragraphs[i]);
+            let caps = COMPILED.regex(usize::from(r)).captures(&self.paragraphs[i]);
             let prev = pos.checked_sub(1).map(|p| kept[p]);
             match spec.role {
                 Role::Attribution(Platform::Twitter) => {
@@ -571,7 +587,7 @@ impl Context<'_> {
                     if let Some(c) = closer {
                         let body: Vec<usize> = kept[pos + 1..].iter().copied().take_while(|&j| j < c).collect();
                         let cr = self.hits[c].structural.map(usize::from).unwrap_or(usize::from(r));
-                        let ccaps = COMPILED.regexes[cr].captures(&self.paragraphs[c]);
+                        let ccaps = COMPILED.regex(cr).captures(&self.paragraphs[c]);
                         embed = self.post_embed(platform, &body, ccaps.as_ref());
                         lines.extend(body);
                         lines.push(c);
@@ -623,7 +639,7 @@ impl Context<'_> {
                 Role::Closer(p) => (p, false),
                 _ => continue,
             };
-            let caps = COMPILED.regexes[usize::from(r)].captures(&self.paragraphs[i]);
+            let caps = COMPILED.regex(usize::from(r)).captures(&self.paragraphs[i]);
             let embed = if take {
                 self.single_post_embed(platform, caps.as_ref())
             } else {
@@ -729,5 +745,30 @@ pub(crate) fn kind_of_url(url: &str) -> &'static str {
 /// A built-in rule's compiled pattern, by name (the HTML side reuses the
 /// attribution patterns to read embed markup).
 pub(crate) fn builtin_regex(name: &str) -> Option<&'static Regex> {
-    BUILTIN.iter().position(|s| s.name == name).map(|i| &COMPILED.regexes[i])
+    BUILTIN.iter().position(|s| s.name == name).map(|i| COMPILED.regex(i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rules_own_regex_is_compiled_when_first_used_and_is_its_pattern() {
+        let compiled = Compiled::new();
+        assert!(compiled.regexes.iter().all(|r| r.get().is_none()), "no rule's own regex compiled with the sets");
+        let i = BUILTIN.iter().position(|s| s.name == "embed.tiktok_sound").expect("a rule of that name");
+        assert_eq!(compiled.regex(i).as_str(), BUILTIN[i].pattern);
+        let compiled_now: Vec<usize> = (0..BUILTIN.len()).filter(|&j| compiled.regexes[j].get().is_some()).collect();
+        assert_eq!(compiled_now, vec![i], "only the rule asked for");
+        // Every rule's own regex compiles, and matches what its set says.
+        for (j, spec) in BUILTIN.iter().enumerate() {
+            assert_eq!(compiled.regex(j).as_str(), spec.pattern, "{}", spec.name);
+        }
+        let (rules, set, _) = &compiled.sets[0];
+        for p in ["Follow us on Facebook", "Share this article", "The minister said on Tuesday."] {
+            let by_set: Vec<usize> = set.matches(p).into_iter().map(|k| rules[k]).collect();
+            let by_own: Vec<usize> = rules.iter().copied().filter(|&j| compiled.regex(j).is_match(p)).collect();
+            assert_eq!(by_set, by_own, "{p}");
+        }
+    }
 }

@@ -357,6 +357,13 @@ impl Fingerprint {
         out
     }
 
+    /// How many hashes the fingerprint holds, the lead's that are also in
+    /// the sample counted twice: at least what [`Fingerprint::hashes`]
+    /// yields.
+    pub fn hash_count(&self) -> usize {
+        self.sample.len() + self.lead.len()
+    }
+
     /// Every distinct hash of the fingerprint: the sample's, then the
     /// lead's not in the sample.
     pub fn hashes(&self) -> impl Iterator<Item = u32> + '_ {

@@ -26,6 +26,7 @@
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+use crate::FastMap;
 use crate::fingerprint::Fingerprint;
 
 /// Rows of the sketch (independent hashes).
@@ -122,11 +123,13 @@ impl FeedSketch {
 /// already knows its wrapper.
 pub struct Discount<'a> {
     sketch: &'a FeedSketch,
-    /// Each hash the batch's records hold, sorted, with how many of them
-    /// hold it: a sort and a binary search, where a map of tens of
-    /// thousands of entries paid for hashing and growing (2.5% of a
-    /// backfill's CPU, docs/performance.md).
-    batch: Vec<(u32, u32)>,
+    /// Each hash the batch's records hold, with how many of them hold it:
+    /// a map sized once for the whole batch, hashed by foldhash. A sort and
+    /// a binary search cost twice the instructions (docs/performance.md,
+    /// issue 21 step 10), and a SipHash map grown entry by entry more
+    /// again. Its hasher is seeded per process, so text made to collide in
+    /// it cannot slow it down (shingle hashes have a fixed seed).
+    batch: FastMap<u32, u32>,
     /// Other records that must hold a hash for it to be furniture.
     bar: u32,
 }
@@ -135,14 +138,11 @@ impl<'a> Discount<'a> {
     /// The discount for a batch of `fingerprints` of the feed whose
     /// committed counts are `sketch`.
     pub fn new<'f>(sketch: &'a FeedSketch, fingerprints: impl IntoIterator<Item = &'f Fingerprint>) -> Discount<'a> {
-        let mut all: Vec<u32> = fingerprints.into_iter().flat_map(Fingerprint::hashes).collect();
-        all.sort_unstable();
-        let mut batch: Vec<(u32, u32)> = Vec::new();
-        for hash in all {
-            match batch.last_mut() {
-                Some((last, n)) if *last == hash => *n += 1,
-                _ => batch.push((hash, 1)),
-            }
+        let fingerprints: Vec<&Fingerprint> = fingerprints.into_iter().collect();
+        let most: usize = fingerprints.iter().map(|fp| fp.hash_count()).sum();
+        let mut batch: FastMap<u32, u32> = FastMap::with_capacity_and_hasher(most, Default::default());
+        for hash in fingerprints.iter().flat_map(|fp| fp.hashes()) {
+            *batch.entry(hash).or_insert(0) += 1;
         }
         Discount { sketch, batch, bar: FEED_COMMON }
     }
@@ -157,7 +157,7 @@ impl<'a> Discount<'a> {
     /// bar's number ([`FEED_COMMON`] unless [`Discount::with_bar`] set
     /// another) of other records of the feed (committed or in the batch).
     pub fn common(&self, hash: u32) -> bool {
-        let in_batch = self.batch.binary_search_by_key(&hash, |&(h, _)| h).map_or(1, |i| self.batch[i].1);
+        let in_batch = self.batch.get(&hash).copied().unwrap_or(1);
         self.sketch.count(hash) + in_batch.saturating_sub(1) >= self.bar
     }
 
@@ -212,6 +212,45 @@ mod tests {
         let sketch = FeedSketch::default();
         let discount = Discount::new(&sketch, [&a, &b]);
         assert_eq!(discount.apply(&a), a);
+    }
+
+    #[test]
+    fn a_hash_is_common_when_the_sketch_and_the_other_records_of_the_batch_hold_it_bar_times() {
+        // Records sharing phrases in several proportions, some counted
+        // already: each hash's verdict against a count made record by
+        // record.
+        let texts: Vec<String> = (0..12)
+            .map(|i| {
+                let shared = ["the harbour wall was rebuilt by the council", "a storm closed the coast road"];
+                format!(
+                    "{} Item {i} tells of lamp {i}, stall {i} and choir {i} on the square {i}. {}",
+                    shared[i % 2],
+                    if i % 3 == 0 { "Readers can sign up for the morning letter of the valley." } else { "" }
+                )
+            })
+            .collect();
+        let fps: Vec<Fingerprint> = texts.iter().map(|t| fp(t)).collect();
+        let mut sketch = FeedSketch::default();
+        sketch.add(&fps[0]);
+        for bar in [1, 2, 3, 5] {
+            let discount = Discount::new(&sketch, &fps).with_bar(bar);
+            let (mut common, mut rare) = (0, 0);
+            for f in &fps {
+                for h in f.hashes() {
+                    let holding = fps.iter().filter(|g| g.hashes().any(|x| x == h)).count() as u32;
+                    let expected = sketch.count(h) + (holding - 1) >= bar;
+                    assert_eq!(discount.common(h), expected, "bar {bar}");
+                    if expected { common += 1 } else { rare += 1 }
+                }
+            }
+            assert!(common > 0 && rare > 0, "bar {bar}: both verdicts met ({common}, {rare})");
+        }
+        // A hash no record of the batch holds counts by the sketch alone.
+        let outside = fp("Nothing here is shared with the batch at all, not one phrase of it anywhere.");
+        let discount = Discount::new(&sketch, &fps[1..]);
+        for h in outside.hashes() {
+            assert_eq!(discount.common(h), sketch.count(h) >= FEED_COMMON);
+        }
     }
 
     #[test]

@@ -167,9 +167,32 @@ pub(crate) fn cap(s: &mut String, max: usize) -> bool {
 /// Drop control characters other than tab, newline and carriage return (NUL bytes and the
 /// like are not text, and PostgreSQL refuses NUL).
 pub(crate) fn strip_controls(s: &mut String) {
-    if s.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || s.contains('\u{FFFE}') {
+    // One pass over the bytes for either: a stray control, or 0xEF, the first byte of
+    // U+FFFE (and of other characters from U+F000, so then the exact search).
+    let suspect = any_byte(s.as_bytes(), |b| is_stray_control(b) | (b == 0xEF));
+    if suspect && (any_byte(s.as_bytes(), is_stray_control) || s.contains('\u{FFFE}')) {
         s.retain(|c| !(c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (c as u32) < 0x20 || c == '\u{FFFE}'));
     }
+}
+
+/// A control byte [`strip_controls`] drops (below 0x20, not tab, newline or carriage
+/// return): a control character below U+0020 is that byte in UTF-8, and no other
+/// character's encoding holds a byte below 0x80.
+/// Bitwise, not short-circuit, so that a block's bytes are tested side by side.
+#[inline(always)]
+fn is_stray_control(b: u8) -> bool {
+    (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')
+}
+
+/// Whether `bytes` holds a byte `wanted` names. Tested 32 bytes at a time with no early
+/// exit inside a block, which the compiler turns into vector compares: a scan a byte at a
+/// time, stopping at the first, and a search for U+FFFE after it cost more than reading
+/// the feed's XML (docs/performance.md, issue 21 step 11).
+#[inline(always)]
+fn any_byte(bytes: &[u8], wanted: impl Fn(u8) -> bool) -> bool {
+    let mut blocks = bytes.chunks_exact(32);
+    blocks.by_ref().any(|block| block.iter().fold(false, |found, &b| found | wanted(b)))
+        || blocks.remainder().iter().any(|&b| wanted(b))
 }
 
 /// True when the start of a document is an HTML page rather than a feed.
@@ -292,6 +315,37 @@ pub(crate) fn close_cdata(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stray_control_byte_is_found_at_every_place_in_a_block_and_after_the_last() {
+        let plain = |bytes: &[u8]| bytes.iter().any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
+        let text =
+            "Caf\u{e9} na\u{ef}ve \u{201c}quoted\u{201d}\tand\r\nlines \u{1F600} \u{FFFE} more text here ".repeat(3);
+        let base = text.as_bytes();
+        let has_stray_control = |bytes: &[u8]| any_byte(bytes, is_stray_control);
+        assert!(!has_stray_control(base) && !plain(base));
+        for len in [0, 1, 31, 32, 33, 64, 95, base.len()] {
+            let head = &base[..len];
+            assert_eq!(has_stray_control(head), plain(head), "{len} bytes");
+            for at in 0..len {
+                for b in [0u8, 0x01, 0x08, b'\t', b'\n', 0x0b, 0x0c, b'\r', 0x1f, 0x20, 0x7f, 0x80] {
+                    let mut v = head.to_vec();
+                    v[at] = b;
+                    assert_eq!(has_stray_control(&v), plain(&v), "{b:#x} at {at} of {len}");
+                }
+            }
+        }
+        for (input, out) in [
+            ("a\u{0}b\u{1b}[31mc\td\u{FFFE}e", "ab[31mc\tde"),
+            ("only U+FFFE: \u{FFFE}, and \u{FF0C}\u{F8FF} kept", "only U+FFFE: , and \u{FF0C}\u{F8FF} kept"),
+            ("a control alone\u{7}", "a control alone"),
+            ("\u{FF0C} fullwidth, nothing to drop\r\n", "\u{FF0C} fullwidth, nothing to drop\r\n"),
+        ] {
+            let mut s = String::from(input);
+            strip_controls(&mut s);
+            assert_eq!(s, out);
+        }
+    }
 
     #[test]
     fn decodes_entities_leniently() {

@@ -177,8 +177,8 @@ pub(crate) fn strip_controls(s: &mut String) {
 
 /// A control byte [`strip_controls`] drops (below 0x20, not tab, newline or carriage
 /// return): a control character below U+0020 is that byte in UTF-8, and no other
-/// character's encoding holds a byte below 0x80.
-/// Bitwise, not short-circuit, so that a block's bytes are tested side by side.
+/// character's encoding holds a byte below 0x80. Bitwise, not short-circuit, so that a
+/// block's bytes are tested side by side.
 #[inline(always)]
 fn is_stray_control(b: u8) -> bool {
     (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')

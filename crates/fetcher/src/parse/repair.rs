@@ -168,10 +168,9 @@ pub(crate) fn cap(s: &mut String, max: usize) -> bool {
 /// like are not text, and PostgreSQL refuses NUL).
 pub(crate) fn strip_controls(s: &mut String) {
     // One pass over the bytes for either: a stray control, or 0xEF, the first byte of
-    // U+FFFE (and of other characters from U+F000, so then the exact search).
-    let suspect = any_byte(s.as_bytes(), |b| is_stray_control(b) | (b == 0xEF));
-    if suspect && (any_byte(s.as_bytes(), is_stray_control) || s.contains('\u{FFFE}')) {
-        s.retain(|c| !(c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (c as u32) < 0x20 || c == '\u{FFFE}'));
+    // U+FFFE (and of other characters from U+F000, which the exact pass keeps).
+    if any_byte(s.as_bytes(), |b| is_stray_control(b) | (b == 0xEF)) {
+        s.retain(|c| !(c.is_ascii() && is_stray_control(c as u8) || c == '\u{FFFE}'));
     }
 }
 

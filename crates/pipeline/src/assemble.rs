@@ -1,6 +1,6 @@
 //! The assemble stage: a fetched feed document in, its records and the
-//! feed's next state out. On tokio's blocking pool, at most `workers` at
-//! once: hash the body (an unchanged document is not parsed again), parse
+//! feed's next state out. On the pipeline's CPU threads ([`crate::cpu`]),
+//! at most `workers` at once: hash the body (an unchanged document is not parsed again), parse
 //! it, build one record per item ([`crate::record`]), and apply the poll to
 //! the feed's state ([`FeedState`]'s transitions). A page of history is
 //! assembled by [`crate::archive`].
@@ -16,40 +16,45 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
+use crate::cpu::CpuPool;
 use crate::fetch::FetchedBatch;
 use crate::job::Outcome;
 use crate::job::RecordBatch;
 use crate::record::{build_records, parse};
 use crate::stage::run_stage;
 
-/// Up to `workers` documents parsed and cleaned at once, on the blocking
-/// pool.
+/// Up to `workers` documents parsed and cleaned at once, on `cpu`'s
+/// threads.
 pub async fn assemble_stage(
     input: mpsc::Receiver<FetchedBatch>,
     out: mpsc::Sender<RecordBatch>,
+    cpu: Arc<CpuPool>,
     workers: usize,
     since: Option<DateTime<Utc>>,
     abort: CancellationToken,
 ) {
-    run_stage("clean", Some("fetched"), input, out, workers, abort, move |batch: FetchedBatch| async move {
-        let (feed, state) = (Arc::clone(&batch.job.feed), batch.job.state.clone());
-        let cleaned = match tokio::task::spawn_blocking(move || assemble(batch, since)).await {
-            Ok(cleaned) => cleaned,
-            // A document that makes the parser or cleaner panic is a
-            // failed poll of that feed, reported like any other (the
-            // scheduler reschedules it with backoff); its validators were
-            // not advanced, so it is read again next time.
-            Err(e) => {
-                let message = format!("{}: cleaning the document failed: {e}", redact(feed.spec.url.as_str()));
-                warn!(feed = %feed.spec.name, error = %message, "clean task failed");
-                let mut state = state;
-                let status = state.last_status;
-                state.on_failure(status, message.clone(), false);
-                RecordBatch::new(feed, state, Outcome::Failed { kind: ErrorKind::Parse, message })
-            }
-        };
-        crate::failpoint::hit("after_clean");
-        cleaned
+    run_stage("clean", Some("fetched"), input, out, workers, abort, move |batch: FetchedBatch| {
+        let cpu = Arc::clone(&cpu);
+        async move {
+            let (feed, state) = (Arc::clone(&batch.job.feed), batch.job.state.clone());
+            let cleaned = match cpu.run(move || assemble(batch, since)).await {
+                Ok(cleaned) => cleaned,
+                // A document that makes the parser or cleaner panic is a
+                // failed poll of that feed, reported like any other (the
+                // scheduler reschedules it with backoff); its validators were
+                // not advanced, so it is read again next time.
+                Err(e) => {
+                    let message = format!("{}: cleaning the document failed: {e}", redact(feed.spec.url.as_str()));
+                    warn!(feed = %feed.spec.name, error = %message, "clean task failed");
+                    let mut state = state;
+                    let status = state.last_status;
+                    state.on_failure(status, message.clone(), false);
+                    RecordBatch::new(feed, state, Outcome::Failed { kind: ErrorKind::Parse, message })
+                }
+            };
+            crate::failpoint::hit("after_clean");
+            cleaned
+        }
     })
     .await;
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! jobs ──▶ fetch ──FetchedBatch──▶ assemble ──RecordBatch──▶ pages ──RecordBatch──▶ link ──LinkedBatch──▶ store ──BatchReport──▶ reports
-//!          (async I/O,  mpsc(cap)   (blocking pool:  mpsc(cap)   (article   mpsc(cap)   (what is new,  mpsc(cap)  (groups: stories,
+//!          (async I/O,  mpsc(cap)   (CPU threads:    mpsc(cap)   (article   mpsc(cap)   (what is new,  mpsc(cap)  (groups: stories,
 //!           N at once)               hash, parse,                 pages)                 index lookups,           sinks, then
 //!                                    build records)                                      2-4 at once)  ◀──done──  checkpoints)
 //! ```
@@ -26,7 +26,8 @@
 //! - [`fetch`]: the fetch stage, and the one builder of a request from a
 //!   feed's settings.
 //! - [`assemble`]: a fetched document to records and the feed's next
-//!   state; [`record`]: parsing a document, one item to one record.
+//!   state; [`record`]: parsing a document, one item to one record;
+//!   [`cpu`]: the threads that work, at a lower priority than the store.
 //! - [`pages`]: article pages for feeds that carry teasers.
 //! - [`link`]: what is new in a batch and its near-duplicate lookups,
 //!   several batches at once; [`store`]: stories, sinks, then the
@@ -46,7 +47,7 @@
 //! methods of [`FeedState`](newswire_core::state::FeedState) in core.
 //!
 //! Imports between the files form no cycle: `job`, `board` (with
-//! `activity`), `metrics`,
+//! `activity`), `metrics`, `cpu`,
 //! `failpoint` and `lease` import none of the others; the stages import
 //! those and the stages before them, never the stages after.
 //!
@@ -67,6 +68,7 @@ pub mod archive;
 pub mod assemble;
 pub mod board;
 pub mod clusters;
+pub mod cpu;
 pub mod failpoint;
 pub mod fetch;
 pub mod job;
@@ -90,7 +92,7 @@ pub use crate::store::Storage;
 pub struct PipelineOptions {
     /// Feeds fetched at once.
     pub fetch_concurrency: usize,
-    /// Batches cleaned at once (threads of the blocking pool in use).
+    /// Batches cleaned at once: the pipeline's CPU threads ([`cpu`]).
     pub clean_workers: usize,
     /// Capacity of each channel between stages.
     pub channel_capacity: usize,
@@ -125,9 +127,12 @@ pub async fn run(
     let (clean_tx, clean_rx) = mpsc::channel::<RecordBatch>(capacity);
     // pages → store: records waiting for the sinks.
     let (paged_tx, paged_rx) = mpsc::channel::<RecordBatch>(capacity);
+    // Parsing, cleaning and page extraction, below the store's writer.
+    let cpu = Arc::new(cpu::CpuPool::new(options.clean_workers.max(1), newswire_storer::priority::BACKGROUND_NICE));
     let pages = pages::Pages::new(
         fetcher.clone(),
         Arc::clone(&storage.state),
+        Arc::clone(&cpu),
         options.fetch_concurrency,
         options.clean_workers,
     );
@@ -137,6 +142,7 @@ pub async fn run(
     stages.spawn(assemble::assemble_stage(
         fetched_rx,
         clean_tx,
+        cpu,
         options.clean_workers.max(1),
         options.since,
         abort.clone(),

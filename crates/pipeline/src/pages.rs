@@ -4,7 +4,7 @@
 //! clean stage ──RecordBatch──▶ page stage ──RecordBatch──▶ store stage
 //!                mpsc(cap)    (async fetches,  mpsc(cap)
 //!                              extraction on
-//!                              the blocking pool)
+//!                              the CPU threads)
 //! ```
 //!
 //! For each record of a feed with `full_article = "always"`, or `"auto"`
@@ -14,7 +14,7 @@
 //! guard, body cap and timeout apply; `file:` URLs never), after asking the
 //! origin's robots.txt ([`RobotsCache`]) unless the feed sets
 //! `ignore_robots`. The page is extracted with the feed's cleaner and site
-//! rules on the blocking pool; when it holds more words than the feed's
+//! rules on the pipeline's CPU threads ([`crate::cpu`]); when it holds more words than the feed's
 //! body, it becomes the record's body (`source = "page"`), and the page's
 //! metadata fills title, authors and publication date where the feed gave
 //! none. Otherwise the feed's text stays and the reason is logged and
@@ -52,6 +52,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 use url::Url;
 
+use crate::cpu::CpuPool;
 use crate::job::FeedContext;
 use crate::job::RecordBatch;
 use crate::stage::{run_stage, with_retry};
@@ -128,7 +129,7 @@ pub fn page_version(feed_hash: &str) -> String {
     newswire_core::id::content_hash(&format!("page\u{0}{feed_hash}"))
 }
 
-/// The page's text, ready to go into a record (built on the blocking pool).
+/// The page's text, ready to go into a record (built on the CPU threads).
 #[derive(Debug)]
 pub struct PageText {
     /// The extracted article (its paragraphs already joined into `body`).
@@ -144,7 +145,7 @@ pub struct PageText {
 }
 
 /// Extract a page and decide whether it beats the feed's `feed_words`.
-/// Pure CPU work: run it on the blocking pool.
+/// Pure CPU work: run it on the pipeline's CPU threads.
 pub fn extract_page(
     html: &[u8],
     content_type: Option<&str>,
@@ -196,18 +197,26 @@ pub struct Pages {
     /// Pages in flight at once (fetched or being extracted), over all
     /// batches.
     fetches: Arc<Semaphore>,
-    /// Extractions running at once on the blocking pool.
+    /// Extractions running at once, on `cpu`'s threads.
     extractions: Arc<Semaphore>,
+    cpu: Arc<CpuPool>,
 }
 
 impl Pages {
     /// The stage's shared parts: the pipeline's fetcher, the state store
     /// (for the known hashes), and its limits.
-    pub fn new(fetcher: Fetcher, state: Arc<dyn StateStore>, fetches: usize, extractions: usize) -> Self {
+    pub fn new(
+        fetcher: Fetcher,
+        state: Arc<dyn StateStore>,
+        cpu: Arc<CpuPool>,
+        fetches: usize,
+        extractions: usize,
+    ) -> Self {
         Pages {
             robots: RobotsCache::new(fetcher.clone()),
             fetcher,
             state,
+            cpu,
             fetches: Arc::new(Semaphore::new(fetches.max(1))),
             extractions: Arc::new(Semaphore::new(extractions.max(1))),
         }
@@ -314,8 +323,7 @@ async fn page_of(pages: &Pages, feed: &Arc<FeedContext>, url: &Url, feed_words: 
     let extracted = {
         let _turn = pages.extractions.acquire().await.expect("the semaphore is never closed");
         let feed = Arc::clone(feed);
-        tokio::task::spawn_blocking(move || extract_page(&body, content_type.as_deref(), &final_url, &feed, feed_words))
-            .await
+        pages.cpu.run(move || extract_page(&body, content_type.as_deref(), &final_url, &feed, feed_words)).await
     };
     let result = extracted.unwrap_or(Err(PageResult::Failed));
     match &result {

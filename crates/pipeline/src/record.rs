@@ -4,7 +4,7 @@
 //! the feed's learned template applied to the document's records
 //! ([`apply_template`]).
 //!
-//! Pure and synchronous: the assemble stage runs it on the blocking pool.
+//! Pure and synchronous: the assemble stage runs it on the CPU threads.
 
 use std::collections::HashSet;
 

@@ -26,6 +26,9 @@
 //!   (docs/clusters.md): fingerprints and an inverted index of their keys,
 //!   looked up by key within the window, pruned past it.
 //!
+//! - [`priority`]: background threads (the full-text indexer, the WAL
+//!   checkpointer, the pipeline's cleaning) below the store's writer.
+//!
 //! Every sink implements newswire-core's [`Sink`](newswire_core::sink::Sink);
 //! the SQLite and PostgreSQL stores also implement
 //! [`StateStore`](newswire_core::sink::StateStore). SQLite calls are
@@ -49,6 +52,7 @@ mod key_filter;
 pub mod nats;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod priority;
 pub mod read;
 pub mod retention;
 pub mod sqlite;

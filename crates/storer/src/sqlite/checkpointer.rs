@@ -26,6 +26,7 @@ const WAL_LIMIT: u64 = 256 * 1024 * 1024;
 pub(super) fn checkpointer(conn: Connection, wals: Vec<PathBuf>, nudges: std::sync::mpsc::Receiver<()>) {
     use std::sync::mpsc::RecvTimeoutError;
     use std::time::{Duration, Instant};
+    crate::priority::lower_priority(crate::priority::BACKGROUND_NICE);
     let mut last = Instant::now();
     loop {
         match nudges.recv_timeout(Duration::from_secs(1)) {

@@ -418,6 +418,8 @@ fn build_in(tx: &Transaction<'_>, store: &Transaction<'_>, after: i64, to: i64) 
 /// when the store (holding the sender) is dropped, within one step (the
 /// store joins it); what is left is applied by the next search or open.
 pub(super) fn indexer_thread(indexer: Arc<Mutex<Indexer>>, applied: Arc<AtomicI64>, nudges: Receiver<()>) {
+    // The index may lag the records a moment; the writer may not.
+    crate::priority::lower_priority(crate::priority::BACKGROUND_NICE);
     let mut building = lock(&indexer).building().unwrap_or(false);
     if building {
         tracing::info!("building the full-text index from the records; a search waits for it");

@@ -38,10 +38,10 @@ pub struct Panicked(String);
 
 impl CpuPool {
     /// `threads` threads (at least one) named `newswire-cpu`, each lowered
-    /// by `nice` levels ([`lower_priority`]). They end when the pool is dropped and the jobs queued
-    /// before are done. A thread that cannot be started is logged and the
-    /// pool goes on with the others; with none, jobs run on tokio's
-    /// blocking pool instead ([`CpuPool::run`]).
+    /// by `nice` levels ([`lower_priority`]). They end when the pool is
+    /// dropped and the jobs queued before are done. A thread that cannot be
+    /// started is logged and the pool goes on with the others; with none,
+    /// jobs run on tokio's blocking pool instead ([`CpuPool::run`]).
     pub fn new(threads: usize, nice: i32) -> CpuPool {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));

@@ -8,15 +8,22 @@
 //! them on any core the writer leaves free, so nothing is slower when
 //! cores are idle. Measured on a backfill on two cores (docs/performance.md,
 //! step 13): the writer spent as long waiting for a core as running, and
-//! the whole run waited on it.
+//! the whole run waited on it. The cost: on a machine whose other
+//! processes keep every core busy, these threads get less of it than
+//! before (at nice 10, about a ninth of what a normal thread gets).
 //!
 //! A lowered thread never gets its priority back (raising it again takes a
 //! privilege), so only threads that do nothing else are lowered.
 
 /// How far such threads are lowered, in Linux nice levels (0 normal, 19
-/// lowest). At 5 the scheduler gives a normal thread about three times a
-/// lowered one's share of a contended core.
-pub const BACKGROUND_NICE: i32 = 5;
+/// lowest). At 10 the scheduler gives a normal thread about nine times a
+/// lowered one's share of a contended core (at 5, three times, and four
+/// lowered threads together still outweighed the writer). Measured side
+/// by side on a backfill on two cores, 10 and 19 both ran ahead of 5
+/// (docs/performance.md, step 13); 10 rather than 19 so that the cleaning
+/// and the full-text index still keep up on a machine whose other
+/// processes keep its cores busy.
+pub const BACKGROUND_NICE: i32 = 10;
 
 /// Lower the calling thread's scheduling priority by `by` nice levels from
 /// where it stands (a process started under `nice` keeps its background

@@ -68,7 +68,18 @@ pub struct TemplateTable {
     state: TemplateState,
     /// Fingerprint to position in `state.entries`.
     index: HashMap<u64, usize>,
+    /// Each entry's eviction order ([`evict_key`]), by position in
+    /// `state.entries`: the victim is found in a scan of 8-byte keys, not
+    /// of the entries themselves (a new paragraph of a full table scans
+    /// them all, and that scan was most of observing).
+    keys: Vec<u64>,
     settings: TemplateSettings,
+}
+
+/// An entry's eviction order: by count, then by when it was last seen
+/// (the least of both goes first).
+fn evict_key(e: &TemplateEntry) -> u64 {
+    (u64::from(e.count) << 32) | u64::from(e.last)
 }
 
 impl TemplateTable {
@@ -84,7 +95,8 @@ impl TemplateTable {
             state.entries.truncate(settings.capacity);
         }
         let index = state.entries.iter().enumerate().map(|(i, e)| (e.fingerprint, i)).collect();
-        TemplateTable { state, index, settings }
+        let keys = state.entries.iter().map(evict_key).collect();
+        TemplateTable { state, index, keys, settings }
     }
 
     /// What to store.
@@ -146,20 +158,22 @@ impl TemplateTable {
                 Some(&i) => {
                     let e = &mut self.state.entries[i];
                     e.last = tick;
-                    if e.items.contains(&item) {
-                        continue;
+                    if !e.items.contains(&item) {
+                        if e.items.len() < self.settings.min_items as usize {
+                            e.items.push(item);
+                        }
+                        e.count = e.count.saturating_add(1);
                     }
-                    if e.items.len() < self.settings.min_items as usize {
-                        e.items.push(item);
-                    }
-                    e.count = e.count.saturating_add(1);
+                    self.keys[i] = evict_key(e);
                 }
                 None => {
                     if self.state.entries.len() >= self.settings.capacity {
                         self.evict();
                     }
                     self.index.insert(fp, self.state.entries.len());
-                    self.state.entries.push(TemplateEntry { fingerprint: fp, count: 1, last: tick, items: vec![item] });
+                    let entry = TemplateEntry { fingerprint: fp, count: 1, last: tick, items: vec![item] };
+                    self.keys.push(evict_key(&entry));
+                    self.state.entries.push(entry);
                 }
             }
         }
@@ -167,9 +181,11 @@ impl TemplateTable {
 
     /// Make room: the entry seen in the fewest items, the oldest of those.
     fn evict(&mut self) {
-        let Some((victim, _)) = self.state.entries.iter().enumerate().min_by_key(|(_, e)| (e.count, e.last)) else {
-            return;
-        };
+        // The first of the least, as a scan of the entries by (count, last)
+        // finds it.
+        let Some(&least) = self.keys.iter().min() else { return };
+        let Some(victim) = self.keys.iter().position(|&k| k == least) else { return };
+        self.keys.swap_remove(victim);
         let removed = self.state.entries.swap_remove(victim);
         self.index.remove(&removed.fingerprint);
         if let Some(moved) = self.state.entries.get(victim) {
@@ -881,6 +897,51 @@ mod tests {
             assert!(t.state().entries.len() <= 16);
         }
         assert_eq!(t.count(PROMO), 200);
+    }
+
+    #[test]
+    fn eviction_takes_the_first_least_seen_as_a_scan_of_the_entries_does() {
+        // Paragraphs recurring in some items and not others, seen again by
+        // the same item, in a table of 8: every eviction is checked
+        // against a scan of the entries by (count, last).
+        let settings = TemplateSettings { capacity: 8, ..TemplateSettings::default() };
+        let mut t = TemplateTable::new(settings);
+        let mut evicted = 0;
+        for n in 0..300u32 {
+            let ps: Vec<String> = (0..4)
+                .map(|k| format!("Paragraph number {} of the feed.", word((n * 7 + k * 13) % (5 + n % 11))))
+                .chain([format!("Unique text of item {} here.", word(n))])
+                .collect();
+            let prints = t.prints(&ps);
+            for (i, fp) in prints.iter().enumerate() {
+                let Some(fp) = fp else { continue };
+                if t.state.entries.len() < settings.capacity || t.index.contains_key(fp) {
+                    continue;
+                }
+                // The first new fingerprint of a full table evicts the first
+                // least entry as it stands then: after the item's earlier
+                // paragraphs (all in the table) were counted, at the
+                // item's tick.
+                let mut before = t.clone();
+                before.observe_prints(&format!("item-{n}"), &prints[..i]);
+                let expected = before.state.entries.iter().min_by_key(|e| (e.count, e.last)).map(|e| e.fingerprint);
+                let mut after = t.clone();
+                after.observe_prints(&format!("item-{n}"), &prints[..=i]);
+                let gone: Vec<u64> =
+                    t.state.entries.iter().map(|e| e.fingerprint).filter(|f| !after.index.contains_key(f)).collect();
+                assert_eq!(gone, expected.into_iter().collect::<Vec<_>>(), "item {n}");
+                evicted += 1;
+                break;
+            }
+            t.observe_prints(&format!("item-{n}"), &prints);
+            t.observe_prints(&format!("item-{n}"), &prints[..2]);
+            assert_eq!(
+                t.keys,
+                t.state.entries.iter().map(evict_key).collect::<Vec<_>>(),
+                "the keys follow the entries"
+            );
+        }
+        assert!(evicted > 50, "{evicted} evictions checked");
     }
 
     #[test]

@@ -57,9 +57,10 @@ fn stays_composed(c: char) -> bool {
 ///
 /// A byte at a time through a table, copying the runs between whitespace
 /// whole (a single space between two words is part of a run, so most
-/// paragraphs are one run): only a byte that may begin whitespace is decoded, and the NFC
-/// check runs only on text holding a character that may combine (most news
-/// text, curly quotes and dashes included, holds none).
+/// paragraphs are one run): only a byte that may begin whitespace is
+/// decoded, and the NFC check runs only on text holding a character that
+/// may combine (most news text, curly quotes and dashes included, holds
+/// none).
 pub fn normalize_paragraph(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());

@@ -256,8 +256,8 @@ impl TemplateTable {
 /// words) is hashed as it is read ([`ascii_word`]); any other goes into
 /// the hash a byte at a time, and a word that turns out to be digits or a
 /// calendar name is taken back (the hash as it was before the word) and
-/// written as its token. Fingerprints are stored, so this must hash exactly what the
-/// plain version in the tests (`reference`) hashes.
+/// written as its token. Fingerprints are stored, so this must hash
+/// exactly what the plain version in the tests (`reference`) hashes.
 pub fn fingerprint(p: &str, min_words: usize) -> Option<u64> {
     if p.len() > MAX_BYTES || p.contains('\n') {
         return None;
@@ -343,6 +343,9 @@ fn ascii_word(p: &str, start: usize, h: &mut Fnv, words: &mut usize) -> Option<u
         return None;
     }
     let run = &bytes[start..end];
+    // The shape is tested on the word as it stands (its first letter
+    // lowercased), so most words are ruled out before they are copied
+    // lowercase for the look-up.
     let calendar =
         (3..=12).contains(&run.len()) && CALENDAR_SHAPES[usize::from(run[0] | 0x20)] & (1 << run.len()) != 0 && {
             let mut lower = [0u8; 12];

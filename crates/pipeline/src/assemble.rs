@@ -1,9 +1,9 @@
 //! The assemble stage: a fetched feed document in, its records and the
 //! feed's next state out. On the pipeline's CPU threads ([`crate::cpu`]),
-//! at most `workers` at once: hash the body (an unchanged document is not parsed again), parse
-//! it, build one record per item ([`crate::record`]), and apply the poll to
-//! the feed's state ([`FeedState`]'s transitions). A page of history is
-//! assembled by [`crate::archive`].
+//! at most `workers` at once: hash the body (an unchanged document is not
+//! parsed again), parse it, build one record per item ([`crate::record`]),
+//! and apply the poll to the feed's state ([`FeedState`]'s transitions). A
+//! page of history is assembled by [`crate::archive`].
 
 use std::sync::Arc;
 

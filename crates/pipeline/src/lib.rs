@@ -128,7 +128,7 @@ pub async fn run(
     // pages → store: records waiting for the sinks.
     let (paged_tx, paged_rx) = mpsc::channel::<RecordBatch>(capacity);
     // Parsing, cleaning and page extraction, below the store's writer.
-    let cpu = Arc::new(cpu::CpuPool::new(options.clean_workers.max(1), newswire_storer::priority::BACKGROUND_NICE));
+    let cpu = Arc::new(cpu::CpuPool::new(options.clean_workers, newswire_storer::priority::BACKGROUND_NICE));
     let pages = pages::Pages::new(
         fetcher.clone(),
         Arc::clone(&storage.state),

@@ -14,12 +14,12 @@
 //! guard, body cap and timeout apply; `file:` URLs never), after asking the
 //! origin's robots.txt ([`RobotsCache`]) unless the feed sets
 //! `ignore_robots`. The page is extracted with the feed's cleaner and site
-//! rules on the pipeline's CPU threads ([`crate::cpu`]); when it holds more words than the feed's
-//! body, it becomes the record's body (`source = "page"`), and the page's
-//! metadata fills title, authors and publication date where the feed gave
-//! none. Otherwise the feed's text stays and the reason is logged and
-//! counted ([`PageResult`]). A failed page is a per-record result: the batch
-//! and its other records go on.
+//! rules on the pipeline's CPU threads ([`crate::cpu`]); when it holds more
+//! words than the feed's body, it becomes the record's body (`source =
+//! "page"`), and the page's metadata fills title, authors and publication
+//! date where the feed gave none. Otherwise the feed's text stays and the
+//! reason is logged and counted ([`PageResult`]). A failed page is a
+//! per-record result: the batch and its other records go on.
 //!
 //! **Once per version.** A record that wants its page gets a content hash
 //! derived from its feed version ([`page_version`]), not from the page's
